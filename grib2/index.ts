@@ -5,3 +5,5 @@ export { parseIdx, selectRanges, type IdxEntry, type ByteRange } from './idx.js'
 export type { GridDefinition, GridTemplate } from './section3/index.js';
 export type { ProductDefinition } from './section4/index.js';
 export type { DataRepresentation, Packing } from './section5/index.js';
+export { inventoryLine } from './inventory.js';
+export * from './encode/index.js';

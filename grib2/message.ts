@@ -23,8 +23,8 @@ export interface Parameter extends ParameterName {
 
 /** One field of a GRIB2 message: everything but the values, which `decodeValues` unpacks. */
 export interface Grib2Field {
-  /** The message this field belongs to: byte offset in the input, length, and 0-based index. */
-  message: { offset: number; length: number; index: number };
+  /** The message this field belongs to: byte offset in the input, length, 0-based index, and how many fields it holds. */
+  message: { offset: number; length: number; index: number; fieldCount: number };
   /** 0-based index of the field within its message (sections 2 to 7 may repeat). */
   fieldIndex: number;
   discipline: number;
@@ -124,7 +124,7 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
         const category = product!.parameterCategory;
         const parameterNumber = product!.parameterNumber;
         fields.push({
-          message: { offset, length, index },
+          message: { offset, length, index, fieldCount: 0 },
           fieldIndex: fields.length,
           discipline,
           identification: identification!,
@@ -150,6 +150,7 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
   if (previousSection !== 7) {
     throw new Grib2Error('bad-section-order', `"7777" follows section ${previousSection}, not section 7`, { section: 8, offset: end });
   }
+  for (const field of fields) field.message.fieldCount = fields.length;
   return fields;
 }
 

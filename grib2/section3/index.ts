@@ -15,12 +15,18 @@ export interface GridDefinition {
   template: GridTemplate;
 }
 
+/** 2^28 points (HRRR has 1.9 million, a 0.1 degree global grid 6.5 million): past that, refuse before allocating. */
+const MAX_POINTS = 2 ** 28;
+
 export function readGridDefinition(octets: SectionOctets): GridDefinition {
   const sourceOfGridDefinition = octets.u8(6);
   if (sourceOfGridDefinition !== 0) {
     throw octets.fail('unsupported-template', `grid defined by source ${sourceOfGridDefinition}, only source 0 (a template) is supported`, 6);
   }
   const numberOfDataPoints = octets.u32(7);
+  if (numberOfDataPoints > MAX_POINTS) {
+    throw octets.fail('unsupported-template', `${numberOfDataPoints} data points: at most ${MAX_POINTS} are supported`, 7);
+  }
   if (octets.u8(11) !== 0) {
     throw octets.fail('unsupported-template', 'quasi-regular grids (an optional list of numbers of points) are not supported', 11);
   }

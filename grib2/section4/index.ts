@@ -1,5 +1,5 @@
 import type { SectionOctets } from '../octets.js';
-import { addTimeUnits } from './time.js';
+import { addTimeUnits, unitName } from './time.js';
 import { readPointInTimeProduct, type PointInTimeProduct } from './template0.js';
 import { readStatisticalProcessing, type StatisticalProcessing } from './template8.js';
 import { describeLevel } from './surface.js';
@@ -11,6 +11,8 @@ export interface ProductDefinition extends PointInTimeProduct {
   statistics: StatisticalProcessing | undefined;
   /** The level as NCEP's .idx files write it, e.g. "entire atmosphere". */
   level: string;
+  /** The forecast as NCEP's .idx files write it: "anl", "15 min fcst", "4-5 hour acc fcst". */
+  forecast: string;
   /** When the values hold: reference time plus forecast time, or the end of a statistical interval. */
   validTime: Date;
 }
@@ -37,6 +39,22 @@ export function readProductDefinition(octets: SectionOctets, referenceTime: Date
     ...product,
     statistics,
     level: describeLevel(product.firstSurface, product.secondSurface),
+    forecast: describeForecast(product, statistics),
     validTime,
   };
+}
+
+/** Code table 4.10, as wgrib2 abbreviates it. */
+const STATISTICAL_PROCESSES: Record<number, string> = { 0: 'ave', 1: 'acc', 2: 'max', 3: 'min' };
+
+function describeForecast(product: PointInTimeProduct, statistics: StatisticalProcessing | undefined): string {
+  const unit = unitName(product.indicatorOfUnitOfTimeRange);
+  const range = statistics?.timeRanges[0];
+  if (!range) return product.forecastTime === 0 ? 'anl' : `${product.forecastTime} ${unit} fcst`;
+  const process = STATISTICAL_PROCESSES[range.typeOfStatisticalProcessing] ?? `process ${range.typeOfStatisticalProcessing}`;
+  const end =
+    range.indicatorOfUnitForTimeRange === product.indicatorOfUnitOfTimeRange
+      ? product.forecastTime + range.lengthOfTimeRange
+      : `${product.forecastTime}+${range.lengthOfTimeRange} ${unitName(range.indicatorOfUnitForTimeRange)}`;
+  return `${product.forecastTime}-${end} ${unit} ${process} fcst`;
 }

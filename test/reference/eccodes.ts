@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Grib2Field } from '../../grib2/index.js';
 import { repoRoot, sharedData } from '../paths.js';
@@ -38,6 +38,7 @@ export async function eccodesReference(): Promise<ReferenceFile[]> {
   const script = await readFile(SCRIPT);
   const dir = join(repoRoot, '.work', 'eccodes-reference', createHash('sha256').update(script).digest('hex').slice(0, 12));
   if (!existsSync(dir)) {
+    await removeStaleReferences(dirname(dir));
     const partial = `${dir}.partial-${process.pid}`;
     await mkdir(partial, { recursive: true });
     try {
@@ -54,6 +55,14 @@ export async function eccodesReference(): Promise<ReferenceFile[]> {
     path: join(dir, file),
     messages: () => readMessages(dir, basename(file, '.grib2')),
   }));
+}
+
+/** References made by earlier versions of the script are never read again. */
+async function removeStaleReferences(parent: string): Promise<void> {
+  if (!existsSync(parent)) return;
+  for (const entry of await readdir(parent)) {
+    if (!entry.includes('.partial-')) await rm(join(parent, entry), { recursive: true, force: true });
+  }
 }
 
 async function readMessages(dir: string, name: string): Promise<ReferenceMessage[]> {

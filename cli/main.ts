@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { Grib2Error } from '../grib2/index.js';
+import { decodeCommand, decodeUsage } from './decode.js';
+import { demoCommand, demoUsage } from './demo.js';
+import { UsageError } from './usage.js';
+
+const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
+  decode: { run: decodeCommand, usage: decodeUsage },
+  demo: { run: demoCommand, usage: demoUsage },
+};
+
+const usage = `usage: hrrr-embed COMMAND [OPTIONS]
+
+commands:
+${Object.values(commands).map(({ usage: text }) => `  ${text.split('\n')[0]!.replace('usage: hrrr-embed ', '')}`).join('\n')}
+
+hrrr-embed COMMAND --help prints a command's options.
+exit codes: 0 done, 1 bad input or failure, 2 wrong command line.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`hrrr-embed: unknown command ${JSON.stringify(name)}\n\n${usage}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    await command.run(args, (line) => process.stdout.write(`${line}\n`));
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`hrrr-embed ${name}: ${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`hrrr-embed ${name}: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    const cause = error instanceof Error && error.cause instanceof Grib2Error ? error.cause : error;
+    console.error(`hrrr-embed ${name}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

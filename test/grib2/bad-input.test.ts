@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Grib2Error, decodeValues, readFields, type Grib2ErrorKind } from '../../grib2/index.js';
+import { sharedData } from '../paths.js';
+import { eccodesReference } from '../reference/eccodes.js';
+
+const file = readFileSync(join(sharedData, 'hrrr', 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2'));
+/** Message 1 of the file: REFC, template 5.3 order 2, 1,905,141 points. */
+const refc = Uint8Array.from(file.subarray(0, 432197));
+
+/** Byte offset of each section of the REFC message, found by walking the section lengths. */
+function sectionStarts(message: Uint8Array): Record<number, number> {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const starts: Record<number, number> = {};
+  for (let at = 16; at < message.length - 4; at += view.getUint32(at)) starts[message[at + 4]!] = at;
+  return starts;
+}
+const sections = sectionStarts(refc);
+
+function mutated(change: (bytes: Uint8Array, view: DataView) => void, bytes: Uint8Array = refc): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  change(copy, new DataView(copy.buffer));
+  return copy;
+}
+
+async function decodeAll(bytes: Uint8Array): Promise<Float32Array[]> {
+  return Promise.all(readFields(bytes).map(decodeValues));
+}
+
+async function assertGrib2Error(bytes: Uint8Array, expected: { kind: Grib2ErrorKind; section?: number; template?: number; offset?: number; message: RegExp }) {
+  await assert.rejects(decodeAll(bytes), (error: unknown) => {
+    assert.ok(error instanceof Grib2Error, `not a Grib2Error: ${String(error)}`);
+    assert.equal(error.kind, expected.kind);
+    if (expected.section !== undefined) assert.equal(error.section, expected.section);
+    if (expected.template !== undefined) assert.equal(error.template, expected.template);
+    if (expected.offset !== undefined) assert.equal(error.offset, expected.offset);
+    assert.match(error.message, expected.message);
+    return true;
+  });
+}
+
+describe('bad GRIB2 input is a Grib2Error naming the section, the template and the byte offset', () => {
+  it('the sections of the REFC message are where the tests expect them', () => {
+    assert.deepEqual(Object.keys(sections).map(Number), [1, 3, 4, 5, 6, 7]);
+  });
+
+  it('wrong magic', () =>
+    assertGrib2Error(mutated((b) => (b[3] = 0x58)), { kind: 'bad-magic', section: 0, offset: 0, message: /GRIB2 section 0 at byte 0: expected "GRIB", found bytes 47 52 49 58/ }));
+
+  it('GRIB edition 1', () =>
+    assertGrib2Error(mutated((b) => (b[7] = 1)), { kind: 'unsupported-edition', section: 0, offset: 7, message: /edition 1/ }));
+
+  it('a message cut short (a truncated download)', () =>
+    assertGrib2Error(refc.subarray(0, 200_000), { kind: 'truncated', section: 0, offset: 8, message: /declares 432197 bytes, only 200000 are there/ }));
+
+  it('fewer bytes than section 0', () => assertGrib2Error(refc.subarray(0, 10), { kind: 'truncated', section: 0, message: /10 bytes left/ }));
+
+  it('a missing end section', () =>
+    assertGrib2Error(mutated((b) => b.set([0x37, 0x37, 0x37, 0x30], b.length - 4)), { kind: 'missing-end', section: 8, offset: refc.length - 4, message: /does not end with "7777"/ }));
+
+  it('a section length that runs past the message', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint32(sections[3]!, 10_000_000)), { kind: 'bad-length', section: 3, offset: sections[3], message: /declares 10000000 octets/ }));
+
+  it('a section length too short for its template', () =>
+    assertGrib2Error(
+      mutated((b, v) => {
+        // Section 3 shrunk by 20 octets, the octets given to section 4 ahead of it (as padding is not allowed, re-point section 4).
+        v.setUint32(sections[3]!, v.getUint32(sections[3]!) - 20);
+        b.copyWithin(sections[3]! + v.getUint32(sections[3]!), sections[4]!, b.length);
+        v.setUint32(8 + 4, b.length - 20);
+        b.set([0x37, 0x37, 0x37, 0x37], b.length - 24);
+      }).subarray(0, refc.length - 20),
+      { kind: 'bad-length', section: 3, template: 30, message: /section is 61 octets long but octets/ },
+    ));
+
+  it('sections out of order', () =>
+    assertGrib2Error(mutated((b) => (b[sections[4]! + 4] = 6)), { kind: 'bad-section-order', section: 6, message: /section 6 cannot follow section 3/ }));
+
+  it('an unknown grid template', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint16(sections[3]! + 12, 40)), { kind: 'unsupported-template', section: 3, template: 40, message: /only grid templates 3.0 and 3.30/ }));
+
+  it('an unknown product template', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint16(sections[4]! + 7, 32)), { kind: 'unsupported-template', section: 4, template: 32, message: /product templates 4.0 and 4.8/ }));
+
+  it('an unknown data representation template', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint16(sections[5]! + 9, 50)), { kind: 'unsupported-template', section: 5, template: 50, message: /data representation templates/ }));
+
+  it('a bit width that cannot be', () =>
+    assertGrib2Error(mutated((b) => (b[sections[5]! + 19] = 40)), { kind: 'bad-bit-width', section: 5, template: 3, offset: sections[5]! + 19, message: /40 bits per value/ }));
+
+  it('group widths that cannot be', () =>
+    assertGrib2Error(mutated((b) => (b[sections[5]! + 35] = 200)), { kind: 'bad-bit-width', section: 7, template: 3, message: /bits wide: at most 32/ }));
+
+  it('group lengths that do not add up to the number of values', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint32(sections[5]! + 42, 999_999)), { kind: 'bad-value', section: 7, message: /group lengths add up to/ }));
+
+  it('a grid that does not hold the declared number of points', () =>
+    assertGrib2Error(mutated((_, v) => v.setUint32(sections[3]! + 30, 1800)), { kind: 'bad-value', section: 3, message: /1800 x 1059 points does not hold/ }));
+
+  it('a message read from a byte range alone decodes like the same message in its file', async () => {
+    const whole = readFields(file);
+    assert.equal(whole.length, 2);
+    const second = whole[1]!;
+    const alone = readFields(file.subarray(second.message.offset, second.message.offset + second.message.length));
+    assert.equal(alone.length, 1);
+    assert.equal(alone[0]!.parameter.shortName, 'VBDSF');
+    assert.deepEqual(await decodeValues(alone[0]!), await decodeValues(second));
+  });
+});
+
+/** A small deterministic generator, so that a failing mutation can be replayed from its seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+describe('fuzzing real messages: every mutation decodes consistently or throws a Grib2Error', () => {
+  const headerEnd = sections[7]! + 5 + 12_000; // sections 0 to 6, descriptors and group descriptions
+
+  it('single bytes changed in the headers, the group descriptions and anywhere', { timeout: 300_000 }, async () => {
+    const next = random(20221014);
+    const outcomes = { decoded: 0, refused: 0 };
+    for (let trial = 0; trial < 120; trial++) {
+      const anywhere = trial % 4 === 3;
+      const at = Math.floor(next() * (anywhere ? refc.length : headerEnd));
+      const bytes = mutated((b) => (b[at] = Math.floor(next() * 256)));
+      try {
+        for (const values of await decodeAll(bytes)) assert.equal(values.length, 1799 * 1059, `trial ${trial}: byte ${at}`);
+        outcomes.decoded++;
+      } catch (error) {
+        assert.ok(error instanceof Grib2Error, `trial ${trial}, byte ${at}: ${String(error)}`);
+        outcomes.refused++;
+      }
+    }
+    assert.ok(outcomes.refused > 0 && outcomes.decoded > 0, JSON.stringify(outcomes));
+  });
+
+  it('truncation at any length is refused', async () => {
+    const next = random(7);
+    for (let trial = 0; trial < 40; trial++) {
+      const length = Math.floor(next() * refc.length);
+      await assert.rejects(decodeAll(refc.subarray(0, length)), Grib2Error, `cut at ${length}`);
+    }
+  });
+});
+
+describe('corrupt PNG and JPEG 2000 images (templates 5.41, 5.40) are refused or decoded, never a crash', async () => {
+  const files = await eccodesReference();
+  for (const name of ['png-bitmap', 'jpeg-bitmap', 'jpeg']) {
+    it(name, { timeout: 300_000 }, async () => {
+      const original = readFileSync(files.find((file) => file.name === name)!.path);
+      const dataStart = readFields(original)[0]!.packed.dataSection.start + 5;
+      const next = random(name.length);
+      for (let trial = 0; trial < 40; trial++) {
+        const bytes = mutated((b) => {
+          for (let k = 0; k < 3; k++) b[dataStart + Math.floor(next() * 2000)] = Math.floor(next() * 256);
+        }, original);
+        try {
+          const [values] = await decodeAll(bytes);
+          assert.equal(values!.length, readFields(original)[0]!.grid.numberOfDataPoints);
+        } catch (error) {
+          assert.ok(error instanceof Grib2Error, `trial ${trial}: ${String(error)}`);
+        }
+      }
+    });
+  }
+});

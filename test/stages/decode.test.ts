@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Grib2Error, inventoryLine } from '../../grib2/index.js';
+import { StageError, attributed, pipe, silentLogger, type Stage, type StageContext } from '../../stages/stage.js';
+import { createDecodeStage } from '../../stages/transforms/decode.js';
+import type { DecodedField } from '../../stages/types.js';
+import { sharedData } from '../paths.js';
+
+const context: StageContext = { log: silentLogger, signal: new AbortController().signal };
+const source = { store: 'file://', key: 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2' };
+const bytes = readFileSync(join(sharedData, 'hrrr', source.key));
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+describe('the decode stage', () => {
+  it('yields every field of a file of several messages, with its source', async () => {
+    const fields = await collect(createDecodeStage().process({ source, bytes }, context));
+    assert.deepEqual(fields.map(({ field }) => field.parameter.shortName), ['REFC', 'VBDSF']);
+    assert.ok(fields.every((field) => field.source === source && field.values.length === 1799 * 1059));
+  });
+
+  it('decodes only the fields whose inventory line matches, with the regex an .idx search uses', async () => {
+    const fields = await collect(createDecodeStage({ match: /:REFC:entire atmosphere:/ }).process({ source, bytes }, context));
+    assert.deepEqual(fields.map(({ field }) => inventoryLine(field)), ['1:0:d=2022101401:REFC:entire atmosphere:15 min fcst:']);
+  });
+
+  it('a failure is a StageError naming the stage, with the Grib2Error as its cause', async () => {
+    const corrupt = Uint8Array.from(bytes.subarray(0, 1000));
+    await assert.rejects(collect(attributed(createDecodeStage(), { source, bytes: corrupt }, context)), (error: unknown) => {
+      assert.ok(error instanceof StageError);
+      assert.equal(error.stage, 'decode');
+      assert.ok(error.cause instanceof Grib2Error);
+      assert.match(error.message, /^stage decode: GRIB2 section 0 at byte 8: message declares 432197 bytes/);
+      return true;
+    });
+  });
+});
+
+describe('stages compose with pipe', () => {
+  const maxima: Stage<DecodedField, number> = {
+    name: 'maximum',
+    async *process({ values }) {
+      yield values.reduce((max, value) => (value > max ? value : max), -Infinity);
+    },
+  };
+  const failing: Stage<number, number> = {
+    name: 'failing',
+    // eslint-disable-next-line require-yield
+    async *process(input) {
+      throw new Error(`cannot take ${input}`);
+    },
+  };
+
+  it('runs the second stage on every output of the first', async () => {
+    const both = pipe(createDecodeStage(), maxima);
+    assert.equal(both.name, 'decode | maximum');
+    assert.deepEqual(await collect(both.process({ source, bytes }, context)), [73, 484]);
+  });
+
+  it('names the stage that failed, not the pipe', async () => {
+    await assert.rejects(collect(pipe(pipe(createDecodeStage(), maxima), failing).process({ source, bytes }, context)), (error: unknown) => {
+      assert.ok(error instanceof StageError);
+      assert.equal(error.stage, 'failing');
+      assert.equal(error.message, 'stage failing: cannot take 73');
+      return true;
+    });
+  });
+});
