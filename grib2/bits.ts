@@ -8,6 +8,10 @@ const PADDING = 8;
 export class BitReader {
   readonly bitLength: number;
   private readonly bytes: Uint8Array;
+  /** The data followed by 8 zero octets: a 32-bit window read at any octet of the data stays in bounds. */
+  get paddedBytes(): Uint8Array {
+    return this.bytes;
+  }
   position = 0;
 
   constructor(data: Uint8Array) {

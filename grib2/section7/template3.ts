@@ -7,6 +7,8 @@ interface Groups {
   references: Float64Array;
   widths: Int32Array;
   lengths: Float64Array;
+  /** The widest group, in bits. */
+  maxWidth: number;
 }
 
 /**
@@ -19,8 +21,11 @@ export function unpackComplex(data: Uint8Array, count: number, packing: ComplexP
   const descriptors = readExtraDescriptors(reader, packing, section7);
   const groups = readGroups(reader, count, packing, section7);
 
-  const packed = new Float64Array(count);
   const missing = packing.missingValueManagementUsed === 0 ? undefined : new Uint8Array(count);
+  if (!missing && order === 2 && count >= 2 && groups.maxWidth <= MAX_FUSED_WIDTH) {
+    return readUndoAndScale(reader, groups, count, descriptors, packing);
+  }
+  const packed = new Float64Array(count);
   readGroupValues(reader, groups, packing, packed, missing, section7);
 
   const present = missing ? compactPresent(packed, missing) : count;
@@ -77,7 +82,9 @@ function readGroups(reader: BitReader, count: number, packing: ComplexPacking, s
 
   let total = 0;
   let bits = 0;
+  let maxWidth = 0;
   for (let g = 0; g < ng; g++) {
+    if (widths[g]! > maxWidth) maxWidth = widths[g]!;
     if (widths[g]! > 32) {
       throw section7.fail('bad-bit-width', `group ${g} is ${widths[g]} bits wide: at most 32 are possible`, 6);
     }
@@ -90,7 +97,7 @@ function readGroups(reader: BitReader, count: number, packing: ComplexPacking, s
   if (reader.position + bits > reader.bitLength) {
     throw section7.fail('truncated', `the groups need ${Math.ceil((reader.position + bits) / 8)} octets of data, the section holds ${reader.bitLength / 8}`, 6);
   }
-  return { references, widths, lengths };
+  return { references, widths, lengths, maxWidth };
 }
 
 function readGroupValues(
@@ -153,13 +160,15 @@ function undoSpatialDifferencing(packed: Float64Array, present: number, order: n
   packed[0] = d.first;
   if (present === 1) return;
   packed[1] = d.second;
-  let previous = d.second;
-  let beforePrevious = d.first;
+  // Second differences summed twice, into the first difference then the value: the same integers
+  // as value = diff + minimum + 2 * previous - beforePrevious (exact below 2^53), but two chains of
+  // one addition each instead of one chain of three operations.
+  let delta = d.second - d.first;
+  let value = d.second;
   for (let i = 2; i < present; i++) {
-    const value = packed[i]! + minimum + 2 * previous - beforePrevious;
+    delta += packed[i]! + minimum;
+    value += delta;
     packed[i] = value;
-    beforePrevious = previous;
-    previous = value;
   }
 }
 
@@ -175,5 +184,57 @@ function scaleWithMissing(packed: Float64Array, missing: Uint8Array | undefined,
   for (let i = 0; i < count; i++) {
     out[i] = missing[i] === 0 ? (packed[next++]! * binary + reference) * decimal : Number.NaN;
   }
+  return out;
+}
+
+/** Widths up to which any value lies within one 32-bit window read at its first octet. */
+const MAX_FUSED_WIDTH = 25;
+
+/**
+ * Order 2 without missing values (HRRR's packing), groups at most 25 bits wide: reads each
+ * group's values, undoes the differencing and scales, in one pass straight into the output,
+ * with no intermediate array. The same arithmetic as readGroupValues + undoSpatialDifferencing +
+ * scaleWithMissing, so the same float32 values.
+ */
+function readUndoAndScale(reader: BitReader, { references, widths, lengths }: Groups, count: number, d: ExtraDescriptors, packing: ComplexPacking): Float32Array {
+  const { binary, decimal, reference } = valueScaler(packing);
+  const out = new Float32Array(count);
+  const bytes = reader.paddedBytes;
+  const minimum = d.minimum;
+  let position = reader.position;
+  // Values 0 and 1 are the descriptors: their packed differences are read past, unused.
+  out[0] = (d.first * binary + reference) * decimal;
+  out[1] = (d.second * binary + reference) * decimal;
+  let value = d.second;
+  let delta = d.second - d.first;
+  let i = 0;
+  for (let g = 0; g < references.length; g++) {
+    const width = widths[g]!;
+    const end = i + lengths[g]!;
+    if (i < 2) {
+      const skip = Math.min(end, 2) - i;
+      position += skip * width;
+      i += skip;
+    }
+    const base = references[g]! + minimum;
+    if (width === 0) {
+      for (; i < end; i++) {
+        delta += base;
+        value += delta;
+        out[i] = (value * binary + reference) * decimal;
+      }
+      continue;
+    }
+    const drop = 32 - width;
+    for (; i < end; i++) {
+      const at = position >>> 3;
+      const window = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+      delta += ((window << (position & 7)) >>> drop) + base;
+      position += width;
+      value += delta;
+      out[i] = (value * binary + reference) * decimal;
+    }
+  }
+  reader.position = position;
   return out;
 }

@@ -21,24 +21,9 @@ import {
   type LambertConformalGridOptions,
   type LatLonGridOptions,
 } from '../../grib2/index.js';
+import { HRRR_GRID } from '../../stages/sources/sample-analyses.js';
 import { repoRoot } from '../paths.js';
 
-const HRRR_GRID: LambertConformalGridOptions = {
-  template: 30,
-  Nx: 1799,
-  Ny: 1059,
-  latitudeOfFirstGridPointInDegrees: 21.138123,
-  longitudeOfFirstGridPointInDegrees: 237.280472,
-  resolutionAndComponentFlags: 8,
-  LaDInDegrees: 38.5,
-  LoVInDegrees: 262.5,
-  DxInMetres: 3000,
-  DyInMetres: 3000,
-  scanningMode: 64,
-  Latin1InDegrees: 38.5,
-  Latin2InDegrees: 38.5,
-  shapeOfTheEarth: 6,
-};
 const SMALL_LAMBERT: LambertConformalGridOptions = { ...HRRR_GRID, Nx: 301, Ny: 203 };
 const LATLON: LatLonGridOptions = {
   template: 0,

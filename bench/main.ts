@@ -1,0 +1,50 @@
+/**
+ * Benchmarks, run with `npm run bench -- NAME [ARGS...]`: the first argument names the benchmark.
+ * Speed is measured side by side and reported as ratios here, never asserted in tests.
+ */
+import { decodeBench, DECODE_USAGE } from './decode.js';
+import { UsageError } from './usage.js';
+
+interface Benchmark {
+  summary: string;
+  usage: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  decode: {
+    summary: "our GRIB2 decode of one message against ecCodes's, on the same bytes",
+    usage: DECODE_USAGE,
+    run: decodeBench,
+  },
+};
+
+function usage(): string {
+  const names = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(10)} ${b.summary}\n    ${b.usage}`);
+  return ['usage: npm run bench -- BENCHMARK [ARGS...]', '', 'benchmarks:', ...names].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const out = name === undefined ? process.stderr : process.stdout;
+    out.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const benchmark = Object.hasOwn(BENCHMARKS, name) ? BENCHMARKS[name] : undefined;
+  if (!benchmark) {
+    process.stderr.write(`bench: unknown benchmark "${name}" (known: ${Object.keys(BENCHMARKS).join(', ')})\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await benchmark.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench ${name}: ${error.message}\nusage: ${benchmark.usage}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
