@@ -93,7 +93,7 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
     if (end - at < 5) {
       throw new Grib2Error('bad-length', `${end - at} stray bytes before "7777"`, { offset: at });
     }
-    const sectionLength = new SectionOctets(bytes, at, 5, -1).u32(1);
+    const sectionLength = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
     const number = bytes[at + 4]!;
     if (!NEXT_SECTIONS[previousSection]!.includes(number)) {
       throw new Grib2Error('bad-section-order', `section ${number} cannot follow section ${previousSection}`, { section: number, offset: at + 4 });

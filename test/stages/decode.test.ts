@@ -51,7 +51,6 @@ describe('stages compose with pipe', () => {
   };
   const failing: Stage<number, number> = {
     name: 'failing',
-    // eslint-disable-next-line require-yield
     async *process(input) {
       throw new Error(`cannot take ${input}`);
     },
