@@ -1,0 +1,36 @@
+/**
+ * What went wrong talking to an object store, sorted by what the caller should do about it:
+ * retry (throttled, server, network, timeout) or give up (not-found, denied, invalid, truncated).
+ */
+export type StoreErrorKind = 'not-found' | 'denied' | 'invalid' | 'truncated' | 'throttled' | 'server' | 'network' | 'timeout';
+
+const retriableKinds: ReadonlySet<StoreErrorKind> = new Set(['throttled', 'server', 'network', 'timeout']);
+
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+  constructor(
+    readonly kind: StoreErrorKind,
+    /** The store's URL and key, e.g. "s3://noaa-hrrr-bdp-pds/hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2". */
+    readonly location: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${location}: ${message}`, options);
+  }
+
+  get retriable(): boolean {
+    return retriableKinds.has(this.kind);
+  }
+}
+
+export class ObjectNotFoundError extends StoreError {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(location: string, options?: { cause?: unknown }) {
+    super('not-found', location, 'no such object', options);
+  }
+}
+
+/** True for errors worth another try. */
+export function isRetriable(error: unknown): boolean {
+  return error instanceof StoreError && error.retriable;
+}

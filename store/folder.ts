@@ -1,0 +1,127 @@
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ObjectNotFoundError, StoreError } from './errors.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
+
+/**
+ * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
+ * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name and are renamed into place, so
+ * a reader never sees a half-written object.
+ */
+export class FolderStore implements ObjectStore {
+  readonly url: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.url = pathToFileURL(this.root).href;
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const keys: string[] = [];
+    // Only walk the folders the prefix can reach into.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? '' : prefix.slice(0, slash + 1);
+    await this.collect(this.path(base), keys);
+    keys.sort();
+    for (const key of keys) {
+      if (!key.startsWith(prefix) || (options.startAfter !== undefined && key <= options.startAfter)) continue;
+      options.signal?.throwIfAborted();
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  async head(key: string, _options?: RequestOptions): Promise<ObjectInfo | undefined> {
+    try {
+      const stats = await stat(this.path(key));
+      return stats.isFile() ? { key, size: stats.size, lastModified: stats.mtime } : undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw this.failure(key, error);
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
+    let file;
+    try {
+      file = await open(this.path(key), 'r');
+    } catch (error) {
+      throw isMissing(error) ? new ObjectNotFoundError(this.location(key), { cause: error }) : this.failure(key, error);
+    }
+    try {
+      const size = (await file.stat()).size;
+      const start = options.range?.start ?? 0;
+      const end = Math.min(options.range?.end ?? size - 1, size - 1);
+      if (start > end && size > 0) {
+        throw new StoreError('invalid', this.location(key), `range ${start}-${options.range?.end ?? ''} is outside the object (${size} bytes)`);
+      }
+      const bytes = new Uint8Array(Math.max(0, end - start + 1));
+      const { bytesRead } = await file.read(bytes, 0, bytes.length, start);
+      if (bytesRead !== bytes.length) throw new StoreError('truncated', this.location(key), `read ${bytesRead} of ${bytes.length} bytes`);
+      return bytes;
+    } finally {
+      await file.close();
+    }
+  }
+
+  async put(key: string, body: Uint8Array, _options?: PutOptions): Promise<void> {
+    const path = this.path(key);
+    const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const file = await open(temporary, 'w');
+      try {
+        await file.writeFile(body);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw this.failure(key, error);
+    }
+  }
+
+  async delete(key: string, _options?: RequestOptions): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
+  private async collect(folder: string, keys: string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await this.collect(path, keys);
+      else if (entry.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
+    }
+  }
+
+  private path(key: string): string {
+    const path = resolve(this.root, key);
+    if (path !== this.root && !path.startsWith(this.root + sep)) throw new StoreError('invalid', this.location(key), 'key leaves the store folder');
+    return path;
+  }
+
+  private location(key: string): string {
+    return `${this.url}/${key}`;
+  }
+
+  private failure(key: string, error: unknown): StoreError {
+    const code = (error as NodeJS.ErrnoException).code;
+    const kind = code === 'EACCES' || code === 'EPERM' ? 'denied' : 'invalid';
+    return new StoreError(kind, this.location(key), error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
