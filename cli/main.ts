@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 import { Grib2Error } from '../grib2/index.js';
+import { backfillCommand, backfillUsage } from './backfill.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
+import { fetchCommand, fetchUsage } from './fetch.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
   decode: { run: decodeCommand, usage: decodeUsage },
+  fetch: { run: fetchCommand, usage: fetchUsage },
+  backfill: { run: backfillCommand, usage: backfillUsage },
   demo: { run: demoCommand, usage: demoUsage },
 };
 

@@ -1,7 +1,7 @@
 export { Grib2Error, type Grib2ErrorKind } from './errors.js';
-export { readFields, readMessage, type Grib2Field, type Parameter } from './message.js';
+export { readFields, readIndicator, readMessage, type Grib2Field, type Parameter } from './message.js';
 export { decodeValues } from './values.js';
-export { parseIdx, selectRanges, type IdxEntry, type ByteRange } from './idx.js';
+export { IdxFormatError, parseIdx, selectRanges, type IdxEntry, type ByteRange } from './idx.js';
 export type { GridDefinition, GridTemplate } from './section3/index.js';
 export type { ProductDefinition } from './section4/index.js';
 export type { DataRepresentation, Packing } from './section5/index.js';

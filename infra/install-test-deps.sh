@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs besides npm packages, from Debian's archive:
-# ecCodes, the reference GRIB2 codec the decoder is checked against (tools, Python bindings,
-# and the C library the decode benchmark compiles against).
+# Installs what the test suite needs besides npm packages:
+# - from Debian's archive: ecCodes, the reference GRIB2 codec the decoder is checked against
+#   (tools, Python bindings, and the C library the decode benchmark compiles against), and
+#   python3-venv for the virtual environment below;
+# - from PyPI: moto's S3-compatible server (infra/install-moto.sh).
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev)
+packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -12,11 +15,12 @@ for package in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-deps: ${packages[*]} already installed"
-  exit 0
+else
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  echo "install-test-deps: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-echo "install-test-deps: installing ${missing[*]}"
-"${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+./install-moto.sh

@@ -9,6 +9,12 @@ export interface Stage<In, Out> {
   process(input: In, context: StageContext): AsyncIterable<Out>;
 }
 
+/** Where a pipeline's inputs come from: a source produces items until it ends or is aborted. */
+export interface Source<Out> {
+  readonly name: string;
+  run(context: StageContext): AsyncIterable<Out>;
+}
+
 /** What a stage may use besides its input; passed in, so tests swap it without mocking modules. */
 export interface StageContext {
   readonly log: StageLogger;

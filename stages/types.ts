@@ -1,9 +1,22 @@
-import type { Grib2Field } from '../grib2/index.js';
+import type { Grib2Field, IdxEntry } from '../grib2/index.js';
 
 /**
  * The data that flows between stages, in the order a field travels:
- * object key -> GribBytes -> DecodedField -> (normalized tensor -> embedding -> Avro record).
+ * Analysis -> GribBytes -> DecodedField -> (normalized tensor -> embedding -> Avro record).
  */
+
+/** One hourly analysis that discovery found complete in a store: what the fetch stage reads. */
+export interface Analysis {
+  /** The cycle hour: the analysis is valid then. */
+  time: Date;
+  /** The store's URL. */
+  store: string;
+  /** The GRIB2 object and its size. */
+  key: string;
+  size: number;
+  /** The .idx beside it, read and parsed; absent when the store has none. */
+  idx?: { key: string; entries: IdxEntry[] };
+}
 
 /** Where bytes came from: an object (or a byte range of one) in a store. */
 export interface ObjectRef {

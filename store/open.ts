@@ -1,9 +1,48 @@
+import type { StageLogger } from '../stages/stage.js';
+import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
 import type { ObjectStore } from './object-store.js';
+import { RetryingStore, type RetryPolicy } from './retrying.js';
+import { S3Store } from './s3.js';
 
-/** The store a location names: a folder path or file:// URL. (s3:// joins with the S3 store.) */
-export function openStore(location: string): ObjectStore {
-  if (location.startsWith('file://')) return new FolderStore(new URL(location).pathname);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`unsupported store location ${JSON.stringify(location)}`);
+/** NOAA's public HRRR archive on AWS: what `run` and `fetch` read when told nothing else. */
+export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
+
+export interface OpenStoreOptions {
+  /** An S3-compatible server for s3:// locations; default AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. */
+  endpoint?: string;
+  region?: string;
+  /** Sign requests with the SDK's credential chain; default: only when AWS credentials are configured in the environment. */
+  signed?: boolean;
+  retry?: Partial<RetryPolicy>;
+  log?: StageLogger;
+}
+
+/**
+ * The store a location names: "s3://BUCKET", a folder path, "file:///path", or several of them
+ * separated by commas, read in that order of priority (see FallbackStore). Every store retries
+ * passing failures (see RetryingStore).
+ */
+export function openStore(location: string, options: OpenStoreOptions = {}): ObjectStore {
+  const locations = location.split(',').map((part) => part.trim()).filter(Boolean);
+  if (locations.length === 0) throw new Error(`no store location in ${JSON.stringify(location)}`);
+  const stores = locations.map((part) => new RetryingStore(openOne(part, options), { ...(options.retry && { policy: options.retry }), ...(options.log && { log: options.log }) }));
+  return stores.length === 1 ? stores[0]! : new FallbackStore(stores, options.log);
+}
+
+function openOne(location: string, options: OpenStoreOptions): ObjectStore {
+  if (location.startsWith('file://')) return new FolderStore(decodeURIComponent(new URL(location).pathname));
+  const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
+  if (s3) {
+    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    const signed = options.signed ?? Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
+    return new S3Store({
+      bucket: s3[1]!,
+      anonymous: !signed,
+      ...(options.region !== undefined && { region: options.region }),
+      ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
+    });
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
   return new FolderStore(location);
 }

@@ -1,3 +1,4 @@
+import { gribKey } from './hrrr-archive.js';
 import { encodeGrib2Message, writeIdx, type LambertConformalGridOptions } from '../../grib2/encode/index.js';
 
 /** The HRRR CONUS grid (template 3.30) as NOAA writes it. */
@@ -24,12 +25,6 @@ export interface SampleAnalysis {
   key: string;
   grib2: Uint8Array;
   idx: string;
-}
-
-/** hrrr.YYYYMMDD/conus/hrrr.tHHz.wrfsfcf00.grib2, as in the noaa-hrrr-bdp-pds bucket. */
-export function analysisKey(time: Date): string {
-  const [date, hour] = [time.toISOString().slice(0, 10).replaceAll('-', ''), time.toISOString().slice(11, 13)];
-  return `hrrr.${date}/conus/hrrr.t${hour}z.wrfsfcf00.grib2`;
 }
 
 interface StormCell {
@@ -111,5 +106,5 @@ export function sampleAnalysis(time: Date, hour: number): SampleAnalysis {
     { offset: 0, referenceTime: time, variable: 'REFC', level: 'entire atmosphere', forecast: 'anl' },
     { offset: refc.length, referenceTime: time, variable: 'TMP', level: 'surface', forecast: 'anl' },
   ]);
-  return { time, key: analysisKey(time), grib2, idx };
+  return { time, key: gribKey(time), grib2, idx };
 }

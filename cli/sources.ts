@@ -1,0 +1,81 @@
+import pino from 'pino';
+import { parseHour } from '../stages/sources/hrrr-archive.js';
+import type { StageLogger } from '../stages/stage.js';
+import { NOAA_HRRR_BUCKET, openStore } from '../store/open.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { UsageError } from './usage.js';
+
+/** The options every command that reads analyses takes, for parseArgs. */
+export const sourceOptions = {
+  source: { type: 'string', default: NOAA_HRRR_BUCKET },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  field: { type: 'string', multiple: true },
+  match: { type: 'string' },
+  product: { type: 'string', default: 'wrfsfcf00' },
+  domain: { type: 'string', default: 'conus' },
+  verbose: { type: 'boolean', short: 'v', default: false },
+} as const;
+
+export const sourceUsage = `  --source LOC    where the analyses are: s3://BUCKET, a folder laid out like the bucket, or
+                  several, comma-separated, tried in that order (default ${NOAA_HRRR_BUCKET})
+  --endpoint URL  an S3-compatible server for s3:// sources (default AWS_ENDPOINT_URL, else AWS);
+                  requests are signed when AWS credentials are in the environment, else anonymous
+  --region R      the bucket's region (default us-east-1)
+  --field F       a field as NAME or NAME:LEVEL, e.g. REFC or "TMP:2 m above ground"; repeatable
+                  (default REFC:entire atmosphere, the analysis)
+  --match RE      instead of --field: a regular expression over the .idx lines
+  --product P     the HRRR product (default wrfsfcf00, the surface analysis); --domain D (conus)
+  -v, --verbose   log every request and retry on stderr`;
+
+export interface SourceValues {
+  source: string;
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  field?: string[] | undefined;
+  match?: string | undefined;
+  product: string;
+  domain: string;
+  verbose: boolean;
+}
+
+/** The .idx lines to take: --match as given, or one alternative per --field, REFC by default. */
+export function fieldMatcher({ field, match }: SourceValues, usage: string): RegExp {
+  if (match !== undefined && field !== undefined) throw new UsageError('--match and --field: give one or the other', usage);
+  if (match !== undefined) {
+    try {
+      return new RegExp(match);
+    } catch (error) {
+      throw new UsageError(`--match: ${(error as Error).message}`, usage);
+    }
+  }
+  const fields = field ?? ['REFC:entire atmosphere'];
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = fields.map((spec) => {
+    const [name, ...level] = spec.split(':');
+    if (!name || !/^[\w-]+$/.test(name)) throw new UsageError(`--field: ${JSON.stringify(spec)} is not NAME or NAME:LEVEL`, usage);
+    return `${escape(name)}:${level.length > 0 ? escape(level.join(':')) : '[^:]*'}`;
+  });
+  return new RegExp(`^[\\d.]+:\\d+:d=\\d{10}:(?:${alternatives.join('|')}):`);
+}
+
+export function openSource(values: SourceValues, log: StageLogger, usage: string): ObjectStore {
+  try {
+    return openStore(values.source, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  } catch (error) {
+    throw new UsageError(`--source: ${(error as Error).message}`, usage);
+  }
+}
+
+export function hourOption(name: string, text: string, usage: string): Date {
+  try {
+    return parseHour(text);
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`, usage);
+  }
+}
+
+/** Structured logs on stderr (pino), warnings and errors unless --verbose. */
+export function commandLogger(verbose: boolean): StageLogger {
+  return pino({ level: process.env.LOG_LEVEL ?? (verbose ? 'debug' : 'warn') }, pino.destination(2));
+}

@@ -1,0 +1,121 @@
+import { isRetriable } from '../store/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { createDiscoverySource, type DiscoveryConfig } from '../stages/sources/discover.js';
+import { createFetchStage } from '../stages/sources/fetch.js';
+import { formatHour, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
+import { attributed, StageError, type StageContext } from '../stages/stage.js';
+import { createDecodeStage } from '../stages/transforms/decode.js';
+import type { Analysis, DecodedField, GribBytes } from '../stages/types.js';
+import { forEachConcurrently } from './concurrency.js';
+import { Progress } from './progress.js';
+
+export interface IngestConfig {
+  /** Where the analyses are read. */
+  source: ObjectStore;
+  /** Where progress is kept, under `progressKey`. */
+  state: ObjectStore;
+  progressKey: string;
+  product?: HrrrProduct;
+  /** The .idx lines of the fields to take, e.g. /:REFC:entire atmosphere:anl:/. */
+  match: RegExp;
+  from: Date;
+  to?: Date;
+  once?: boolean;
+  /** Analyses fetched and decoded at once. Default 4. */
+  concurrency?: number;
+  discovery?: Pick<DiscoveryConfig, 'pollIntervalMs' | 'gapAfterMs' | 'idxWaitMs' | 'lookaheadHours' | 'clock' | 'wakeup'>;
+}
+
+/** One analysis read and decoded: the messages as stored, and their fields. */
+export interface IngestedAnalysis {
+  analysis: Analysis;
+  messages: GribBytes[];
+  fields: DecodedField[];
+}
+
+export type IngestEvent =
+  | { kind: 'done'; analysis: Analysis; bytes: number; fields: number }
+  | { kind: 'gap'; time: Date }
+  /** Bad input: set aside with the stage and error that rejected it; the stream goes on. */
+  | { kind: 'dead-letter'; analysis: Analysis; error: StageError }
+  /** The store kept failing after every retry: not done, so the next run tries it again. */
+  | { kind: 'failed'; analysis: Analysis; error: StageError };
+
+export interface IngestSummary {
+  done: number;
+  gaps: number;
+  deadLetters: number;
+  failed: number;
+  bytesFetched: number;
+  doneThrough: string | null;
+}
+
+export interface IngestHandlers {
+  /** The sink: resolves once the analysis's outputs are safely kept; only then is it marked done. */
+  deliver(result: IngestedAnalysis, context: StageContext): Promise<void>;
+  onEvent?(event: IngestEvent): void;
+}
+
+/**
+ * The ingest pipeline: discover -> fetch -> decode -> deliver, `concurrency` analyses at a time,
+ * resuming after what the progress record says is done and recording each analysis done, each
+ * gap and each dead letter, so that a restart repeats nothing and skips nothing.
+ */
+export async function runIngest(config: IngestConfig, handlers: IngestHandlers, context: StageContext): Promise<IngestSummary> {
+  const progress = await Progress.load(config.state, config.progressKey);
+  const from = progress.begin(config.from);
+  context.log.info({ progress: progress.describe(), from: formatHour(from), to: config.to && formatHour(config.to) }, 'ingest starting');
+  const summary: IngestSummary = { done: 0, gaps: 0, deadLetters: 0, failed: 0, bytesFetched: 0, doneThrough: null };
+  const emit = (event: IngestEvent) => handlers.onEvent?.(event);
+
+  const discovery = createDiscoverySource({
+    ...config.discovery,
+    store: config.source,
+    from,
+    ...(config.to && { to: config.to }),
+    ...(config.product && { product: config.product }),
+    once: config.once ?? false,
+    isDone: (time) => progress.isDone(time),
+    onGap: async (time) => {
+      await progress.markGap(time);
+      summary.gaps++;
+      emit({ kind: 'gap', time });
+    },
+  });
+  const fetch = createFetchStage({ store: config.source, match: config.match });
+  const decode = createDecodeStage({ match: config.match });
+
+  await forEachConcurrently(discovery.run(context), config.concurrency ?? 4, async (analysis) => {
+    const messages: GribBytes[] = [];
+    const fields: DecodedField[] = [];
+    try {
+      for await (const piece of attributed(fetch, analysis, context)) {
+        messages.push(piece);
+        for await (const field of attributed(decode, piece, context)) fields.push(field);
+      }
+      await handlers.deliver({ analysis, messages, fields }, context);
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      const failure = error instanceof StageError ? error : new StageError('deliver', error);
+      if (isRetriable(failure.cause)) {
+        summary.failed++;
+        context.log.error({ hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message }, 'analysis failed after retries; left for the next run');
+        emit({ kind: 'failed', analysis, error: failure });
+        return;
+      }
+      await progress.markDone(analysis.time);
+      summary.deadLetters++;
+      context.log.error({ hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message }, 'analysis rejected: dead letter');
+      emit({ kind: 'dead-letter', analysis, error: failure });
+      return;
+    }
+    await progress.markDone(analysis.time);
+    const bytes = messages.reduce((sum, piece) => sum + piece.bytes.length, 0);
+    summary.done++;
+    summary.bytesFetched += bytes;
+    emit({ kind: 'done', analysis, bytes, fields: fields.length });
+  });
+  summary.doneThrough = progress.doneThrough?.toISOString() ?? null;
+  context.log.info({ ...summary, progress: progress.describe() }, 'ingest finished');
+  return summary;
+}

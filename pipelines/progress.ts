@@ -1,0 +1,111 @@
+import { ObjectNotFoundError } from '../store/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+
+/** What is kept in the store, as JSON: every hour up to `through` is done or a gap; after it, those listed. */
+interface ProgressRecord {
+  version: 1;
+  through: string | null;
+  done: string[];
+  gaps: string[];
+  updatedAt: string;
+}
+
+/** Gaps kept in the record (the most recent ones); older ones stay in the logs. */
+const GAPS_KEPT = 1000;
+
+/**
+ * A pipeline's durable progress over hours: which analyses are done, so that a restarted
+ * consumer resumes with no gap and no repeat, and which hours were gaps. Work may finish out of
+ * order: `through` only moves over hours that are all done. Saved as one small JSON object,
+ * written whole after each change (writes are serialised, the last one wins).
+ */
+export class Progress {
+  private through: number | undefined;
+  private readonly done = new Set<number>();
+  private readonly gaps: number[] = [];
+  private saving: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly store: ObjectStore,
+    readonly key: string,
+  ) {}
+
+  static async load(store: ObjectStore, key: string): Promise<Progress> {
+    const progress = new Progress(store, key);
+    let record: ProgressRecord;
+    try {
+      record = JSON.parse(new TextDecoder().decode(await store.get(key)));
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return progress;
+      throw new Error(`progress record ${store.url}/${key} is unreadable: ${(error as Error).message}`, { cause: error });
+    }
+    if (record.version !== 1) throw new Error(`progress record ${store.url}/${key} has version ${record.version}, this build reads version 1`);
+    if (record.through !== null) progress.through = Date.parse(record.through);
+    for (const hour of record.done) progress.done.add(Date.parse(hour));
+    progress.gaps.push(...record.gaps.map(Date.parse));
+    return progress;
+  }
+
+  /** The last hour such that it and every hour before it (from where work started) is done or a gap. */
+  get doneThrough(): Date | undefined {
+    return this.through === undefined ? undefined : new Date(this.through);
+  }
+
+  /**
+   * Starts (or resumes) work at `start` and returns the first hour to do: the hour after
+   * `doneThrough` when the record already reaches `start`, else `start`, with the record moved
+   * up to it (hours before `start` are not this run's business).
+   */
+  begin(start: Date): Date {
+    const before = start.getTime() - HOUR_MS;
+    if (this.through === undefined || this.through < before) {
+      this.through = before;
+      for (const hour of this.done) if (hour <= before) this.done.delete(hour);
+    }
+    return new Date(this.through + HOUR_MS);
+  }
+
+  isDone(time: Date): boolean {
+    const hour = time.getTime();
+    return (this.through !== undefined && hour <= this.through) || this.done.has(hour);
+  }
+
+  get recentGaps(): Date[] {
+    return this.gaps.map((hour) => new Date(hour));
+  }
+
+  markDone(time: Date): Promise<void> {
+    return this.mark(time.getTime());
+  }
+
+  markGap(time: Date): Promise<void> {
+    this.gaps.push(time.getTime());
+    if (this.gaps.length > GAPS_KEPT) this.gaps.splice(0, this.gaps.length - GAPS_KEPT);
+    return this.mark(time.getTime());
+  }
+
+  private mark(hour: number): Promise<void> {
+    if (this.through === undefined) throw new Error('progress: begin() comes before the first mark');
+    if (hour > this.through) this.done.add(hour);
+    while (this.done.has(this.through + HOUR_MS)) {
+      this.through += HOUR_MS;
+      this.done.delete(this.through);
+    }
+    const record: ProgressRecord = {
+      version: 1,
+      through: new Date(this.through).toISOString(),
+      done: [...this.done].sort((a, b) => a - b).map((h) => new Date(h).toISOString()),
+      gaps: this.gaps.map((h) => new Date(h).toISOString()),
+      updatedAt: new Date().toISOString(),
+    };
+    const body = new TextEncoder().encode(`${JSON.stringify(record, null, 1)}\n`);
+    this.saving = this.saving.catch(() => {}).then(() => this.store.put(this.key, body, { contentType: 'application/json' }));
+    return this.saving;
+  }
+
+  /** A line for logs: "done through 2019-09-20T05Z, 3 more after it". */
+  describe(): string {
+    return this.through === undefined ? 'nothing done yet' : `done through ${formatHour(new Date(this.through))}, ${this.done.size} more after it`;
+  }
+}

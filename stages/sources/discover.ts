@@ -1,0 +1,141 @@
+import { IdxFormatError, parseIdx, type IdxEntry } from '../../grib2/index.js';
+import { ObjectNotFoundError } from '../../store/errors.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import type { Source, StageContext } from '../stage.js';
+import type { Analysis } from '../types.js';
+import { floorHour, formatHour, gribKey, HOUR_MS, hourlyAnalysis, idxKey, type HrrrProduct } from './hrrr-archive.js';
+import { Wakeup } from './wakeup.js';
+
+export interface DiscoveryConfig {
+  store: ObjectStore;
+  product?: HrrrProduct;
+  /** The first hour to look for. */
+  from: Date;
+  /** The last hour to look for; none: follow new analyses as they are published, without end. */
+  to?: Date;
+  /** Look once at what is there, then end (hours not there yet are left for the next run). */
+  once?: boolean;
+  /** Hours already done (by an earlier run): skipped. */
+  isDone?: (time: Date) => boolean;
+  /** Told of each hour declared a gap. */
+  onGap?: (time: Date) => void | Promise<void>;
+  /** How long to wait between looks when nothing new came. Default 30 s. */
+  pollIntervalMs?: number;
+  /** An hour still missing this long after its cycle time, with a later hour there (or the range ended), is a gap. Default 3 h. */
+  gapAfterMs?: number;
+  /** A GRIB2 object with no .idx is taken as it is once it is this old (NOAA writes the .idx first). Default 2 min. */
+  idxWaitMs?: number;
+  /** Hours looked at in one pass: bounds the requests of a pass. Default 48. */
+  lookaheadHours?: number;
+  clock?: () => number;
+  /** Poked by object-created events so the next look comes at once. */
+  wakeup?: Wakeup;
+}
+
+type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string };
+
+/**
+ * Finds each analysis of the product in the store as it becomes complete: the GRIB2 object is
+ * there and holds every message its .idx lists. Hours come in time order; an hour that shows up
+ * late comes when it does. An hour that never shows up is reported as a gap, never waited on
+ * forever: later hours are not held back by it.
+ */
+export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis> {
+  const {
+    store,
+    product = hourlyAnalysis,
+    to,
+    once = false,
+    isDone = () => false,
+    onGap = () => {},
+    pollIntervalMs = 30_000,
+    gapAfterMs = 3 * HOUR_MS,
+    idxWaitMs = 120_000,
+    lookaheadHours = 48,
+    clock = Date.now,
+    wakeup = new Wakeup(),
+  } = config;
+  const from = floorHour(config.from.getTime());
+  if (from !== config.from.getTime()) throw new RangeError(`discovery starts on the hour, not at ${config.from.toISOString()}`);
+
+  async function look(hour: number, context: StageContext): Promise<Look> {
+    const time = new Date(hour);
+    const key = gribKey(time, product);
+    const found = new Map<string, { size: number; lastModified: Date }>();
+    for await (const info of store.list(key, { signal: context.signal })) found.set(info.key, info);
+    const grib = found.get(key);
+    if (!grib) return { state: 'absent' };
+    const idx = found.has(idxKey(time, product)) ? await readIdx(idxKey(time, product), context) : undefined;
+    if (!idx) {
+      if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'incomplete', why: 'waiting for its .idx' };
+      return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
+    }
+    const last = idx.entries.at(-1);
+    if (last && last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes` };
+    return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size, idx } };
+  }
+
+  async function readIdx(key: string, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {
+    try {
+      const bytes = await store.get(key, { signal: context.signal });
+      return { key, entries: parseIdx(new TextDecoder().decode(bytes)) };
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      if (error instanceof IdxFormatError) {
+        context.log.warn({ key, err: error.message }, 'unreadable .idx: the whole object will be read');
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  return {
+    name: 'discover',
+    async *run(context) {
+      const resolved = new Set<number>();
+      let low = from;
+      const advanceLow = () => {
+        while (resolved.has(low) || isDone(new Date(low))) resolved.delete(low), (low += HOUR_MS);
+      };
+      for (;;) {
+        context.signal.throwIfAborted();
+        advanceLow();
+        const now = clock();
+        const high = Math.min(to?.getTime() ?? Infinity, floorHour(now), low + (lookaheadHours - 1) * HOUR_MS);
+        let newest = -Infinity;
+        let progressed = false;
+        const missing: number[] = [];
+        for (let hour = low; hour <= high; hour += HOUR_MS) {
+          if (resolved.has(hour)) continue;
+          if (isDone(new Date(hour))) {
+            newest = hour;
+            continue;
+          }
+          const result = await look(hour, context);
+          if (result.state === 'complete') {
+            resolved.add(hour);
+            newest = hour;
+            progressed = true;
+            yield result.analysis;
+          } else {
+            if (result.state === 'incomplete') context.log.debug({ hour: formatHour(new Date(hour)), why: result.why }, 'analysis not complete yet');
+            missing.push(hour);
+          }
+        }
+        const rangeEnded = to !== undefined && high >= to.getTime();
+        for (const hour of missing) {
+          if (now - hour >= gapAfterMs && (hour < newest || rangeEnded)) {
+            resolved.add(hour);
+            progressed = true;
+            context.log.warn({ hour: formatHour(new Date(hour)), store: store.url }, 'analysis never appeared: a gap');
+            await onGap(new Date(hour));
+          }
+        }
+        advanceLow();
+        if (once && !(progressed && high < Math.min(to?.getTime() ?? Infinity, floorHour(now)))) return;
+        if (to !== undefined && low > to.getTime()) return;
+        if (!progressed) await wakeup.wait(pollIntervalMs, context.signal);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { readIndicator, selectRanges } from '../../grib2/index.js';
+import type { ByteRange, ObjectStore } from '../../store/object-store.js';
+import type { Stage } from '../stage.js';
+import type { Analysis, GribBytes } from '../types.js';
+
+export interface FetchConfig {
+  store: ObjectStore;
+  /** The .idx lines of the messages to read, e.g. /:REFC:entire atmosphere:anl:/. */
+  match: RegExp;
+}
+
+/** What arrived is not what the object should hold: bad input, never retried. */
+export class InvalidObjectError extends Error {
+  override readonly name = 'InvalidObjectError';
+}
+
+/**
+ * Analysis -> the GRIB2 messages that match, read by the byte ranges its .idx gives (adjacent
+ * ranges merged into one request), or, with no .idx, the whole object. Each piece is checked
+ * before it goes on: whole messages back to back, each with "GRIB", edition 2, its declared
+ * length and "7777".
+ */
+export function createFetchStage({ store, match }: FetchConfig): Stage<Analysis, GribBytes> {
+  return {
+    name: 'fetch',
+    async *process(analysis, { log, signal }) {
+      const location = `${analysis.store}/${analysis.key}`;
+      let ranges: Required<ByteRange>[];
+      if (analysis.idx) {
+        ranges = mergeAdjacent(selectRanges(analysis.idx.entries, match, analysis.size).map(({ start, end }) => ({ start, end: end! })));
+        if (ranges.length === 0) throw new InvalidObjectError(`${location}: no line of its .idx matches ${match}`);
+      } else {
+        log.warn({ key: analysis.key }, 'no .idx: reading the whole object');
+        ranges = [{ start: 0, end: analysis.size - 1 }];
+      }
+      for (const range of ranges) {
+        const bytes = await store.get(analysis.key, { range, signal });
+        const where = `${location} bytes ${range.start}-${range.end}`;
+        if (bytes.length !== range.end - range.start + 1) {
+          throw new InvalidObjectError(`${where}: ${bytes.length} of ${range.end - range.start + 1} bytes arrived: the object is shorter than its .idx says (truncated?)`);
+        }
+        checkWholeMessages(bytes, where);
+        log.debug({ key: analysis.key, range, bytes: bytes.length }, 'fetched');
+        yield { source: { store: analysis.store, key: analysis.key, range }, bytes };
+      }
+    },
+  };
+}
+
+function mergeAdjacent(ranges: Required<ByteRange>[]): Required<ByteRange>[] {
+  const merged: Required<ByteRange>[] = [];
+  for (const range of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = merged.at(-1);
+    if (last && range.start <= last.end + 1) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  return merged;
+}
+
+/** Throws an InvalidObjectError unless `bytes` is whole GRIB2 messages back to back. */
+export function checkWholeMessages(bytes: Uint8Array, where: string): void {
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += readIndicator(bytes, offset).length;
+  } catch (error) {
+    throw new InvalidObjectError(`${where}: ${(error as Error).message}`, { cause: error });
+  }
+}

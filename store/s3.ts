@@ -1,0 +1,159 @@
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
+
+export interface S3StoreConfig {
+  bucket: string;
+  /** Default us-east-1, where NOAA's HRRR bucket is. */
+  region?: string;
+  /** An S3-compatible server, e.g. "http://127.0.0.1:9000"; default AWS. */
+  endpoint?: string;
+  /** Bucket in the path rather than the host name: what most S3-compatible servers want. */
+  forcePathStyle?: boolean;
+  /** Anonymous (unsigned) requests, as NOAA's public bucket allows; otherwise the SDK's credential chain. */
+  anonymous?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Milliseconds to connect, and without a byte of response, before a request fails as a timeout. */
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Keys per listing request (at most 1000, S3's default). */
+  pageSize?: number;
+}
+
+/**
+ * S3 or any S3-compatible store through @aws-sdk/client-s3. The SDK's own retries are off:
+ * `RetryingStore` retries every store the same way, and errors come out as StoreErrors.
+ */
+export class S3Store implements ObjectStore {
+  readonly url: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly pageSize: number | undefined;
+
+  constructor(config: S3StoreConfig) {
+    this.bucket = config.bucket;
+    this.pageSize = config.pageSize;
+    this.url = `s3://${config.bucket}`;
+    this.client = new S3Client({
+      region: config.region ?? 'us-east-1',
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: config.connectTimeoutMs ?? 10_000, requestTimeout: config.requestTimeoutMs ?? 60_000 },
+      ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
+      ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
+      ...(config.credentials !== undefined && { credentials: config.credentials }),
+      // Unsigned requests: the signer hands the request on as it is.
+      ...(config.anonymous && { signer: { sign: async (request) => request } }),
+    });
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.send(prefix, () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(this.pageSize !== undefined && { MaxKeys: this.pageSize }),
+            ...(continuationToken !== undefined ? { ContinuationToken: continuationToken } : options.startAfter !== undefined && { StartAfter: options.startAfter }),
+          }),
+          withSignal(options),
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+  }
+
+  async head(key: string, options: RequestOptions = {}): Promise<ObjectInfo | undefined> {
+    try {
+      const head = await this.send(key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), withSignal(options)));
+      return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
+    const range = options.range && `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    return this.send(key, async () => {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range && { Range: range }) }), withSignal(options));
+      if (!response.Body) throw new StoreError('invalid', this.location(key), 'response has no body');
+      const bytes = await response.Body.transformToByteArray();
+      if (response.ContentLength !== undefined && bytes.length !== response.ContentLength) {
+        // The connection ended early: the object may be whole, this download is not.
+        throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${response.ContentLength} bytes`);
+      }
+      return bytes;
+    });
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    await this.send(key, () =>
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...(options.contentType !== undefined && { ContentType: options.contentType }) }),
+        withSignal(options),
+      ),
+    );
+  }
+
+  async delete(key: string, options: RequestOptions = {}): Promise<void> {
+    await this.send(key, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), withSignal(options)));
+  }
+
+  /** Releases the client's sockets. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  private location(key: string): string {
+    return `${this.url}/${key}`;
+  }
+
+  private async send<T>(key: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      if (error instanceof StoreError || (error as SdkError).name === 'AbortError') throw error;
+      const kind = classify(error);
+      if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
+      throw new StoreError(kind, this.location(key), describe(error), { cause: error });
+    }
+  }
+}
+
+function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
+}
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** Sorts an SDK or socket error by what the caller should do about it. */
+export function classify(error: unknown): StoreErrorKind {
+  const { name = '', code = '', message = '', $metadata } = (error ?? {}) as SdkError;
+  const status = $metadata?.httpStatusCode;
+  if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) return 'not-found';
+  if (status === 403 || status === 401 || name === 'AccessDenied') return 'denied';
+  if (name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
+  if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) return 'timeout';
+  if (status !== undefined && status >= 500) return 'server';
+  if (networkCodes.has(code) || /socket hang up|ECONNRESET|premature close/i.test(message)) return 'network';
+  return status === undefined ? 'network' : 'invalid';
+}
+
+function describe(error: unknown): string {
+  const { name, message, $metadata } = (error ?? {}) as SdkError;
+  const status = $metadata?.httpStatusCode;
+  return [status !== undefined && `HTTP ${status}`, name, message].filter(Boolean).join(': ');
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { S3Store } from '../../store/s3.js';
+import { storeKinds } from '../support/stores.js';
+import { testCredentials } from '../support/s3-server.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+async function keys(store: ObjectStore, prefix: string, startAfter?: string): Promise<string[]> {
+  const found = [];
+  for await (const info of store.list(prefix, startAfter === undefined ? {} : { startAfter })) found.push(info.key);
+  return found;
+}
+
+const setup = await storeKinds();
+after(() => setup.stop());
+
+for (const kind of setup.kinds) {
+  describe(`object store contract: ${kind.name}`, () => {
+    let store: ObjectStore;
+    before(async () => {
+      store = await kind.create();
+      for (const key of ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', 'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2.idx', 'hrrr.20190920/conus/hrrr.t06z.wrfsfcf00.grib2', 'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2', 'other/x']) {
+        await store.put(key, bytes(`content of ${key}`));
+      }
+    });
+
+    it('lists keys under a prefix in key order, and only after start-after when given', async () => {
+      assert.deepEqual(await keys(store, 'hrrr.20190920/conus/hrrr.t05z'), ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', 'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2.idx']);
+      assert.deepEqual(await keys(store, 'hrrr.2019092'), [
+        'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2',
+        'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2.idx',
+        'hrrr.20190920/conus/hrrr.t06z.wrfsfcf00.grib2',
+        'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2',
+      ]);
+      assert.deepEqual(await keys(store, 'hrrr.', 'hrrr.20190920/conus/hrrr.t06z.wrfsfcf00.grib2'), ['hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2']);
+      assert.deepEqual(await keys(store, 'nothing-here/'), []);
+    });
+
+    it('reports size and date with head, and undefined for a missing object', async () => {
+      const info = await store.head('other/x');
+      assert.equal(info?.size, 'content of other/x'.length);
+      assert.ok(info!.lastModified.getTime() > Date.now() - 3_600_000);
+      assert.equal(await store.head('other/missing'), undefined);
+    });
+
+    it('reads a whole object, an inclusive byte range, and a range open to the end', async () => {
+      assert.equal(text(await store.get('other/x')), 'content of other/x');
+      assert.equal(text(await store.get('other/x', { range: { start: 0, end: 6 } })), 'content');
+      assert.equal(text(await store.get('other/x', { range: { start: 11 } })), 'other/x');
+    });
+
+    it('throws ObjectNotFoundError naming the store and key for a missing object', async () => {
+      await assert.rejects(store.get('other/missing'), (error: unknown) => error instanceof ObjectNotFoundError && error.message.includes('other/missing') && error.message.startsWith(store.url));
+    });
+
+    it('overwrites with put and forgets with delete; deleting a missing object is no error', async () => {
+      await store.put('scratch/a', bytes('one'));
+      await store.put('scratch/a', bytes('two'));
+      assert.equal(text(await store.get('scratch/a')), 'two');
+      await store.delete('scratch/a');
+      await store.delete('scratch/a');
+      assert.equal(await store.head('scratch/a'), undefined);
+    });
+
+    it('keeps binary content byte for byte', async () => {
+      const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
+      await store.put('scratch/binary', data);
+      assert.deepEqual(await store.get('scratch/binary'), data);
+    });
+  });
+}
+
+describe('S3 store specifics (moto server)', () => {
+  it('lists past a page: pagination by continuation token returns every key once', async () => {
+    const store = (await setup.kinds[1]!.create()) as S3Store;
+    const expected = Array.from({ length: 25 }, (_, i) => `page/${String(i).padStart(3, '0')}`);
+    await Promise.all(expected.map((key) => store.put(key, bytes(key))));
+    const paged = new S3Store({ bucket: store.url.slice('s3://'.length), endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials, pageSize: 4 });
+    assert.deepEqual(await keys(paged, 'page/'), expected);
+    assert.deepEqual(await keys(paged, 'page/', 'page/020'), expected.slice(21));
+  });
+
+  it('a missing bucket is a not-found error, and a refused connection a retriable network error', async () => {
+    const missing = new S3Store({ bucket: 'no-such-bucket', endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials });
+    await assert.rejects(missing.get('x'), ObjectNotFoundError);
+    const nowhere = new S3Store({ bucket: 'b', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: testCredentials });
+    await assert.rejects(nowhere.get('x'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.retriable);
+  });
+});
+

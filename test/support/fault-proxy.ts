@@ -1,0 +1,95 @@
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+
+/** What the proxy does to the next request that `when` accepts (any request, by default). */
+export type Fault =
+  | { kind: 'status'; status: number; code: string; when?: (request: SeenRequest) => boolean }
+  | { kind: 'reset'; when?: (request: SeenRequest) => boolean };
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  range: string | undefined;
+  /** Body bytes sent back to the client (as the server sent them, or the fault's error document). */
+  responseBytes: number;
+  status: number;
+  fault: Fault['kind'] | undefined;
+}
+
+/**
+ * An HTTP proxy on loopback in front of a real S3 server, for tests: it records every request
+ * with the bytes it sent back, and answers chosen requests with an S3 error (500, 503 SlowDown)
+ * or a dropped connection instead of forwarding them.
+ */
+export class FaultProxy {
+  readonly requests: SeenRequest[] = [];
+  private readonly faults: Fault[] = [];
+  private inFlight = 0;
+  maxInFlight = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(target: string): Promise<FaultProxy> {
+    const upstream = new URL(target);
+    let proxy!: FaultProxy;
+    const server = createServer((incoming, response) => proxy.handle(incoming, response, upstream));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new FaultProxy(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    return proxy;
+  }
+
+  inject(...faults: Fault[]): void {
+    this.faults.push(...faults);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults.length = 0;
+    this.maxInFlight = 0;
+  }
+
+  /** Body bytes of successful GET responses: what was downloaded. */
+  get bytesDownloaded(): number {
+    return this.requests.filter((seen) => seen.method === 'GET' && seen.status < 300 && !seen.path.includes('list-type')).reduce((sum, seen) => sum + seen.responseBytes, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private handle(incoming: IncomingMessage, response: import('node:http').ServerResponse, upstream: URL): void {
+    const seen: SeenRequest = { method: incoming.method ?? 'GET', path: incoming.url ?? '/', range: incoming.headers.range, responseBytes: 0, status: 0, fault: undefined };
+    this.requests.push(seen);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    response.once('close', () => this.inFlight--);
+    const index = this.faults.findIndex((fault) => !fault.when || fault.when(seen));
+    const fault = index >= 0 ? this.faults.splice(index, 1)[0] : undefined;
+    if (fault) {
+      seen.fault = fault.kind;
+      incoming.resume();
+      incoming.once('end', () => {
+        if (fault.kind === 'reset') return void incoming.socket.destroy();
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`;
+        seen.status = fault.status;
+        seen.responseBytes = Buffer.byteLength(body);
+        response.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': seen.responseBytes }).end(body);
+      });
+      return;
+    }
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
+      (answer) => {
+        seen.status = answer.statusCode ?? 0;
+        response.writeHead(seen.status, answer.headers);
+        answer.on('data', (chunk: Buffer) => (seen.responseBytes += chunk.length));
+        answer.pipe(response);
+      },
+    );
+    forward.on('error', () => response.destroy());
+    incoming.pipe(forward);
+  }
+}
