@@ -32,7 +32,7 @@ export interface DiscoveryConfig {
   wakeup?: Wakeup;
 }
 
-type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string };
+type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string; analysis?: Analysis };
 
 /**
  * Finds each analysis of the product in the store as it becomes complete: the GRIB2 object is
@@ -71,8 +71,9 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
     const last = idx.entries.at(-1);
-    if (last && last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes` };
-    return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size, idx } };
+    const analysis = { time, store: store.url, key, size: grib.size, idx };
+    if (last && last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes`, analysis };
+    return { state: 'complete', analysis };
   }
 
   async function readIdx(key: string, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {
@@ -104,7 +105,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         const high = Math.min(to?.getTime() ?? Infinity, floorHour(now), low + (lookaheadHours - 1) * HOUR_MS);
         let newest = -Infinity;
         let progressed = false;
-        const missing: number[] = [];
+        const missing: { hour: number; incomplete?: Analysis }[] = [];
         for (let hour = low; hour <= high; hour += HOUR_MS) {
           if (resolved.has(hour)) continue;
           if (isDone(new Date(hour))) {
@@ -119,14 +120,19 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             yield result.analysis;
           } else {
             if (result.state === 'incomplete') context.log.debug({ hour: formatHour(new Date(hour)), why: result.why }, 'analysis not complete yet');
-            missing.push(hour);
+            missing.push({ hour, ...(result.state === 'incomplete' && result.analysis && { incomplete: result.analysis }) });
           }
         }
         const rangeEnded = to !== undefined && high >= to.getTime();
-        for (const hour of missing) {
-          if (now - hour >= gapAfterMs && (hour < newest || rangeEnded)) {
-            resolved.add(hour);
-            progressed = true;
+        for (const { hour, incomplete } of missing) {
+          if (now - hour < gapAfterMs || !(hour < newest || rangeEnded)) continue;
+          resolved.add(hour);
+          progressed = true;
+          if (incomplete) {
+            // Still short long after it was due: not being written, but broken. Fetch will say how.
+            context.log.warn({ hour: formatHour(new Date(hour)), key: incomplete.key }, 'analysis still incomplete when due: passed on to be checked');
+            yield incomplete;
+          } else {
             context.log.warn({ hour: formatHour(new Date(hour)), store: store.url }, 'analysis never appeared: a gap');
             await onGap(new Date(hour));
           }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FolderStore } from '../../store/folder.js';
+import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
+import { S3Server, testCredentials } from '../support/s3-server.js';
+import { repoRoot } from '../paths.js';
+
+let server: S3Server;
+let work: string;
+before(async () => {
+  server = await S3Server.start();
+  await seedAnalyses(await server.store('hrrr'), [0, 1, 3]);
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-cli-'));
+});
+after(async () => {
+  await server.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Runs the CLI with the moto server as the S3 endpoint. */
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args], {
+      env: { ...process.env, AWS_ENDPOINT_URL: server.endpoint, AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const lines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line));
+
+describe('hrrr-embed fetch', () => {
+  it('writes the REFC message of the hour exactly as stored in the bucket', async () => {
+    const out = join(work, 'refc.grib2');
+    const result = await cli('fetch', '--time', '2019-09-20T01Z', '--source', 's3://hrrr', '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    const refcLength = Number(analysisOfHour(1).idx.split('\n')[1]!.split(':')[1]);
+    assert.deepEqual(new Uint8Array(await readFile(out)), analysisOfHour(1).grib2.subarray(0, refcLength));
+    assert.deepEqual(lines(result.stdout)[0].ranges, [{ start: 0, end: refcLength - 1 }]);
+  });
+
+  it('fails with exit 1 naming the hour and the store when the analysis is not there', async () => {
+    const result = await cli('fetch', '--time', '2019-09-20T02Z', '--source', 's3://hrrr', '--out', join(work, 'none.grib2'));
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /no complete wrfsfcf00 analysis for 2019-09-20T02Z in s3:\/\/hrrr/);
+  });
+
+  it('refuses a wrong command line with exit 2 naming the option', async () => {
+    for (const [args, message] of [
+      [['--time', '2019-09-20T05:30Z', '--out', 'x'], /--time: "2019-09-20T05:30Z" is not an hour/],
+      [['--time', '2019-09-20T05Z'], /--out is required/],
+      [['--time', '2019-09-20T05Z', '--out', 'x', '--field', 'REFC', '--match', 'x'], /--match and --field/],
+      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 'ftp://x'], /--source: store location "ftp:\/\/x"/],
+    ] as const) {
+      const result = await cli('fetch', ...args);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
+describe('hrrr-embed backfill', () => {
+  it('mirrors the REFC messages of a range, reports the missing hour as a gap, and a second run skips what is done', async () => {
+    const mirror = join(work, 'mirror');
+    const first = await cli('backfill', '--source', 's3://hrrr', '--from', '2019-09-20T00Z', '--to', '2019-09-20T03Z', '--out', mirror, '--concurrency', '2');
+    assert.equal(first.status, 0, first.stderr);
+    const records = lines(first.stdout);
+    assert.deepEqual(records.filter((r) => r.status).map((r) => `${r.hour} ${r.status}`).sort(), ['2019-09-20T00Z done', '2019-09-20T01Z done', '2019-09-20T02Z gap', '2019-09-20T03Z done']);
+    assert.deepEqual(records.at(-1).summary, { hours: 4, done: 3, gaps: 1, deadLetters: 0, failed: 0, bytesFetched: records.filter((r) => r.bytes).reduce((sum, r) => sum + r.bytes, 0), doneThrough: '2019-09-20T03:00:00.000Z' });
+    assert.match(first.stderr, /\[#+\] 4\/4 hours 100\.0%/);
+
+    const store = new FolderStore(mirror);
+    const refcLength = Number(analysisOfHour(3).idx.split('\n')[1]!.split(':')[1]);
+    assert.deepEqual(await store.get(analysisOfHour(3).key), analysisOfHour(3).grib2.subarray(0, refcLength));
+    assert.equal(new TextDecoder().decode(await store.get(`${analysisOfHour(3).key}.idx`)), '1:0:d=2019092003:REFC:entire atmosphere:anl:\n');
+
+    const second = await cli('backfill', '--source', 's3://hrrr', '--from', '2019-09-20T00Z', '--to', '2019-09-20T03Z', '--out', mirror, '--quiet');
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(lines(second.stdout), [{ summary: { hours: 4, done: 0, gaps: 0, deadLetters: 0, failed: 0, bytesFetched: 0, doneThrough: '2019-09-20T03:00:00.000Z' } }]);
+  });
+
+  it('exits 1 when an analysis was rejected, after processing the others', async () => {
+    const source = join(work, 'corrupt-source');
+    const store = new FolderStore(source);
+    await seedAnalyses(store, [0, 1]);
+    await store.put(analysisOfHour(0).key, analysisOfHour(0).grib2.subarray(0, 5000));
+    const result = await cli('backfill', '--source', source, '--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z', '--out', join(work, 'corrupt-out'), '--quiet');
+    assert.equal(result.status, 1);
+    assert.deepEqual(lines(result.stdout).filter((r) => r.status).map((r) => `${r.hour} ${r.status}`).sort(), ['2019-09-20T00Z dead-letter', '2019-09-20T01Z done']);
+    assert.match(result.stderr, /0 analyses failed and 1 were rejected/);
+  });
+});

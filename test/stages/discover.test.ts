@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createDiscoverySource, type DiscoveryConfig } from '../../stages/sources/discover.js';
+import { formatHour, HOUR_MS } from '../../stages/sources/hrrr-archive.js';
+import { Wakeup } from '../../stages/sources/wakeup.js';
+import { silentLogger } from '../../stages/stage.js';
+import type { Analysis } from '../../stages/types.js';
+import { analysisOfHour, hour, seedAnalyses } from '../support/analyses.js';
+import { storeKinds } from '../support/stores.js';
+
+const setup = await storeKinds();
+after(() => setup.stop());
+
+/** Runs discovery to its end (or until `take` analyses came), returning the hours found and the gaps. */
+async function discover(config: Omit<DiscoveryConfig, 'onGap'>, take = Infinity): Promise<{ found: string[]; gaps: string[]; analyses: Analysis[] }> {
+  const gaps: string[] = [];
+  const analyses: Analysis[] = [];
+  const controller = new AbortController();
+  const source = createDiscoverySource({ pollIntervalMs: 5, ...config, onGap: (time) => void gaps.push(formatHour(time)) });
+  for await (const analysis of source.run({ log: silentLogger, signal: controller.signal })) {
+    analyses.push(analysis);
+    if (analyses.length >= take) break;
+  }
+  return { found: analyses.map((analysis) => formatHour(analysis.time)), gaps, analyses };
+}
+
+for (const kind of setup.kinds) {
+  describe(`discovery of new analyses: ${kind.name}`, () => {
+    it('finds every analysis of a range in time order, with its .idx, and reports the missing hour as a gap', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [0, 1, 3]);
+      const { found, gaps, analyses } = await discover({ store, from: hour(0), to: hour(3) });
+      assert.deepEqual(found, ['2019-09-20T00Z', '2019-09-20T01Z', '2019-09-20T03Z']);
+      assert.deepEqual(gaps, ['2019-09-20T02Z']);
+      assert.equal(analyses[0]!.size, analysisOfHour(0).grib2.length);
+      assert.equal(analyses[0]!.idx?.entries[0]?.variable, 'REFC');
+    });
+
+    it('follows the store: analyses written while it runs are found, in order', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [0]);
+      const writer = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await seedAnalyses(store, [1, 2]);
+      })();
+      // No end hour: the clock says hour 2 has come, so discovery waits for it.
+      const { found } = await discover({ store, from: hour(0), clock: () => hour(2).getTime() + 60_000 }, 3);
+      await writer;
+      assert.deepEqual(found, ['2019-09-20T00Z', '2019-09-20T01Z', '2019-09-20T02Z']);
+    });
+
+    it('waits for the GRIB2 object when only the .idx is there (NOAA writes the .idx first)', async () => {
+      const store = await kind.create();
+      const { key, idx } = analysisOfHour(0);
+      await store.put(`${key}.idx`, new TextEncoder().encode(idx));
+      const once = await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => hour(0).getTime() + 3_000_000 });
+      assert.deepEqual(once, { found: [], gaps: [], analyses: [] }, 'not complete, not yet a gap');
+      await store.put(key, analysisOfHour(0).grib2);
+      assert.deepEqual((await discover({ store, from: hour(0), to: hour(0) })).found, ['2019-09-20T00Z']);
+    });
+
+    it('does not take a GRIB2 object shorter than its .idx says while it may still be written, and passes it on to be rejected once due', async () => {
+      const store = await kind.create();
+      const { key, idx, grib2 } = analysisOfHour(0);
+      await store.put(`${key}.idx`, new TextEncoder().encode(idx));
+      const lastOffset = Number(idx.trim().split('\n').at(-1)!.split(':')[1]);
+      await store.put(key, grib2.subarray(0, lastOffset));
+      const { found } = await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => hour(0).getTime() });
+      assert.deepEqual(found, []);
+      const late = await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => hour(10).getTime() });
+      assert.deepEqual(late.found, ['2019-09-20T00Z'], 'broken, not missing: the fetch stage rejects it with a clear error');
+      assert.deepEqual(late.gaps, []);
+    });
+
+    it('takes a GRIB2 object that has no .idx once it is older than the wait for one', async () => {
+      const store = await kind.create();
+      await store.put(analysisOfHour(0).key, analysisOfHour(0).grib2);
+      const now = Date.now();
+      assert.deepEqual((await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => now, idxWaitMs: 600_000 })).found, []);
+      const { analyses } = await discover({ store, from: hour(0), to: hour(0), clock: () => now + 700_000, idxWaitMs: 600_000 });
+      assert.equal(analyses.length, 1);
+      assert.equal(analyses[0]!.idx, undefined);
+    });
+
+    it('skips hours already done and does not hold later hours back for a missing one', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [0, 1, 3]);
+      // Hour 2 is missing but recent (not yet a gap): hour 3 still comes.
+      const { found, gaps } = await discover({ store, from: hour(0), to: hour(3), once: true, isDone: (time) => time.getTime() === hour(0).getTime(), clock: () => hour(3).getTime() + 1 });
+      assert.deepEqual(found, ['2019-09-20T01Z', '2019-09-20T03Z']);
+      assert.deepEqual(gaps, []);
+    });
+
+    it('an object-created event wakes a waiting discovery at once', async () => {
+      const store = await kind.create();
+      const wakeup = new Wakeup();
+      const clock = () => hour(1).getTime() + HOUR_MS;
+      const found = discover({ store, from: hour(1), clock, wakeup, pollIntervalMs: 3_600_000 }, 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await seedAnalyses(store, [1]);
+      wakeup.poke();
+      assert.deepEqual((await found).found, ['2019-09-20T01Z']);
+    });
+  });
+}
