@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { isRetriable } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createDiscoverySource, type DiscoveryConfig } from '../stages/sources/discover.js';
@@ -62,6 +63,8 @@ export interface IngestHandlers {
  * gap and each dead letter, so that a restart repeats nothing and skips nothing.
  */
 export async function runIngest(config: IngestConfig, handlers: IngestHandlers, context: StageContext): Promise<IngestSummary> {
+  // Every request in flight listens to the one shutdown signal: many listeners are expected.
+  setMaxListeners(0, context.signal);
   const progress = await Progress.load(config.state, config.progressKey);
   const from = progress.begin(config.from);
   context.log.info({ progress: progress.describe(), from: formatHour(from), to: config.to && formatHour(config.to) }, 'ingest starting');

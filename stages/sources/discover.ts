@@ -27,6 +27,8 @@ export interface DiscoveryConfig {
   idxWaitMs?: number;
   /** Hours looked at in one pass: bounds the requests of a pass. Default 48. */
   lookaheadHours?: number;
+  /** Hours looked at at once (each look is a listing and an .idx read); they still come in order. Default 8. */
+  lookConcurrency?: number;
   clock?: () => number;
   /** Poked by object-created events so the next look comes at once. */
   wakeup?: Wakeup;
@@ -52,6 +54,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     gapAfterMs = 3 * HOUR_MS,
     idxWaitMs = 120_000,
     lookaheadHours = 48,
+    lookConcurrency = 8,
     clock = Date.now,
     wakeup = new Wakeup(),
   } = config;
@@ -106,16 +109,18 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         let newest = -Infinity;
         let progressed = false;
         const missing: { hour: number; incomplete?: Analysis }[] = [];
+        const toLook: number[] = [];
         for (let hour = low; hour <= high; hour += HOUR_MS) {
           if (resolved.has(hour)) continue;
-          if (isDone(new Date(hour))) {
-            newest = hour;
-            continue;
-          }
-          const result = await look(hour, context);
+          if (isDone(new Date(hour))) newest = hour;
+          else toLook.push(hour);
+        }
+        const looks = lookAhead(toLook, lookConcurrency, (hour) => look(hour, context));
+        for (const hour of toLook) {
+          const result = await looks.next();
           if (result.state === 'complete') {
             resolved.add(hour);
-            newest = hour;
+            newest = Math.max(newest, hour);
             progressed = true;
             yield result.analysis;
           } else {
@@ -142,6 +147,30 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         if (to !== undefined && low > to.getTime()) return;
         if (!progressed) await wakeup.wait(pollIntervalMs, context.signal);
       }
+    },
+  };
+}
+
+/**
+ * Runs `look` over `items` with up to `concurrency` at once, started in order; `next()` returns
+ * the results in order. A failure comes out of the `next()` of its item.
+ */
+function lookAhead<T, R>(items: T[], concurrency: number, look: (item: T) => Promise<R>): { next(): Promise<R> } {
+  const started: Promise<R>[] = [];
+  let taken = 0;
+  const fill = () => {
+    while (started.length < items.length && started.length < taken + concurrency) {
+      const result = look(items[started.length]!);
+      result.catch(() => {}); // observed when its turn comes
+      started.push(result);
+    }
+  };
+  return {
+    next() {
+      fill();
+      const result = started[taken++]!;
+      fill();
+      return result;
     },
   };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FolderStore } from '../../store/folder.js';
 import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
-import { S3Server, testCredentials } from '../support/s3-server.js';
+import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import { repoRoot } from '../paths.js';
 
 let server: S3Server;

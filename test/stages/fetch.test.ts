@@ -8,7 +8,7 @@ import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { analysisOfHour, hour, seedAnalyses } from '../support/analyses.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { testCredentials } from '../support/s3-server.js';
+import { testCredentials } from '../../infra/s3-server.js';
 import { storeKinds } from '../support/stores.js';
 
 const REFC = /:REFC:entire atmosphere:anl:/;

@@ -4,7 +4,7 @@ import { ObjectNotFoundError, StoreError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
-import { testCredentials } from '../support/s3-server.js';
+import { testCredentials } from '../../infra/s3-server.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);

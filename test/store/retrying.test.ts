@@ -6,7 +6,7 @@ import { FolderStore } from '../../store/folder.js';
 import { RetryingStore, Semaphore } from '../../store/retrying.js';
 import { S3Store } from '../../store/s3.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { S3Server, testCredentials } from '../support/s3-server.js';
+import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

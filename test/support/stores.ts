@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
-import { S3Server } from './s3-server.js';
+import { S3Server } from '../../infra/s3-server.js';
 
 /** One kind of store the same tests run against: a local folder, and moto's real S3 server. */
 export interface StoreKind {

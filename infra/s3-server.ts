@@ -1,13 +1,16 @@
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { S3Store, type S3StoreConfig } from '../../store/s3.js';
-import { repoRoot } from '../paths.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Store, type S3StoreConfig } from '../store/s3.js';
+
+/** The repository root (this runs compiled, from dist/infra/). */
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** A real S3-compatible server (moto, started by infra/s3-server.sh) on a free loopback port. */
+/** A real S3-compatible server (moto, started by infra/s3-server.sh) on a free loopback port, for tests and benchmarks. */
 export class S3Server {
   private constructor(
     readonly endpoint: string,
