@@ -6,8 +6,9 @@ import { UsageError } from './usage.js';
 export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--start YYYY-MM-DDTHHZ]
 
 Runs the main job on its embedded default, offline: writes N hours (default 3) of synthetic
-HRRR-like REFC analyses into DIR (default .work/demo) in the bucket's key layout, then reads
-each REFC message by its .idx byte range, decodes it and prints one JSON line per analysis.`;
+HRRR-like REFC analyses into DIR (default .work/demo) in the bucket's key layout, then runs the
+ingest pipeline over that folder: finds each analysis, reads only the REFC message by its .idx
+byte range, checks and decodes it, and prints one JSON line per analysis.`;
 
 export async function demoCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values } = parseArgs({
@@ -20,7 +21,7 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
   if (Number.isNaN(start.getTime()) || start.getUTCMinutes() !== 0) throw new UsageError(`--start: ${values.start} is not an hour such as 2019-09-20T05Z`, demoUsage);
 
   const context = { log: silentLogger, signal: new AbortController().signal };
-  for await (const { key, bytesRead, objectSize, decoded } of runDemo({ dir: values.dir, start, hours }, context)) {
+  await runDemo({ dir: values.dir, start, hours }, ({ key, bytesRead, objectSize, decoded }) => {
     const { values: dbz, field } = decoded;
     let max = -Infinity;
     let echoes = 0;
@@ -38,5 +39,5 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
       maxDbz: max,
       areaAbove20Dbz: Number((echoes / dbz.length).toFixed(4)),
     }));
-  }
+  }, context);
 }

@@ -1,10 +1,9 @@
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { parseIdx, selectRanges } from '../grib2/index.js';
+import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import type { StageContext } from '../stages/stage.js';
-import { createDecodeStage } from '../stages/transforms/decode.js';
-import type { DecodedField, GribBytes } from '../stages/types.js';
+import type { DecodedField } from '../stages/types.js';
+import { FolderStore } from '../store/folder.js';
+import { runIngest } from './ingest.js';
 
 export interface DemoOptions {
   /** The local folder standing in for the bucket. */
@@ -21,41 +20,30 @@ export interface DemoAnalysis {
 }
 
 const REFC = /:REFC:entire atmosphere:anl:/;
+const PROGRESS_KEY = 'progress/demo.json';
 
 /**
  * The embedded default of the main job, offline: writes sample analyses into a folder in the
- * bucket's layout, then for each one selects REFC from the .idx, reads only its bytes and
- * decodes them. (Normalize, encode and publish join here as their issues land.)
+ * bucket's layout, then runs the ingest pipeline over it (discover, fetch REFC by its .idx
+ * range, decode). (Normalize, encode and publish join here as their issues land.)
  */
-export async function* runDemo({ dir, start, hours }: DemoOptions, context: StageContext): AsyncIterable<DemoAnalysis> {
-  const root = resolve(dir);
-  const keys: string[] = [];
+export async function runDemo({ dir, start, hours }: DemoOptions, onAnalysis: (analysis: DemoAnalysis) => void, context: StageContext): Promise<void> {
+  const store = new FolderStore(dir);
   for (let hour = 0; hour < hours; hour++) {
-    const sample = sampleAnalysis(new Date(start.getTime() + hour * 3_600_000), hour);
-    const path = join(root, sample.key);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, sample.grib2);
-    await writeFile(`${path}.idx`, sample.idx);
-    keys.push(sample.key);
+    const sample = sampleAnalysis(new Date(start.getTime() + hour * HOUR_MS), hour);
+    await store.put(`${sample.key}.idx`, new TextEncoder().encode(sample.idx));
+    await store.put(sample.key, sample.grib2);
   }
-  context.log.info({ dir: root, analyses: keys.length }, 'sample analyses written');
-
-  const decode = createDecodeStage({ match: REFC });
-  for (const key of keys) {
-    const path = join(root, key);
-    const ranges = selectRanges(parseIdx(await readFile(`${path}.idx`, 'utf8')), REFC);
-    const file = await open(path);
-    try {
-      const objectSize = (await file.stat()).size;
-      for (const range of ranges) {
-        const end = range.end ?? objectSize - 1;
-        const bytes = new Uint8Array(end - range.start + 1);
-        await file.read(bytes, 0, bytes.length, range.start);
-        const input: GribBytes = { source: { store: `file://${root}`, key, range: { start: range.start, end } }, bytes };
-        for await (const decoded of decode.process(input, context)) yield { key, bytesRead: bytes.length, objectSize, decoded };
-      }
-    } finally {
-      await file.close();
-    }
-  }
+  context.log.info({ store: store.url, analyses: hours }, 'sample analyses written');
+  await store.delete(PROGRESS_KEY); // each demo starts afresh
+  await runIngest(
+    { source: store, state: store, progressKey: PROGRESS_KEY, match: REFC, from: start, to: new Date(start.getTime() + (hours - 1) * HOUR_MS), concurrency: 1 },
+    {
+      async deliver({ analysis, messages, fields }) {
+        const bytesRead = messages.reduce((sum, piece) => sum + piece.bytes.length, 0);
+        for (const decoded of fields) onAnalysis({ key: analysis.key, bytesRead, objectSize: analysis.size, decoded });
+      },
+    },
+    context,
+  );
 }
