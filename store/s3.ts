@@ -37,7 +37,7 @@ export class S3Store implements ObjectStore {
     this.client = new S3Client({
       region: config.region ?? 'us-east-1',
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: config.connectTimeoutMs ?? 10_000, requestTimeout: config.requestTimeoutMs ?? 60_000 },
+      requestHandler: { connectionTimeout: config.connectTimeoutMs ?? 10_000, requestTimeout: config.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true },
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),

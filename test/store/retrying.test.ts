@@ -57,6 +57,13 @@ describe('retries against a real S3 server behind a fault-injecting proxy', () =
     assert.equal(proxy.requests.length, 2);
   });
 
+  it('retries a request that timed out waiting for an answer', async () => {
+    const impatient = new RetryingStore(new S3Store({ bucket: BUCKET, endpoint: proxy.endpoint, forcePathStyle: true, credentials: testCredentials, requestTimeoutMs: 300 }), { sleep: async () => {} });
+    proxy.inject({ kind: 'stall' });
+    assert.deepEqual(await impatient.get('object'), body);
+    assert.deepEqual(proxy.requests.map((seen) => seen.fault), ['stall', undefined]);
+  });
+
   it('gives up after the last try with an error naming the object and the cause', async () => {
     proxy.inject(...Array.from({ length: 4 }, () => ({ kind: 'status', status: 500, code: 'InternalError' }) as const));
     await assert.rejects(store.get('object'), (error: unknown) => error instanceof StoreError && error.kind === 'server' && /s3:\/\/retries\/object: HTTP 500/.test(error.message));

@@ -3,7 +3,9 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 /** What the proxy does to the next request that `when` accepts (any request, by default). */
 export type Fault =
   | { kind: 'status'; status: number; code: string; when?: (request: SeenRequest) => boolean }
-  | { kind: 'reset'; when?: (request: SeenRequest) => boolean };
+  | { kind: 'reset'; when?: (request: SeenRequest) => boolean }
+  /** Never answers: the client's timeout has to end it. */
+  | { kind: 'stall'; when?: (request: SeenRequest) => boolean };
 
 export interface SeenRequest {
   method: string;
@@ -17,8 +19,8 @@ export interface SeenRequest {
 
 /**
  * An HTTP proxy on loopback in front of a real S3 server, for tests: it records every request
- * with the bytes it sent back, and answers chosen requests with an S3 error (500, 503 SlowDown)
- * or a dropped connection instead of forwarding them.
+ * with the bytes it sent back, and answers chosen requests with an S3 error (500, 503 SlowDown),
+ * a dropped connection or silence instead of forwarding them.
  */
 export class FaultProxy {
   readonly requests: SeenRequest[] = [];
@@ -73,6 +75,7 @@ export class FaultProxy {
       incoming.resume();
       incoming.once('end', () => {
         if (fault.kind === 'reset') return void incoming.socket.destroy();
+        if (fault.kind === 'stall') return;
         const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message></Error>`;
         seen.status = fault.status;
         seen.responseBytes = Buffer.byteLength(body);
