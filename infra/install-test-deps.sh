@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages, from Debian's archive:
 # ecCodes, the reference GRIB2 codec the decoder is checked against (tools, Python bindings,
-# and the C library the decode benchmark compiles against).
+# and the C library the decode benchmark compiles against); Java 17 and Maven, which resolve and
+# run the Apache Kafka broker the bus tests talk to. Then the broker's jars, once (infra/kafka/).
 set -euo pipefail
 
-packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev)
+packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev openjdk-17-jre-headless maven)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -12,11 +13,12 @@ for package in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-deps: ${packages[*]} already installed"
-  exit 0
+else
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  echo "install-test-deps: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-echo "install-test-deps: installing ${missing[*]}"
-"${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"$(dirname "$0")/kafka/fetch-jars.sh"
