@@ -117,8 +117,18 @@ export class FileBus implements TopicBus {
   }
 }
 
+interface OpenPartition {
+  topic: string;
+  partition: number;
+  reader: PartitionReader;
+}
+
 class FileConsumer implements BusConsumer {
   private readonly stopped = new AbortController();
+  // Kept across records() calls, so that a new iteration goes on where the last one stopped.
+  private readonly open = new Map<string, OpenPartition>();
+  private readonly pending: ConsumedRecord[] = [];
+  private firstLook = true;
 
   constructor(
     private readonly bus: FileBus,
@@ -129,24 +139,19 @@ class FileConsumer implements BusConsumer {
 
   async *records(signal?: AbortSignal): AsyncIterable<ConsumedRecord> {
     const stop = signal ? AbortSignal.any([signal, this.stopped.signal]) : this.stopped.signal;
-    const readers = new Map<string, { topic: string; partition: number; reader: PartitionReader }>();
-    let firstLook = true;
-    try {
-      while (!stop.aborted) {
-        await this.openNewPartitions(readers, firstLook);
-        firstLook = false;
-        let read = 0;
-        for (const { topic, partition, reader } of readers.values()) {
-          for (const record of await reader.read()) {
-            if (stop.aborted) return;
-            read++;
-            yield { topic, partition, ...record };
-          }
-        }
-        if (read === 0) await sleep(this.bus.pollIntervalMs, undefined, { signal: stop }).catch(() => {});
-      }
-    } finally {
-      await Promise.all([...readers.values()].map(({ reader }) => reader.close()));
+    while (!stop.aborted) {
+      if (this.pending.length === 0) await this.readAvailable();
+      const record = this.pending.shift();
+      if (record) yield record;
+      else await sleep(this.bus.pollIntervalMs, undefined, { signal: stop }).catch(() => {});
+    }
+  }
+
+  /** What has been written to each partition since the last read, up to a chunk per partition. */
+  private async readAvailable(): Promise<void> {
+    await this.openNewPartitions();
+    for (const { topic, partition, reader } of this.open.values()) {
+      for (const record of await reader.read()) this.pending.push({ topic, partition, ...record });
     }
   }
 
@@ -156,23 +161,26 @@ class FileConsumer implements BusConsumer {
 
   async close(): Promise<void> {
     this.stopped.abort();
+    await Promise.all([...this.open.values()].map(({ reader }) => reader.close()));
+    this.open.clear();
     this.onClose();
   }
 
   /**
    * Opens a reader for each partition not yet read: at the group's committed offset, else at the
-   * start or (partitions there when the consumer started, unless fromBeginning) at the end.
+   * start or (partitions there when the consumer first looked, unless fromBeginning) at the end.
    */
-  private async openNewPartitions(readers: Map<string, { topic: string; partition: number; reader: PartitionReader }>, firstLook: boolean): Promise<void> {
+  private async openNewPartitions(): Promise<void> {
     for (const topic of this.options.topics) {
       const partitions = (await this.bus.partitionCount(topic)) ?? 0;
       for (let partition = 0; partition < partitions; partition++) {
         const id = `${topic}/${partition}`;
-        if (readers.has(id)) continue;
+        if (this.open.has(id)) continue;
         const committed = await this.offsets.next(topic, partition);
-        const start = committed ?? (this.options.fromBeginning || !firstLook ? 0 : 'end');
-        readers.set(id, { topic, partition, reader: await PartitionReader.at(this.bus.partitionPath(topic, partition), start) });
+        const start = committed ?? (this.options.fromBeginning || !this.firstLook ? 0 : 'end');
+        this.open.set(id, { topic, partition, reader: await PartitionReader.at(this.bus.partitionPath(topic, partition), start) });
       }
     }
+    this.firstLook = false;
   }
 }

@@ -21,6 +21,9 @@ const classpath = `${libs}/*`;
 // A small heap and the client JIT: the broker serves a few test topics, and starts faster so.
 const jvmOptions = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
 
+/** Consumer timing for tests on this broker: quick rebalances and closes, at more requests. */
+export const testConsumerTiming = { heartbeatInterval: 500, sessionTimeout: 10_000, rebalanceTimeout: 10_000, maxWaitTimeInMs: 250 };
+
 export interface TestBroker {
   /** "127.0.0.1:PORT", the bootstrap address for clients. */
   readonly address: string;

@@ -141,6 +141,16 @@ describe('file bus', () => {
     await reader.close();
   });
 
+  it('a consumer iterated again goes on where its last iteration stopped', async () => {
+    const bus = new FileBus(freshFolder());
+    await bus.createTopic('t');
+    await bus.produce('t', textRecords(numbered('r', 6)));
+    const consumer = bus.consumer({ group: 'g', topics: ['t'], fromBeginning: true });
+    assert.deepEqual((await take(consumer, 2)).map((record) => text(record.value)), ['r0', 'r1']);
+    assert.deepEqual((await take(consumer, 4)).map((record) => text(record.value)), ['r2', 'r3', 'r4', 'r5']);
+    await bus.close();
+  });
+
   it('records larger than a read chunk come back whole', async () => {
     const bus = new FileBus(freshFolder());
     await bus.createTopic('big');
