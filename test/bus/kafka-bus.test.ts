@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ConsumedRecord } from '../../bus/bus.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { topicNames, type ConsumedRecord } from '../../bus/bus.js';
 import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
 import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
 import { silentLogger } from '../../stages/stage.js';
+import { repoRoot } from '../paths.js';
 import { numbered, take, text, textRecords } from './helpers.js';
+import { embeddingKey, sampleEmbedding } from './sample-records.js';
 
 // One real broker for this file: started by the project's infra, stopped and removed at the end.
 let broker: TestBroker;
@@ -59,6 +65,24 @@ describe('Kafka bus against a real broker', () => {
       const { partition, offset } = byValue.get(value)!;
       assert.deepEqual({ partition, offset }, { partition: produced[index]!.partition, offset: produced[index]!.offset });
     }
+  });
+
+  it('an embedding published in Avro comes back and decodes with the .avsc file alone', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('test.') });
+    await bus.createTopic('test.embeddings', { partitions: 2 });
+    const embeddings = [1, 2, 3].map((seed) => sampleEmbedding(seed));
+    const encoded = await Promise.all(embeddings.map((embedding, i) => codec.encode('embeddings', { ...embeddingKey, validTime: new Date(embeddingKey.validTime.getTime() + i * 3_600_000) }, embedding)));
+    await bus.produce('test.embeddings', encoded.map(({ record }) => record));
+
+    const consumer = bus.consumer({ group: 'avro', topics: ['test.embeddings'], fromBeginning: true });
+    const records = await take(consumer, 3);
+    await consumer.close();
+    const plain = avro.Type.forSchema(JSON.parse(readFileSync(join(repoRoot, 'schemas', 'embeddings.value.avsc'), 'utf8')));
+    const decoded = records.map((record) => plain.fromBuffer(Buffer.from(record.value))).sort((a, b) => a.embedding[1] - b.embedding[1]);
+    assert.deepEqual(decoded.map((value) => value.embedding), embeddings.map((embedding) => embedding.embedding).sort((a, b) => a[1]! - b[1]!));
+    const { key, value } = await codec.decode(records[0]!);
+    assert.ok((key as { validTime: unknown }).validTime instanceof Date);
+    assert.equal((value as { modelId: string }).modelId, 'refc-autoencoder');
   });
 
   it('committed offsets survive a consumer restart: the next member of the group resumes after them', async () => {
