@@ -2,11 +2,13 @@
 import { Grib2Error } from '../grib2/index.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
+import { tailCommand, tailUsage } from './tail.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
   decode: { run: decodeCommand, usage: decodeUsage },
   demo: { run: demoCommand, usage: demoUsage },
+  tail: { run: tailCommand, usage: tailUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

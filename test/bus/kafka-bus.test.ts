@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { AvroCodec } from '../../bus/avro/codec.js';
@@ -83,6 +85,20 @@ describe('Kafka bus against a real broker', () => {
     const { key, value } = await codec.decode(records[0]!);
     assert.ok((key as { validTime: unknown }).validTime instanceof Date);
     assert.equal((value as { modelId: string }).modelId, 'refc-autoencoder');
+  });
+
+  it('hrrr-embed tail --kafka prints the Avro records produced to the broker', async () => {
+    const codec = await AvroCodec.create();
+    await bus.createTopic('alerts');
+    const alert = { validTime: embeddingKey.validTime, field: embeddingKey.field, reconstructionError: 0.25, threshold: 0.05, modelId: 'refc-autoencoder', modelVersion: '1', picture: { store: 'file:///alerts', key: 'a.png' } };
+    const { topic, record } = await codec.encode('alerts', embeddingKey, alert);
+    await bus.produce(topic, [record, record]);
+    const { stdout } = await promisify(execFile)(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'tail', 'alerts', '--kafka', broker.address, '--from-beginning', '--max', '2'], { timeout: 60_000 });
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((line) => [line.offset, line.key.validTime, line.value.reconstructionError, line.value.picture.key]), [
+      [0, '2019-09-20T05:00:00.000Z', 0.25, 'a.png'],
+      [1, '2019-09-20T05:00:00.000Z', 0.25, 'a.png'],
+    ]);
   });
 
   it('committed offsets survive a consumer restart: the next member of the group resumes after them', async () => {
