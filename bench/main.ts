@@ -2,6 +2,7 @@
  * Benchmarks, run with `npm run bench -- NAME [ARGS...]`: the first argument names the benchmark.
  * Speed is measured side by side and reported as ratios here, never asserted in tests.
  */
+import { busBench, BUS_USAGE } from './bus.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { UsageError } from './usage.js';
 
@@ -16,6 +17,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: "our GRIB2 decode of one message against ecCodes's, on the same bytes",
     usage: DECODE_USAGE,
     run: decodeBench,
+  },
+  bus: {
+    summary: 'produce and consume throughput of embedding records on the file bus and a real Kafka broker',
+    usage: BUS_USAGE,
+    run: busBench,
   },
 };
 
