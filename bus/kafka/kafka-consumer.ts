@@ -36,7 +36,12 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   async *records(signal?: AbortSignal): AsyncIterable<ConsumedRecord> {
-    await (this.started ??= this.start());
+    if (!this.started) {
+      this.started = this.start();
+      // A failed start (no such topic, no broker) is tried again by the next records() call.
+      this.started.catch(() => (this.started = undefined));
+    }
+    await this.started;
     for (;;) {
       const record = await this.handoff.take(signal);
       if (record) {
