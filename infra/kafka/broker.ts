@@ -5,7 +5,7 @@
  * .work/kafka/libs; Java 17 runs them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,11 +50,24 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   const address = `127.0.0.1:${brokerPort}`;
   const logFile = join(folder, 'broker.log');
   const properties = join(folder, 'server.properties');
-  await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data') }));
-  formatStorage(properties, logFile);
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
-  let jvm: ChildProcess | undefined = await launch(properties, logFile, address, readyTimeoutMs);
+  let jvm: ChildProcess | undefined;
+  // A test process that ends without stop() (a crash, process.exit) must not leave a broker behind.
+  const cleanUpOnExit = () => {
+    jvm?.kill('SIGKILL');
+    rmSync(folder, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUpOnExit);
+  try {
+    await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data') }));
+    formatStorage(properties, logFile);
+    jvm = await launch(properties, logFile, address, readyTimeoutMs);
+  } catch (error) {
+    process.off('exit', cleanUpOnExit);
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
   const halt = async () => {
     if (jvm) await terminate(jvm);
     jvm = undefined;
@@ -70,6 +83,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
     async stop() {
       await halt();
       await rm(folder, { recursive: true, force: true });
+      process.off('exit', cleanUpOnExit);
     },
   };
 }
