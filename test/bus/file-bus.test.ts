@@ -151,6 +151,17 @@ describe('file bus', () => {
     await bus.close();
   });
 
+  it('a consumer started before its topic exists waits for it and reads it', async () => {
+    const folder = freshFolder();
+    const bus = new FileBus(folder);
+    const reading = take(bus.consumer({ group: 'early', topics: ['later'], fromBeginning: true }), 2);
+    const producer = new FileBus(folder);
+    await producer.createTopic('later');
+    await producer.produce('later', textRecords(['l0', 'l1']));
+    assert.deepEqual((await reading).map((record) => text(record.value)), ['l0', 'l1']);
+    await Promise.all([bus.close(), producer.close()]);
+  });
+
   it('records larger than a read chunk come back whole', async () => {
     const bus = new FileBus(freshFolder());
     await bus.createTopic('big');
