@@ -4,8 +4,9 @@
  * Produces and consumes embedding records (Avro, as the pipeline will publish them) on the
  * embedded file bus and on a real Kafka broker started by infra/kafka/broker.ts, and prints for
  * each: batched produce throughput (acknowledged, synced), the latency of one record produced and
- * acknowledged at a time, and consume throughput from the beginning. For Kafka also the broker's
- * start time (storage format, JVM start, until describeCluster answers).
+ * acknowledged at a time, and consume throughput from the beginning (bytes only, no decoding).
+ * Also the codec's encode and decode time per record, and the broker's start time (storage
+ * format, JVM start, until describeCluster answers).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -39,7 +40,12 @@ export async function busBench(args: string[]): Promise<number> {
   if (![records, batch, single].every((n) => Number.isInteger(n) && n >= 1)) throw new UsageError('--records, --batch and --single take whole numbers of at least 1');
 
   const codec = await AvroCodec.create();
+  let started = performance.now();
   const sample = await embeddingRecords(codec, records);
+  const encodeMicroseconds = ((performance.now() - started) * 1000) / records;
+  started = performance.now();
+  for (const record of sample) await codec.decode({ topic: codec.topics.embeddings, key: record.key, value: record.value, headers: record.headers ?? {} });
+  const decodeMicroseconds = ((performance.now() - started) * 1000) / records;
   const recordBytes = sample.reduce((sum, record) => sum + record.value.length + (record.key?.length ?? 0), 0) / sample.length;
   const results: Array<Figures & { brokerStartMs?: number }> = [];
 
@@ -51,7 +57,7 @@ export async function busBench(args: string[]): Promise<number> {
   }
 
   if (!values['no-kafka']) {
-    const started = performance.now();
+    started = performance.now();
     const broker = await startBroker();
     const brokerStartMs = performance.now() - started;
     try {
@@ -61,7 +67,10 @@ export async function busBench(args: string[]): Promise<number> {
     }
   }
 
-  const lines = [`bus benchmark: ${records} embedding records of ${recordBytes.toFixed(0)} bytes (key + Avro value), batches of ${batch}, ${single} single produces`];
+  const lines = [
+    `bus benchmark: ${records} embedding records of ${recordBytes.toFixed(0)} bytes (key + Avro value), batches of ${batch}, ${single} single produces`,
+    `avro  encode ${encodeMicroseconds.toFixed(1)} µs, decode ${decodeMicroseconds.toFixed(1)} µs per record (key and value)`,
+  ];
   for (const r of results) {
     lines.push(
       `${r.bus.padEnd(5)} produce ${thousands(r.produceRecordsPerSecond)} records/s (${r.produceMegabytesPerSecond.toFixed(1)} MB/s); ` +
@@ -69,7 +78,7 @@ export async function busBench(args: string[]): Promise<number> {
         (r.brokerStartMs === undefined ? '' : `; broker start ${(r.brokerStartMs / 1000).toFixed(1)} s`),
     );
   }
-  const json = { benchmark: 'bus', command: commandLine(['bus', ...args]), records, batch, single, recordBytes, node: process.version, cpu: cpus()[0]?.model ?? null, cores: cpus().length, results };
+  const json = { benchmark: 'bus', command: commandLine(['bus', ...args]), records, batch, single, recordBytes, encodeMicroseconds, decodeMicroseconds, node: process.version, cpu: cpus()[0]?.model ?? null, cores: cpus().length, results };
   process.stdout.write(`${lines.join('\n')}\nJSON ${JSON.stringify(json)}\n`);
   return 0;
 }
