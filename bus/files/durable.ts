@@ -1,22 +1,18 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Replaces a small file whole: written beside it, synced, renamed over it, and the folder synced. */
+/** Replaces a small file whole: written beside it and synced, renamed over it, the folder synced. */
 export async function writeDurably(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  const folder = dirname(path);
+  await mkdir(folder, { recursive: true });
   const temporary = `${path}.partial-${process.pid}`;
-  const file = await open(temporary, 'w');
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
+  await writeFile(temporary, text, { flush: true });
   await rename(temporary, path);
-  const folder = await open(dirname(path), 'r');
+  // The rename itself is durable only once the folder's entry is on disk.
+  const handle = await open(folder, 'r');
   try {
-    await folder.sync();
+    await handle.sync();
   } finally {
-    await folder.close();
+    await handle.close();
   }
 }
