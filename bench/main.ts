@@ -3,6 +3,7 @@
  * Speed is measured side by side and reported as ratios here, never asserted in tests.
  */
 import { backfillBench, BACKFILL_USAGE } from './backfill.js';
+import { busBench, BUS_USAGE } from './bus.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { UsageError } from './usage.js';
 
@@ -22,6 +23,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'backfill throughput (analyses per second) against a local S3 server, by concurrency',
     usage: BACKFILL_USAGE,
     run: backfillBench,
+  },
+  bus: {
+    summary: 'produce and consume throughput of embedding records on the file bus and a real Kafka broker',
+    usage: BUS_USAGE,
+    run: busBench,
   },
 };
 

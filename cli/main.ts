@@ -4,6 +4,7 @@ import { backfillCommand, backfillUsage } from './backfill.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
 import { fetchCommand, fetchUsage } from './fetch.js';
+import { tailCommand, tailUsage } from './tail.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -11,6 +12,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   fetch: { run: fetchCommand, usage: fetchUsage },
   backfill: { run: backfillCommand, usage: backfillUsage },
   demo: { run: demoCommand, usage: demoUsage },
+  tail: { run: tailCommand, usage: tailUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides npm packages:
 # - from Debian's archive: ecCodes, the reference GRIB2 codec the decoder is checked against
-#   (tools, Python bindings, and the C library the decode benchmark compiles against), and
-#   python3-venv for the virtual environment below;
-# - from PyPI: moto's S3-compatible server (infra/install-moto.sh).
+#   (tools, Python bindings, and the C library the decode benchmark compiles against);
+#   python3-venv for moto's virtual environment; Java 17 and Maven, which resolve and run the
+#   Apache Kafka broker the bus tests talk to;
+# - from PyPI: moto's S3-compatible server (install-moto.sh);
+# - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv)
+packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv openjdk-17-jre-headless maven)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -24,3 +26,4 @@ else
 fi
 
 ./install-moto.sh
+./kafka/fetch-jars.sh

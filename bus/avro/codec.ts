@@ -1,0 +1,160 @@
+import type avro from 'avsc';
+import { topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
+import type { TopicRecords } from '../records.js';
+import { loadPastSchemas, loadTopicSchemas, type TopicSchemas } from './schema-files.js';
+import type { SchemaRegistryClient } from './schema-registry.js';
+import { avroType } from './timestamp.js';
+
+type Part = 'key' | 'value';
+
+/**
+ * Without a registry, each record carries the SHA-256 fingerprint of its writer schema's parsing
+ * canonical form in these headers (the Avro specification's schema fingerprint).
+ */
+export const fingerprintHeaders: Record<Part, string> = { key: 'avro.key.schema-sha256', value: 'avro.value.schema-sha256' };
+
+/** Confluent's wire format: magic byte 0, the schema's registry id (4 bytes, big-endian), the Avro body. */
+const confluentMagic = 0;
+const confluentHeaderBytes = 5;
+
+export class UnknownSchemaError extends Error {
+  override readonly name = 'UnknownSchemaError';
+}
+
+export interface AvroCodecOptions {
+  /** Topic names by role; default the default names with no prefix. */
+  topics?: Record<TopicRole, string>;
+  /** With a registry: Confluent wire format, schemas registered under TOPIC-key and TOPIC-value. */
+  registry?: SchemaRegistryClient;
+  /** The current schemas by role; default schemas/. */
+  schemas?: Record<TopicRole, TopicSchemas>;
+  /** Older writer schemas still to be read; default schemas/past/. */
+  pastSchemas?: avro.Schema[];
+}
+
+interface Writer {
+  type: avro.Type;
+  fingerprint: string;
+}
+
+/**
+ * Turns topic records into Avro bytes and back. Records are read with the current schema of
+ * their topic, whatever compatible schema they were written with: the writer schema comes from the
+ * registry (by the id in the bytes) or from the schemas this codec knows (by the fingerprint in the
+ * headers), and avsc resolves it to the reader's.
+ */
+export class AvroCodec {
+  private readonly roles = new Map<string, TopicRole>();
+  private readonly current = new Map<TopicRole, Record<Part, Writer & { schema: avro.Schema }>>();
+  private readonly known = new Map<string, Writer>();
+  private readonly byId = new Map<number, Promise<Writer>>();
+  private readonly resolvers = new Map<string, avro.Resolver>();
+
+  private constructor(
+    readonly topics: Record<TopicRole, string>,
+    schemas: Record<TopicRole, TopicSchemas>,
+    pastSchemas: avro.Schema[],
+    private readonly registry: SchemaRegistryClient | undefined,
+  ) {
+    for (const [role, topic] of Object.entries(topics) as Array<[TopicRole, string]>) {
+      this.roles.set(topic, role);
+      const { key, value } = schemas[role];
+      this.current.set(role, { key: { ...this.learn(key), schema: key }, value: { ...this.learn(value), schema: value } });
+    }
+    for (const schema of pastSchemas) this.learn(schema);
+  }
+
+  static async create(options: AvroCodecOptions = {}): Promise<AvroCodec> {
+    const [schemas, past] = await Promise.all([options.schemas ?? loadTopicSchemas(), options.pastSchemas ?? loadPastSchemas()]);
+    return new AvroCodec(options.topics ?? topicNames(), schemas, past, options.registry);
+  }
+
+  /** The record for a topic, with its key and value in Avro, ready for bus.produce(topic, ...). */
+  async encode<R extends TopicRole>(role: R, key: TopicRecords[R]['key'], value: TopicRecords[R]['value'], timestamp?: Date): Promise<{ topic: string; record: OutgoingRecord }> {
+    const topic = this.topics[role];
+    const schemas = this.current.get(role)!;
+    const headers: Headers = {};
+    const [keyBytes, valueBytes] = await Promise.all([this.encodePart(topic, 'key', schemas.key, key, headers), this.encodePart(topic, 'value', schemas.value, value, headers)]);
+    return { topic, record: { key: keyBytes, value: valueBytes, headers, ...(timestamp ? { timestamp } : {}) } };
+  }
+
+  /**
+   * A consumed record's key and value, read with its topic's current schemas (or, on a topic this
+   * codec has no schema for, with the writer's).
+   */
+  async decode(record: Pick<ConsumedRecord, 'topic' | 'key' | 'value' | 'headers'>): Promise<{ key: unknown; value: unknown }> {
+    const [key, value] = await Promise.all([
+      record.key === null ? null : this.decodePart(record.topic, 'key', record.key, record.headers),
+      this.decodePart(record.topic, 'value', record.value, record.headers),
+    ]);
+    return { key, value };
+  }
+
+  /** Adds a writer schema this codec can read records of; gives its parsed type and fingerprint. */
+  learn(schema: avro.Schema): Writer {
+    const type = avroType(schema);
+    const fingerprint = type.fingerprint('sha256').toString('hex');
+    const known = this.known.get(fingerprint);
+    if (known) return known;
+    const writer = { type, fingerprint };
+    this.known.set(fingerprint, writer);
+    return writer;
+  }
+
+  private async encodePart(topic: string, part: Part, writer: Writer & { schema: avro.Schema }, value: unknown, headers: Headers): Promise<Buffer> {
+    const body = writer.type.toBuffer(value);
+    if (!this.registry) {
+      headers[fingerprintHeaders[part]] = Buffer.from(writer.fingerprint, 'hex');
+      return body;
+    }
+    const id = await this.registry.register(`${topic}-${part}`, writer.schema);
+    const framed = Buffer.allocUnsafe(confluentHeaderBytes + body.length);
+    framed.writeUInt8(confluentMagic, 0);
+    framed.writeUInt32BE(id, 1);
+    body.copy(framed, confluentHeaderBytes);
+    return framed;
+  }
+
+  private async decodePart(topic: string, part: Part, bytes: Uint8Array, headers: Headers): Promise<unknown> {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const { writer, body } = await this.writerOf(topic, part, buffer, headers);
+    const role = this.roles.get(topic);
+    const reader = role ? this.current.get(role)![part] : writer;
+    if (reader.fingerprint === writer.fingerprint) return reader.type.fromBuffer(body);
+    const id = `${writer.fingerprint}>${reader.fingerprint}`;
+    let resolver = this.resolvers.get(id);
+    if (!resolver) {
+      try {
+        resolver = reader.type.createResolver(writer.type);
+      } catch (error) {
+        throw new UnknownSchemaError(`${topic} ${part}: written with a schema the current one cannot read (${(error as Error).message})`, { cause: error });
+      }
+      this.resolvers.set(id, resolver);
+    }
+    return reader.type.fromBuffer(body, resolver);
+  }
+
+  private async writerOf(topic: string, part: Part, bytes: Buffer, headers: Headers): Promise<{ writer: Writer; body: Buffer }> {
+    const fingerprint = headers[fingerprintHeaders[part]];
+    if (fingerprint) {
+      const hex = Buffer.from(fingerprint).toString('hex');
+      const writer = this.known.get(hex);
+      if (!writer) throw new UnknownSchemaError(`${topic} ${part}: written with a schema this codec does not know (SHA-256 ${hex}); keep old schemas in schemas/past/`);
+      return { writer, body: bytes };
+    }
+    if (this.registry && bytes.length >= confluentHeaderBytes && bytes[0] === confluentMagic) {
+      return { writer: await this.registered(bytes.readUInt32BE(1)), body: bytes.subarray(confluentHeaderBytes) };
+    }
+    throw new UnknownSchemaError(`${topic} ${part}: no ${fingerprintHeaders[part]} header${this.registry ? ' and no Confluent magic byte' : ' (with a schema registry configured, Confluent framing would be read)'}`);
+  }
+
+  private registered(id: number): Promise<Writer> {
+    let writer = this.byId.get(id);
+    if (!writer) {
+      writer = this.registry!.schemaById(id).then((text) => this.learn(JSON.parse(text) as avro.Schema));
+      this.byId.set(id, writer);
+      writer.catch(() => this.byId.delete(id));
+    }
+    return writer;
+  }
+}

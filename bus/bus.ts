@@ -1,0 +1,104 @@
+/**
+ * The one interface every message bus implements: Kafka (kafkajs), or local append-only files
+ * under a data folder (the embedded default). Records are keyed bytes on named topics; what the
+ * bytes mean is the codec's business (bus/codec.ts), not the bus's.
+ */
+export interface TopicBus {
+  /** "kafka://HOST:PORT,..." or "file:///data/folder": where records go, for logs and errors. */
+  readonly url: string;
+  /** Creates the topic with this many partitions if it does not exist; an existing topic is left as it is. */
+  createTopic(topic: string, options?: TopicOptions): Promise<void>;
+  /** Appends records to a topic; resolves once the bus has acknowledged every one of them (durably). */
+  produce(topic: string, records: OutgoingRecord[]): Promise<ProducedRecord[]>;
+  /** A consumer of the given topics for a consumer group; it reads nothing until iterated. */
+  consumer(options: ConsumerOptions): BusConsumer;
+  /** Releases connections and files; the bus cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+export interface TopicOptions {
+  /** Default 1. Records with the same key always go to the same partition, so they stay in order. */
+  partitions?: number;
+}
+
+export type Headers = Record<string, Uint8Array>;
+
+export interface OutgoingRecord {
+  /** The partitioning key: equal keys land on the same partition. Null spreads records evenly. */
+  key: Uint8Array | null;
+  value: Uint8Array;
+  headers?: Headers;
+  /** When the record was made; default now. */
+  timestamp?: Date;
+}
+
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** A record as read back: what was produced, and where it sits. */
+export interface ConsumedRecord extends ProducedRecord {
+  key: Uint8Array | null;
+  value: Uint8Array;
+  headers: Headers;
+  timestamp: Date;
+}
+
+export interface ConsumerOptions {
+  /** The consumer group: its committed offsets say where a restarted consumer resumes. */
+  group: string;
+  topics: string[];
+  /**
+   * Where to start on a partition the group has committed nothing for: the first record (true) or
+   * only records produced from now on (false, the default). Committed offsets always win.
+   */
+  fromBeginning?: boolean;
+}
+
+export interface BusConsumer {
+  /**
+   * The records of the subscribed topics, in offset order within each partition, as they arrive,
+   * until the signal aborts or the consumer is closed. Take the next record when ready for it:
+   * the consumer reads ahead only a little (backpressure).
+   */
+  records(signal?: AbortSignal): AsyncIterable<ConsumedRecord>;
+  /**
+   * Marks these records, and every record before them in their partitions, as done for the group:
+   * a restarted consumer of the group resumes after them. Resolves once the commit is durable.
+   */
+  commit(records: ConsumedRecord | ConsumedRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The offset to commit for each partition: one past the highest record given, as Kafka counts. */
+export function nextOffsets(records: ConsumedRecord[]): Map<string, { topic: string; partition: number; offset: number }> {
+  const next = new Map<string, { topic: string; partition: number; offset: number }>();
+  for (const { topic, partition, offset } of records) {
+    const id = `${topic}\u0000${partition}`;
+    const known = next.get(id);
+    if (!known || known.offset < offset + 1) next.set(id, { topic, partition, offset: offset + 1 });
+  }
+  return next;
+}
+
+/** The default topic names; a deployment puts its prefix (e.g. "prod.hrrr.") in front of each. */
+export const defaultTopics = {
+  embeddings: 'embeddings',
+  alerts: 'alerts',
+  deadLetters: 'dead-letters',
+  modelVersions: 'model-versions',
+} as const;
+
+export type TopicRole = keyof typeof defaultTopics;
+
+/** The full topic names for a prefix: topicNames('prod.').embeddings === 'prod.embeddings'. */
+export function topicNames(prefix = ''): Record<TopicRole, string> {
+  return {
+    embeddings: `${prefix}${defaultTopics.embeddings}`,
+    alerts: `${prefix}${defaultTopics.alerts}`,
+    deadLetters: `${prefix}${defaultTopics.deadLetters}`,
+    modelVersions: `${prefix}${defaultTopics.modelVersions}`,
+  };
+}

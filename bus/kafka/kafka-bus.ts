@@ -1,0 +1,174 @@
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type ConsumerConfig, type Message, type PartitionMetadata, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
+import type { BusConsumer, ConsumedRecord, ConsumerOptions, OutgoingRecord, ProducedRecord, TopicBus, TopicOptions } from '../bus.js';
+import { nextOffsets } from '../bus.js';
+import type { StageLogger } from '../../stages/stage.js';
+import { KafkaConsumer } from './kafka-consumer.js';
+import { Lazy } from './lazy.js';
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, "HOST:PORT". */
+  brokers: string[];
+  clientId?: string;
+  /** Where the client's warnings and errors go; default: kafkajs's own console logger, errors only. */
+  log?: StageLogger;
+  /** How many times a failed request is retried (with backoff) before produce or commit fails; default 10. */
+  retries?: number;
+  /**
+   * Group membership timing, kafkajs's defaults otherwise. A shorter fetch wait and heartbeat make
+   * closing and rebalancing quicker (tests), at the cost of more requests.
+   */
+  consumerTiming?: Pick<ConsumerConfig, 'sessionTimeout' | 'rebalanceTimeout' | 'heartbeatInterval' | 'maxWaitTimeInMs'>;
+}
+
+/** A transaction's view of the bus: records and consumer offsets that commit together or not at all. */
+export interface BusTransaction {
+  produce(topic: string, records: OutgoingRecord[]): Promise<void>;
+  /** Commits these consumed records for the group as part of the transaction. */
+  commitConsumed(group: string, records: ConsumedRecord[]): Promise<void>;
+}
+
+/** Topic partition metadata is refetched after this long, so added partitions are used. */
+const metadataMaxAgeMs = 60_000;
+
+/**
+ * The bus on Apache Kafka, through kafkajs. The producer is idempotent (a retried send is written
+ * once) and waits for every in-sync replica; records go to the partition Java's producer would
+ * choose for their key (murmur2), so other Kafka clients agree on where a key lives.
+ */
+export class KafkaBus implements TopicBus {
+  readonly url: string;
+  private readonly kafka: Kafka;
+  private readonly admin = new Lazy<Admin>(() => connected(this.kafka.admin()));
+  private readonly producer = new Lazy<Producer>(() => connected(this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })));
+  private readonly transactional = new Map<string, Lazy<Producer>>();
+  private readonly consumers = new Set<KafkaConsumer>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly partitions = new Map<string, { metadata: PartitionMetadata[]; fetched: number }>();
+
+  constructor(readonly options: KafkaBusOptions) {
+    this.url = `kafka://${options.brokers.join(',')}`;
+    const { log } = options;
+    this.kafka = new Kafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? 'hrrr-embed',
+      retry: { retries: options.retries ?? 10 },
+      ...(log
+        ? {
+            logLevel: KafkaLogLevel.WARN,
+            logCreator: () => ({ level, log: entry }) => {
+              const { message, ...fields } = entry;
+              (level <= KafkaLogLevel.ERROR ? log.error : log.warn).call(log, { kafka: fields }, message);
+            },
+          }
+        : { logLevel: KafkaLogLevel.ERROR }),
+    });
+  }
+
+  async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
+    const admin = await this.admin.get();
+    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true });
+  }
+
+  async produce(topic: string, records: OutgoingRecord[]): Promise<ProducedRecord[]> {
+    const producer = await this.producer.get();
+    const { messages, partitions } = await this.partitioned(topic, records);
+    const sent = await producer.send({ topic, acks: -1, messages });
+    return producedOffsets(topic, partitions, sent);
+  }
+
+  consumer(options: ConsumerOptions): BusConsumer & KafkaConsumer {
+    const consumer = new KafkaConsumer(this.kafka, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Runs `work` in a Kafka transaction of the producer `transactionalId` (one id per input
+   * partition's worker, stable across restarts, so a restarted worker fences off its old self):
+   * everything it produces and every offset it commits become visible together when it returns,
+   * and none of it if it throws. Consumers that should see only committed transactions need nothing
+   * more: KafkaBus consumers read committed records only.
+   */
+  async inTransaction<T>(transactionalId: string, work: (transaction: BusTransaction) => Promise<T>): Promise<T> {
+    let producer = this.transactional.get(transactionalId);
+    if (!producer) {
+      producer = new Lazy(() => connected(this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })));
+      this.transactional.set(transactionalId, producer);
+    }
+    const transaction = await (await producer.get()).transaction();
+    try {
+      const result = await work(this.transactionView(transaction));
+      await transaction.commit();
+      return result;
+    } catch (error) {
+      if (transaction.isActive()) await transaction.abort().catch(() => {});
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.close()));
+    const clients = [this.producer, this.admin, ...this.transactional.values()];
+    await Promise.all(clients.map(async (client) => (await client.peek()?.catch(() => undefined))?.disconnect()));
+    for (const client of clients) client.forget();
+    this.transactional.clear();
+  }
+
+  private transactionView(transaction: Transaction): BusTransaction {
+    return {
+      produce: async (topic, records) => {
+        const { messages } = await this.partitioned(topic, records);
+        await transaction.send({ topic, acks: -1, messages });
+      },
+      commitConsumed: async (group, records) => {
+        const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+        for (const { topic, partition, offset } of nextOffsets(records).values()) {
+          byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset: String(offset) }]);
+        }
+        await transaction.sendOffsets({ consumerGroupId: group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      },
+    };
+  }
+
+  /** The records as kafkajs messages, each with the partition chosen for it here. */
+  private async partitioned(topic: string, records: OutgoingRecord[]): Promise<{ messages: Message[]; partitions: number[] }> {
+    const partitionMetadata = await this.partitionMetadata(topic);
+    const messages = records.map(({ key, value, headers, timestamp }) => {
+      const message: Message = {
+        key: key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength),
+        value: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+        headers: Object.fromEntries(Object.entries(headers ?? {}).map(([name, bytes]) => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)])),
+        timestamp: String((timestamp ?? new Date()).getTime()),
+      };
+      return { ...message, partition: this.partitioner({ topic, partitionMetadata, message }) };
+    });
+    return { messages, partitions: messages.map((message) => message.partition) };
+  }
+
+  private async partitionMetadata(topic: string): Promise<PartitionMetadata[]> {
+    const cached = this.partitions.get(topic);
+    if (cached && Date.now() - cached.fetched < metadataMaxAgeMs) return cached.metadata;
+    const admin = await this.admin.get();
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const metadata = topics[0]!.partitions.map(({ partitionId, leader, replicas, isr, partitionErrorCode }) => ({ partitionId, leader, replicas, isr, partitionErrorCode }));
+    this.partitions.set(topic, { metadata, fetched: Date.now() });
+    return metadata;
+  }
+
+}
+
+async function connected<Client extends { connect(): Promise<void> }>(client: Client): Promise<Client> {
+  await client.connect();
+  return client;
+}
+
+/** Each record's offset: its partition's base offset plus its place among that partition's records. */
+function producedOffsets(topic: string, partitions: number[], sent: RecordMetadata[]): ProducedRecord[] {
+  const next = new Map(sent.map(({ partition, baseOffset }) => [partition, Number(baseOffset)]));
+  return partitions.map((partition) => {
+    const offset = next.get(partition);
+    if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: no offset acknowledged for ${topic}/${partition}`);
+    next.set(partition, offset + 1);
+    return { topic, partition, offset };
+  });
+}

@@ -1,0 +1,97 @@
+import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type Headers } from '../bus.js';
+import { Handoff } from './handoff.js';
+
+/**
+ * A member of a Kafka consumer group. It joins the group when first iterated; the group's
+ * coordinator gives it some of the topics' partitions, and moves them to other members as members
+ * come and go. Offsets are committed only by commit(), never automatically. It reads committed
+ * records only (transactions that were aborted or are still open are skipped).
+ */
+export class KafkaConsumer implements BusConsumer {
+  private readonly consumer: Consumer;
+  private readonly handoff = new Handoff<ConsumedRecord>();
+  private started: Promise<void> | undefined;
+  private assigned: Record<string, number[]> = {};
+  private failure: Error | undefined;
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: ConsumerOptions,
+    timing: Omit<Partial<ConsumerConfig>, 'groupId'>,
+    private readonly onClose: () => void,
+  ) {
+    this.consumer = kafka.consumer({ ...timing, groupId: options.group, allowAutoTopicCreation: false, readUncommitted: false });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => (this.assigned = payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      this.failure = payload.error;
+      this.handoff.close();
+    });
+  }
+
+  /** The partitions of each topic this member was given when it last joined the group. */
+  assignment(): Readonly<Record<string, number[]>> {
+    return this.assigned;
+  }
+
+  async *records(signal?: AbortSignal): AsyncIterable<ConsumedRecord> {
+    if (!this.started) {
+      this.started = this.start();
+      // A failed start (no such topic, no broker) is tried again by the next records() call.
+      this.started.catch(() => (this.started = undefined));
+    }
+    await this.started;
+    for (;;) {
+      const record = await this.handoff.take(signal);
+      if (record) {
+        yield record;
+        continue;
+      }
+      if (this.failure) throw this.failure;
+      return;
+    }
+  }
+
+  async commit(records: ConsumedRecord | ConsumedRecord[]): Promise<void> {
+    const offsets = [...nextOffsets(Array.isArray(records) ? records : [records]).values()];
+    await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })));
+  }
+
+  async close(): Promise<void> {
+    this.handoff.close();
+    await this.consumer.disconnect();
+    this.onClose();
+  }
+
+  private async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: ({ topic, partition, message }) => this.handoff.put(consumedRecord(topic, partition, message)),
+    });
+  }
+}
+
+function consumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key ?? null,
+    value: message.value ?? new Uint8Array(0),
+    headers: headerBytes(message.headers ?? {}),
+    timestamp: new Date(Number(message.timestamp)),
+  };
+}
+
+/** kafkajs gives a header that appears several times as an array: the last one wins here. */
+function headerBytes(headers: IHeaders): Headers {
+  const bytes: Headers = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last !== undefined) bytes[name] = typeof last === 'string' ? Buffer.from(last) : last;
+  }
+  return bytes;
+}

@@ -1,0 +1,25 @@
+import type { StageLogger } from '../stages/stage.js';
+import type { TopicBus } from './bus.js';
+import { FileBus } from './files/file-bus.js';
+import { KafkaBus } from './kafka/kafka-bus.js';
+
+/** Where the embedded bus keeps its topics when no folder is named. */
+export const defaultDataFolder = '.work/data';
+
+export interface BusLocation {
+  /** The embedded bus's data folder. */
+  data?: string;
+  /** Kafka's bootstrap brokers, "HOST:PORT[,HOST:PORT...]"; wins over `data`. */
+  kafka?: string;
+  log?: StageLogger;
+}
+
+/** The bus a location names: Kafka when brokers are given, else the files under the data folder. */
+export function openBus({ data, kafka, log }: BusLocation): TopicBus {
+  if (kafka !== undefined) {
+    const brokers = kafka.split(',').map((broker) => broker.trim()).filter(Boolean);
+    if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d+$/.test(broker))) throw new Error(`${JSON.stringify(kafka)} is not HOST:PORT[,HOST:PORT...]`);
+    return new KafkaBus({ brokers, ...(log ? { log } : {}) });
+  }
+  return new FileBus(data ?? defaultDataFolder);
+}

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { AvroCodec } from '../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
+import { defaultDataFolder, openBus } from '../bus/open.js';
+import { UsageError } from './usage.js';
+
+export const tailUsage = `usage: hrrr-embed tail TOPIC [--data DIR | --kafka HOST:PORT] [--from-beginning] [--max N] [--registry URL]
+
+Prints the records of TOPIC as they arrive, one JSON line each: topic, partition, offset,
+timestamp, and the key and value decoded from Avro (with the schemas in schemas/, or the schema
+registry's). Runs until N records were printed, or until interrupted. Commits nothing: tailing a
+topic moves no consumer group.
+
+  --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
+  --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
+  --from-beginning    start at the topic's first record (default: only records from now on)
+  --max N             stop after N records
+  --registry URL      a Confluent-compatible schema registry, for records in its wire format`;
+
+export async function tailCommand(args: string[], out: (line: string) => void): Promise<void> {
+  const { values: options, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      kafka: { type: 'string' },
+      'from-beginning': { type: 'boolean', default: false },
+      max: { type: 'string' },
+      registry: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('tail takes exactly one TOPIC', tailUsage);
+  if (options.data !== undefined && options.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', tailUsage);
+  const max = options.max === undefined ? Infinity : Number(options.max);
+  if (!(Number.isInteger(max) && max >= 1) && max !== Infinity) throw new UsageError(`--max: ${options.max} is not a whole number of at least 1`, tailUsage);
+  const topic = positionals[0]!;
+
+  const codec = await AvroCodec.create(options.registry === undefined ? {} : { registry: new SchemaRegistryClient(options.registry) });
+  let bus;
+  try {
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}) });
+  } catch (error) {
+    throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
+  }
+  const interrupted = new AbortController();
+  const interrupt = () => interrupted.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    // A group of its own that never commits: the tail reads where --from-beginning says, every time.
+    const consumer = bus.consumer({ group: `hrrr-embed-tail-${randomUUID()}`, topics: [topic], fromBeginning: options['from-beginning'] });
+    let printed = 0;
+    for await (const record of consumer.records(interrupted.signal)) {
+      let decoded;
+      try {
+        decoded = await codec.decode(record);
+      } catch (error) {
+        throw new Error(`${topic}/${record.partition} offset ${record.offset}: ${(error as Error).message}`, { cause: error });
+      }
+      out(JSON.stringify({ topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp, ...decoded }));
+      if (++printed >= max) break;
+    }
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await bus.close();
+  }
+}
