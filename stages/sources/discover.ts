@@ -111,8 +111,8 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         const missing: { hour: number; incomplete?: Analysis }[] = [];
         const toLook: number[] = [];
         for (let hour = low; hour <= high; hour += HOUR_MS) {
-          if (resolved.has(hour)) continue;
-          if (isDone(new Date(hour))) newest = hour;
+          // Hours handled already (in this run or an earlier one) count as later hours that came.
+          if (resolved.has(hour) || isDone(new Date(hour))) newest = hour;
           else toLook.push(hour);
         }
         const looks = lookAhead(toLook, lookConcurrency, (hour) => look(hour, context));

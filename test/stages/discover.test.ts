@@ -91,6 +91,24 @@ for (const kind of setup.kinds) {
       assert.deepEqual(gaps, []);
     });
 
+    it('following, a missing hour becomes a gap once overdue even when no newer hour arrives meanwhile', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [0, 2]);
+      let now = hour(2).getTime() + 600_000;
+      const controller = new AbortController();
+      const gaps: string[] = [];
+      const found: string[] = [];
+      const source = createDiscoverySource({ store, from: hour(0), clock: () => now, pollIntervalMs: 5, onGap: (time) => (gaps.push(formatHour(time)), controller.abort()) });
+      await assert.rejects(async () => {
+        for await (const analysis of source.run({ log: silentLogger, signal: controller.signal })) {
+          found.push(formatHour(analysis.time));
+          if (found.length === 2) now = hour(5).getTime();
+        }
+      }, /abort/i);
+      assert.deepEqual(found, ['2019-09-20T00Z', '2019-09-20T02Z']);
+      assert.deepEqual(gaps, ['2019-09-20T01Z']);
+    });
+
     it('an object-created event wakes a waiting discovery at once', async () => {
       const store = await kind.create();
       const wakeup = new Wakeup();
