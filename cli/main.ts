@@ -2,11 +2,15 @@
 import { Grib2Error } from '../grib2/index.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
+import { embedCommand, embedUsage } from './embed.js';
+import { modelCommand, modelUsage } from './model.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
   decode: { run: decodeCommand, usage: decodeUsage },
   demo: { run: demoCommand, usage: demoUsage },
+  embed: { run: embedCommand, usage: embedUsage },
+  model: { run: modelCommand, usage: modelUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

@@ -37,6 +37,9 @@ export class BackendUnavailableError extends Error {
 /** Kernels a training step of the autoencoder needs beyond the forward pass. */
 const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
 
+// Silences tfjs's console advice to install tfjs-node: the choice and its reason are logged here.
+tf.env().set('PROD', true);
+
 export function parseDevice(value: string): Device {
   if ((DEVICES as readonly string[]).includes(value)) return value as Device;
   throw new ConfigError('device', `unknown device ${JSON.stringify(value)} (known: ${DEVICES.join(', ')})`);
