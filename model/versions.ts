@@ -29,6 +29,8 @@ export interface ModelManifest {
 }
 
 export interface SaveDetails {
+  /** The version's id; by default the creation time and 8 random hex digits, e.g. 20261124T081500Z-1a2b3c4d. */
+  modelId?: string;
   trainingData?: ModelManifest['trainingData'];
   metrics?: Record<string, number>;
   alertThreshold?: number | null;
@@ -47,7 +49,8 @@ const PROMOTED = 'promoted.json';
 /** Saves the model as a new version and returns its manifest. */
 export async function saveVersion(store: ObjectStore, model: Autoencoder, details: SaveDetails = {}, prefix = ''): Promise<ModelManifest> {
   const createdAt = details.now ?? new Date();
-  const modelId = `${createdAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+  const modelId = details.modelId ?? `${createdAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(modelId)) throw new Error(`model version id ${JSON.stringify(modelId)}: letters, digits, ".", "_" and "-" only`);
   const at = versionPrefix(prefix, modelId);
   if (await anyObjectUnder(store, at)) throw new VersionExistsError(`model version ${modelId} exists in ${store.url}`);
   await model.autoencoder.save(objectStoreIO(store, at));
