@@ -3,6 +3,7 @@
  * Speed is measured side by side and reported as ratios here, never asserted in tests.
  */
 import { decodeBench, DECODE_USAGE } from './decode.js';
+import { modelBench, MODEL_USAGE } from './model.js';
 import { UsageError } from './usage.js';
 
 interface Benchmark {
@@ -16,6 +17,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: "our GRIB2 decode of one message against ecCodes's, on the same bytes",
     usage: DECODE_USAGE,
     run: decodeBench,
+  },
+  model: {
+    summary: 'the autoencoder: forward pass and training step, ms per image, per backend and batch size',
+    usage: MODEL_USAGE,
+    run: modelBench,
   },
 };
 
