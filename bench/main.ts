@@ -5,6 +5,7 @@
 import { backfillBench, BACKFILL_USAGE } from './backfill.js';
 import { busBench, BUS_USAGE } from './bus.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
+import { modelBench, MODEL_USAGE } from './model.js';
 import { UsageError } from './usage.js';
 
 interface Benchmark {
@@ -28,6 +29,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'produce and consume throughput of embedding records on the file bus and a real Kafka broker',
     usage: BUS_USAGE,
     run: busBench,
+  },
+  model: {
+    summary: 'the autoencoder: forward pass and training step, ms per image, per backend and batch size',
+    usage: MODEL_USAGE,
+    run: modelBench,
   },
 };
 

@@ -5,6 +5,8 @@ import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
 import { fetchCommand, fetchUsage } from './fetch.js';
 import { tailCommand, tailUsage } from './tail.js';
+import { embedCommand, embedUsage } from './embed.js';
+import { modelCommand, modelUsage } from './model.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -13,6 +15,8 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   backfill: { run: backfillCommand, usage: backfillUsage },
   demo: { run: demoCommand, usage: demoUsage },
   tail: { run: tailCommand, usage: tailUsage },
+  embed: { run: embedCommand, usage: embedUsage },
+  model: { run: modelCommand, usage: modelUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

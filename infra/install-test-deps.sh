@@ -5,7 +5,9 @@
 #   python3-venv for moto's virtual environment; Java 17 and Maven, which resolve and run the
 #   Apache Kafka broker the bus tests talk to;
 # - from PyPI: moto's S3-compatible server (install-moto.sh);
-# - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh).
+# - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh);
+# - Vulkan on the CPU (Mesa's lavapipe, from backports) for the model's webgpu backend
+#   (install-vulkan.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,3 +29,4 @@ fi
 
 ./install-moto.sh
 ./kafka/fetch-jars.sh
+./install-vulkan.sh

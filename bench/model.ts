@@ -1,0 +1,151 @@
+/**
+ * `npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N]`
+ *
+ * Times the seed article's autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50) on each
+ * compute backend, side by side in one run: milliseconds per image for the forward pass (the
+ * embedder: embedding and reconstruction, read back to the CPU) and for one Adam training step,
+ * per batch size. The default input is 256 x 256 so that a 2-core machine finishes in minutes;
+ * `--size full` is the real 1059 x 1799 field (cropped to 1024 x 1792), `--size 256x512` any
+ * other multiple of 256. Backends that cannot start, or cannot train, say why in the table.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
+import { parseDevice, selectBackend, type Backend } from '../model/backends.js';
+import { SEED_MODEL_CONFIG } from '../model/config.js';
+import { compileForTraining, trainStep } from '../model/train.js';
+import { silentLogger } from '../stages/stage.js';
+import { UsageError } from './usage.js';
+
+export const MODEL_USAGE = 'npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N]';
+
+const ALL: Backend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+interface Options {
+  backends: Backend[];
+  size: { height: number; width: number; full: boolean };
+  batches: number[];
+  runs: number;
+  warmup: number;
+}
+
+interface Row {
+  backend: Backend;
+  adapter: string;
+  batch: number | '';
+  forward: string;
+  train: string;
+}
+
+function parseOptions(args: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        device: { type: 'string', default: 'all' },
+        size: { type: 'string', default: '256x256' },
+        batches: { type: 'string', default: '1,2' },
+        runs: { type: 'string', default: '2' },
+        warmup: { type: 'string', default: '1' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const integers = (name: string, text: string, min: number) =>
+    text.split(',').map((part) => {
+      if (!/^\d+$/.test(part) || Number(part) < min) throw new UsageError(`--${name} takes integers >= ${min}, not "${text}"`);
+      return Number(part);
+    });
+  let backends: Backend[];
+  try {
+    backends = values.device === 'all' ? ALL : values.device.split(',').map((name) => {
+      const device = parseDevice(name);
+      if (device === 'auto') throw new UsageError('--device auto picks one backend; name them, or all');
+      return device;
+    });
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+  }
+  let size: Options['size'];
+  if (values.size === 'full') size = { height: SEED_MODEL_CONFIG.inputHeight, width: SEED_MODEL_CONFIG.inputWidth, full: true };
+  else {
+    const match = /^(\d+)x(\d+)$/.exec(values.size);
+    if (!match || Number(match[1]) % 256 || Number(match[2]) % 256 || Number(match[1]) === 0 || Number(match[2]) === 0) {
+      throw new UsageError(`--size takes full or HxW, both multiples of 256 (4 poolings of 4), not "${values.size}"`);
+    }
+    size = { height: Number(match[1]), width: Number(match[2]), full: false };
+  }
+  return { backends, size, batches: integers('batches', values.batches, 1), runs: integers('runs', values.runs, 1)[0]!, warmup: integers('warmup', values.warmup, 0)[0]! };
+}
+
+/** Median milliseconds of `runs` calls after `warmup` unmeasured ones. */
+async function median(work: () => Promise<void>, { runs, warmup }: Options): Promise<number> {
+  for (let i = 0; i < warmup; i++) await work();
+  const timings: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await work();
+    timings.push(performance.now() - start);
+  }
+  timings.sort((a, b) => a - b);
+  const middle = timings.length >> 1;
+  return timings.length % 2 ? timings[middle]! : (timings[middle - 1]! + timings[middle]!) / 2;
+}
+
+async function perImage(what: () => Promise<string | number>, batch: number): Promise<string> {
+  try {
+    const result = await what();
+    return typeof result === 'string' ? result : (result / batch).toFixed(1);
+  } catch (error) {
+    return `failed: ${(error as Error).message.split('\n')[0]!.slice(0, 80)}`;
+  }
+}
+
+async function benchBackend(backend: Backend, options: Options): Promise<Row[]> {
+  let choice;
+  try {
+    choice = await selectBackend(backend, 'inference', silentLogger);
+  } catch (error) {
+    const why = (error as Error).message.replace(`${backend}: `, '').replace(/ \(.*$/, '');
+    return [{ backend, adapter: why, batch: '', forward: 'unavailable', train: '' }];
+  }
+  const { height, width, full } = options.size;
+  const model: Autoencoder = createAutoencoder({ config: full ? {} : { inputHeight: height, inputWidth: width, cropping: [[0, 0], [0, 0]] } });
+  const canTrain = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].every((kernel) => tf.getKernel(kernel, backend));
+  if (canTrain) compileForTraining(model);
+  const [croppedHeight, croppedWidth] = full ? [1024, 1792] : [height, width];
+  const rows: Row[] = [];
+  for (const batch of options.batches) {
+    const input = tf.randomUniform([batch, croppedHeight, croppedWidth, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const forward = await perImage(
+      () =>
+        median(async () => {
+          const outputs = model.embedder.predict(input) as tf.Tensor[];
+          await Promise.all(outputs.map((output) => output.data()));
+          tf.dispose(outputs);
+        }, options),
+      batch,
+    );
+    const train = await perImage(() => (canTrain ? median(async () => void (await trainStep(model, input)), options) : Promise.resolve('cannot train')), batch);
+    input.dispose();
+    rows.push({ backend, adapter: choice.adapter, batch, forward, train });
+    process.stderr.write(`  ${backend} batch ${batch}: forward ${forward}, train ${train} ms/image\n`);
+  }
+  disposeAutoencoder(model);
+  return rows;
+}
+
+export async function modelBench(args: string[]): Promise<number> {
+  const options = parseOptions(args);
+  const { height, width, full } = options.size;
+  const input = full ? '1059 x 1799 cropped to 1024 x 1792 (full size)' : `${height} x ${width}`;
+  console.log(`seed autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50), input ${input}; median of ${options.runs} after ${options.warmup} warm-up`);
+  const rows: Row[] = [];
+  for (const backend of options.backends) rows.push(...(await benchBackend(backend, options)));
+  const table = [['backend', 'batch', 'forward ms/img', 'train step ms/img', 'adapter'], ...rows.map((r) => [r.backend, String(r.batch), r.forward, r.train, r.adapter])];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  for (const row of table) console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
+  return 0;
+}

@@ -1,0 +1,31 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildAutoencoder, shareLayers, type SharedModels } from './architecture.js';
+import { modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
+
+/** The version name of a model fresh from its seeded initializers, never trained. */
+export const UNTRAINED = 'untrained';
+
+/** The article's autoencoder with the models that share its weights, and how its input is normalized. */
+export interface Autoencoder extends SharedModels {
+  /** refc_input (the full field) -> refc_reconstructed: the article's model, the one saved. */
+  autoencoder: tfl.LayersModel;
+  config: ModelConfig;
+  normalization: NormalizationConfig;
+  /** The saved version it was loaded from, or "untrained". */
+  version: string;
+}
+
+/** A fresh model from the seeded initializers; settings not given are the seed article's. */
+export function createAutoencoder(settings: { config?: unknown; normalization?: unknown } = {}): Autoencoder {
+  const config = modelConfig(settings.config);
+  return withSharedModels(buildAutoencoder(config), config, normalizationConfig(settings.normalization), UNTRAINED);
+}
+
+export function withSharedModels(autoencoder: tfl.LayersModel, config: ModelConfig, normalization: NormalizationConfig, version: string): Autoencoder {
+  return { autoencoder, ...shareLayers(autoencoder, config), config, normalization, version };
+}
+
+/** Frees the weights (tensors) of every model of this autoencoder; they share them, so once. */
+export function disposeAutoencoder(model: Autoencoder): void {
+  model.autoencoder.dispose();
+}

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ObjectStore } from '../store/object-store.js';
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS = 'weights.bin';
+
+/**
+ * A tfjs IO handler that keeps a model in an object store, as tfjs's own file format: PREFIX
+ * model.json (topology and weights manifest) and PREFIX weights.bin (all weights in one object,
+ * written first, so a model.json never names weights that are not there yet).
+ */
+export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandler {
+  return {
+    async save(artifacts) {
+      const topology = artifacts.modelTopology;
+      if (topology === undefined || topology instanceof ArrayBuffer) throw new Error('only a model with a JSON topology (a LayersModel) can be saved');
+      const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []);
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: topology,
+        weightsManifest: [{ paths: [WEIGHTS], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.format === undefined ? {} : { format: artifacts.format }),
+        ...(artifacts.generatedBy === undefined ? {} : { generatedBy: artifacts.generatedBy }),
+        ...(artifacts.convertedBy === undefined ? {} : { convertedBy: artifacts.convertedBy }),
+        ...(artifacts.trainingConfig === undefined ? {} : { trainingConfig: artifacts.trainingConfig }),
+      };
+      await store.put(prefix + WEIGHTS, new Uint8Array(weights), { contentType: 'application/octet-stream' });
+      await store.put(prefix + MODEL_JSON, new TextEncoder().encode(JSON.stringify(modelJson)), { contentType: 'application/json' });
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+
+    async load() {
+      const modelJson = JSON.parse(new TextDecoder().decode(await store.get(prefix + MODEL_JSON))) as tf.io.ModelJSON;
+      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const specs = manifest.flatMap((group) => group.weights);
+        const parts = await Promise.all(manifest.flatMap((group) => group.paths).map((path) => store.get(prefix + path)));
+        return [specs, tf.io.CompositeArrayBuffer.join(parts.map((part) => part.slice().buffer as ArrayBuffer))];
+      });
+    },
+  };
+}

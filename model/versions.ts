@@ -1,0 +1,121 @@
+/**
+ * Model versions in an object store. Each version is immutable, under PREFIX versions/ID/:
+ * model.json and weights.bin (the tfjs format, see store-io.ts), then manifest.json, written
+ * last: a version without a manifest is incomplete and is not listed. PREFIX promoted.json names
+ * the version the pipeline uses.
+ */
+import { randomBytes } from 'node:crypto';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ObjectNotFoundError } from '../store/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { withSharedModels, type Autoencoder } from './autoencoder.js';
+import { modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
+import { objectStoreIO } from './store-io.js';
+
+export const MANIFEST_FORMAT = 'hrrr-embed-model/1';
+
+export interface ModelManifest {
+  format: typeof MANIFEST_FORMAT;
+  modelId: string;
+  createdAt: string;
+  hyperparameters: ModelConfig;
+  normalization: NormalizationConfig;
+  parameters: number;
+  /** The analyses it was trained on (valid times, inclusive), or null when never trained. */
+  trainingData: { from: string; to: string; fields: number } | null;
+  metrics: Record<string, number>;
+  /** Reconstruction error above which a field is unlike what the model knows; null when not set. */
+  alertThreshold: number | null;
+}
+
+export interface SaveDetails {
+  /** The version's id; by default the creation time and 8 random hex digits, e.g. 20261124T081500Z-1a2b3c4d. */
+  modelId?: string;
+  trainingData?: ModelManifest['trainingData'];
+  metrics?: Record<string, number>;
+  alertThreshold?: number | null;
+  /** The clock, for tests. */
+  now?: Date;
+}
+
+/** A version that exists already: versions are never overwritten. */
+export class VersionExistsError extends Error {
+  override readonly name = 'VersionExistsError';
+}
+
+const versionPrefix = (prefix: string, id: string) => `${prefix}versions/${id}/`;
+const PROMOTED = 'promoted.json';
+
+/** Saves the model as a new version and returns its manifest. */
+export async function saveVersion(store: ObjectStore, model: Autoencoder, details: SaveDetails = {}, prefix = ''): Promise<ModelManifest> {
+  const createdAt = details.now ?? new Date();
+  const modelId = details.modelId ?? `${createdAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(modelId)) throw new Error(`model version id ${JSON.stringify(modelId)}: letters, digits, ".", "_" and "-" only`);
+  const at = versionPrefix(prefix, modelId);
+  if (await anyObjectUnder(store, at)) throw new VersionExistsError(`model version ${modelId} exists in ${store.url}`);
+  await model.autoencoder.save(objectStoreIO(store, at));
+  const manifest: ModelManifest = {
+    format: MANIFEST_FORMAT,
+    modelId,
+    createdAt: createdAt.toISOString(),
+    hyperparameters: model.config,
+    normalization: model.normalization,
+    parameters: model.autoencoder.countParams(),
+    trainingData: details.trainingData ?? null,
+    metrics: details.metrics ?? {},
+    alertThreshold: details.alertThreshold ?? null,
+  };
+  await store.put(`${at}manifest.json`, json(manifest), { contentType: 'application/json' });
+  return manifest;
+}
+
+/** Points "promoted" at a complete version. */
+export async function promoteVersion(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
+  await readManifest(store, modelId, prefix);
+  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString() }), { contentType: 'application/json' });
+}
+
+/** The promoted version's id, or undefined when none is promoted. */
+export async function promotedVersion(store: ObjectStore, prefix = ''): Promise<string | undefined> {
+  try {
+    return (JSON.parse(new TextDecoder().decode(await store.get(prefix + PROMOTED))) as { modelId: string }).modelId;
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Complete versions (those with a manifest), oldest first. */
+export async function listVersions(store: ObjectStore, prefix = ''): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const { key } of store.list(`${prefix}versions/`)) {
+    const match = /^versions\/([^/]+)\/manifest\.json$/.exec(key.slice(prefix.length));
+    if (match) ids.push(match[1]!);
+  }
+  return ids;
+}
+
+export async function readManifest(store: ObjectStore, modelId: string, prefix = ''): Promise<ModelManifest> {
+  const manifest = JSON.parse(new TextDecoder().decode(await store.get(`${versionPrefix(prefix, modelId)}manifest.json`))) as ModelManifest;
+  if (manifest.format !== MANIFEST_FORMAT) throw new Error(`model version ${modelId}: unknown manifest format ${JSON.stringify(manifest.format)}`);
+  return manifest;
+}
+
+/** Loads a version (the promoted one when none is named) on the current tfjs backend. */
+export async function loadVersion(store: ObjectStore, modelId?: string, prefix = ''): Promise<{ model: Autoencoder; manifest: ModelManifest }> {
+  const id = modelId ?? (await promotedVersion(store, prefix));
+  if (id === undefined) throw new Error(`no model version is promoted in ${store.url}${prefix ? ` under ${prefix}` : ''}`);
+  const manifest = await readManifest(store, id, prefix);
+  const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, versionPrefix(prefix, id)));
+  const model = withSharedModels(autoencoder, modelConfig(manifest.hyperparameters), normalizationConfig(manifest.normalization), id);
+  return { model, manifest };
+}
+
+async function anyObjectUnder(store: ObjectStore, prefix: string): Promise<boolean> {
+  for await (const _ of store.list(prefix)) return true;
+  return false;
+}
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,61 @@
+import type { ModelConfig, NormalizationConfig } from '../../model/config.js';
+import type { Stage } from '../stage.js';
+import type { DecodedField, NormalizedField } from '../types.js';
+
+export interface NormalizeConfig {
+  /** The model's input size and crop. */
+  model: ModelConfig;
+  /** The model's normalization: the one it was trained with. */
+  normalization: NormalizationConfig;
+}
+
+/** DecodedField -> NormalizedField: missing -> missingValue, clip, scale, crop; rows from the south. */
+export function createNormalizeStage({ model, normalization }: NormalizeConfig): Stage<DecodedField, NormalizedField> {
+  return {
+    name: 'normalize',
+    async *process({ source, field, values }) {
+      const { nx, ny, template } = field.grid;
+      const { scanning } = template;
+      if (scanning.iScansNegatively || scanning.jPointsAreConsecutive) {
+        throw new Error(`scanning mode ${template.scanningMode} (rows east to west or along columns) is not supported`);
+      }
+      if (nx !== model.inputWidth || ny !== model.inputHeight) {
+        throw new Error(`the model takes ${model.inputWidth} x ${model.inputHeight} grids, this field is ${nx} x ${ny}`);
+      }
+      const [[top, bottom], [left, right]] = model.cropping;
+      const height = ny - top - bottom;
+      const width = nx - left - right;
+      yield { source, field, height, width, values: normalizeAndCrop(values, { nx, ny, southFirst: scanning.jScansPositively }, normalization, model.cropping) };
+    },
+  };
+}
+
+/**
+ * The model's input from values in GRIB2 order. Image row 0 is the southernmost grid row (the
+ * first stored one when southFirst, as in HRRR's scanning mode 64; the last stored otherwise),
+ * so the crop's first row count comes off the southern edge.
+ */
+export function normalizeAndCrop(
+  values: Float32Array,
+  grid: { nx: number; ny: number; southFirst: boolean },
+  { missingValue, clipMin, clipMax, scale }: NormalizationConfig,
+  [[top, bottom], [left, right]]: ModelConfig['cropping'],
+): Float32Array {
+  const { nx, ny, southFirst } = grid;
+  if (values.length !== nx * ny) throw new Error(`${values.length} values for a ${nx} x ${ny} grid`);
+  const height = ny - top - bottom;
+  const width = nx - left - right;
+  const out = new Float32Array(height * width);
+  for (let row = 0; row < height; row++) {
+    const imageRow = top + row;
+    const gridRow = southFirst ? imageRow : ny - 1 - imageRow;
+    const from = gridRow * nx + left;
+    const to = row * width;
+    for (let column = 0; column < width; column++) {
+      const value = values[from + column]!;
+      const filled = Number.isNaN(value) ? missingValue : value;
+      out[to + column] = Math.min(clipMax, Math.max(clipMin, filled)) / scale;
+    }
+  }
+  return out;
+}

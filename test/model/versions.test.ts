@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { listVersions, loadVersion, promoteVersion, promotedVersion, saveVersion, VersionExistsError } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { SMALL_CONFIG } from './fixtures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-models-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+before(() => selectBackend('cpu', 'inference', silentLogger));
+
+describe('model versions in an object store', () => {
+  it('save then load gives bit-identical outputs, and the manifest records how the model was made', async () => {
+    const store = new FolderStore(join(work, 'a'));
+    const model = createAutoencoder({ config: { ...SMALL_CONFIG, seed: 3 }, normalization: { clipMax: 70, scale: 70 } });
+    const details = { trainingData: { from: '2019-01-01T00:00:00Z', to: '2019-12-31T23:00:00Z', fields: 8760 }, metrics: { loss: 0.0023 }, alertThreshold: 0.01, now: new Date('2026-11-24T08:15:00.123Z') };
+    const saved = await saveVersion(store, model, details, 'models/');
+    assert.match(saved.modelId, /^20261124T081500Z-[0-9a-f]{8}$/);
+    const files: string[] = [];
+    for await (const { key } of store.list(`models/versions/${saved.modelId}/`)) files.push(key.split('/').pop()!);
+    assert.deepEqual(files, ['manifest.json', 'model.json', 'weights.bin']);
+
+    const { model: loaded, manifest } = await loadVersion(store, saved.modelId, 'models/');
+    assert.deepEqual(manifest, saved);
+    assert.equal(manifest.parameters, model.autoencoder.countParams());
+    assert.deepEqual([manifest.createdAt, manifest.alertThreshold, manifest.metrics, manifest.trainingData], ['2026-11-24T08:15:00.123Z', 0.01, { loss: 0.0023 }, details.trainingData]);
+    assert.deepEqual(loaded.normalization, { missingValue: 0, clipMin: 0, clipMax: 70, scale: 70 });
+    assert.deepEqual(loaded.config, model.config);
+    assert.equal(loaded.version, saved.modelId);
+
+    const field = tf.randomUniform([1, 38, 70, 1], 0, 1, 'float32', 11);
+    const bits = async (output: tf.Tensor) => Buffer.from((await output.data()).buffer);
+    assert.ok((await bits(model.autoencoder.predict(field) as tf.Tensor)).equals(await bits(loaded.autoencoder.predict(field) as tf.Tensor)));
+    const cropped = tf.slice(field, [0, 3, 3, 0], [1, 32, 64, 1]);
+    assert.ok((await bits(model.encoder.predict(cropped) as tf.Tensor)).equals(await bits(loaded.encoder.predict(cropped) as tf.Tensor)));
+  });
+
+  it('versions are immutable: saving under an existing id fails and leaves it as it was', async () => {
+    const store = new FolderStore(join(work, 'b'));
+    const first = await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1', metrics: { loss: 1 } });
+    await assert.rejects(saveVersion(store, createAutoencoder({ config: { ...SMALL_CONFIG, seed: 5 } }), { modelId: 'v1' }), VersionExistsError);
+    assert.deepEqual((await loadVersion(store, 'v1')).manifest, first);
+    await assert.rejects(saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: '../escape' }), /letters, digits/);
+  });
+
+  it('"promoted" names the version loaded by default; only complete versions can be promoted', async () => {
+    const store = new FolderStore(join(work, 'c'));
+    await assert.rejects(loadVersion(store), /no model version is promoted/);
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v2' });
+    await store.put('versions/v3/model.json', new Uint8Array([123, 125])); // a save cut short: no manifest
+    assert.deepEqual(await listVersions(store), ['v1', 'v2']);
+    await assert.rejects(promoteVersion(store, 'v3'), /no such object/);
+    await promoteVersion(store, 'v2');
+    assert.equal(await promotedVersion(store), 'v2');
+    assert.equal((await loadVersion(store)).model.version, 'v2');
+  });
+});
