@@ -2,14 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { inventoryLine } from '../grib2/index.js';
-import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
+import { disposeAutoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
-import { loadVersion } from '../model/versions.js';
+import { openModel } from '../model/open.js';
 import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
-import { openStore } from '../store/open.js';
 import { UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
@@ -43,7 +42,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   }
   const log = pino({ name: 'hrrr-embed' }, pino.destination(2));
   const { backend } = await selectBackend(device, 'inference', log);
-  const model = await openModel(options.model, options.version, log);
+  const { model } = await openModel(options.model, options.version, log);
   try {
     const file = positionals[0]!;
     const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model, backend }));
@@ -66,14 +65,4 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   } finally {
     disposeAutoencoder(model);
   }
-}
-
-async function openModel(location: string | undefined, version: string | undefined, log: pino.Logger): Promise<Autoencoder> {
-  if (location === undefined) {
-    log.warn({ modelVersion: 'untrained' }, 'no --model: using a freshly initialised model of the seed configuration; its embeddings mean nothing yet');
-    return createAutoencoder();
-  }
-  const { model, manifest } = await loadVersion(openStore(location), version);
-  log.info({ modelVersion: manifest.modelId, createdAt: manifest.createdAt, trainingData: manifest.trainingData }, 'model loaded');
-  return model;
 }

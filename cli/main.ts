@@ -4,6 +4,7 @@ import { backfillCommand, backfillUsage } from './backfill.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
 import { fetchCommand, fetchUsage } from './fetch.js';
+import { runCommand, runUsage } from './run.js';
 import { tailCommand, tailUsage } from './tail.js';
 import { embedCommand, embedUsage } from './embed.js';
 import { modelCommand, modelUsage } from './model.js';
@@ -14,6 +15,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   fetch: { run: fetchCommand, usage: fetchUsage },
   backfill: { run: backfillCommand, usage: backfillUsage },
   demo: { run: demoCommand, usage: demoUsage },
+  run: { run: runCommand, usage: runUsage },
   tail: { run: tailCommand, usage: tailUsage },
   embed: { run: embedCommand, usage: embedUsage },
   model: { run: modelCommand, usage: modelUsage },

@@ -75,7 +75,7 @@ export function hourOption(name: string, text: string, usage: string): Date {
   }
 }
 
-/** Structured logs on stderr (pino), warnings and errors unless --verbose. */
-export function commandLogger(verbose: boolean): StageLogger {
-  return pino({ level: process.env.LOG_LEVEL ?? (verbose ? 'debug' : 'warn') }, pino.destination(2));
+/** Structured logs on stderr (pino): from `level` up (warnings by default), everything with --verbose. */
+export function commandLogger(verbose: boolean, level = 'warn'): StageLogger {
+  return pino({ level: process.env.LOG_LEVEL ?? (verbose ? 'debug' : level) }, pino.destination(2));
 }

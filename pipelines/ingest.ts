@@ -24,6 +24,14 @@ export interface IngestConfig {
   once?: boolean;
   /** Analyses fetched and decoded at once. Default 4. */
   concurrency?: number;
+  /** Graceful shutdown: when it aborts, no new analysis is taken and those in flight are finished. */
+  stop?: AbortSignal;
+  /**
+   * A failure that is not the input's fault (the store still failing after its retries, the sink
+   * failing) ends the run with that error instead of leaving the analysis for the next run: what
+   * a long-running consumer wants, so that its supervisor restarts it and nothing is skipped.
+   */
+  failFast?: boolean;
   discovery?: Pick<DiscoveryConfig, 'pollIntervalMs' | 'gapAfterMs' | 'idxWaitMs' | 'lookaheadHours' | 'clock' | 'wakeup'>;
 }
 
@@ -39,7 +47,7 @@ export type IngestEvent =
   | { kind: 'gap'; time: Date }
   /** Bad input: set aside with the stage and error that rejected it; the stream goes on. */
   | { kind: 'dead-letter'; analysis: Analysis; error: StageError }
-  /** The store kept failing after every retry: not done, so the next run tries it again. */
+  /** The store kept failing after every retry, or the sink failed: not done, so the next run tries it again. */
   | { kind: 'failed'; analysis: Analysis; error: StageError };
 
 export interface IngestSummary {
@@ -54,6 +62,8 @@ export interface IngestSummary {
 export interface IngestHandlers {
   /** The sink: resolves once the analysis's outputs are safely kept; only then is it marked done. */
   deliver(result: IngestedAnalysis, context: StageContext): Promise<void>;
+  /** Keeps a rejected analysis (e.g. on a dead-letters topic); resolves once it is kept, before the analysis is marked done. */
+  deadLetter?(analysis: Analysis, error: StageError): Promise<void>;
   onEvent?(event: IngestEvent): void;
 }
 
@@ -78,6 +88,7 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
     ...(config.to && { to: config.to }),
     ...(config.product && { product: config.product }),
     once: config.once ?? false,
+    ...(config.stop && { stop: config.stop }),
     isDone: (time) => progress.isDone(time),
     onGap: async (time) => {
       await progress.markGap(time);
@@ -99,16 +110,21 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
       await handlers.deliver({ analysis, messages, fields }, context);
     } catch (error) {
       if (context.signal.aborted) throw error;
+      // Bad input is a stage's verdict; a sink's failure, or a store's that outlived its retries, is not.
+      const badInput = error instanceof StageError && !isRetriable(error.cause);
       const failure = error instanceof StageError ? error : new StageError('deliver', error);
-      if (isRetriable(failure.cause)) {
+      const where = { hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message };
+      if (!badInput) {
+        if (config.failFast) throw failure;
         summary.failed++;
-        context.log.error({ hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message }, 'analysis failed after retries; left for the next run');
+        context.log.error(where, 'analysis failed; left for the next run');
         emit({ kind: 'failed', analysis, error: failure });
         return;
       }
+      await handlers.deadLetter?.(analysis, failure);
       await progress.markDone(analysis.time);
       summary.deadLetters++;
-      context.log.error({ hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message }, 'analysis rejected: dead letter');
+      context.log.error(where, 'analysis rejected: dead letter');
       emit({ kind: 'dead-letter', analysis, error: failure });
       return;
     }

@@ -32,6 +32,8 @@ export interface DiscoveryConfig {
   clock?: () => number;
   /** Poked by object-created events so the next look comes at once. */
   wakeup?: Wakeup;
+  /** Ends discovery at the next analysis or wait, without an error: the graceful way to stop. */
+  stop?: AbortSignal;
 }
 
 type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string; analysis?: Analysis };
@@ -57,6 +59,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     lookConcurrency = 8,
     clock = Date.now,
     wakeup = new Wakeup(),
+    stop,
   } = config;
   const from = floorHour(config.from.getTime());
   if (from !== config.from.getTime()) throw new RangeError(`discovery starts on the hour, not at ${config.from.toISOString()}`);
@@ -103,6 +106,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
       };
       for (;;) {
         context.signal.throwIfAborted();
+        if (stop?.aborted) return;
         advanceLow();
         const now = clock();
         const high = Math.min(to?.getTime() ?? Infinity, floorHour(now), low + (lookaheadHours - 1) * HOUR_MS);
@@ -123,6 +127,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             newest = Math.max(newest, hour);
             progressed = true;
             yield result.analysis;
+            if (stop?.aborted) return;
           } else {
             if (result.state === 'incomplete') context.log.debug({ hour: formatHour(new Date(hour)), why: result.why }, 'analysis not complete yet');
             missing.push({ hour, ...(result.state === 'incomplete' && result.analysis && { incomplete: result.analysis }) });
@@ -145,7 +150,9 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         advanceLow();
         if (once && !(progressed && high < Math.min(to?.getTime() ?? Infinity, floorHour(now)))) return;
         if (to !== undefined && low > to.getTime()) return;
-        if (!progressed) await wakeup.wait(pollIntervalMs, context.signal);
+        if (!progressed) await wakeup.wait(pollIntervalMs, stop ? AbortSignal.any([context.signal, stop]) : context.signal).catch((error) => {
+          if (!stop?.aborted) throw error;
+        });
       }
     },
   };

@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import { AvroCodec } from '../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
+import { topicNames } from '../bus/bus.js';
+import { defaultDataFolder, openBus } from '../bus/open.js';
+import { disposeAutoencoder } from '../model/autoencoder.js';
+import { parseDevice, selectBackend } from '../model/backends.js';
+import { openModel } from '../model/open.js';
+import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
+import { Progress } from '../pipelines/progress.js';
+import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { openStore } from '../store/open.js';
+import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage } from './sources.js';
+import { UsageError } from './usage.js';
+
+export const runUsage = `usage: hrrr-embed run [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
+
+The consumer: finds each new analysis in the source, reads its REFC field by the .idx, decodes,
+normalizes and encodes it, and publishes its embedding (Avro) to the embeddings topic, and an
+alert with a picture when the reconstruction error passes the model version's threshold. Bad
+input goes to the dead-letters topic. Progress is recorded once the bus has acknowledged the
+records, so a restart resumes with nothing repeated or lost. Prints one JSON line per analysis.
+SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
+
+  --data DIR         the embedded bus's data folder, also the default --state (default ${defaultDataFolder})
+  --kafka HOST:PORT  publish to Kafka instead (several brokers: HOST:PORT,HOST:PORT)
+  --registry URL     a Confluent-compatible schema registry (records in its wire format)
+  --topic-prefix P   put P before every topic name (e.g. "prod." makes prod.embeddings)
+  --partitions N     partitions of the topics it creates (default 1)
+  --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
+  --from T, --to T   the first and last hour (default: resume after the last one done, or the
+                     hour before the current one on a first run; no --to: follow without end)
+  --once             look once at what is there, then exit (batch jobs and tests)
+  --model LOC        a model store: its promoted version, or --version ID (default: a fresh,
+                     untrained model of the seed configuration, which raises no alerts)
+  --device D         auto (default), tensorflow, webgpu, wasm or cpu
+  --alert-threshold X  the reconstruction error that raises an alert, instead of the version's
+  --concurrency N    analyses fetched and decoded at once (default 2)
+  --poll-seconds S   how often to look for new analyses when following (default 30)
+  --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
+${sourceUsage}`;
+
+export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...sourceOptions,
+      data: { type: 'string' },
+      kafka: { type: 'string' },
+      registry: { type: 'string' },
+      'topic-prefix': { type: 'string', default: '' },
+      partitions: { type: 'string', default: '1' },
+      state: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      once: { type: 'boolean', default: false },
+      model: { type: 'string' },
+      version: { type: 'string' },
+      device: { type: 'string', default: 'auto' },
+      'alert-threshold': { type: 'string' },
+      concurrency: { type: 'string', default: '2' },
+      'poll-seconds': { type: 'string', default: '30' },
+      'drain-seconds': { type: 'string', default: '60' },
+    },
+  });
+  const number = (name: keyof typeof values, min: number) => {
+    const value = Number(values[name]);
+    if (!(value >= min)) throw new UsageError(`--${name}: ${values[name]} is not a number of at least ${min}`, runUsage);
+    return value;
+  };
+  if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', runUsage);
+  let device;
+  try {
+    device = parseDevice(values.device);
+  } catch (error) {
+    throw new UsageError(`--device: ${(error as Error).message}`, runUsage);
+  }
+  const partitions = number('partitions', 1);
+  const concurrency = number('concurrency', 1);
+  const pollIntervalMs = number('poll-seconds', 0.01) * 1000;
+  const drainMs = number('drain-seconds', 0) * 1000;
+  const threshold = values['alert-threshold'] === undefined ? undefined : number('alert-threshold', 0);
+  const to = values.to === undefined ? undefined : hourOption('to', values.to, runUsage);
+  const match = fieldMatcher(values, runUsage);
+
+  const log = commandLogger(values.verbose, 'info');
+  const source = openSource(values, log, runUsage);
+  const state = openStore(values.state ?? values.data ?? defaultDataFolder, { log });
+  const from = values.from !== undefined ? hourOption('from', values.from, runUsage) : await resumeHour(state);
+  let bus;
+  try {
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+  } catch (error) {
+    throw new UsageError(`--kafka: ${(error as Error).message}`, runUsage);
+  }
+  const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const { backend } = await selectBackend(device, 'inference', log);
+  const { model, id, manifest } = await openModel(values.model, values.version, log);
+
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const shutdown = (signal: string) => {
+    if (stop.signal.aborted) return;
+    log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight');
+    stop.abort();
+    setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
+  };
+  process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  try {
+    const summary = await runConsumer(
+      {
+        source,
+        state,
+        bus,
+        codec,
+        partitions,
+        match,
+        from,
+        ...(to && { to }),
+        once: values.once,
+        concurrency,
+        stop: stop.signal,
+        product: { domain: values.domain, product: values.product },
+        discovery: { pollIntervalMs },
+        model: { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend },
+      },
+      (event) => {
+        const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
+        if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, fields: event.fields }));
+        else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
+        else out(JSON.stringify({ hour, status: event.kind, key: event.analysis.key, stage: event.error.stage, error: event.error.message }));
+      },
+      { log, signal: abort.signal },
+    );
+    out(JSON.stringify({ summary }));
+  } finally {
+    process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    disposeAutoencoder(model);
+    await bus.close();
+  }
+}
+
+/** Where a consumer with no --from starts: after the last hour its progress record has, or the hour before this one. */
+async function resumeHour(state: ReturnType<typeof openStore>): Promise<Date> {
+  const done = (await Progress.load(state, CONSUMER_PROGRESS_KEY)).doneThrough;
+  return done ? new Date(done.getTime() + HOUR_MS) : new Date(floorHour(Date.now()) - HOUR_MS);
+}

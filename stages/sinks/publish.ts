@@ -1,0 +1,75 @@
+import type { ProducedRecord, TopicBus } from '../../bus/bus.js';
+import type { AvroCodec } from '../../bus/avro/codec.js';
+import type { Alert, Embedding, SourceObject } from '../../bus/records.js';
+import type { ModelConfig, NormalizationConfig } from '../../model/config.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { formatHour } from '../sources/hrrr-archive.js';
+import type { Stage } from '../stage.js';
+import type { EmbeddedField, NormalizedField, ObjectRef } from '../types.js';
+
+/** What the publish stage takes: a field's embedding and the model input it was made from. */
+export interface EncodedField {
+  normalized: NormalizedField;
+  embedded: EmbeddedField;
+}
+
+export interface PublishConfig {
+  bus: TopicBus;
+  codec: AvroCodec;
+  /** The model line (where its versions live), and how it normalized and cropped its input. */
+  model: { id: string; config: ModelConfig; normalization: NormalizationConfig };
+  /** Reconstruction error above which a field raises an alert: the model version's; null for none. */
+  alertThreshold: number | null;
+  /** Where alert pictures go, and how to draw one. */
+  pictures: ObjectStore;
+  drawAlert: (field: EncodedField) => Promise<Uint8Array>;
+}
+
+/**
+ * EncodedField -> the records the bus acknowledged: the embedding and, when the reconstruction
+ * error exceeds the threshold, an alert whose picture (original, reconstruction, difference) is
+ * stored first. Resolves only once the bus holds them, so progress is recorded after that.
+ */
+export function createPublishStage(config: PublishConfig): Stage<EncodedField, ProducedRecord> {
+  const { bus, codec, model, alertThreshold, pictures, drawAlert } = config;
+  return {
+    name: 'publish',
+    async *process(encoded, { log }) {
+      const { normalized, embedded } = encoded;
+      const field = fieldName(embedded);
+      const validTime = embedded.field.product.validTime;
+      const key = { field, validTime };
+      const value: Embedding = {
+        validTime,
+        referenceTime: embedded.field.identification.referenceTime,
+        source: sourceObject(embedded.source),
+        field,
+        modelId: model.id,
+        modelVersion: embedded.model.version,
+        embedding: Array.from(embedded.embedding),
+        reconstructionError: embedded.reconstructionError,
+        normalization: { missingAs: model.normalization.missingValue, clipMin: model.normalization.clipMin, clipMax: model.normalization.clipMax, divisor: model.normalization.scale },
+        crop: { firstRow: model.config.cropping[0][0], rows: normalized.height, firstColumn: model.config.cropping[1][0], columns: normalized.width },
+      };
+      const embedding = await codec.encode('embeddings', key, value, validTime);
+      yield* await bus.produce(embedding.topic, [embedding.record]);
+
+      if (alertThreshold === null || !(embedded.reconstructionError > alertThreshold)) return;
+      const picture = { store: pictures.url, key: `alerts/${field.split(':')[0]}/${formatHour(validTime)}-${embedded.model.version}.png` };
+      await pictures.put(picture.key, await drawAlert(encoded), { contentType: 'image/png' });
+      const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold: alertThreshold, modelId: model.id, modelVersion: embedded.model.version, picture };
+      log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold: alertThreshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
+      const record = await codec.encode('alerts', key, alert, validTime);
+      yield* await bus.produce(record.topic, [record.record]);
+    },
+  };
+}
+
+/** "REFC:entire atmosphere:anl": the field as an .idx line names it. */
+export function fieldName({ field }: Pick<EmbeddedField, 'field'>): string {
+  return `${field.parameter.shortName}:${field.product.level}:${field.product.forecast}`;
+}
+
+export function sourceObject({ store, key, range }: ObjectRef): SourceObject {
+  return { store, key, byteStart: range?.start ?? null, byteEnd: range?.end ?? null };
+}

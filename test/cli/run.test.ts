@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { silentLogger } from '../../stages/stage.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { FolderStore } from '../../store/folder.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+import { repoRoot } from '../paths.js';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-run-'));
+  const source = new FolderStore(join(work, 'source'));
+  for (let n = 0; n < 6; n++) await putAnalysis(source, smallAnalysisOfHour(n));
+  await selectBackend('cpu', 'inference', silentLogger);
+  const models = new FolderStore(join(work, 'models'));
+  const { modelId } = await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1', alertThreshold: 0.5 });
+  await promoteVersion(models, modelId);
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+const args = () => ['run', '--source', join(work, 'source'), '--data', join(work, 'data'), '--model', join(work, 'models'), '--device', 'cpu', '--concurrency', '1'];
+
+/** Starts `hrrr-embed run`; `onLine` sees each stdout line as it comes. */
+function run(extra: string[], onLine: (line: string, child: ReturnType<typeof spawn>) => void = () => {}) {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args(), ...extra], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+  const lines: string[] = [];
+  let stderr = '';
+  let pending = '';
+  child.stdout!.on('data', (chunk) => {
+    pending += chunk;
+    for (let end; (end = pending.indexOf('\n')) >= 0; pending = pending.slice(end + 1)) {
+      const line = pending.slice(0, end);
+      lines.push(line);
+      onLine(line, child);
+    }
+  });
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise<{ status: number | null; lines: unknown[]; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, lines: lines.map((line) => JSON.parse(line)), stderr })));
+}
+
+const doneHours = (lines: unknown[]) => lines.filter((line) => (line as { status?: string }).status === 'done').map((line) => (line as { hour: string }).hour);
+
+describe('hrrr-embed run', () => {
+  it('on SIGTERM finishes the analysis in flight and exits 0; the restart goes on after it, repeating nothing', async () => {
+    // Following (no --to): it would run for ever but for the signal.
+    let signalled = false;
+    const first = await run(['--from', '2019-09-20T00Z', '--poll-seconds', '0.05'], (line, child) => {
+      if (!signalled && line.includes('"status":"done"')) signalled = child.kill('SIGTERM');
+    });
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /shutting down: finishing the analyses in flight/);
+    const before = doneHours(first.lines);
+    assert.ok(before.length >= 1, 'at least the analysis in flight was finished');
+
+    const second = await run(['--to', '2019-09-20T05Z', '--once']);
+    assert.equal(second.status, 0, second.stderr);
+    const all = [...before, ...doneHours(second.lines)];
+    assert.deepEqual(all, ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}Z`), 'every hour once, in order');
+    assert.match(second.stderr, /"modelVersion":"small-1"/);
+  });
+
+  it('names a wrong option value and exits 2', async () => {
+    for (const [extra, message] of [
+      [['--device', 'tpu'], /--device: /],
+      [['--partitions', '0'], /--partitions: 0 is not a number of at least 1/],
+      [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
+    ] as const) {
+      const result = await run([...extra]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
