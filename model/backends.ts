@@ -138,6 +138,7 @@ function registerWebGpu(): Promise<{ adapter: string; software: boolean }> {
     await import('@tensorflow/tfjs-backend-webgpu');
     const { vendor, architecture, device, description } = found.info;
     const software = architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${device} ${description}`);
+    (await import('./webgpu-conv-filter.js')).useChunkedConv2DBackpropFilter(!software);
     return { adapter: [vendor, description || device, architecture && `(${architecture})`].filter(Boolean).join(' '), software };
   })();
   webGpuAdapter.catch(() => (webGpuAdapter = undefined));
