@@ -57,7 +57,7 @@ export async function selectBackend(device: Device, purpose: Purpose, log: Stage
 
 /**
  * The order follows what was measured (README, "Compute backends"): libtensorflow, then a
- * hardware GPU through WebGPU; for inference on a CPU, wasm (about 17x faster than lavapipe);
+ * hardware GPU through WebGPU; for inference on a CPU, wasm (about 20 times faster than lavapipe);
  * for training on a CPU, lavapipe (wasm cannot train, and it beats plain JavaScript).
  */
 async function chooseAutomatically(purpose: Purpose): Promise<BackendChoice> {
@@ -111,11 +111,9 @@ async function register(backend: Backend): Promise<{ adapter: string; software: 
   switch (backend) {
     case 'cpu':
       return { adapter: `JavaScript on ${processor}`, software: true };
-    case 'wasm': {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      if (tf.findBackend('wasm')) return { adapter: `WebAssembly on ${processor}, ${wasm.getThreadsCount()} thread(s)`, software: true };
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
       return { adapter: `WebAssembly on ${processor}`, software: true };
-    }
     case 'webgpu':
       return registerWebGpu();
     case 'tensorflow':
