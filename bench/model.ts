@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend, type Backend } from '../model/backends.js';
+import { canTrain, parseDevice, selectBackend, type Backend } from '../model/backends.js';
 import { SEED_MODEL_CONFIG } from '../model/config.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { silentLogger } from '../stages/stage.js';
@@ -118,8 +118,8 @@ async function benchBackend(backend: Backend, options: Options, label: string = 
   }
   const { height, width, full } = options.size;
   const model: Autoencoder = createAutoencoder({ config: full ? {} : { inputHeight: height, inputWidth: width, cropping: [[0, 0], [0, 0]] } });
-  const canTrain = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].every((kernel) => tf.getKernel(kernel, backend));
-  if (canTrain) compileForTraining(model);
+  const trains = canTrain(backend);
+  if (trains) compileForTraining(model);
   const [croppedHeight, croppedWidth] = full ? [1024, 1792] : [height, width];
   const rows: Row[] = [];
   for (const batch of options.batches) {
@@ -133,7 +133,7 @@ async function benchBackend(backend: Backend, options: Options, label: string = 
         }, options),
       batch,
     );
-    const train = await perImage(() => (canTrain ? median(async () => void (await trainStep(model, input)), options) : Promise.resolve('cannot train')), batch);
+    const train = await perImage(() => (trains ? median(async () => void (await trainStep(model, input)), options) : Promise.resolve('cannot train')), batch);
     input.dispose();
     rows.push({ backend: label, adapter: choice.adapter, batch, forward, train });
     process.stderr.write(`  ${label} batch ${batch}: forward ${forward}, train ${train} ms/image\n`);

@@ -98,11 +98,18 @@ async function activate(backend: Backend, purpose: Purpose): Promise<Activated> 
   const { adapter, software } = await register(backend);
   if (!(await tf.setBackend(backend))) throw new BackendUnavailableError(backend, 'tfjs could not initialise it');
   await tf.ready();
-  if (purpose === 'training') {
-    const missing = TRAINING_KERNELS.filter((kernel) => !tf.getKernel(kernel, backend));
-    if (missing.length) throw new BackendUnavailableError(backend, `cannot train: it has no ${missing.join(', ')} kernel (use webgpu, tensorflow or cpu)`);
-  }
+  if (purpose === 'training') assertCanTrain(backend);
   return { backend, adapter, software };
+}
+
+/** Whether a registered backend has the kernels a training step needs (wasm has not). */
+export function canTrain(backend: string): boolean {
+  return TRAINING_KERNELS.every((kernel) => tf.getKernel(kernel, backend));
+}
+
+export function assertCanTrain(backend: string): void {
+  const missing = TRAINING_KERNELS.filter((kernel) => !tf.getKernel(kernel, backend));
+  if (missing.length) throw new BackendUnavailableError(backend as Backend, `cannot train: it has no ${missing.join(', ')} kernel (use webgpu, tensorflow or cpu)`);
 }
 
 /** Loads the backend's package (once) and describes what it runs on. */
