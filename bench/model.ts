@@ -7,17 +7,19 @@
  * per batch size. The default input is 256 x 256 so that a 2-core machine finishes in minutes;
  * `--size full` is the real 1059 x 1799 field (cropped to 1024 x 1792), `--size 256x512` any
  * other multiple of 256. Backends that cannot start, or cannot train, say why in the table.
+ * `--compare-conv-filter` adds a webgpu run with tfjs's own weight-gradient kernel in place of
+ * model/webgpu-conv-filter.ts's, side by side.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend, type Backend } from '../model/backends.js';
+import { canTrain, parseDevice, selectBackend, type Backend } from '../model/backends.js';
 import { SEED_MODEL_CONFIG } from '../model/config.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { silentLogger } from '../stages/stage.js';
 import { UsageError } from './usage.js';
 
-export const MODEL_USAGE = 'npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N]';
+export const MODEL_USAGE = 'npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N] [--compare-conv-filter]';
 
 const ALL: Backend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -27,10 +29,12 @@ interface Options {
   batches: number[];
   runs: number;
   warmup: number;
+  /** Also time webgpu with tfjs's own Conv2DBackpropFilter kernel instead of model/webgpu-conv-filter.ts's. */
+  compareConvFilter: boolean;
 }
 
 interface Row {
-  backend: Backend;
+  backend: string;
   adapter: string;
   batch: number | '';
   forward: string;
@@ -48,6 +52,7 @@ function parseOptions(args: string[]): Options {
         batches: { type: 'string', default: '1,2' },
         runs: { type: 'string', default: '2' },
         warmup: { type: 'string', default: '1' },
+        'compare-conv-filter': { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
@@ -77,7 +82,7 @@ function parseOptions(args: string[]): Options {
     }
     size = { height: Number(match[1]), width: Number(match[2]), full: false };
   }
-  return { backends, size, batches: integers('batches', values.batches, 1), runs: integers('runs', values.runs, 1)[0]!, warmup: integers('warmup', values.warmup, 0)[0]! };
+  return { backends, size, batches: integers('batches', values.batches, 1), runs: integers('runs', values.runs, 1)[0]!, warmup: integers('warmup', values.warmup, 0)[0]!, compareConvFilter: values['compare-conv-filter'] };
 }
 
 /** Median milliseconds of `runs` calls after `warmup` unmeasured ones. */
@@ -103,7 +108,7 @@ async function perImage(what: () => Promise<string | number>, batch: number): Pr
   }
 }
 
-async function benchBackend(backend: Backend, options: Options): Promise<Row[]> {
+async function benchBackend(backend: Backend, options: Options, label: string = backend): Promise<Row[]> {
   let choice;
   try {
     choice = await selectBackend(backend, 'inference', silentLogger);
@@ -113,8 +118,8 @@ async function benchBackend(backend: Backend, options: Options): Promise<Row[]> 
   }
   const { height, width, full } = options.size;
   const model: Autoencoder = createAutoencoder({ config: full ? {} : { inputHeight: height, inputWidth: width, cropping: [[0, 0], [0, 0]] } });
-  const canTrain = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'].every((kernel) => tf.getKernel(kernel, backend));
-  if (canTrain) compileForTraining(model);
+  const trains = canTrain(backend);
+  if (trains) compileForTraining(model);
   const [croppedHeight, croppedWidth] = full ? [1024, 1792] : [height, width];
   const rows: Row[] = [];
   for (const batch of options.batches) {
@@ -128,10 +133,10 @@ async function benchBackend(backend: Backend, options: Options): Promise<Row[]> 
         }, options),
       batch,
     );
-    const train = await perImage(() => (canTrain ? median(async () => void (await trainStep(model, input)), options) : Promise.resolve('cannot train')), batch);
+    const train = await perImage(() => (trains ? median(async () => void (await trainStep(model, input)), options) : Promise.resolve('cannot train')), batch);
     input.dispose();
-    rows.push({ backend, adapter: choice.adapter, batch, forward, train });
-    process.stderr.write(`  ${backend} batch ${batch}: forward ${forward}, train ${train} ms/image\n`);
+    rows.push({ backend: label, adapter: choice.adapter, batch, forward, train });
+    process.stderr.write(`  ${label} batch ${batch}: forward ${forward}, train ${train} ms/image\n`);
   }
   disposeAutoencoder(model);
   return rows;
@@ -143,7 +148,19 @@ export async function modelBench(args: string[]): Promise<number> {
   const input = full ? '1059 x 1799 cropped to 1024 x 1792 (full size)' : `${height} x ${width}`;
   console.log(`seed autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50), input ${input}; median of ${options.runs} after ${options.warmup} warm-up`);
   const rows: Row[] = [];
-  for (const backend of options.backends) rows.push(...(await benchBackend(backend, options)));
+  for (const backend of options.backends) {
+    if (backend !== 'webgpu' || !options.compareConvFilter) {
+      rows.push(...(await benchBackend(backend, options)));
+      continue;
+    }
+    rows.push(...(await benchBackend(backend, options, 'webgpu (default kernels)')));
+    if (rows.at(-1)!.forward === 'unavailable') continue;
+    const { useChunkedConv2DBackpropFilter, usingChunkedConv2DBackpropFilter } = await import('../model/webgpu-conv-filter.js');
+    const chunked = usingChunkedConv2DBackpropFilter();
+    useChunkedConv2DBackpropFilter(!chunked);
+    rows.push(...(await benchBackend(backend, options, chunked ? "webgpu, tfjs's weight gradient" : 'webgpu, chunked weight gradient')));
+    useChunkedConv2DBackpropFilter(chunked);
+  }
   const table = [['backend', 'batch', 'forward ms/img', 'train step ms/img', 'adapter'], ...rows.map((r) => [r.backend, String(r.batch), r.forward, r.train, r.adapter])];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   for (const row of table) console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);

@@ -57,7 +57,7 @@ export async function selectBackend(device: Device, purpose: Purpose, log: Stage
 
 /**
  * The order follows what was measured (README, "Compute backends"): libtensorflow, then a
- * hardware GPU through WebGPU; for inference on a CPU, wasm (about 17x faster than lavapipe);
+ * hardware GPU through WebGPU; for inference on a CPU, wasm (about 20 times faster than lavapipe);
  * for training on a CPU, lavapipe (wasm cannot train, and it beats plain JavaScript).
  */
 async function chooseAutomatically(purpose: Purpose): Promise<BackendChoice> {
@@ -98,11 +98,18 @@ async function activate(backend: Backend, purpose: Purpose): Promise<Activated> 
   const { adapter, software } = await register(backend);
   if (!(await tf.setBackend(backend))) throw new BackendUnavailableError(backend, 'tfjs could not initialise it');
   await tf.ready();
-  if (purpose === 'training') {
-    const missing = TRAINING_KERNELS.filter((kernel) => !tf.getKernel(kernel, backend));
-    if (missing.length) throw new BackendUnavailableError(backend, `cannot train: it has no ${missing.join(', ')} kernel (use webgpu, tensorflow or cpu)`);
-  }
+  if (purpose === 'training') assertCanTrain(backend);
   return { backend, adapter, software };
+}
+
+/** Whether a registered backend has the kernels a training step needs (wasm has not). */
+export function canTrain(backend: string): boolean {
+  return TRAINING_KERNELS.every((kernel) => tf.getKernel(kernel, backend));
+}
+
+export function assertCanTrain(backend: string): void {
+  const missing = TRAINING_KERNELS.filter((kernel) => !tf.getKernel(kernel, backend));
+  if (missing.length) throw new BackendUnavailableError(backend as Backend, `cannot train: it has no ${missing.join(', ')} kernel (use webgpu, tensorflow or cpu)`);
 }
 
 /** Loads the backend's package (once) and describes what it runs on. */
@@ -111,11 +118,9 @@ async function register(backend: Backend): Promise<{ adapter: string; software: 
   switch (backend) {
     case 'cpu':
       return { adapter: `JavaScript on ${processor}`, software: true };
-    case 'wasm': {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      if (tf.findBackend('wasm')) return { adapter: `WebAssembly on ${processor}, ${wasm.getThreadsCount()} thread(s)`, software: true };
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
       return { adapter: `WebAssembly on ${processor}`, software: true };
-    }
     case 'webgpu':
       return registerWebGpu();
     case 'tensorflow':
@@ -138,6 +143,7 @@ function registerWebGpu(): Promise<{ adapter: string; software: boolean }> {
     await import('@tensorflow/tfjs-backend-webgpu');
     const { vendor, architecture, device, description } = found.info;
     const software = architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${device} ${description}`);
+    (await import('./webgpu-conv-filter.js')).useChunkedConv2DBackpropFilter(!software);
     return { adapter: [vendor, description || device, architecture && `(${architecture})`].filter(Boolean).join(' '), software };
   })();
   webGpuAdapter.catch(() => (webGpuAdapter = undefined));

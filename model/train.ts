@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Autoencoder } from './autoencoder.js';
+import { assertCanTrain } from './backends.js';
 import { trainingConfig } from './config.js';
 
 /**
- * Readies the model for training: Adam and LogCosh, as the article compiles it. What is fitted
+ * Readies the model for training: Adam and LogCosh, as the article compiles it; on a backend
+ * that cannot train (wasm) this fails at once, not at the first gradient. What is fitted
  * is the cropped field against its reconstruction before zero padding; the article's loss over
  * the whole field differs only on the border, where the output is always zero (no gradient).
  */
 export function compileForTraining(model: Autoencoder, settings: unknown = {}): void {
   const { learningRate } = trainingConfig(settings);
+  assertCanTrain(tf.getBackend());
   model.croppedAutoencoder.compile({ optimizer: tf.train.adam(learningRate), loss: 'logcosh' });
 }
 

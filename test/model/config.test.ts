@@ -51,6 +51,15 @@ describe('device selection', () => {
     });
   });
 
+  it('refuses to compile a model for training on wasm, even when wasm was selected for inference', async () => {
+    const { createAutoencoder } = await import('../../model/autoencoder.js');
+    const { compileForTraining } = await import('../../model/train.js');
+    await selectBackend('wasm', 'inference', silentLogger);
+    const model = createAutoencoder({ config: { inputHeight: 32, inputWidth: 64, cropping: [[0, 0], [0, 0]], nlayers: 1 } });
+    assert.throws(() => compileForTraining(model), /^BackendUnavailableError: wasm: cannot train: it has no Conv2DBackpropFilter kernel/);
+    model.autoencoder.dispose();
+  });
+
   it('says which package the tensorflow device needs when it is not installed', async () => {
     await assert.rejects(selectBackend('tensorflow', 'inference', silentLogger), /^BackendUnavailableError: tensorflow: @tensorflow\/tfjs-node-gpu is not installed, @tensorflow\/tfjs-node is not installed/);
   });
