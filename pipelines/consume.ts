@@ -1,12 +1,9 @@
 import type { TopicBus } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
-import type { Autoencoder } from '../model/autoencoder.js';
-import { alertPicture, reconstruct } from '../model/picture.js';
-import { createPublishStage, sourceObject } from '../stages/sinks/publish.js';
-import { attributed, type StageContext } from '../stages/stage.js';
-import { createEncodeStage } from '../stages/transforms/encode.js';
-import { createNormalizeStage } from '../stages/transforms/normalize.js';
+import { sourceObject } from '../stages/sinks/publish.js';
+import type { StageContext } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {
@@ -16,57 +13,34 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
   codec: AvroCodec;
   /** Partitions of the topics it creates when they do not exist. Default 1. */
   partitions?: number;
-  model: { autoencoder: Autoencoder; id: string; alertThreshold: number | null; backend: string };
+  model: EmbeddingModel;
 }
 
 export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
 
+/** Creates the output topics that do not exist yet. */
+export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partitions = 1): Promise<void> {
+  for (const topic of [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters]) await bus.createTopic(topic, { partitions });
+}
+
 /**
- * The long-running consumer: each new analysis is found, fetched, decoded, normalized and
- * encoded, and its embedding (and, when the model does not recognise the field, an alert) is
- * published; progress is recorded only after the bus has acknowledged the records. Bad input goes
- * to the dead-letters topic and the stream goes on; a failure of the store or the bus ends the run
- * with its error, so that a restart resumes from the progress record with nothing lost.
+ * The long-running consumer, driven by polling the store: each new analysis is found, fetched,
+ * decoded, normalized and encoded, and its embedding (and, when the model does not recognise the
+ * field, an alert) is published; progress is recorded only after the bus has acknowledged the
+ * records. Bad input goes to the dead-letters topic and the stream goes on; a failure of the store
+ * or the bus ends the run with its error, so that a restart resumes from the progress record with
+ * nothing lost.
  */
 export async function runConsumer(config: ConsumerConfig, onEvent: ((event: IngestEvent) => void) | undefined, context: StageContext): Promise<IngestSummary> {
-  const { state, bus, codec, model, partitions = 1, ...ingest } = config;
-  for (const topic of [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters]) await bus.createTopic(topic, { partitions });
-  const { autoencoder } = model;
-  const normalize = createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization });
-  const encode = createEncodeStage({ model: autoencoder, backend: model.backend });
-  const publish = createPublishStage({
-    bus,
-    codec,
-    model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
-    alertThreshold: model.alertThreshold,
-    pictures: state,
-    drawAlert: async ({ normalized }) => alertPicture(normalized, await reconstruct(autoencoder, normalized)),
-  });
-
+  const { state, bus, codec, model, partitions, ...ingest } = config;
+  await createOutputTopics(bus, codec, partitions);
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state });
+  const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
     { ...ingest, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },
     {
-      async deliver({ fields }, stageContext) {
-        for (const decoded of fields) {
-          for await (const normalized of attributed(normalize, decoded, stageContext)) {
-            for await (const embedded of attributed(encode, normalized, stageContext)) {
-              // Not attributed: a failing bus is no fault of the input, and must not make a dead letter.
-              for await (const _acknowledged of publish.process({ normalized, embedded }, stageContext));
-            }
-          }
-        }
-      },
-      async deadLetter(analysis, error) {
-        const cause = error.cause instanceof Error ? error.cause : undefined;
-        const { topic, record } = await codec.encode('deadLetters', `${analysis.store}/${analysis.key}`, {
-          failedAt: new Date(),
-          stage: error.stage,
-          errorClass: cause?.name ?? 'Error',
-          message: error.message,
-          source: sourceObject({ store: analysis.store, key: analysis.key }),
-        });
-        await bus.produce(topic, [record]);
-      },
+      deliver: ({ fields }, stageContext) => embedder.publish(fields, produce, stageContext),
+      deadLetter: (analysis, error) => embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce),
       ...(onEvent && { onEvent }),
     },
     context,

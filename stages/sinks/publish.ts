@@ -1,4 +1,4 @@
-import type { ProducedRecord, TopicBus } from '../../bus/bus.js';
+import type { OutgoingRecord } from '../../bus/bus.js';
 import type { AvroCodec } from '../../bus/avro/codec.js';
 import type { Alert, Embedding, SourceObject } from '../../bus/records.js';
 import type { ModelConfig, NormalizationConfig } from '../../model/config.js';
@@ -14,7 +14,8 @@ export interface EncodedField {
 }
 
 export interface PublishConfig {
-  bus: TopicBus;
+  /** Sends records to a topic: the bus's produce, or a transaction's. Resolves once they are kept. */
+  produce: (topic: string, records: OutgoingRecord[]) => Promise<unknown>;
   codec: AvroCodec;
   /** The model line (where its versions live), and how it normalized and cropped its input. */
   model: { id: string; config: ModelConfig; normalization: NormalizationConfig };
@@ -26,12 +27,13 @@ export interface PublishConfig {
 }
 
 /**
- * EncodedField -> the records the bus acknowledged: the embedding and, when the reconstruction
+ * EncodedField -> the topics its records went to: the embedding and, when the reconstruction
  * error exceeds the threshold, an alert whose picture (original, reconstruction, difference) is
- * stored first. Resolves only once the bus holds them, so progress is recorded after that.
+ * stored first. Each record is sent before the stage goes on, so progress recorded after it
+ * never runs ahead of what was published.
  */
-export function createPublishStage(config: PublishConfig): Stage<EncodedField, ProducedRecord> {
-  const { bus, codec, model, alertThreshold, pictures, drawAlert } = config;
+export function createPublishStage(config: PublishConfig): Stage<EncodedField, string> {
+  const { produce, codec, model, alertThreshold, pictures, drawAlert } = config;
   return {
     name: 'publish',
     async *process(encoded, { log }) {
@@ -52,7 +54,8 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, P
         crop: { firstRow: model.config.cropping[0][0], rows: normalized.height, firstColumn: model.config.cropping[1][0], columns: normalized.width },
       };
       const embedding = await codec.encode('embeddings', key, value, validTime);
-      yield* await bus.produce(embedding.topic, [embedding.record]);
+      await produce(embedding.topic, [embedding.record]);
+      yield embedding.topic;
 
       if (alertThreshold === null || !(embedded.reconstructionError > alertThreshold)) return;
       const picture = { store: pictures.url, key: `alerts/${field.split(':')[0]}/${formatHour(validTime)}-${embedded.model.version}.png` };
@@ -60,7 +63,8 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, P
       const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold: alertThreshold, modelId: model.id, modelVersion: embedded.model.version, picture };
       log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold: alertThreshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
       const record = await codec.encode('alerts', key, alert, validTime);
-      yield* await bus.produce(record.topic, [record.record]);
+      await produce(record.topic, [record.record]);
+      yield record.topic;
     },
   };
 }

@@ -1,0 +1,152 @@
+import type { BusConsumer, ConsumedRecord, OutgoingRecord, TopicBus } from '../bus/bus.js';
+import type { AvroCodec } from '../bus/avro/codec.js';
+import type { BusTransaction } from '../bus/kafka/kafka-bus.js';
+import { sourceObject } from '../stages/sinks/publish.js';
+import { createDiscoverySource } from '../stages/sources/discover.js';
+import { createFetchStage } from '../stages/sources/fetch.js';
+import { formatHour, hourlyAnalysis, timeOfKey, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
+import { ObjectEventError, parseObjectCreated } from '../stages/sources/object-events.js';
+import { attributed, StageError, type StageContext } from '../stages/stage.js';
+import { createDecodeStage } from '../stages/transforms/decode.js';
+import type { DecodedField } from '../stages/types.js';
+import { isRetriable } from '../store/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
+import { createOutputTopics } from './consume.js';
+
+/** A bus that can make produced records and consumed offsets visible together (Kafka). */
+interface TransactionalBus extends TopicBus {
+  inTransaction<T>(transactionalId: string, work: (transaction: BusTransaction) => Promise<T>): Promise<T>;
+}
+
+export interface EventConsumerConfig {
+  /** Where the analyses are read. */
+  source: ObjectStore;
+  /** Where alert pictures go. */
+  state: ObjectStore;
+  bus: TopicBus;
+  codec: AvroCodec;
+  model: EmbeddingModel;
+  /** The topic of object-created events (S3 notifications, plain or SNS-wrapped) and the consumer group sharing it. */
+  events: { topic: string; group: string };
+  /** The consumer of that topic in that group; default, one the bus makes. */
+  consumer?: BusConsumer;
+  product?: HrrrProduct;
+  /** The .idx lines of the fields to take. */
+  match: RegExp;
+  partitions?: number;
+  /** Graceful shutdown: no new event is taken; the one in hand is finished and committed. */
+  stop?: AbortSignal;
+}
+
+export type EventOutcome =
+  | { kind: 'done'; hour: string; key: string; fields: number }
+  | { kind: 'dead-letter'; hour: string | null; key: string; stage: string; error: string }
+  | { kind: 'ignored'; key: string; why: string };
+
+/**
+ * The consumer driven by object-created events on a Kafka topic, the way to scale out: the
+ * consumers of one group share the topic's partitions, and a partition moves to another member
+ * when one stops. For each event naming a GRIB2 object of the product, the analysis is fetched,
+ * decoded and encoded, and its records are published; the records and the event's offset are
+ * then committed together in one Kafka transaction, so each analysis's records appear exactly
+ * once however often the event is delivered. (On the file bus: records first, then the offset:
+ * at least once.) Malformed events and bad analyses become dead letters in the same way; a
+ * failure of the store or the bus ends the run with its error and commits nothing.
+ */
+export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop } = config;
+  await createOutputTopics(bus, codec, partitions);
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state });
+  const fetch = createFetchStage({ store: source, match });
+  const decode = createDecodeStage({ match });
+  const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true });
+  const taking = stop ? AbortSignal.any([context.signal, stop]) : context.signal;
+
+  /** The outputs of one event through `produce`, and what became of each object it names. */
+  async function handle(record: ConsumedRecord, produce: (topic: string, records: OutgoingRecord[]) => Promise<unknown>): Promise<EventOutcome[]> {
+    const outcomes: EventOutcome[] = [];
+    let created;
+    try {
+      created = parseObjectCreated(record.value);
+    } catch (error) {
+      if (!(error instanceof ObjectEventError)) throw error;
+      const where = `kafka:${record.topic}/${record.partition}/${record.offset}`;
+      await embedder.deadLetter(where, null, new StageError('object-events', error), produce);
+      return [{ kind: 'dead-letter', hour: null, key: where, stage: 'object-events', error: error.message }];
+    }
+    for (const object of created) {
+      const time = timeOfKey(object.key, product);
+      // An analysis is complete when its GRIB2 object is written (NOAA writes the .idx first).
+      if (!time || object.key.endsWith('.idx')) {
+        outcomes.push({ kind: 'ignored', key: object.key, why: time ? 'an .idx: its GRIB2 object comes next' : `not a ${product.product} analysis` });
+        continue;
+      }
+      let analysis;
+      for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: Infinity }).run(context)) analysis = found;
+      if (!analysis) {
+        outcomes.push({ kind: 'ignored', key: object.key, why: `not in ${source.url}, or not complete` });
+        continue;
+      }
+      try {
+        const fields: DecodedField[] = [];
+        for await (const piece of attributed(fetch, analysis, context)) for await (const field of attributed(decode, piece, context)) fields.push(field);
+        await embedder.publish(fields, produce, context);
+        outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
+      } catch (error) {
+        if (!(error instanceof StageError) || isRetriable(error.cause)) throw error;
+        await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
+        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
+      }
+    }
+    return outcomes;
+  }
+
+  try {
+    for await (const record of consumer.records(taking)) {
+      let outcomes: EventOutcome[];
+      if (isTransactional(bus)) {
+        const outgoing: Array<[string, OutgoingRecord[]]> = [];
+        outcomes = await handle(record, async (topic, records) => void outgoing.push([topic, records]));
+        // One producer per input partition, stable across restarts: a restarted worker fences off its old self.
+        const transactionalId = `hrrr-embed-${events.group}-${record.topic}-${record.partition}`;
+        await retryingKafka(() =>
+          bus.inTransaction(transactionalId, async (transaction) => {
+            for (const [topic, records] of outgoing) await transaction.produce(topic, records);
+            await transaction.commitConsumed(events.group, [record]);
+          }),
+        );
+      } else {
+        outcomes = await handle(record, (topic, records) => bus.produce(topic, records));
+        await consumer.commit(record);
+      }
+      // Told only once committed: a transaction that was fenced off or aborted did nothing.
+      for (const outcome of outcomes) onOutcome?.(outcome);
+      if (stop?.aborted) break;
+    }
+  } catch (error) {
+    if (!(stop?.aborted && !context.signal.aborted && (error as Error).name === 'AbortError')) throw error;
+  } finally {
+    await consumer.close();
+  }
+}
+
+/**
+ * Runs a transaction again when Kafka answers with an error it calls retriable, as it does with
+ * CONCURRENT_TRANSACTIONS while it is still completing the previous commit (kafkajs hands that one
+ * up rather than retrying it). The transaction is aborted each time, so nothing is written twice.
+ */
+async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
+    }
+  }
+}
+
+function isTransactional(bus: TopicBus): bus is TransactionalBus {
+  return typeof (bus as Partial<TransactionalBus>).inTransaction === 'function';
+}

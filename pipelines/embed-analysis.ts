@@ -1,0 +1,67 @@
+import type { OutgoingRecord } from '../bus/bus.js';
+import type { AvroCodec } from '../bus/avro/codec.js';
+import type { SourceObject } from '../bus/records.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { alertPicture, reconstruct } from '../model/picture.js';
+import { createPublishStage } from '../stages/sinks/publish.js';
+import { attributed, type StageContext, type StageError } from '../stages/stage.js';
+import { createEncodeStage } from '../stages/transforms/encode.js';
+import { createNormalizeStage } from '../stages/transforms/normalize.js';
+import type { DecodedField } from '../stages/types.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+export type Produce = (topic: string, records: OutgoingRecord[]) => Promise<unknown>;
+
+export interface EmbeddingModel {
+  autoencoder: Autoencoder;
+  /** The model line: where its versions live. */
+  id: string;
+  alertThreshold: number | null;
+  backend: string;
+}
+
+export interface AnalysisEmbedderConfig {
+  codec: AvroCodec;
+  model: EmbeddingModel;
+  /** Where alert pictures go (alerts/...). */
+  pictures: ObjectStore;
+}
+
+/**
+ * The part both consumers share: decoded fields -> normalize -> encode -> publish (embedding,
+ * and alert past the threshold), and the dead-letter record of a rejected input. Records go
+ * through the `produce` given, so the caller decides whether it is the bus or a transaction.
+ */
+export function createAnalysisEmbedder({ codec, model, pictures }: AnalysisEmbedderConfig) {
+  const { autoencoder } = model;
+  const normalize = createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization });
+  const encode = createEncodeStage({ model: autoencoder, backend: model.backend });
+  const publishConfig = {
+    codec,
+    model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
+    alertThreshold: model.alertThreshold,
+    pictures,
+    drawAlert: async ({ normalized }: { normalized: Parameters<typeof reconstruct>[1] }) => alertPicture(normalized, await reconstruct(autoencoder, normalized)),
+  };
+  return {
+    /** Publishes every field; a StageError from normalize or encode is the input's fault, any other error is not. */
+    async publish(fields: DecodedField[], produce: Produce, context: StageContext): Promise<void> {
+      const publish = createPublishStage({ ...publishConfig, produce });
+      for (const decoded of fields) {
+        for await (const normalized of attributed(normalize, decoded, context)) {
+          for await (const embedded of attributed(encode, normalized, context)) {
+            // Not attributed: a failing bus is no fault of the input, and must not make a dead letter.
+            for await (const _topic of publish.process({ normalized, embedded }, context));
+          }
+        }
+      }
+    },
+
+    /** Sends the dead letter of an input that a stage rejected. */
+    async deadLetter(key: string, source: SourceObject | null, error: StageError, produce: Produce): Promise<void> {
+      const cause = error.cause instanceof Error ? error.cause : undefined;
+      const { topic, record } = await codec.encode('deadLetters', key, { failedAt: new Date(), stage: error.stage, errorClass: cause?.name ?? 'Error', message: error.message, source });
+      await produce(topic, [record]);
+    },
+  };
+}

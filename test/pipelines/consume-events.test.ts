@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
+import type { KafkaConsumer } from '../../bus/kafka/kafka-consumer.js';
+import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { runEventConsumer, type EventOutcome } from '../../pipelines/consume-events.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { take } from '../bus/helpers.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+
+let broker: TestBroker;
+let work: string;
+before(async () => {
+  [broker, work] = await Promise.all([startBroker(), mkdtemp(join(tmpdir(), 'hrrr-embed-events-'))]);
+  await selectBackend('cpu', 'inference', silentLogger);
+});
+after(async () => {
+  await broker.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const kafka = () => new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
+const event = (key: string) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'noaa-hrrr-bdp-pds' }, object: { key } } }] })) });
+
+describe('the consumer driven by object-created events on Kafka', () => {
+  it('two consumers of one group share the work; when one leaves the other takes over; every analysis has exactly one embedding', async () => {
+    const codec = await AvroCodec.create();
+    const source = new FolderStore(join(work, 'source'));
+    const state = new FolderStore(join(work, 'state'));
+    for (let n = 0; n < 8; n++) await putAnalysis(source, smallAnalysisOfHour(n));
+    const admin = kafka();
+    await admin.createTopic('hrrr-objects', { partitions: 2 });
+    const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' };
+    const config = { source, state, codec, model, events: { topic: 'hrrr-objects', group: 'embedders' }, match: /:REFC:/ };
+
+    const members = ['a', 'b'].map(() => {
+      const bus = kafka();
+      return { bus, consumer: bus.consumer({ group: 'embedders', topics: ['hrrr-objects'], fromBeginning: true }) as KafkaConsumer, stop: new AbortController(), outcomes: [] as EventOutcome[] };
+    });
+    const running = members.map((member) =>
+      runEventConsumer({ ...config, bus: member.bus, consumer: member.consumer, stop: member.stop.signal }, (outcome) => member.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(120_000) }),
+    );
+    // The group has settled when each member holds one of the two partitions (as the broker assigned them).
+    while (!members.every((member) => member.consumer.assignment()['hrrr-objects']?.length === 1)) await new Promise((resolve) => setTimeout(resolve, 50));
+    const keys = Array.from({ length: 8 }, (_, n) => smallAnalysisOfHour(n).key);
+    const produced = await admin.produce('hrrr-objects', [...keys.slice(0, 6).map(event), event(`${keys[0]}.idx`), { key: null, value: Buffer.from('not json') }]);
+    assert.deepEqual(new Set(produced.slice(0, 6).map((record) => record.partition)), new Set([0, 1]), 'the analyses span both partitions');
+
+    const reader = admin.consumer({ group: 'check', topics: [codec.topics.embeddings], fromBeginning: true });
+    const first = await take(reader, 6);
+    const doneBy = members.map((member) => member.outcomes.filter((outcome) => outcome.kind === 'done').length);
+    assert.ok(doneBy.every((count) => count > 0), `both members did work: ${doneBy}`);
+
+    // One member leaves; the events that follow all go to the other.
+    members[0]!.stop.abort();
+    await running[0];
+    await members[0]!.bus.close();
+    await admin.produce('hrrr-objects', keys.slice(6).map(event));
+    const later = await take(reader, 2);
+
+    const hours = await Promise.all([...first, ...later].map(async (record) => ((await codec.decode(record)).value as { validTime: Date }).validTime.toISOString()));
+    assert.deepEqual(hours.sort(), keys.map((_, n) => smallAnalysisOfHour(n).time.toISOString()), 'each analysis once');
+    assert.equal(members.flatMap((member) => member.outcomes).filter((outcome) => outcome.kind === 'dead-letter').length, 1, 'the malformed event is a dead letter');
+    assert.ok(members.flatMap((member) => member.outcomes).some((outcome) => outcome.kind === 'ignored' && outcome.key.endsWith('.idx')));
+
+    members[1]!.stop.abort();
+    await running[1];
+    await reader.close();
+    await Promise.all([members[1]!.bus.close(), admin.close()]);
+  });
+});
