@@ -7,7 +7,7 @@ import { attributed, type StageContext } from '../stages/stage.js';
 import { createEncodeStage } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
+import { runIngest, uninstrumented, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {
   /** Where progress is kept (progress/run.json) and alert pictures go (alerts/...). */
@@ -32,16 +32,17 @@ export async function runConsumer(config: ConsumerConfig, onEvent: ((event: Inge
   const { state, bus, codec, model, partitions = 1, ...ingest } = config;
   for (const topic of [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters]) await bus.createTopic(topic, { partitions });
   const { autoencoder } = model;
-  const normalize = createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization });
-  const encode = createEncodeStage({ model: autoencoder, backend: model.backend });
-  const publish = createPublishStage({
+  const instrument = ingest.instrument ?? uninstrumented;
+  const normalize = instrument(createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization }));
+  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend }));
+  const publish = instrument(createPublishStage({
     bus,
     codec,
     model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
     alertThreshold: model.alertThreshold,
     pictures: state,
     drawAlert: async ({ normalized }) => alertPicture(normalized, await reconstruct(autoencoder, normalized)),
-  });
+  }));
 
   return runIngest(
     { ...ingest, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },
