@@ -17,7 +17,7 @@ import { SettingError } from '../runtime/settings.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage } from './sources.js';
 import { UsageError } from './usage.js';
 
-export const runUsage = `usage: hrrr-embed run [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
+export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
 
 The consumer: finds each new analysis in the source, reads its REFC field by the .idx, decodes,
 normalizes and encodes it, and publishes its embedding (Avro) to the embeddings topic, and an
@@ -42,6 +42,11 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
   --concurrency N    analyses fetched and decoded at once (default 2)
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
+  --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
+                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
+  --config FILE      settings from a JSON file, keys as the options in camelCase (topicPrefix);
+                     each can also come from HRRR_EMBED_<KEY> (HRRR_EMBED_TOPIC_PREFIX). The
+                     command line wins over the environment, the environment over the file
 ${sourceUsage}`;
 
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
