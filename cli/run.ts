@@ -44,9 +44,9 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
                      one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
-  --config FILE      settings from a JSON file, keys as the options in camelCase (topicPrefix);
-                     each can also come from HRRR_EMBED_<KEY> (HRRR_EMBED_TOPIC_PREFIX). The
-                     command line wins over the environment, the environment over the file
+  --config FILE      settings from a JSON file (or HRRR_EMBED_CONFIG), keys as the options in
+                     camelCase (topicPrefix); each also from HRRR_EMBED_<KEY> (HRRR_EMBED_TOPIC_PREFIX).
+                     The command line wins over the environment, the environment over the file
 ${sourceUsage}`;
 
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
@@ -83,14 +83,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }
   const readiness = new Readiness();
-  const registry = values.metricsPort === undefined ? undefined : processRegistry();
-  const operations = registry && (await startOperationsServer({ host: values.metricsHost, port: values.metricsPort!, registry, readiness }));
+  const operations = values.metricsPort === undefined ? undefined : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
   readiness.modelIsLoaded();
-  const metrics = registry && new ConsumerMetrics(registry, { model: { id, version: model.version }, from, ...(to && { to }) });
+  const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
 
   const stop = new AbortController();
   const abort = new AbortController();

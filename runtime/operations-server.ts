@@ -6,6 +6,7 @@ import type { Readiness } from './readiness.js';
 export interface OperationsServer {
   /** http://HOST:PORT, with the port chosen when 0 was asked for. */
   readonly url: string;
+  readonly registry: Registry;
   close(): Promise<void>;
 }
 
@@ -38,6 +39,7 @@ export async function startOperationsServer({ host, port, registry, readiness }:
   server.unref();
   const address = server.address() as AddressInfo;
   return {
+    registry,
     url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
     async close() {
       server.closeAllConnections();

@@ -27,7 +27,7 @@ export class SettingError extends Error {
 }
 
 export interface SettingSources {
-  /** The command line after the command's name; `--config FILE` names a JSON file of settings. */
+  /** The command line after the command's name; `--config FILE` (or PREFIX + CONFIG in the environment) names a JSON file of settings. */
   args: string[];
   env: NodeJS.ProcessEnv;
   /** Environment variables are PREFIX then the key in upper snake case: HRRR_EMBED_ and topicPrefix make HRRR_EMBED_TOPIC_PREFIX. */
@@ -61,7 +61,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
   };
   for (const key of keys) if (schema[key]!.default !== undefined) set(key, copy(schema[key]!.default), 'default');
 
-  const file = given.config;
+  const file = given.config ?? env[`${envPrefix}CONFIG`];
   if (typeof file === 'string') {
     for (const [key, value] of Object.entries(readSettingsFile(file))) {
       const origin = `${file}: ${JSON.stringify(key)}`;
@@ -73,7 +73,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
 
   const envNames = keys.map(envName);
   for (const [name, text] of Object.entries(env)) {
-    if (!name.startsWith(envPrefix) || text === undefined) continue;
+    if (!name.startsWith(envPrefix) || name === `${envPrefix}CONFIG` || text === undefined) continue;
     const index = envNames.indexOf(name);
     // Other tools of the project use the prefix too (HRRR_EMBED_SHARED_DATA...): only a near miss is a mistake.
     if (index < 0) {

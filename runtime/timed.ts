@@ -11,7 +11,7 @@ export interface DurationObserver {
  * asks for the next (the ingest pipeline decodes each message inside fetch's loop), and that time
  * belongs to the caller's stages, not to this one.
  */
-export function timed<In, Out>(stage: Stage<In, Out>, duration: DurationObserver): Stage<In, Out> {
+export function timed<In, Out>(stage: Stage<In, Out>, duration: DurationObserver, clockMs: () => number = () => performance.now()): Stage<In, Out> {
   return {
     name: stage.name,
     async *process(input, context) {
@@ -20,12 +20,12 @@ export function timed<In, Out>(stage: Stage<In, Out>, duration: DurationObserver
       let finished = false;
       try {
         for (;;) {
-          const started = performance.now();
+          const started = clockMs();
           let step: IteratorResult<Out>;
           try {
             step = await outputs.next();
           } finally {
-            busyMs += performance.now() - started;
+            busyMs += clockMs() - started;
           }
           if (step.done) {
             finished = true;

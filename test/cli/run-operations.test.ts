@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { writeJsonFile } from '../support/json-file.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
 let work: string;
@@ -26,11 +27,7 @@ before(async () => {
 });
 after(() => rm(work, { recursive: true, force: true }));
 
-async function configFile(name: string, settings: object): Promise<string> {
-  const file = join(work, name);
-  await writeFile(file, JSON.stringify(settings));
-  return file;
-}
+const configFile = (name: string, settings: unknown) => writeJsonFile(work, name, settings);
 
 describe('hrrr-embed run, operations', () => {
   it('set up from a --config file and HRRR_EMBED_* variables, serves metrics that count each outcome and each stage, the model in use, and readiness while running', async () => {

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadRunSettings } from '../../runtime/config.js';
 import { SettingError } from '../../runtime/settings.js';
+import { writeJsonFile } from '../support/json-file.js';
 
 let work: string;
 before(async () => (work = await mkdtemp(join(tmpdir(), 'hrrr-embed-settings-'))));
 after(() => rm(work, { recursive: true, force: true }));
 
-async function configFile(name: string, settings: unknown): Promise<string> {
-  const file = join(work, name);
-  await writeFile(file, JSON.stringify(settings));
-  return file;
-}
+const configFile = (name: string, settings: unknown) => writeJsonFile(work, name, settings);
 
 describe('run settings', () => {
   it('take the command line over the environment, the environment over the file, the file over the defaults', async () => {
@@ -55,6 +52,13 @@ describe('run settings', () => {
   it('reject an HRRR_EMBED_ variable a letter away from a setting, and leave the project’s other variables alone', () => {
     assert.throws(() => loadRunSettings([], { HRRR_EMBED_PARTITONS: '2' }), new SettingError('HRRR_EMBED_PARTITONS is not a setting (did you mean HRRR_EMBED_PARTITIONS?)'));
     assert.doesNotThrow(() => loadRunSettings([], { HRRR_EMBED_SHARED_DATA: '/x', HRRR_EMBED_NO_WEBGPU: '1' }));
+  });
+
+  it('read the file HRRR_EMBED_CONFIG names when there is no --config', async () => {
+    const file = await configFile('from-env.json', { partitions: 4 });
+    const { values, origin } = loadRunSettings([], { HRRR_EMBED_CONFIG: file });
+    assert.equal(values.partitions, 4);
+    assert.equal(origin('partitions'), `${file}: "partitions"`);
   });
 
   it('say when the file cannot be read or is not a JSON object', async () => {
