@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames } from '../bus/bus.js';
@@ -10,10 +9,15 @@ import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { openStore } from '../store/open.js';
-import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage } from './sources.js';
+import { loadRunSettings } from '../runtime/config.js';
+import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
+import { startOperationsServer } from '../runtime/operations-server.js';
+import { Readiness } from '../runtime/readiness.js';
+import { SettingError } from '../runtime/settings.js';
+import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage } from './sources.js';
 import { UsageError } from './usage.js';
 
-export const runUsage = `usage: hrrr-embed run [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
+export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
 
 The consumer: finds each new analysis in the source, reads its REFC field by the .idx, decodes,
 normalizes and encodes it, and publishes its embedding (Avro) to the embeddings topic, and an
@@ -38,48 +42,33 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
   --concurrency N    analyses fetched and decoded at once (default 2)
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
+  --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
+                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
+  --config FILE      settings from a JSON file (or HRRR_EMBED_CONFIG), keys as the options in
+                     camelCase (topicPrefix); each also from HRRR_EMBED_<KEY> (HRRR_EMBED_TOPIC_PREFIX).
+                     The command line wins over the environment, the environment over the file
 ${sourceUsage}`;
 
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...sourceOptions,
-      data: { type: 'string' },
-      kafka: { type: 'string' },
-      registry: { type: 'string' },
-      'topic-prefix': { type: 'string', default: '' },
-      partitions: { type: 'string', default: '1' },
-      state: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      once: { type: 'boolean', default: false },
-      model: { type: 'string' },
-      version: { type: 'string' },
-      device: { type: 'string', default: 'auto' },
-      'alert-threshold': { type: 'string' },
-      concurrency: { type: 'string', default: '2' },
-      'poll-seconds': { type: 'string', default: '30' },
-      'drain-seconds': { type: 'string', default: '60' },
-    },
-  });
-  const number = (name: keyof typeof values, min: number) => {
-    const value = Number(values[name]);
-    if (!(value >= min)) throw new UsageError(`--${name}: ${values[name]} is not a number of at least ${min}`, runUsage);
-    return value;
-  };
-  if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', runUsage);
+  let settings;
+  try {
+    settings = loadRunSettings(args, process.env);
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(error.message, runUsage);
+    throw error;
+  }
+  const { values, origin } = settings;
+  if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, runUsage);
   let device;
   try {
     device = parseDevice(values.device);
   } catch (error) {
-    throw new UsageError(`--device: ${(error as Error).message}`, runUsage);
+    throw new UsageError(`${origin('device')}: ${(error as Error).message}`, runUsage);
   }
-  const partitions = number('partitions', 1);
-  const concurrency = number('concurrency', 1);
-  const pollIntervalMs = number('poll-seconds', 0.01) * 1000;
-  const drainMs = number('drain-seconds', 0) * 1000;
-  const threshold = values['alert-threshold'] === undefined ? undefined : number('alert-threshold', 0);
+  const { partitions, concurrency } = values;
+  const pollIntervalMs = values.pollSeconds * 1000;
+  const drainMs = values.drainSeconds * 1000;
+  const threshold = values.alertThreshold;
   const to = values.to === undefined ? undefined : hourOption('to', values.to, runUsage);
   const match = fieldMatcher(values, runUsage);
 
@@ -91,11 +80,16 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
   } catch (error) {
-    throw new UsageError(`--kafka: ${(error as Error).message}`, runUsage);
+    throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }
-  const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const readiness = new Readiness();
+  const operations = values.metricsPort === undefined ? undefined : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness });
+  if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
+  readiness.modelIsLoaded();
+  const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
 
   const stop = new AbortController();
   const abort = new AbortController();
@@ -103,6 +97,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     if (stop.signal.aborted) return;
     log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight');
     stop.abort();
+    readiness.draining();
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
@@ -123,8 +118,11 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         product: { domain: values.domain, product: values.product },
         discovery: { pollIntervalMs },
         model: { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend },
+        ...(metrics && { instrument: metrics.instrument }),
+        onRunning: () => readiness.pipelineIsRunning(),
       },
       (event) => {
+        metrics?.record(event);
         const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
         if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, fields: event.fields }));
         else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
@@ -137,6 +135,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     disposeAutoencoder(model);
     await bus.close();
+    await operations?.close();
   }
 }
 

@@ -9,6 +9,7 @@ import { createEncodeStage } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import type { DecodedField } from '../stages/types.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { uninstrumented, type StageInstrument } from './ingest.js';
 
 export type Produce = (topic: string, records: OutgoingRecord[]) => Promise<unknown>;
 
@@ -25,6 +26,8 @@ export interface AnalysisEmbedderConfig {
   model: EmbeddingModel;
   /** Where alert pictures go (alerts/...). */
   pictures: ObjectStore;
+  /** Wraps each stage, e.g. to time it; default none. */
+  instrument?: StageInstrument;
 }
 
 /**
@@ -32,10 +35,10 @@ export interface AnalysisEmbedderConfig {
  * and alert past the threshold), and the dead-letter record of a rejected input. Records go
  * through the `produce` given, so the caller decides whether it is the bus or a transaction.
  */
-export function createAnalysisEmbedder({ codec, model, pictures }: AnalysisEmbedderConfig) {
+export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented }: AnalysisEmbedderConfig) {
   const { autoencoder } = model;
-  const normalize = createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization });
-  const encode = createEncodeStage({ model: autoencoder, backend: model.backend });
+  const normalize = instrument(createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization }));
+  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend }));
   const publishConfig = {
     codec,
     model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
@@ -46,7 +49,7 @@ export function createAnalysisEmbedder({ codec, model, pictures }: AnalysisEmbed
   return {
     /** Publishes every field; a StageError from normalize or encode is the input's fault, any other error is not. */
     async publish(fields: DecodedField[], produce: Produce, context: StageContext): Promise<void> {
-      const publish = createPublishStage({ ...publishConfig, produce });
+      const publish = instrument(createPublishStage({ ...publishConfig, produce }));
       for (const decoded of fields) {
         for await (const normalized of attributed(normalize, decoded, context)) {
           for await (const embedded of attributed(encode, normalized, context)) {

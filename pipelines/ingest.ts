@@ -4,7 +4,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { createDiscoverySource, type DiscoveryConfig } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
-import { attributed, StageError, type StageContext } from '../stages/stage.js';
+import { attributed, StageError, type Stage, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import type { Analysis, DecodedField, GribBytes } from '../stages/types.js';
 import { forEachConcurrently } from './concurrency.js';
@@ -33,7 +33,16 @@ export interface IngestConfig {
    */
   failFast?: boolean;
   discovery?: Pick<DiscoveryConfig, 'pollIntervalMs' | 'gapAfterMs' | 'idxWaitMs' | 'lookaheadHours' | 'clock' | 'wakeup'>;
+  /** Wraps each stage the pipeline runs, e.g. to time it (runtime/metrics.ts). */
+  instrument?: StageInstrument;
+  /** Called once, when progress is loaded and discovery starts: the pipeline is running. */
+  onRunning?: () => void;
 }
+
+export type StageInstrument = <In, Out>(stage: Stage<In, Out>) => Stage<In, Out>;
+
+/** Stages as they are: the default `instrument`. */
+export const uninstrumented: StageInstrument = (stage) => stage;
 
 /** One analysis read and decoded: the messages as stored, and their fields. */
 export interface IngestedAnalysis {
@@ -96,9 +105,11 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
       emit({ kind: 'gap', time });
     },
   });
-  const fetch = createFetchStage({ store: config.source, match: config.match });
-  const decode = createDecodeStage({ match: config.match });
+  const instrument = config.instrument ?? uninstrumented;
+  const fetch = instrument(createFetchStage({ store: config.source, match: config.match }));
+  const decode = instrument(createDecodeStage({ match: config.match }));
 
+  config.onRunning?.();
   await forEachConcurrently(discovery.run(context), config.concurrency ?? 4, async (analysis) => {
     const messages: GribBytes[] = [];
     const fields: DecodedField[] = [];

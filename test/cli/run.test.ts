@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { promoteVersion, saveVersion } from '../../model/versions.js';
 import { FolderStore } from '../../store/folder.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
-import { repoRoot } from '../paths.js';
+import { runCommandProcess } from '../support/cli-process.js';
 
 let work: string;
 before(async () => {
@@ -28,21 +28,8 @@ after(() => rm(work, { recursive: true, force: true }));
 const args = () => ['run', '--source', join(work, 'source'), '--data', join(work, 'data'), '--model', join(work, 'models'), '--device', 'cpu', '--concurrency', '1'];
 
 /** Starts `hrrr-embed run`; `onLine` sees each stdout line as it comes. */
-function run(extra: string[], onLine: (line: string, child: ReturnType<typeof spawn>) => void = () => {}) {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args(), ...extra], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
-  const lines: string[] = [];
-  let stderr = '';
-  let pending = '';
-  child.stdout!.on('data', (chunk) => {
-    pending += chunk;
-    for (let end; (end = pending.indexOf('\n')) >= 0; pending = pending.slice(end + 1)) {
-      const line = pending.slice(0, end);
-      lines.push(line);
-      onLine(line, child);
-    }
-  });
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  return new Promise<{ status: number | null; lines: unknown[]; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, lines: lines.map((line) => JSON.parse(line)), stderr })));
+function run(extra: string[], onLine: (line: string, child: ChildProcess) => void = () => {}) {
+  return runCommandProcess([...args(), ...extra], { onLine });
 }
 
 const doneHours = (lines: unknown[]) => lines.filter((line) => (line as { status?: string }).status === 'done').map((line) => (line as { hour: string }).hour);

@@ -43,7 +43,7 @@ for (const kind of setup.kinds) {
       assert.deepEqual(first.delivered.sort(), ['2019-09-20T00Z', '2019-09-20T01Z', '2019-09-20T02Z']);
       await seedAnalyses(store, [3, 4]);
       const second = await ingest(store, { to: hour(4) });
-      assert.deepEqual(second.delivered, ['2019-09-20T03Z', '2019-09-20T04Z'], 'no repeat and no gap');
+      assert.deepEqual(second.delivered.sort(), ['2019-09-20T03Z', '2019-09-20T04Z'], 'no repeat and no gap');
       assert.equal((await Progress.load(store, PROGRESS)).doneThrough?.toISOString(), hour(4).toISOString());
     });
 
@@ -63,7 +63,7 @@ for (const kind of setup.kinds) {
       await assert.rejects(cutOff, /SIGTERM/);
       assert.equal((await Progress.load(store, PROGRESS)).doneThrough?.toISOString(), hour(1).toISOString());
       const resumed = await ingest(store, { to: hour(3) });
-      assert.deepEqual(resumed.delivered, ['2019-09-20T02Z', '2019-09-20T03Z']);
+      assert.deepEqual(resumed.delivered.sort(), ['2019-09-20T02Z', '2019-09-20T03Z']);
     });
 
     it('a corrupt analysis becomes a dead letter naming the stage and the cause, and the next one is processed', async () => {
@@ -74,7 +74,7 @@ for (const kind of setup.kinds) {
       corrupt.set([0x58, 0x58, 0x58, 0x58], 0);
       await store.put(key, corrupt);
       const { delivered, events, summary } = await ingest(store, { to: hour(2) });
-      assert.deepEqual(delivered, ['2019-09-20T00Z', '2019-09-20T02Z']);
+      assert.deepEqual(delivered.sort(), ['2019-09-20T00Z', '2019-09-20T02Z']);
       const dead = events.find((event) => event.kind === 'dead-letter');
       assert.ok(dead && dead.kind === 'dead-letter');
       assert.equal(dead.error.stage, 'fetch');

@@ -1,0 +1,83 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { IngestEvent } from '../pipelines/ingest.js';
+import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import type { Stage } from '../stages/stage.js';
+import { timed } from './timed.js';
+
+const OUTCOMES = ['done', 'gap', 'dead-letter', 'failed'] as const satisfies readonly IngestEvent['kind'][];
+
+/** From a millisecond (a small field's normalize) to a minute (a fetch through retries). */
+const STAGE_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** A registry with the process's default metrics (CPU, memory, event loop lag, GC), which every consumer metric joins. */
+export function processRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export interface ConsumerMetricsConfig {
+  /** The model line and version in use: the labels of hrrr_embed_model_info. */
+  model: { id: string; version: string };
+  /** The hours the consumer covers: lag is counted from `from` until an analysis is done, and up to `to` at most. */
+  from: Date;
+  to?: Date;
+  clock?: () => number;
+}
+
+/** The consumer's metrics (the README's table lists them): outcomes, stage latencies, bytes, errors, lag, model in use. */
+export class ConsumerMetrics {
+  private readonly analyses: Counter<'outcome'>;
+  private readonly stageSeconds: Histogram<'stage'>;
+  private readonly bytesFetched: Counter;
+  private readonly errors: Counter<'stage' | 'class'>;
+  private newestDone: number | undefined;
+  private newestHandled: number | undefined;
+
+  constructor(registry: Registry, { model, from, to, clock = Date.now }: ConsumerMetricsConfig) {
+    const registers = [registry];
+    this.analyses = new Counter({ name: 'hrrr_embed_analyses_total', help: 'Analyses handled, by outcome: done, gap, dead-letter, failed', labelNames: ['outcome'], registers });
+    for (const outcome of OUTCOMES) this.analyses.labels(outcome).inc(0);
+    this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
+    this.bytesFetched = new Counter({ name: 'hrrr_embed_fetched_bytes_total', help: 'GRIB2 bytes fetched for the analyses done', registers });
+    this.errors = new Counter({ name: 'hrrr_embed_errors_total', help: "Analyses rejected or failed, by the stage and the class (the error's name) of the cause", labelNames: ['stage', 'class'], registers });
+    const hoursSince = (time: number) => (clock() - time) / HOUR_MS;
+    const self = this;
+    new Gauge({
+      name: 'hrrr_embed_lag_hours',
+      help: 'Hours from the newest analysis done to now (from the hour before the first hour, while none is done)',
+      registers,
+      collect() {
+        this.set(hoursSince(self.newestDone ?? from.getTime() - HOUR_MS));
+      },
+    });
+    new Gauge({
+      name: 'hrrr_embed_analyses_behind',
+      help: 'Hours after the newest one handled (done, gap or dead letter) up to now (or the last hour asked for): analyses still to come',
+      registers,
+      collect() {
+        const last = Math.min(floorHour(clock()), to?.getTime() ?? Infinity);
+        this.set(Math.max(0, Math.round((last - (self.newestHandled ?? from.getTime() - HOUR_MS)) / HOUR_MS)));
+      },
+    });
+    new Gauge({ name: 'hrrr_embed_model_info', help: 'The model in use: 1, labelled with its model line and version', labelNames: ['model_id', 'model_version'], registers }).labels(model.id, model.version).set(1);
+  }
+
+  /** Times each input the stage processes under its name: what the pipelines' `instrument` hook takes. */
+  readonly instrument = <In, Out>(stage: Stage<In, Out>): Stage<In, Out> => timed(stage, this.stageSeconds.labels(stage.name));
+
+  /** Counts one of the pipeline's events. */
+  record(event: IngestEvent): void {
+    this.analyses.labels(event.kind).inc();
+    const time = (event.kind === 'gap' ? event.time : event.analysis.time).getTime();
+    if (event.kind !== 'failed') this.newestHandled = Math.max(this.newestHandled ?? time, time);
+    if (event.kind === 'done') {
+      this.newestDone = Math.max(this.newestDone ?? time, time);
+      this.bytesFetched.inc(event.bytes);
+    }
+    if (event.kind === 'dead-letter' || event.kind === 'failed') {
+      const cause = event.error.cause;
+      this.errors.labels(event.error.stage, cause instanceof Error ? cause.name : typeof cause).inc();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Readiness } from './readiness.js';
+
+export interface OperationsServer {
+  /** http://HOST:PORT, with the port chosen when 0 was asked for. */
+  readonly url: string;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+/**
+ * The consumer's HTTP face for its supervisor: `GET /metrics` (Prometheus text format),
+ * `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns) and
+ * `GET /readyz` (200 when ready, else 503 with the reason).
+ */
+export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<OperationsServer> {
+  const server = createServer((request, response) => {
+    const reply = (status: number, contentType: string, body: string) => response.writeHead(status, { 'content-type': contentType }).end(body);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return reply(405, 'text/plain', 'only GET\n');
+    if (path === '/healthz') return reply(200, 'text/plain', 'alive\n');
+    if (path === '/readyz') {
+      const state = readiness.check();
+      return reply(state.ready ? 200 : 503, 'text/plain', state.ready ? 'ready\n' : `not ready: ${state.reason}\n`);
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => reply(200, registry.contentType, text),
+        (error: Error) => reply(500, 'text/plain', `${error.message}\n`),
+      );
+      return;
+    }
+    reply(404, 'text/plain', 'not found: /metrics, /healthz and /readyz are here\n');
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  // Never what keeps the process alive: the pipeline is, and a command that fails before it starts must still exit.
+  server.unref();
+  const address = server.address() as AddressInfo;
+  return {
+    registry,
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { runCommandProcess } from '../support/cli-process.js';
+import { writeJsonFile } from '../support/json-file.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-run-ops-'));
+  const source = new FolderStore(join(work, 'source'));
+  for (const n of [0, 1, 2, 4]) await putAnalysis(source, smallAnalysisOfHour(n));
+  const corrupt = smallAnalysisOfHour(3);
+  await putAnalysis(source, { ...corrupt, grib2: Uint8Array.from(corrupt.grib2, (byte, i) => (i < 4 ? 0x58 : byte)) });
+  await selectBackend('cpu', 'inference', silentLogger);
+  const models = new FolderStore(join(work, 'models'));
+  const { modelId } = await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1', alertThreshold: 0.5 });
+  await promoteVersion(models, modelId);
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+const configFile = (name: string, settings: unknown) => writeJsonFile(work, name, settings);
+
+describe('hrrr-embed run, operations', () => {
+  it('set up from a --config file and HRRR_EMBED_* variables, serves metrics that count each outcome and each stage, the model in use, and readiness while running', async () => {
+    const config = await configFile('run.json', {
+      source: join(work, 'source'),
+      data: join(work, 'data'),
+      model: join(work, 'models'),
+      device: 'cpu',
+      concurrency: 1,
+      pollSeconds: 0.05,
+      metricsPort: 0,
+    });
+    let url: string | undefined;
+    let scraped: { metrics: string; ready: number; alive: number } | undefined;
+    const handled = new Set<string>();
+    const result = await runCommandProcess(['run', '--config', config], {
+      env: { HRRR_EMBED_FROM: '2019-09-20T00Z' },
+      onStderr: (stderr) => (url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1]),
+      onLine: (line, child) => {
+        handled.add(line);
+        // Following with no end: scrape once all five hours are handled, then stop it.
+        if (handled.size !== 5 || scraped) return;
+        scraped = { metrics: '', ready: 0, alive: 0 };
+        void (async () => {
+          const target = scraped!;
+          target.metrics = await (await fetch(`${url}/metrics`)).text();
+          target.ready = (await fetch(`${url}/readyz`)).status;
+          target.alive = (await fetch(`${url}/healthz`)).status;
+          child.kill('SIGTERM');
+        })();
+      },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(url, 'the chosen port is logged');
+    assert.ok(scraped, result.stderr);
+    const lines = scraped.metrics.split('\n');
+    const has = (line: string) => assert.ok(lines.includes(line), `${line} in\n${scraped!.metrics}`);
+    has('hrrr_embed_analyses_total{outcome="done"} 4');
+    has('hrrr_embed_analyses_total{outcome="dead-letter"} 1');
+    for (const [stage, count] of [['fetch', 5], ['decode', 4], ['normalize', 4], ['encode', 4], ['publish', 4]] as const) has(`hrrr_embed_stage_duration_seconds_count{stage="${stage}"} ${count}`);
+    has('hrrr_embed_errors_total{stage="fetch",class="InvalidObjectError"} 1');
+    assert.match(scraped.metrics, /^hrrr_embed_model_info\{model_id="[^"]*models",model_version="small-1"\} 1$/m);
+    assert.match(scraped.metrics, /^hrrr_embed_fetched_bytes_total [1-9]\d*$/m);
+    assert.equal(scraped.ready, 200);
+    assert.equal(scraped.alive, 200);
+  });
+
+  it('exits 2 naming a bad setting and where it came from', async () => {
+    const typo = await configFile('typo.json', { partitons: 2 });
+    const unknown = await runCommandProcess(['run', '--config', typo]);
+    assert.equal(unknown.status, 2, unknown.stderr);
+    assert.ok(unknown.stderr.includes(`${typo}: "partitons" is not a setting (did you mean "partitions"?)`), unknown.stderr);
+
+    const wrongType = await runCommandProcess(['run', '--data', join(work, 'unused')], { env: { HRRR_EMBED_PARTITIONS: 'many' } });
+    assert.equal(wrongType.status, 2, wrongType.stderr);
+    assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a number of at least 1/);
+  });
+});

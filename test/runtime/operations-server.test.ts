@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConsumerMetrics, processRegistry } from '../../runtime/metrics.js';
+import { startOperationsServer, type OperationsServer } from '../../runtime/operations-server.js';
+import { Readiness } from '../../runtime/readiness.js';
+import { StageError } from '../../stages/stage.js';
+import { gribKey } from '../../stages/sources/hrrr-archive.js';
+import { hour } from '../support/analyses.js';
+
+const readiness = new Readiness();
+const registry = processRegistry();
+let server: OperationsServer;
+before(async () => (server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry, readiness })));
+after(() => server.close());
+
+const get = async (path: string) => {
+  const response = await fetch(`${server.url}${path}`);
+  return { status: response.status, text: await response.text() };
+};
+
+const analysis = (n: number) => ({ store: 'file:///source', key: gribKey(hour(n)), time: hour(n), size: 100 });
+
+describe('the operations server', () => {
+  it('is ready only once the model is loaded and the pipeline is running, and no longer once draining; alive throughout', async () => {
+    assert.deepEqual(await get('/readyz'), { status: 503, text: 'not ready: loading the model\n' });
+    readiness.modelIsLoaded();
+    assert.equal((await get('/readyz')).status, 503);
+    readiness.pipelineIsRunning();
+    assert.deepEqual(await get('/readyz'), { status: 200, text: 'ready\n' });
+    assert.deepEqual(await get('/healthz'), { status: 200, text: 'alive\n' });
+    readiness.draining();
+    assert.deepEqual(await get('/readyz'), { status: 503, text: 'not ready: draining: finishing the analyses in flight before exit\n' });
+    assert.deepEqual(await get('/healthz'), { status: 200, text: 'alive\n' });
+    assert.equal((await get('/nothing')).status, 404);
+  });
+
+  it('serves the consumer metrics: outcomes, bytes, errors by stage and class, lag from a clock, the model in use, and the process defaults', async () => {
+    // Five hours after hour 0: hours 0 and 1 handled, 2 to 5 behind; the newest done is hour 0.
+    const metrics = new ConsumerMetrics(registry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
+    metrics.record({ kind: 'done', analysis: analysis(0), bytes: 1234, fields: 1 });
+    metrics.record({ kind: 'dead-letter', analysis: analysis(1), error: new StageError('fetch', new TypeError('not GRIB2')) });
+    const { status, text } = await get('/metrics');
+    assert.equal(status, 200);
+    for (const line of [
+      'hrrr_embed_analyses_total{outcome="done"} 1',
+      'hrrr_embed_analyses_total{outcome="dead-letter"} 1',
+      'hrrr_embed_analyses_total{outcome="gap"} 0',
+      'hrrr_embed_analyses_total{outcome="failed"} 0',
+      'hrrr_embed_fetched_bytes_total 1234',
+      'hrrr_embed_errors_total{stage="fetch",class="TypeError"} 1',
+      'hrrr_embed_lag_hours 5.5',
+      'hrrr_embed_analyses_behind 4',
+      'hrrr_embed_model_info{model_id="file:///models",model_version="small-1"} 1',
+    ])
+      assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+    assert.match(text, /^process_cpu_user_seconds_total /m);
+    assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  });
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadRunSettings } from '../../runtime/config.js';
+import { SettingError } from '../../runtime/settings.js';
+import { writeJsonFile } from '../support/json-file.js';
+
+let work: string;
+before(async () => (work = await mkdtemp(join(tmpdir(), 'hrrr-embed-settings-'))));
+after(() => rm(work, { recursive: true, force: true }));
+
+const configFile = (name: string, settings: unknown) => writeJsonFile(work, name, settings);
+
+describe('run settings', () => {
+  it('take the command line over the environment, the environment over the file, the file over the defaults', async () => {
+    const file = await configFile('layers.json', { topicPrefix: 'file.', partitions: 3, concurrency: 5, kafka: 'file:9092', field: ['REFC', 'TMP:2 m above ground'] });
+    const { values, origin } = loadRunSettings(['--config', file, '--partitions', '7'], { HRRR_EMBED_PARTITIONS: '6', HRRR_EMBED_TOPIC_PREFIX: 'env.', HRRR_EMBED_ONCE: 'true' });
+    assert.equal(values.partitions, 7, 'command line over environment and file');
+    assert.equal(origin('partitions'), '--partitions');
+    assert.equal(values.topicPrefix, 'env.', 'environment over file');
+    assert.equal(origin('topicPrefix'), 'HRRR_EMBED_TOPIC_PREFIX');
+    assert.equal(values.concurrency, 5, 'file over default');
+    assert.equal(origin('concurrency'), `${file}: "concurrency"`);
+    assert.deepEqual(values.field, ['REFC', 'TMP:2 m above ground']);
+    assert.equal(values.once, true);
+    assert.equal(values.pollSeconds, 30, 'default');
+    assert.equal(origin('pollSeconds'), 'default');
+    assert.equal(values.metricsPort, undefined, 'no default: absent');
+    assert.equal(values.metricsHost, '127.0.0.1');
+  });
+
+  it('reject a key of the file that is not a setting, naming the file and the nearest setting', async () => {
+    const file = await configFile('typo.json', { partitons: 2 });
+    assert.throws(() => loadRunSettings(['--config', file], {}), new SettingError(`${file}: "partitons" is not a setting (did you mean "partitions"?)`));
+    const kebab = await configFile('kebab.json', { 'topic-prefix': 'x.' });
+    assert.throws(() => loadRunSettings(['--config', kebab], {}), /"topic-prefix" is not a setting \(did you mean "topicPrefix"\?\)/);
+    const far = await configFile('far.json', { colour: 'blue' });
+    assert.throws(() => loadRunSettings(['--config', far], {}), new SettingError(`${far}: "colour" is not a setting`));
+  });
+
+  it('reject a value of the wrong type or out of range, naming the key and where it came from', async () => {
+    const quoted = await configFile('quoted.json', { partitions: '3' });
+    assert.throws(() => loadRunSettings(['--config', quoted], {}), new SettingError(`${quoted}: "partitions": expected a number, not "3"`));
+    const flag = await configFile('flag.json', { once: 'yes' });
+    assert.throws(() => loadRunSettings(['--config', flag], {}), /flag\.json: "once": expected true or false, not "yes"/);
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONCURRENCY: 'two' }), new SettingError('HRRR_EMBED_CONCURRENCY: two is not a number of at least 1'));
+    assert.throws(() => loadRunSettings(['--metrics-port', '70000'], {}), new SettingError('--metrics-port: 70000 is not a whole number from 0 to 65535'));
+  });
+
+  it('reject an HRRR_EMBED_ variable a letter away from a setting, and leave the project’s other variables alone', () => {
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_PARTITONS: '2' }), new SettingError('HRRR_EMBED_PARTITONS is not a setting (did you mean HRRR_EMBED_PARTITIONS?)'));
+    assert.doesNotThrow(() => loadRunSettings([], { HRRR_EMBED_SHARED_DATA: '/x', HRRR_EMBED_NO_WEBGPU: '1' }));
+  });
+
+  it('read the file HRRR_EMBED_CONFIG names when there is no --config', async () => {
+    const file = await configFile('from-env.json', { partitions: 4 });
+    const { values, origin } = loadRunSettings([], { HRRR_EMBED_CONFIG: file });
+    assert.equal(values.partitions, 4);
+    assert.equal(origin('partitions'), `${file}: "partitions"`);
+  });
+
+  it('say when the file cannot be read or is not a JSON object', async () => {
+    assert.throws(() => loadRunSettings(['--config', join(work, 'missing.json')], {}), /--config: cannot read .*missing\.json/);
+    const list = await configFile('list.json', [1]);
+    assert.throws(() => loadRunSettings(['--config', list], {}), /list\.json: expected a JSON object of settings/);
+  });
+});
