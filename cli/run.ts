@@ -6,6 +6,7 @@ import { disposeAutoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
 import { openModel } from '../model/open.js';
 import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
+import { runEventConsumer } from '../pipelines/consume-events.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { openStore } from '../store/open.js';
@@ -39,6 +40,10 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      untrained model of the seed configuration, which raises no alerts)
   --device D         auto (default), tensorflow, webgpu, wasm or cpu
   --alert-threshold X  the reconstruction error that raises an alert, instead of the version's
+  --events TOPIC     driven by object-created events (S3 notifications, plain or SNS-wrapped) on
+                     this Kafka topic instead of polling, shared by the consumers of --group G
+                     (default hrrr-embed): run several to scale out; on Kafka, each analysis's
+                     records and the event's offset are committed in one transaction
   --concurrency N    analyses fetched and decoded at once (default 2)
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
@@ -101,7 +106,19 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend };
+  const product = { domain: values.domain, product: values.product };
   try {
+    if (values.events !== undefined) {
+      // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
+      readiness.pipelineIsRunning();
+      await runEventConsumer(
+        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        ({ kind, ...outcome }) => out(JSON.stringify({ status: kind, ...outcome })),
+        { log, signal: abort.signal },
+      );
+      return;
+    }
     const summary = await runConsumer(
       {
         source,
@@ -115,9 +132,9 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         once: values.once,
         concurrency,
         stop: stop.signal,
-        product: { domain: values.domain, product: values.product },
+        product,
         discovery: { pollIntervalMs },
-        model: { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend },
+        model: embeddingModel,
         ...(metrics && { instrument: metrics.instrument }),
         onRunning: () => readiness.pipelineIsRunning(),
       },

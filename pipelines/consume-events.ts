@@ -13,6 +13,7 @@ import { isRetriable } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import { createOutputTopics } from './consume.js';
+import { uninstrumented, type StageInstrument } from './ingest.js';
 
 /** A bus that can make produced records and consumed offsets visible together (Kafka). */
 interface TransactionalBus extends TopicBus {
@@ -37,6 +38,8 @@ export interface EventConsumerConfig {
   partitions?: number;
   /** Graceful shutdown: no new event is taken; the one in hand is finished and committed. */
   stop?: AbortSignal;
+  /** Wraps each stage, e.g. to time it; default none. */
+  instrument?: StageInstrument;
 }
 
 export type EventOutcome =
@@ -55,11 +58,11 @@ export type EventOutcome =
  * failure of the store or the bus ends the run with its error and commits nothing.
  */
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
-  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop } = config;
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state });
-  const fetch = createFetchStage({ store: source, match });
-  const decode = createDecodeStage({ match });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument });
+  const fetch = instrument(createFetchStage({ store: source, match }));
+  const decode = instrument(createDecodeStage({ match }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true });
   const taking = stop ? AbortSignal.any([context.signal, stop]) : context.signal;
 

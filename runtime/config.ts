@@ -31,6 +31,8 @@ export const RUN_SETTINGS = {
   concurrency: { kind: 'number', default: 2, min: 1 },
   pollSeconds: { kind: 'number', default: 30, min: 0.01 },
   drainSeconds: { kind: 'number', default: 60, min: 0 },
+  events: { kind: 'string' },
+  group: { kind: 'string', default: 'hrrr-embed' },
   metricsPort: { kind: 'number', min: 0, max: 65535, integer: true },
   metricsHost: { kind: 'string', default: '127.0.0.1' },
 } as const;

@@ -14,6 +14,8 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { take } from '../bus/helpers.js';
+import { runCommandProcess } from '../support/cli-process.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
 let broker: TestBroker;
@@ -75,5 +77,28 @@ describe('the consumer driven by object-created events on Kafka', () => {
     await running[1];
     await reader.close();
     await Promise.all([members[1]!.bus.close(), admin.close()]);
+  });
+
+  it('hrrr-embed run --events publishes what the events announce, and exits 0 on SIGTERM', async () => {
+    const source = new FolderStore(join(work, 'cli-source'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const models = new FolderStore(join(work, 'cli-models'));
+    await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1' });
+    await promoteVersion(models, 'small-1');
+    const admin = kafka();
+    await admin.createTopic('cli-objects');
+    await admin.produce('cli-objects', [event(smallAnalysisOfHour(0).key)]);
+    let signalled = false;
+    const result = await runCommandProcess(
+      ['run', '--kafka', broker.address, '--events', 'cli-objects', '--group', 'cli', '--topic-prefix', 'cli.', '--source', join(work, 'cli-source'), '--state', join(work, 'cli-state'), '--model', join(work, 'cli-models'), '--device', 'cpu'],
+      { onLine: (line, child) => void (!signalled && line.includes('"status":"done"') && (signalled = child.kill('SIGTERM'))) },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(result.lines, [{ status: 'done', hour: '2019-09-20T00Z', key: smallAnalysisOfHour(0).key, fields: 1 }]);
+    const reader = admin.consumer({ group: 'cli-check', topics: ['cli.embeddings'], fromBeginning: true });
+    const [record] = await take(reader, 1);
+    assert.equal(((await (await AvroCodec.create()).decode({ ...record!, topic: 'embeddings' })).value as { modelVersion: string }).modelVersion, 'small-1');
+    await reader.close();
+    await admin.close();
   });
 });
