@@ -4,6 +4,7 @@
  */
 import { backfillBench, BACKFILL_USAGE } from './backfill.js';
 import { busBench, BUS_USAGE } from './bus.js';
+import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { modelBench, MODEL_USAGE } from './model.js';
 import { UsageError } from './usage.js';
@@ -24,6 +25,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'backfill throughput (analyses per second) against a local S3 server, by concurrency',
     usage: BACKFILL_USAGE,
     run: backfillBench,
+  },
+  consumer: {
+    summary: 'the consumer end to end: analyses per second and latency from object to acknowledged embedding, file bus and Kafka',
+    usage: CONSUMER_USAGE,
+    run: consumerBench,
   },
   bus: {
     summary: 'produce and consume throughput of embedding records on the file bus and a real Kafka broker',

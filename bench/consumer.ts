@@ -1,0 +1,96 @@
+/**
+ * `npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka]`
+ *
+ * The consumer end to end, on the real HRRR grid and the seed model (untrained: its speed is a
+ * trained one's): a backlog of N analyses in a folder, run through discover, fetch, decode,
+ * normalize, encode and publish, on the file bus and on a Kafka broker started for the purpose,
+ * side by side; then the latency from an analysis's GRIB2 object appearing in the store to its
+ * embedding acknowledged by the bus, one analysis at a time, with the consumer following.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AvroCodec } from '../bus/avro/codec.js';
+import type { TopicBus } from '../bus/bus.js';
+import { FileBus } from '../bus/files/file-bus.js';
+import { KafkaBus } from '../bus/kafka/kafka-bus.js';
+import { startBroker, type TestBroker } from '../infra/kafka/broker.js';
+import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
+import { parseDevice, selectBackend } from '../model/backends.js';
+import { runConsumer } from '../pipelines/consume.js';
+import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
+import { silentLogger } from '../stages/stage.js';
+import { FolderStore } from '../store/folder.js';
+import { commandLine, UsageError } from './usage.js';
+
+export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka]';
+
+const START = new Date('2019-09-20T00:00:00Z');
+const hour = (n: number) => new Date(START.getTime() + n * HOUR_MS);
+
+export async function consumerBench(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false } } });
+  const analyses = Number(values.analyses);
+  const latencyRuns = Number(values['latency-runs']);
+  if (!Number.isInteger(analyses) || analyses < 1) throw new UsageError(`--analyses: ${values.analyses} is not a whole number of at least 1`);
+  if (!Number.isInteger(latencyRuns) || latencyRuns < 0) throw new UsageError(`--latency-runs: ${values['latency-runs']} is not a whole number`);
+  const { backend, adapter } = await selectBackend(parseDevice(values.device), 'inference', silentLogger);
+  const samples = Array.from({ length: analyses + latencyRuns }, (_, n) => sampleAnalysis(hour(n), n));
+  const model = { autoencoder: createAutoencoder(), id: 'bench', alertThreshold: null, backend };
+  const work = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-consumer-'));
+  let broker: TestBroker | undefined;
+  try {
+    const buses: Array<[string, () => TopicBus]> = [['file bus', () => new FileBus(join(work, 'bus'))]];
+    if (!values['no-kafka']) {
+      broker = await startBroker();
+      const address = broker.address;
+      buses.push(['Kafka', () => new KafkaBus({ brokers: [address], log: silentLogger })]);
+    }
+    console.log(`# ${commandLine(['consumer', ...args])}`);
+    console.log(`# backend ${backend} (${adapter}); seed model (969,123 parameters) on the full 1059 x 1799 grid; REFC fetched by its .idx range from a folder`);
+    console.log('| bus | backlog of | seconds | analyses/s | latency, object to acknowledged embedding (median, ms) |');
+    console.log('|---|---|---|---|---|');
+    for (const [name, openBus] of buses) {
+      const run = join(work, name.replace(/\W/g, ''));
+      const source = new FolderStore(join(run, 'source'));
+      const state = new FolderStore(join(run, 'state'));
+      const bus = openBus();
+      const codec = await AvroCodec.create();
+      const put = async (n: number) => {
+        await source.put(`${samples[n]!.key}.idx`, new TextEncoder().encode(samples[n]!.idx));
+        await source.put(samples[n]!.key, samples[n]!.grib2);
+      };
+      for (let n = 0; n < analyses; n++) await put(n);
+      const base = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), concurrency: 2 };
+      const started = process.hrtime.bigint();
+      const backlog = await runConsumer({ ...base, to: hour(analyses - 1) }, undefined, { log: silentLogger, signal: new AbortController().signal });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (backlog.done !== analyses) throw new Error(`${name}: ${backlog.done} of ${analyses} analyses done`);
+
+      // Following: each analysis is put, and timed until the bus acknowledged its embedding. (Its
+      // hour is years past: no gaps, or discovery would rightly give up on it before it is put.)
+      const latencies: number[] = [];
+      let appeared = 0n;
+      const following = runConsumer({ ...base, from: hour(analyses), to: hour(analyses + latencyRuns - 1), discovery: { pollIntervalMs: 20, gapAfterMs: Infinity } }, (event) => {
+        if (event.kind === 'done') latencies.push(Number(process.hrtime.bigint() - appeared) / 1e6);
+      }, { log: silentLogger, signal: new AbortController().signal });
+      for (let n = analyses; n < analyses + latencyRuns; n++) {
+        appeared = process.hrtime.bigint();
+        await put(n);
+        while (latencies.length < n - analyses + 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await following;
+      latencies.sort((a, b) => a - b);
+      const median = latencies.length > 0 ? latencies[Math.floor(latencies.length / 2)]!.toFixed(0) : 'n/a';
+      console.log(`| ${name} | ${analyses} | ${seconds.toFixed(2)} | ${(analyses / seconds).toFixed(2)} | ${median} (${latencies.map((ms) => ms.toFixed(0)).join(', ')}) |`);
+      await bus.close();
+    }
+    return 0;
+  } finally {
+    disposeAutoencoder(model.autoencoder);
+    await broker?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
