@@ -32,7 +32,7 @@ export interface IngestConfig {
    * a long-running consumer wants, so that its supervisor restarts it and nothing is skipped.
    */
   failFast?: boolean;
-  discovery?: Pick<DiscoveryConfig, 'pollIntervalMs' | 'gapAfterMs' | 'idxWaitMs' | 'lookaheadHours' | 'clock' | 'wakeup'>;
+  discovery?: Pick<DiscoveryConfig, 'pollIntervalMs' | 'gapAfterMs' | 'idxWaitMs' | 'lookaheadHours' | 'clock'>;
   /** Wraps each stage the pipeline runs, e.g. to time it (runtime/metrics.ts). */
   instrument?: StageInstrument;
   /** Called once, when progress is loaded and discovery starts: the pipeline is running. */

@@ -1,10 +1,10 @@
 import { IdxFormatError, parseIdx, type IdxEntry } from '../../grib2/index.js';
 import { ObjectNotFoundError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { abortableSleep } from '../../store/retrying.js';
 import type { Source, StageContext } from '../stage.js';
 import type { Analysis } from '../types.js';
 import { floorHour, formatHour, gribKey, HOUR_MS, hourlyAnalysis, idxKey, type HrrrProduct } from './hrrr-archive.js';
-import { Wakeup } from './wakeup.js';
 
 export interface DiscoveryConfig {
   store: ObjectStore;
@@ -30,8 +30,6 @@ export interface DiscoveryConfig {
   /** Hours looked at at once (each look is a listing and an .idx read); they still come in order. Default 8. */
   lookConcurrency?: number;
   clock?: () => number;
-  /** Poked by object-created events so the next look comes at once. */
-  wakeup?: Wakeup;
   /** Ends discovery at the next analysis or wait, without an error: the graceful way to stop. */
   stop?: AbortSignal;
 }
@@ -58,7 +56,6 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     lookaheadHours = 48,
     lookConcurrency = 8,
     clock = Date.now,
-    wakeup = new Wakeup(),
     stop,
   } = config;
   const from = floorHour(config.from.getTime());
@@ -150,7 +147,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         advanceLow();
         if (once && !(progressed && high < Math.min(to?.getTime() ?? Infinity, floorHour(now)))) return;
         if (to !== undefined && low > to.getTime()) return;
-        if (!progressed) await wakeup.wait(pollIntervalMs, stop ? AbortSignal.any([context.signal, stop]) : context.signal).catch((error) => {
+        if (!progressed) await abortableSleep(pollIntervalMs, stop ? AbortSignal.any([context.signal, stop]) : context.signal).catch((error) => {
           if (!stop?.aborted) throw error;
         });
       }

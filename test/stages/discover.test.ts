@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createDiscoverySource, type DiscoveryConfig } from '../../stages/sources/discover.js';
-import { formatHour, HOUR_MS } from '../../stages/sources/hrrr-archive.js';
-import { Wakeup } from '../../stages/sources/wakeup.js';
+import { formatHour } from '../../stages/sources/hrrr-archive.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { Analysis } from '../../stages/types.js';
 import { analysisOfHour, hour, seedAnalyses } from '../support/analyses.js';
@@ -107,17 +106,6 @@ for (const kind of setup.kinds) {
       }, /abort/i);
       assert.deepEqual(found, ['2019-09-20T00Z', '2019-09-20T02Z']);
       assert.deepEqual(gaps, ['2019-09-20T01Z']);
-    });
-
-    it('an object-created event wakes a waiting discovery at once', async () => {
-      const store = await kind.create();
-      const wakeup = new Wakeup();
-      const clock = () => hour(1).getTime() + HOUR_MS;
-      const found = discover({ store, from: hour(1), clock, wakeup, pollIntervalMs: 3_600_000 }, 1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await seedAnalyses(store, [1]);
-      wakeup.poke();
-      assert.deepEqual((await found).found, ['2019-09-20T01Z']);
     });
   });
 }
