@@ -53,7 +53,9 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
         normalization: { missingAs: model.normalization.missingValue, clipMin: model.normalization.clipMin, clipMax: model.normalization.clipMax, divisor: model.normalization.scale },
         crop: { firstRow: model.config.cropping[0][0], rows: normalized.height, firstColumn: model.config.cropping[1][0], columns: normalized.width },
       };
-      const embedding = await codec.encode('embeddings', key, value, validTime);
+      // The record's timestamp is when it was published, not the valid time (in key and value):
+      // the broker's retention goes by timestamps, and would delete a backfilled 2019 record at once.
+      const embedding = await codec.encode('embeddings', key, value);
       await produce(embedding.topic, [embedding.record]);
       yield embedding.topic;
 
@@ -62,7 +64,7 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
       await pictures.put(picture.key, await drawAlert(encoded), { contentType: 'image/png' });
       const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold: alertThreshold, modelId: model.id, modelVersion: embedded.model.version, picture };
       log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold: alertThreshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
-      const record = await codec.encode('alerts', key, alert, validTime);
+      const record = await codec.encode('alerts', key, alert);
       await produce(record.topic, [record.record]);
       yield record.topic;
     },
