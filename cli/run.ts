@@ -114,7 +114,11 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       readiness.pipelineIsRunning();
       await runEventConsumer(
         { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
-        ({ kind, ...outcome }) => out(JSON.stringify({ status: kind, ...outcome })),
+        (outcome) => {
+          metrics?.recordOutcome(outcome);
+          const { kind, ...rest } = outcome;
+          out(JSON.stringify({ status: kind, ...rest }));
+        },
         { log, signal: abort.signal },
       );
       return;

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventOutcome } from '../pipelines/consume-events.js';
 import type { IngestEvent } from '../pipelines/ingest.js';
 import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { Stage } from '../stages/stage.js';
@@ -65,6 +66,17 @@ export class ConsumerMetrics {
 
   /** Times each input the stage processes under its name: what the pipelines' `instrument` hook takes. */
   readonly instrument = <In, Out>(stage: Stage<In, Out>): Stage<In, Out> => timed(stage, this.stageSeconds.labels(stage.name));
+
+  /** Counts what the event-driven consumer did with an object an event named. */
+  recordOutcome(outcome: EventOutcome): void {
+    this.analyses.labels(outcome.kind).inc();
+    if (outcome.kind === 'dead-letter') this.errors.labels(outcome.stage, 'rejected').inc();
+    if (outcome.kind === 'done' && outcome.hour) {
+      const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
+      this.newestDone = Math.max(this.newestDone ?? time, time);
+      this.newestHandled = Math.max(this.newestHandled ?? time, time);
+    }
+  }
 
   /** Counts one of the pipeline's events. */
   record(event: IngestEvent): void {
