@@ -28,8 +28,8 @@ export async function backfillCommand(args: string[], out: (line: string) => voi
     options: { ...sourceOptions, from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, concurrency: { type: 'string', default: '8' }, quiet: { type: 'boolean', default: false } },
   });
   for (const required of ['from', 'to', 'out'] as const) if (values[required] === undefined) throw new UsageError(`--${required} is required`, backfillUsage);
-  const from = hourOption('from', values.from!, backfillUsage);
-  const to = hourOption('to', values.to!, backfillUsage);
+  const from = hourOption('--from', values.from!, backfillUsage);
+  const to = hourOption('--to', values.to!, backfillUsage);
   if (to < from) throw new UsageError(`--to ${values.to} comes before --from ${values.from}`, backfillUsage);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency: ${values.concurrency} is not a whole number from 1 to 256`, backfillUsage);

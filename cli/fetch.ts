@@ -20,7 +20,7 @@ export async function fetchCommand(args: string[], out: (line: string) => void):
   const { values } = parseArgs({ args, options: { ...sourceOptions, time: { type: 'string' }, out: { type: 'string' } } });
   if (values.time === undefined) throw new UsageError('--time is required', fetchUsage);
   if (values.out === undefined) throw new UsageError('--out is required', fetchUsage);
-  const time = hourOption('time', values.time, fetchUsage);
+  const time = hourOption('--time', values.time, fetchUsage);
   const match = fieldMatcher(values, fetchUsage);
   const log = commandLogger(values.verbose);
   const store = openSource(values, log, fetchUsage);

@@ -74,13 +74,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
-  const to = values.to === undefined ? undefined : hourOption('to', values.to, runUsage);
-  const match = fieldMatcher(values, runUsage);
+  const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, runUsage);
+  const match = fieldMatcher(values, runUsage, origin);
 
   const log = commandLogger(values.verbose, 'info');
-  const source = openSource(values, log, runUsage);
+  const source = openSource(values, log, runUsage, origin);
   const state = openStore(values.state ?? values.data ?? defaultDataFolder, { log });
-  const from = values.from !== undefined ? hourOption('from', values.from, runUsage) : await resumeHour(state);
+  const from = values.from !== undefined ? hourOption(origin('from'), values.from, runUsage) : await resumeHour(state);
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });

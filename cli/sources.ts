@@ -40,38 +40,43 @@ export interface SourceValues {
 }
 
 /** The .idx lines to take: --match as given, or one alternative per --field, REFC by default. */
-export function fieldMatcher({ field, match }: SourceValues, usage: string): RegExp {
-  if (match !== undefined && field !== undefined) throw new UsageError('--match and --field: give one or the other', usage);
+/** How a command names its settings in messages: the flag, or where a setting file or variable gave it. */
+export type SettingLabel = (key: 'field' | 'match' | 'source') => string;
+const flagLabel: SettingLabel = (key) => `--${key}`;
+
+export function fieldMatcher({ field, match }: SourceValues, usage: string, label: SettingLabel = flagLabel): RegExp {
+  if (match !== undefined && field !== undefined) throw new UsageError(`${label('match')} and ${label('field')}: give one or the other`, usage);
   if (match !== undefined) {
     try {
       return new RegExp(match);
     } catch (error) {
-      throw new UsageError(`--match: ${(error as Error).message}`, usage);
+      throw new UsageError(`${label('match')}: ${(error as Error).message}`, usage);
     }
   }
   const fields = field ?? ['REFC:entire atmosphere'];
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const alternatives = fields.map((spec) => {
     const [name, ...level] = spec.split(':');
-    if (!name || !/^[\w-]+$/.test(name)) throw new UsageError(`--field: ${JSON.stringify(spec)} is not NAME or NAME:LEVEL`, usage);
+    if (!name || !/^[\w-]+$/.test(name)) throw new UsageError(`${label('field')}: ${JSON.stringify(spec)} is not NAME or NAME:LEVEL`, usage);
     return `${escape(name)}:${level.length > 0 ? escape(level.join(':')) : '[^:]*'}`;
   });
   return new RegExp(`^[\\d.]+:\\d+:d=\\d{10}:(?:${alternatives.join('|')}):`);
 }
 
-export function openSource(values: SourceValues, log: StageLogger, usage: string): ObjectStore {
+export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
   try {
     return openStore(values.source, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
   } catch (error) {
-    throw new UsageError(`--source: ${(error as Error).message}`, usage);
+    throw new UsageError(`${label('source')}: ${(error as Error).message}`, usage);
   }
 }
 
-export function hourOption(name: string, text: string, usage: string): Date {
+/** The hour a setting gives; `label` names the setting in the error (e.g. "--from"). */
+export function hourOption(label: string, text: string, usage: string): Date {
   try {
     return parseHour(text);
   } catch (error) {
-    throw new UsageError(`--${name}: ${(error as Error).message}`, usage);
+    throw new UsageError(`${label}: ${(error as Error).message}`, usage);
   }
 }
 

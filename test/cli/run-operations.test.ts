@@ -84,5 +84,10 @@ describe('hrrr-embed run, operations', () => {
     const wrongType = await runCommandProcess(['run', '--data', join(work, 'unused')], { env: { HRRR_EMBED_PARTITIONS: 'many' } });
     assert.equal(wrongType.status, 2, wrongType.stderr);
     assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a number of at least 1/);
+
+    const badHour = await configFile('hour.json', { from: 'yesterday', source: join(work, 'unused') });
+    const fromFile = await runCommandProcess(['run', '--config', badHour, '--data', join(work, 'unused')]);
+    assert.equal(fromFile.status, 2, fromFile.stderr);
+    assert.ok(fromFile.stderr.includes(`${badHour}: "from": "yesterday" is not an hour`), fromFile.stderr);
   });
 });
