@@ -44,7 +44,11 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      this Kafka topic instead of polling, shared by the consumers of --group G
                      (default hrrr-embed): run several to scale out; on Kafka, each analysis's
                      records and the event's offset are committed in one transaction
-  --concurrency N    analyses fetched and decoded at once (default 2)
+  --concurrency N    analyses fetched and decoded at once (default the larger of 2 and the
+                     batch size): it bounds how full an encoder batch gets, one field each
+  --batch-size N     fields of the analyses in flight encoded together (default 8 on tensorflow
+                     and webgpu; 1 on cpu and wasm, where a batch blocks the process while it runs)
+  --batch-wait-ms T  how long a field waits for others to fill its batch (default 50)
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
@@ -70,7 +74,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   } catch (error) {
     throw new UsageError(`${origin('device')}: ${(error as Error).message}`, runUsage);
   }
-  const { partitions, concurrency } = values;
+  const { partitions } = values;
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
@@ -92,6 +96,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
+  const batchSize = values.batchSize ?? defaultBatchSize(backend);
+  const concurrency = values.concurrency ?? Math.max(2, batchSize);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
   readiness.modelIsLoaded();
   const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
@@ -106,6 +112,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
   const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend };
   const product = { domain: values.domain, product: values.product };
   try {
@@ -113,7 +120,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
         ({ kind, ...outcome }) => out(JSON.stringify({ status: kind, ...outcome })),
         { log, signal: abort.signal },
       );
@@ -131,6 +138,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         ...(to && { to }),
         once: values.once,
         concurrency,
+        batching,
         stop: stop.signal,
         product,
         discovery: { pollIntervalMs },
@@ -154,6 +162,15 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     await bus.close();
     await operations?.close();
   }
+}
+
+/**
+ * Batches pay off where the model runs asynchronously on an accelerator (tensorflow, webgpu); on
+ * cpu and wasm tfjs computes on the main thread, a batch costs as much per field as single ones
+ * and blocks the event loop for all of its fields at once.
+ */
+export function defaultBatchSize(backend: string): number {
+  return backend === 'cpu' || backend === 'wasm' ? 1 : 8;
 }
 
 /** Where a consumer with no --from starts: after the last hour its progress record has, or the hour before this one. */
