@@ -40,7 +40,7 @@ async function plainReader(file: string): Promise<avro.Type> {
 const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: 0.1, backend: 'cpu' };
 let runs = 0;
 
-/** Source with hours 0 and 1 as usual, 2 corrupt, 3 unusual weather; then runs the consumer over 0..3. */
+/** Source with hours 0 and 1 as usual, 2 corrupt, 3 unusual weather; then runs the consumer over 0..3, four analyses in flight sharing encoder batches. */
 async function consumeOnce(bus: TopicBus) {
   const folder = join(work, `run-${++runs}`);
   const source = new FolderStore(join(folder, 'source'));
@@ -49,9 +49,11 @@ async function consumeOnce(bus: TopicBus) {
   const corrupt = smallAnalysisOfHour(2);
   await putAnalysis(source, { ...corrupt, grib2: corrupt.grib2.map((byte, i) => (i >= 30 && i < 60 ? 0xff : byte)) });
   await putAnalysis(source, smallAnalysisOfHour(3, true));
-  const config = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), to: hour(3), once: true };
+  const batchSizes: number[] = [];
+  const batching = { maxBatch: 4, maxWaitMs: 20, onBatch: (size: number) => batchSizes.push(size) };
+  const config = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), to: hour(3), once: true, concurrency: 4, batching };
   const summary = await runConsumer(config, undefined, { log: silentLogger, signal: new AbortController().signal });
-  return { summary, state, config };
+  return { summary, state, config, batchSizes };
 }
 
 const buses: Array<[string, () => TopicBus]> = [
@@ -61,11 +63,12 @@ const buses: Array<[string, () => TopicBus]> = [
 
 for (const [name, openTestBus] of buses) {
   describe(`the consumer publishing to ${name}`, () => {
-    it('each analysis becomes one embedding that a plain Avro reader decodes; unusual weather raises an alert with its picture; a corrupt object is a dead letter and the next one is processed', async () => {
+    it('each analysis becomes one embedding that a plain Avro reader decodes, its field encoded once in a batch shared with the analyses in flight; unusual weather raises an alert with its picture; a corrupt object is a dead letter and the next one is processed', async () => {
       const bus = openTestBus();
       try {
-        const { summary, state, config } = await consumeOnce(bus);
+        const { summary, state, config, batchSizes } = await consumeOnce(bus);
         assert.deepEqual({ done: summary.done, deadLetters: summary.deadLetters, gaps: summary.gaps, failed: summary.failed }, { done: 3, deadLetters: 1, gaps: 0, failed: 0 });
+        assert.equal(batchSizes.reduce((sum, size) => sum + size, 0), 3, `each good field encoded once, in batches of ${batchSizes.join(', ')}`);
 
         const read = bus.consumer({ group: `check-${runs}`, topics: [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters], fromBeginning: true });
         const records = await take(read, 5);
