@@ -33,3 +33,28 @@ export async function embedBatch(model: Autoencoder, batch: tf.Tensor4D): Promis
     errors.dispose();
   }
 }
+
+/** A cropped field as the model takes it: height x width values, row after row. */
+export interface CroppedField {
+  height: number;
+  width: number;
+  values: Float32Array;
+}
+
+/** Encodes batches of cropped fields of one size, in order: in this thread (embedFields) or another (encoder-thread.ts). */
+export type BatchEncoder = (fields: readonly CroppedField[]) => Promise<Embedding[]>;
+
+/** Fields of one size, one after another in one array, with the batch's shape [n, height, width, 1]. */
+export function stackFields(fields: readonly CroppedField[]): { values: Float32Array<ArrayBuffer>; shape: [number, number, number, 1] } {
+  const { height, width } = fields[0]!;
+  const values = new Float32Array(fields.length * height * width);
+  fields.forEach((field, i) => values.set(field.values, i * height * width));
+  return { values, shape: [fields.length, height, width, 1] };
+}
+
+/** Embeddings of same-sized cropped fields in one pass of the model, in this thread. */
+export async function embedFields(model: Autoencoder, fields: readonly CroppedField[]): Promise<Embedding[]> {
+  const { values, shape } = stackFields(fields);
+  const batch = tf.tensor4d(values, shape);
+  return embedBatch(model, batch).finally(() => batch.dispose());
+}

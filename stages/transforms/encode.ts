@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Autoencoder } from '../../model/autoencoder.js';
-import { assertCroppedShape, embedBatch, type Embedding } from '../../model/embed.js';
+import { assertCroppedShape, embedFields, type BatchEncoder } from '../../model/embed.js';
 import type { Stage } from '../stage.js';
 import type { EmbeddedField, NormalizedField } from '../types.js';
 import { MicroBatcher, type Schedule } from './micro-batcher.js';
@@ -21,15 +20,8 @@ export interface EncodeConfig {
   backend: string;
   /** Fields from concurrent callers encoded in one pass of the model; default each field alone. */
   batching?: EncodeBatching;
-}
-
-/** Same-shaped cropped fields in one pass of the model: their embeddings, in order. */
-export async function encodeFields(model: Autoencoder, fields: readonly Pick<NormalizedField, 'height' | 'width' | 'values'>[]): Promise<Embedding[]> {
-  const [{ height, width }] = fields as [NormalizedField];
-  const values = new Float32Array(fields.length * height * width);
-  fields.forEach((field, i) => values.set(field.values, i * height * width));
-  const batch = tf.tensor4d(values, [fields.length, height, width, 1]);
-  return embedBatch(model, batch).finally(() => batch.dispose());
+  /** Where the batches are encoded; default in this thread (embedFields). */
+  encodeBatch?: BatchEncoder;
 }
 
 /**
@@ -37,8 +29,8 @@ export async function encodeFields(model: Autoencoder, fields: readonly Pick<Nor
  * model. With `batching`, the fields that concurrent callers (the analyses in flight) give this one
  * stage are encoded together; a field of the wrong shape is rejected before it joins a batch.
  */
-export function createEncodeStage({ model, backend, batching = { maxBatch: 1, maxWaitMs: 0 } }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
-  const batcher = new MicroBatcher({ ...batching, run: (fields: NormalizedField[]) => encodeFields(model, fields) });
+export function createEncodeStage({ model, backend, batching = { maxBatch: 1, maxWaitMs: 0 }, encodeBatch = (fields) => embedFields(model, fields) }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
+  const batcher = new MicroBatcher({ ...batching, run: (fields: NormalizedField[]) => encodeBatch(fields) });
   return {
     name: 'encode',
     async *process(normalized, { log }) {
