@@ -4,6 +4,7 @@ import { topicNames } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
+import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
 import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
 import { runEventConsumer } from '../pipelines/consume-events.js';
@@ -46,9 +47,11 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      records and the event's offset are committed in one transaction
   --concurrency N    analyses fetched and decoded at once (default the larger of 2 and the
                      batch size): it bounds how full an encoder batch gets, one field each
-  --batch-size N     fields of the analyses in flight encoded together (default 8 on tensorflow
-                     and webgpu; 1 on cpu and wasm, where a batch blocks the process while it runs)
+  --batch-size N     fields of the analyses in flight encoded together (default 8; 1 with cpu or
+                     wasm on the main thread, where a batch would block the process while it runs)
   --batch-wait-ms T  how long a field waits for others to fill its batch (default 50)
+  --encoder-thread W auto (default): a worker thread on cpu and wasm, which compute synchronously,
+                     the main thread on tensorflow and webgpu; or main, or worker
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
@@ -75,6 +78,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     throw new UsageError(`${origin('device')}: ${(error as Error).message}`, runUsage);
   }
   const { partitions } = values;
+  const encoderThread = values.encoderThread;
+  if (!(ENCODER_THREADS as readonly string[]).includes(encoderThread)) throw new UsageError(`${origin('encoderThread')}: ${JSON.stringify(encoderThread)} is not one of ${ENCODER_THREADS.join(', ')}`, runUsage);
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
@@ -96,9 +101,12 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
-  const batchSize = values.batchSize ?? defaultBatchSize(backend);
+  const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
+  const batchSize = values.batchSize ?? (inWorker || !computesOnCallingThread(backend) ? 8 : 1);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
+  const encoder = inWorker ? await startEncoderThread(model, backend) : undefined;
+  log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
   readiness.modelIsLoaded();
   const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
 
@@ -113,7 +121,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
   const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
-  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend };
+  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch }) };
   const product = { domain: values.domain, product: values.product };
   try {
     if (values.events !== undefined) {
@@ -158,20 +166,14 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     out(JSON.stringify({ summary }));
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    await encoder?.close();
     disposeAutoencoder(model);
     await bus.close();
     await operations?.close();
   }
 }
 
-/**
- * Batches pay off where the model runs asynchronously on an accelerator (tensorflow, webgpu); on
- * cpu and wasm tfjs computes on the main thread, a batch costs as much per field as single ones
- * and blocks the event loop for all of its fields at once.
- */
-export function defaultBatchSize(backend: string): number {
-  return backend === 'cpu' || backend === 'wasm' ? 1 : 8;
-}
+const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;
 
 /** Where a consumer with no --from starts: after the last hour its progress record has, or the hour before this one. */
 async function resumeHour(state: ReturnType<typeof openStore>): Promise<Date> {

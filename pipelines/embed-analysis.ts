@@ -2,6 +2,7 @@ import type { OutgoingRecord } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { SourceObject } from '../bus/records.js';
 import type { Autoencoder } from '../model/autoencoder.js';
+import type { BatchEncoder } from '../model/embed.js';
 import { alertPicture, reconstruct } from '../model/picture.js';
 import { createPublishStage } from '../stages/sinks/publish.js';
 import { attributed, type StageContext, type StageError } from '../stages/stage.js';
@@ -19,6 +20,8 @@ export interface EmbeddingModel {
   id: string;
   alertThreshold: number | null;
   backend: string;
+  /** Where its batches are encoded, e.g. a worker thread (model/encoder-thread.ts); default this thread. */
+  encodeBatch?: BatchEncoder;
 }
 
 export interface AnalysisEmbedderConfig {
@@ -40,7 +43,7 @@ export interface AnalysisEmbedderConfig {
 export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching }: AnalysisEmbedderConfig) {
   const { autoencoder } = model;
   const normalize = instrument(createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization }));
-  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend, ...(batching && { batching }) }));
+  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend, ...(batching && { batching }), ...(model.encodeBatch && { encodeBatch: model.encodeBatch }) }));
   const publishConfig = {
     codec,
     model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },

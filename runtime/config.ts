@@ -32,6 +32,7 @@ export const RUN_SETTINGS = {
   concurrency: { kind: 'number', min: 1 },
   batchSize: { kind: 'number', min: 1, max: 256, integer: true },
   batchWaitMs: { kind: 'number', default: 50, min: 0 },
+  encoderThread: { kind: 'string', default: 'auto' },
   pollSeconds: { kind: 'number', default: 30, min: 0.01 },
   drainSeconds: { kind: 'number', default: 60, min: 0 },
   events: { kind: 'string' },
