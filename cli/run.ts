@@ -47,8 +47,8 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      records and the event's offset are committed in one transaction
   --concurrency N    analyses fetched and decoded at once (default the larger of 2 and the
                      batch size): it bounds how full an encoder batch gets, one field each
-  --batch-size N     fields of the analyses in flight encoded together (default 8; 1 with cpu or
-                     wasm on the main thread, where a batch would block the process while it runs)
+  --batch-size N     fields of the analyses in flight encoded together (default 8 on tensorflow
+                     and webgpu; 1 on cpu and wasm, where batches were measured to gain nothing)
   --batch-wait-ms T  how long a field waits for others to fill its batch (default 50)
   --encoder-thread W auto (default): a worker thread on cpu and wasm, which compute synchronously,
                      the main thread on tensorflow and webgpu; or main, or worker
@@ -102,7 +102,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
-  const batchSize = values.batchSize ?? (inWorker || !computesOnCallingThread(backend) ? 8 : 1);
+  // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
+  const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
   const encoder = inWorker ? await startEncoderThread(model, backend) : undefined;

@@ -51,7 +51,7 @@ describe('hrrr-embed run', () => {
     const all = [...before, ...doneHours(second.lines)];
     assert.deepEqual(all, ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}Z`), 'every hour once, in order');
     assert.match(second.stderr, /"modelVersion":"small-1"/);
-    assert.match(second.stderr, /"thread":"worker","batchSize":8/, 'on cpu the encoder runs in a worker thread, in batches');
+    assert.match(second.stderr, /"thread":"worker","batchSize":1/, 'on cpu the encoder runs in a worker thread, a field at a time');
   });
 
   it('names a wrong option value and exits 2', async () => {
