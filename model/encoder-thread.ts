@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { StageUnavailableError } from '../stages/stage.js';
 import type { Autoencoder } from './autoencoder.js';
 import type { ModelConfig, NormalizationConfig } from './config.js';
 import { assertCroppedShape, stackFields, type BatchEncoder, type Embedding } from './embed.js';
@@ -40,14 +41,14 @@ export async function startEncoderThread(model: Autoencoder, backend: string): P
   const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { workerData });
   const pending = new Map<number, { resolve(embeddings: Embedding[]): void; reject(error: Error): void }>();
   let nextId = 0;
-  let failure: Error | undefined;
-  const failAll = (error: Error) => {
+  let failure: StageUnavailableError | undefined;
+  const failAll = (error: StageUnavailableError) => {
     failure ??= error;
     for (const { reject } of pending.values()) reject(error);
     pending.clear();
   };
-  worker.on('error', (error) => failAll(new Error(`the encoder thread failed: ${error.message}`, { cause: error })));
-  worker.on('exit', (code) => failAll(new Error(`the encoder thread exited (code ${code})`)));
+  worker.on('error', (error) => failAll(new StageUnavailableError(`the encoder thread failed: ${error.message}`, { cause: error })));
+  worker.on('exit', (code) => failAll(new StageUnavailableError(`the encoder thread exited (code ${code})`)));
 
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: { ready: boolean; error?: string }) => (message.ready ? resolve() : reject(new Error(`the encoder thread could not load the model: ${message.error}`))));
@@ -80,6 +81,7 @@ export async function startEncoderThread(model: Autoencoder, backend: string): P
   return {
     encodeBatch,
     async close() {
+      failAll(new StageUnavailableError('the encoder thread is closed'));
       worker.removeAllListeners('exit');
       await worker.terminate();
     },

@@ -6,7 +6,7 @@ import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour, hourlyAnalysis, timeOfKey, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
 import { ObjectEventError, parseObjectCreated } from '../stages/sources/object-events.js';
-import { attributed, StageError, type StageContext } from '../stages/stage.js';
+import { attributed, isBadInput, StageError, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { DecodedField } from '../stages/types.js';
@@ -100,7 +100,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await embedder.publish(fields, produce, context);
         outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
       } catch (error) {
-        if (!(error instanceof StageError) || isRetriable(error.cause)) throw error;
+        if (!isBadInput(error, isRetriable)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
       }

@@ -1,3 +1,5 @@
+import { StageUnavailableError } from '../stage.js';
+
 /** When a waiting batch is flushed: `schedule(flush, ms)` calls flush after ms and returns a cancel. Injected so tests control time. */
 export type Schedule = (flush: () => void, ms: number) => () => void;
 
@@ -77,7 +79,8 @@ export class MicroBatcher<In, Out> {
       if (results.length !== batch.length) throw new Error(`${results.length} results for ${batch.length} items`);
       batch.forEach(({ resolve }, i) => resolve(results[i]!));
     } catch (error) {
-      const failure = new BatchError(batch.length, error);
+      // A failure of what runs the batches (e.g. a dead worker) keeps its class, which says it is no item's fault.
+      const failure = error instanceof StageUnavailableError ? error : new BatchError(batch.length, error);
       for (const { reject } of batch) reject(failure);
     }
   }

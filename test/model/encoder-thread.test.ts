@@ -4,7 +4,7 @@ import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.j
 import { selectBackend } from '../../model/backends.js';
 import { embedFields, type CroppedField } from '../../model/embed.js';
 import { startEncoderThread } from '../../model/encoder-thread.js';
-import { silentLogger } from '../../stages/stage.js';
+import { silentLogger, StageUnavailableError } from '../../stages/stage.js';
 import { refcWindows, SMALL_CONFIG } from './fixtures.js';
 
 /** Cropped fields of pseudo-random values, the same on every run. */
@@ -48,6 +48,14 @@ describe('the encoder thread', () => {
       await thread.close();
       disposeAutoencoder(model);
     }
+  });
+
+  it('once closed, rejects a batch with a StageUnavailableError: no fault of the fields', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const thread = await startEncoderThread(model, 'cpu');
+    await thread.close();
+    await assert.rejects(thread.encodeBatch(fields(1, 32, 64)), (error: unknown) => error instanceof StageUnavailableError && /the encoder thread is closed/.test(error.message));
+    disposeAutoencoder(model);
   });
 
   describe('with a model big enough that a batch takes a while', () => {

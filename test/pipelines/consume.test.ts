@@ -13,7 +13,7 @@ import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { CONSUMER_PROGRESS_KEY, runConsumer } from '../../pipelines/consume.js';
 import { Progress } from '../../pipelines/progress.js';
-import { silentLogger } from '../../stages/stage.js';
+import { silentLogger, StageUnavailableError } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { hour, putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { take } from '../bus/helpers.js';
@@ -105,6 +105,27 @@ for (const [name, openTestBus] of buses) {
     });
   });
 }
+
+describe('the consumer when the encoder thread is down', () => {
+  it('ends the run with the error and records no progress: a dead encoder never turns an analysis into a dead letter', async () => {
+    const bus = new FileBus(join(work, 'encoder-down-bus'));
+    const source = new FolderStore(join(work, 'encoder-down-source'));
+    const state = new FolderStore(join(work, 'encoder-down-state'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const down = { ...model, encodeBatch: async () => Promise.reject(new StageUnavailableError('the encoder thread exited (code 1)')) };
+    const outcomes: string[] = [];
+    try {
+      await assert.rejects(
+        runConsumer({ source, state, bus, codec, model: down, match: /:REFC:/, from: hour(0), to: hour(0), once: true }, (event) => outcomes.push(event.kind), { log: silentLogger, signal: new AbortController().signal }),
+        /the encoder thread exited/,
+      );
+      assert.deepEqual(outcomes, []);
+      assert.equal((await Progress.load(state, CONSUMER_PROGRESS_KEY)).isDone(hour(0)), false);
+    } finally {
+      await bus.close();
+    }
+  });
+});
 
 describe('the consumer when the bus fails', () => {
   it('ends the run with the error and records no progress: a failing bus never turns an analysis into a dead letter', async () => {

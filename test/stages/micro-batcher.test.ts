@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { StageUnavailableError } from '../../stages/stage.js';
 import { BatchError, MicroBatcher, type Schedule } from '../../stages/transforms/micro-batcher.js';
 
 /** A timer that fires only when the test says so. */
@@ -86,6 +87,12 @@ describe('the micro-batcher', () => {
     }
     assert.deepEqual(await Promise.all([batcher.submit(3), batcher.submit(4)]), [3, 4]);
     assert.deepEqual(sizes, [2, 2]);
+  });
+
+  it('passes a StageUnavailableError of what runs the batches to every caller as it is, so that no item is blamed', async () => {
+    const down = new StageUnavailableError('the encoder thread exited (code 1)');
+    const batcher = new MicroBatcher<number, number>({ maxBatch: 2, maxWaitMs: 50, run: async () => Promise.reject(down) });
+    for (const result of [batcher.submit(1), batcher.submit(2)]) await assert.rejects(result, (error) => error === down);
   });
 
   it('refuses a maxBatch that is not a whole number of at least 1', () => {
