@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka]`
+ * `npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker]`
  *
  * The consumer end to end, on the real HRRR grid and the seed model (untrained: its speed is a
  * trained one's): a backlog of N analyses in a folder, run through discover, fetch, decode,
  * normalize, encode and publish, on the file bus and on a Kafka broker started for the purpose,
  * side by side; then the latency from an analysis's GRIB2 object appearing in the store to its
  * embedding acknowledged by the bus, one analysis at a time, with the consumer following.
+ * `--batch-size` encodes the fields of the analyses in flight together (`--concurrency` of them,
+ * default the larger of 2 and the batch size), `--worker` in a worker thread.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { startBroker, type TestBroker } from '../infra/kafka/broker.js';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
+import { startEncoderThread } from '../model/encoder-thread.js';
 import { runConsumer } from '../pipelines/consume.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
@@ -25,20 +28,26 @@ import { silentLogger } from '../stages/stage.js';
 import { FolderStore } from '../store/folder.js';
 import { commandLine, UsageError } from './usage.js';
 
-export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka]';
+export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker]';
 
 const START = new Date('2019-09-20T00:00:00Z');
 const hour = (n: number) => new Date(START.getTime() + n * HOUR_MS);
 
 export async function consumerBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' }, concurrency: { type: 'string' }, worker: { type: 'boolean', default: false } } });
+  const batchSize = Number(values['batch-size']);
+  const concurrency = Number(values.concurrency ?? Math.max(2, batchSize));
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size: ${values['batch-size']} is not a whole number of at least 1`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency: ${values.concurrency} is not a whole number of at least 1`);
   const analyses = Number(values.analyses);
   const latencyRuns = Number(values['latency-runs']);
   if (!Number.isInteger(analyses) || analyses < 1) throw new UsageError(`--analyses: ${values.analyses} is not a whole number of at least 1`);
   if (!Number.isInteger(latencyRuns) || latencyRuns < 0) throw new UsageError(`--latency-runs: ${values['latency-runs']} is not a whole number`);
   const { backend, adapter } = await selectBackend(parseDevice(values.device), 'inference', silentLogger);
   const samples = Array.from({ length: analyses + latencyRuns }, (_, n) => sampleAnalysis(hour(n), n));
-  const model = { autoencoder: createAutoencoder(), id: 'bench', alertThreshold: null, backend };
+  const autoencoder = createAutoencoder();
+  const encoder = values.worker ? await startEncoderThread(autoencoder, backend) : undefined;
+  const model = { autoencoder, id: 'bench', alertThreshold: null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch }) };
   const work = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-consumer-'));
   let broker: TestBroker | undefined;
   try {
@@ -49,6 +58,7 @@ export async function consumerBench(args: string[]): Promise<number> {
       buses.push(['Kafka', () => new KafkaBus({ brokers: [address], log: silentLogger })]);
     }
     console.log(`# ${commandLine(['consumer', ...args])}`);
+    console.log(`# encoder: batches of up to ${batchSize} fields (50 ms wait), ${concurrency} analyses in flight, on the ${encoder ? 'worker' : 'main'} thread`);
     console.log(`# backend ${backend} (${adapter}); seed model (969,123 parameters) on the full 1059 x 1799 grid; REFC fetched by its .idx range from a folder`);
     console.log('| bus | backlog of | seconds | analyses/s | latency, object to acknowledged embedding (median, ms) |');
     console.log('|---|---|---|---|---|');
@@ -63,7 +73,7 @@ export async function consumerBench(args: string[]): Promise<number> {
         await source.put(samples[n]!.key, samples[n]!.grib2);
       };
       for (let n = 0; n < analyses; n++) await put(n);
-      const base = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), concurrency: 2 };
+      const base = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), concurrency, batching: { maxBatch: batchSize, maxWaitMs: 50 } };
       const started = process.hrtime.bigint();
       const backlog = await runConsumer({ ...base, to: hour(analyses - 1) }, undefined, { log: silentLogger, signal: new AbortController().signal });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -89,7 +99,8 @@ export async function consumerBench(args: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    disposeAutoencoder(model.autoencoder);
+    await encoder?.close();
+    disposeAutoencoder(autoencoder);
     await broker?.stop();
     await rm(work, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { topicNames } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
+import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
 import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
 import { runEventConsumer } from '../pipelines/consume-events.js';
@@ -44,7 +45,13 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      this Kafka topic instead of polling, shared by the consumers of --group G
                      (default hrrr-embed): run several to scale out; on Kafka, each analysis's
                      records and the event's offset are committed in one transaction
-  --concurrency N    analyses fetched and decoded at once (default 2)
+  --concurrency N    analyses fetched and decoded at once (default the larger of 2 and the
+                     batch size): it bounds how full an encoder batch gets, one field each
+  --batch-size N     fields of the analyses in flight encoded together (default 8 on tensorflow
+                     and webgpu; 1 on cpu and wasm, where batches were measured to gain nothing)
+  --batch-wait-ms T  how long a field waits for others to fill its batch (default 50)
+  --encoder-thread W auto (default): a worker thread on cpu and wasm, which compute synchronously,
+                     the main thread on tensorflow and webgpu; or main, or worker
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
@@ -70,7 +77,9 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   } catch (error) {
     throw new UsageError(`${origin('device')}: ${(error as Error).message}`, runUsage);
   }
-  const { partitions, concurrency } = values;
+  const { partitions } = values;
+  const encoderThread = values.encoderThread;
+  if (!(ENCODER_THREADS as readonly string[]).includes(encoderThread)) throw new UsageError(`${origin('encoderThread')}: ${JSON.stringify(encoderThread)} is not one of ${ENCODER_THREADS.join(', ')}`, runUsage);
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
@@ -92,7 +101,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
   const { backend } = await selectBackend(device, 'inference', log);
+  const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
+  // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
+  const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
+  const concurrency = values.concurrency ?? Math.max(2, batchSize);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
+  const encoder = inWorker ? await startEncoderThread(model, backend) : undefined;
+  log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
   readiness.modelIsLoaded();
   const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
 
@@ -106,14 +121,15 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
-  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend };
+  const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
+  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch }) };
   const product = { domain: values.domain, product: values.product };
   try {
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
         (outcome) => {
           metrics?.recordOutcome(outcome);
           const { kind, ...rest } = outcome;
@@ -135,6 +151,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         ...(to && { to }),
         once: values.once,
         concurrency,
+        batching,
         stop: stop.signal,
         product,
         discovery: { pollIntervalMs },
@@ -154,11 +171,14 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     out(JSON.stringify({ summary }));
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    await encoder?.close();
     disposeAutoencoder(model);
     await bus.close();
     await operations?.close();
   }
 }
+
+const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;
 
 /** Where a consumer with no --from starts: after the last hour its progress record has, or the hour before this one. */
 async function resumeHour(state: ReturnType<typeof openStore>): Promise<Date> {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Autoencoder } from './autoencoder.js';
-import { croppedShape } from './config.js';
+import { croppedShape, type ModelConfig } from './config.js';
 import { logCoshPerImage } from './loss.js';
 
 export interface Embedding {
@@ -9,12 +9,17 @@ export interface Embedding {
   reconstructionError: number;
 }
 
+/** Throws unless `imageShape` is [height, width, 1] of the model's cropped fields. */
+export function assertCroppedShape(config: ModelConfig, imageShape: readonly number[]): void {
+  const [height, width] = croppedShape(config);
+  if (imageShape[0] !== height || imageShape[1] !== width || imageShape[2] !== 1) {
+    throw new Error(`the model takes cropped fields of ${height} x ${width} x 1, not ${imageShape.join(' x ')}`);
+  }
+}
+
 /** Embeddings and reconstruction errors of cropped, normalized fields [n, height, width, 1], in one pass. */
 export async function embedBatch(model: Autoencoder, batch: tf.Tensor4D): Promise<Embedding[]> {
-  const [height, width] = croppedShape(model.config);
-  if (batch.shape[1] !== height || batch.shape[2] !== width || batch.shape[3] !== 1) {
-    throw new Error(`the model takes cropped fields of ${height} x ${width} x 1, not ${batch.shape.slice(1).join(' x ')}`);
-  }
+  assertCroppedShape(model.config, batch.shape.slice(1));
   const [embeddings, errors] = tf.tidy(() => {
     const [embedding, reconstruction] = model.embedder.predict(batch) as [tf.Tensor2D, tf.Tensor4D];
     return [embedding, logCoshPerImage(batch, reconstruction)] as const;
@@ -27,4 +32,29 @@ export async function embedBatch(model: Autoencoder, batch: tf.Tensor4D): Promis
     embeddings.dispose();
     errors.dispose();
   }
+}
+
+/** A cropped field as the model takes it: height x width values, row after row. */
+export interface CroppedField {
+  height: number;
+  width: number;
+  values: Float32Array;
+}
+
+/** Encodes batches of cropped fields of one size, in order: in this thread (embedFields) or another (encoder-thread.ts). */
+export type BatchEncoder = (fields: readonly CroppedField[]) => Promise<Embedding[]>;
+
+/** Fields of one size, one after another in one array, with the batch's shape [n, height, width, 1]. */
+export function stackFields(fields: readonly CroppedField[]): { values: Float32Array<ArrayBuffer>; shape: [number, number, number, 1] } {
+  const { height, width } = fields[0]!;
+  const values = new Float32Array(fields.length * height * width);
+  fields.forEach((field, i) => values.set(field.values, i * height * width));
+  return { values, shape: [fields.length, height, width, 1] };
+}
+
+/** Embeddings of same-sized cropped fields in one pass of the model, in this thread. */
+export async function embedFields(model: Autoencoder, fields: readonly CroppedField[]): Promise<Embedding[]> {
+  const { values, shape } = stackFields(fields);
+  const batch = tf.tensor4d(values, shape);
+  return embedBatch(model, batch).finally(() => batch.dispose());
 }

@@ -6,8 +6,9 @@ import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour, hourlyAnalysis, timeOfKey, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
 import { ObjectEventError, parseObjectCreated } from '../stages/sources/object-events.js';
-import { attributed, StageError, type StageContext } from '../stages/stage.js';
+import { attributed, isBadInput, StageError, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
+import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { DecodedField } from '../stages/types.js';
 import { isRetriable } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -40,6 +41,8 @@ export interface EventConsumerConfig {
   stop?: AbortSignal;
   /** Wraps each stage, e.g. to time it; default none. */
   instrument?: StageInstrument;
+  /** The fields of one event's analysis encoded together; default each alone. */
+  batching?: EncodeBatching;
 }
 
 export type EventOutcome =
@@ -58,9 +61,9 @@ export type EventOutcome =
  * failure of the store or the bus ends the run with its error and commits nothing.
  */
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
-  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented } = config;
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true });
@@ -97,7 +100,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await embedder.publish(fields, produce, context);
         outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
       } catch (error) {
-        if (!(error instanceof StageError) || isRetriable(error.cause)) throw error;
+        if (!isBadInput(error, isRetriable)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
       }

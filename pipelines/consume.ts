@@ -2,6 +2,7 @@ import type { TopicBus } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import { sourceObject } from '../stages/sinks/publish.js';
 import type { StageContext } from '../stages/stage.js';
+import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
@@ -14,6 +15,8 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
   /** Partitions of the topics it creates when they do not exist. Default 1. */
   partitions?: number;
   model: EmbeddingModel;
+  /** Fields of the analyses in flight encoded together (at most `concurrency` of them, one field each); default each alone. */
+  batching?: EncodeBatching;
 }
 
 export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
@@ -32,9 +35,9 @@ export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partit
  * nothing lost.
  */
 export async function runConsumer(config: ConsumerConfig, onEvent: ((event: IngestEvent) => void) | undefined, context: StageContext): Promise<IngestSummary> {
-  const { state, bus, codec, model, partitions, ...ingest } = config;
+  const { state, bus, codec, model, partitions, batching, ...ingest } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }) });
   const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
     { ...ingest, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },

@@ -2,12 +2,13 @@ import type { OutgoingRecord } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { SourceObject } from '../bus/records.js';
 import type { Autoencoder } from '../model/autoencoder.js';
+import type { BatchEncoder } from '../model/embed.js';
 import { alertPicture, reconstruct } from '../model/picture.js';
 import { createPublishStage } from '../stages/sinks/publish.js';
 import { attributed, type StageContext, type StageError } from '../stages/stage.js';
-import { createEncodeStage } from '../stages/transforms/encode.js';
+import { createEncodeStage, type EncodeBatching } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
-import type { DecodedField } from '../stages/types.js';
+import type { DecodedField, EmbeddedField, NormalizedField } from '../stages/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { uninstrumented, type StageInstrument } from './ingest.js';
 
@@ -19,6 +20,8 @@ export interface EmbeddingModel {
   id: string;
   alertThreshold: number | null;
   backend: string;
+  /** Where its batches are encoded, e.g. a worker thread (model/encoder-thread.ts); default this thread. */
+  encodeBatch?: BatchEncoder;
 }
 
 export interface AnalysisEmbedderConfig {
@@ -28,6 +31,8 @@ export interface AnalysisEmbedderConfig {
   pictures: ObjectStore;
   /** Wraps each stage, e.g. to time it; default none. */
   instrument?: StageInstrument;
+  /** Fields of the analyses in flight encoded together; default each field alone. */
+  batching?: EncodeBatching;
 }
 
 /**
@@ -35,10 +40,10 @@ export interface AnalysisEmbedderConfig {
  * and alert past the threshold), and the dead-letter record of a rejected input. Records go
  * through the `produce` given, so the caller decides whether it is the bus or a transaction.
  */
-export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented }: AnalysisEmbedderConfig) {
+export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching }: AnalysisEmbedderConfig) {
   const { autoencoder } = model;
   const normalize = instrument(createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization }));
-  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend }));
+  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend, ...(batching && { batching }), ...(model.encodeBatch && { encodeBatch: model.encodeBatch }) }));
   const publishConfig = {
     codec,
     model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
@@ -46,17 +51,23 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
     pictures,
     drawAlert: async ({ normalized }: { normalized: Parameters<typeof reconstruct>[1] }) => alertPicture(normalized, await reconstruct(autoencoder, normalized)),
   };
+  async function normalizeAndEncode(decoded: DecodedField, context: StageContext): Promise<Array<{ normalized: NormalizedField; embedded: EmbeddedField }>> {
+    const pairs = [];
+    for await (const normalized of attributed(normalize, decoded, context)) {
+      for await (const embedded of attributed(encode, normalized, context)) pairs.push({ normalized, embedded });
+    }
+    return pairs;
+  }
+
   return {
     /** Publishes every field; a StageError from normalize or encode is the input's fault, any other error is not. */
     async publish(fields: DecodedField[], produce: Produce, context: StageContext): Promise<void> {
       const publish = instrument(createPublishStage({ ...publishConfig, produce }));
-      for (const decoded of fields) {
-        for await (const normalized of attributed(normalize, decoded, context)) {
-          for await (const embedded of attributed(encode, normalized, context)) {
-            // Not attributed: a failing bus is no fault of the input, and must not make a dead letter.
-            for await (const _topic of publish.process({ normalized, embedded }, context));
-          }
-        }
+      // All the fields at once, so that they can share the encoder's batches; published in order.
+      const encoded = await Promise.all(fields.map((decoded) => normalizeAndEncode(decoded, context)));
+      for (const pair of encoded.flat()) {
+        // Not attributed: a failing bus is no fault of the input, and must not make a dead letter.
+        for await (const _topic of publish.process(pair, context));
       }
     },
 

@@ -4,7 +4,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { createDiscoverySource, type DiscoveryConfig } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour, type HrrrProduct } from '../stages/sources/hrrr-archive.js';
-import { attributed, StageError, type Stage, type StageContext } from '../stages/stage.js';
+import { attributed, isBadInput, StageError, type Stage, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import type { Analysis, DecodedField, GribBytes } from '../stages/types.js';
 import { forEachConcurrently } from './concurrency.js';
@@ -122,7 +122,7 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
     } catch (error) {
       if (context.signal.aborted) throw error;
       // Bad input is a stage's verdict; a sink's failure, or a store's that outlived its retries, is not.
-      const badInput = error instanceof StageError && !isRetriable(error.cause);
+      const badInput = isBadInput(error, isRetriable);
       const failure = error instanceof StageError ? error : new StageError('deliver', error);
       const where = { hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message };
       if (!badInput) {

@@ -28,7 +28,11 @@ export const RUN_SETTINGS = {
   version: { kind: 'string' },
   device: { kind: 'string', default: 'auto' },
   alertThreshold: { kind: 'number', min: 0 },
-  concurrency: { kind: 'number', default: 2, min: 1 },
+  // No defaults: both follow the backend (see defaultBatching in cli/run.ts).
+  concurrency: { kind: 'number', min: 1 },
+  batchSize: { kind: 'number', min: 1, max: 256, integer: true },
+  batchWaitMs: { kind: 'number', default: 50, min: 0 },
+  encoderThread: { kind: 'string', default: 'auto' },
   pollSeconds: { kind: 'number', default: 30, min: 0.01 },
   drainSeconds: { kind: 'number', default: 60, min: 0 },
   events: { kind: 'string' },

@@ -32,6 +32,7 @@ export class ConsumerMetrics {
   private readonly stageSeconds: Histogram<'stage'>;
   private readonly bytesFetched: Counter;
   private readonly errors: Counter<'stage' | 'class'>;
+  private readonly encodeBatchSize: Histogram;
   private newestDone: number | undefined;
   private newestHandled: number | undefined;
 
@@ -41,6 +42,7 @@ export class ConsumerMetrics {
     for (const outcome of OUTCOMES) this.analyses.labels(outcome).inc(0);
     this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
     this.bytesFetched = new Counter({ name: 'hrrr_embed_fetched_bytes_total', help: 'GRIB2 bytes fetched for the analyses done', registers });
+    this.encodeBatchSize = new Histogram({ name: 'hrrr_embed_encode_batch_size', help: 'Fields encoded together in one pass of the model', buckets: [1, 2, 4, 8, 16, 32, 64], registers });
     this.errors = new Counter({ name: 'hrrr_embed_errors_total', help: "Analyses rejected or failed, by the stage and the class (the error's name) of the cause", labelNames: ['stage', 'class'], registers });
     const hoursSince = (time: number) => (clock() - time) / HOUR_MS;
     const self = this;
@@ -77,6 +79,9 @@ export class ConsumerMetrics {
       this.newestHandled = Math.max(this.newestHandled ?? time, time);
     }
   }
+
+  /** Records the size of one batch the encoder ran: what the encode stage's `onBatch` takes. */
+  readonly recordEncodeBatch = (size: number): void => this.encodeBatchSize.observe(size);
 
   /** Counts one of the pipeline's events. */
   record(event: IngestEvent): void {

@@ -41,6 +41,19 @@ export class StageError extends Error {
   }
 }
 
+/**
+ * A failure of what a stage runs on (a worker thread that died), not of its input: the pipelines
+ * never make a dead letter of it, but fail the input so that a restart tries it again.
+ */
+export class StageUnavailableError extends Error {
+  override readonly name = 'StageUnavailableError';
+}
+
+/** Whether a stage's failure says the input is bad, rather than the stage or what it depends on. */
+export function isBadInput(error: unknown, isTransient: (cause: unknown) => boolean): error is StageError {
+  return error instanceof StageError && !isTransient(error.cause) && !(error.cause instanceof StageUnavailableError);
+}
+
 /** Runs `first` then `second` on each of its outputs, as one stage named "first | second". */
 export function pipe<A, B, C>(first: Stage<A, B>, second: Stage<B, C>): Stage<A, C> {
   return {

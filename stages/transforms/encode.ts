@@ -1,22 +1,43 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Autoencoder } from '../../model/autoencoder.js';
-import { embedBatch, type Embedding } from '../../model/embed.js';
+import { assertCroppedShape, embedFields, type BatchEncoder } from '../../model/embed.js';
 import type { Stage } from '../stage.js';
 import type { EmbeddedField, NormalizedField } from '../types.js';
+import { MicroBatcher, type Schedule } from './micro-batcher.js';
+
+export interface EncodeBatching {
+  /** Fields encoded together at most (1: each field alone, at once). */
+  maxBatch: number;
+  /** How long a field waits for others to join its batch. */
+  maxWaitMs: number;
+  /** Called with the size of each batch encoded (hrrr_embed_encode_batch_size). */
+  onBatch?(size: number): void;
+  schedule?: Schedule;
+}
 
 export interface EncodeConfig {
   model: Autoencoder;
   /** The tfjs backend the model runs on (selectBackend's choice), recorded with each embedding. */
   backend: string;
+  /** Fields from concurrent callers encoded in one pass of the model; default each field alone. */
+  batching?: EncodeBatching;
+  /** Where the batches are encoded; default in this thread (embedFields). */
+  encodeBatch?: BatchEncoder;
 }
 
-/** NormalizedField -> EmbeddedField: the embedding and the reconstruction error, in one pass of the model. */
-export function createEncodeStage({ model, backend }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
+/**
+ * NormalizedField -> EmbeddedField: the embedding and the reconstruction error, in one pass of the
+ * model. With `batching`, the fields that concurrent callers (the analyses in flight) give this one
+ * stage are encoded together; a field of the wrong shape is rejected before it joins a batch.
+ */
+export function createEncodeStage({ model, backend, batching = { maxBatch: 1, maxWaitMs: 0 }, encodeBatch = (fields) => embedFields(model, fields) }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
+  const batcher = new MicroBatcher({ ...batching, run: (fields: NormalizedField[]) => encodeBatch(fields) });
   return {
     name: 'encode',
-    async *process({ source, field, height, width, values }, { log }) {
-      const batch = tf.tensor4d(values, [1, height, width, 1]);
-      const [{ embedding, reconstructionError }] = (await embedBatch(model, batch).finally(() => batch.dispose())) as [Embedding];
+    async *process(normalized, { log }) {
+      const { source, field, height, width, values } = normalized;
+      assertCroppedShape(model.config, [height, width, 1]);
+      if (values.length !== height * width) throw new Error(`a field of ${height} x ${width} has ${height * width} values, not ${values.length}`);
+      const { embedding, reconstructionError } = await batcher.submit(normalized);
       log.debug({ key: source.key, reconstructionError }, 'encoded');
       yield { source, field, embedding, reconstructionError, model: { version: model.version, backend } };
     },

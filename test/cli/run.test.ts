@@ -51,12 +51,15 @@ describe('hrrr-embed run', () => {
     const all = [...before, ...doneHours(second.lines)];
     assert.deepEqual(all, ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}Z`), 'every hour once, in order');
     assert.match(second.stderr, /"modelVersion":"small-1"/);
+    assert.match(second.stderr, /"thread":"worker","batchSize":1/, 'on cpu the encoder runs in a worker thread, a field at a time');
   });
 
   it('names a wrong option value and exits 2', async () => {
     for (const [extra, message] of [
       [['--device', 'tpu'], /--device: /],
       [['--partitions', '0'], /--partitions: 0 is not a number of at least 1/],
+      [['--encoder-thread', 'gpu'], /--encoder-thread: "gpu" is not one of auto, main, worker/],
+      [['--batch-size', '0'], /--batch-size: 0 is not a whole number from 1 to 256/],
       [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
     ] as const) {
       const result = await run([...extra]);

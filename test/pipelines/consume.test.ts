@@ -13,7 +13,7 @@ import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { CONSUMER_PROGRESS_KEY, runConsumer } from '../../pipelines/consume.js';
 import { Progress } from '../../pipelines/progress.js';
-import { silentLogger } from '../../stages/stage.js';
+import { silentLogger, StageUnavailableError } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { hour, putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { take } from '../bus/helpers.js';
@@ -40,7 +40,7 @@ async function plainReader(file: string): Promise<avro.Type> {
 const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: 0.1, backend: 'cpu' };
 let runs = 0;
 
-/** Source with hours 0 and 1 as usual, 2 corrupt, 3 unusual weather; then runs the consumer over 0..3. */
+/** Source with hours 0 and 1 as usual, 2 corrupt, 3 unusual weather; then runs the consumer over 0..3, four analyses in flight sharing encoder batches. */
 async function consumeOnce(bus: TopicBus) {
   const folder = join(work, `run-${++runs}`);
   const source = new FolderStore(join(folder, 'source'));
@@ -49,9 +49,11 @@ async function consumeOnce(bus: TopicBus) {
   const corrupt = smallAnalysisOfHour(2);
   await putAnalysis(source, { ...corrupt, grib2: corrupt.grib2.map((byte, i) => (i >= 30 && i < 60 ? 0xff : byte)) });
   await putAnalysis(source, smallAnalysisOfHour(3, true));
-  const config = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), to: hour(3), once: true };
+  const batchSizes: number[] = [];
+  const batching = { maxBatch: 4, maxWaitMs: 20, onBatch: (size: number) => batchSizes.push(size) };
+  const config = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), to: hour(3), once: true, concurrency: 4, batching };
   const summary = await runConsumer(config, undefined, { log: silentLogger, signal: new AbortController().signal });
-  return { summary, state, config };
+  return { summary, state, config, batchSizes };
 }
 
 const buses: Array<[string, () => TopicBus]> = [
@@ -61,11 +63,12 @@ const buses: Array<[string, () => TopicBus]> = [
 
 for (const [name, openTestBus] of buses) {
   describe(`the consumer publishing to ${name}`, () => {
-    it('each analysis becomes one embedding that a plain Avro reader decodes; unusual weather raises an alert with its picture; a corrupt object is a dead letter and the next one is processed', async () => {
+    it('each analysis becomes one embedding that a plain Avro reader decodes, its field encoded once in a batch shared with the analyses in flight; unusual weather raises an alert with its picture; a corrupt object is a dead letter and the next one is processed', async () => {
       const bus = openTestBus();
       try {
-        const { summary, state, config } = await consumeOnce(bus);
+        const { summary, state, config, batchSizes } = await consumeOnce(bus);
         assert.deepEqual({ done: summary.done, deadLetters: summary.deadLetters, gaps: summary.gaps, failed: summary.failed }, { done: 3, deadLetters: 1, gaps: 0, failed: 0 });
+        assert.equal(batchSizes.reduce((sum, size) => sum + size, 0), 3, `each good field encoded once, in batches of ${batchSizes.join(', ')}`);
 
         const read = bus.consumer({ group: `check-${runs}`, topics: [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters], fromBeginning: true });
         const records = await take(read, 5);
@@ -102,6 +105,27 @@ for (const [name, openTestBus] of buses) {
     });
   });
 }
+
+describe('the consumer when the encoder thread is down', () => {
+  it('ends the run with the error and records no progress: a dead encoder never turns an analysis into a dead letter', async () => {
+    const bus = new FileBus(join(work, 'encoder-down-bus'));
+    const source = new FolderStore(join(work, 'encoder-down-source'));
+    const state = new FolderStore(join(work, 'encoder-down-state'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const down = { ...model, encodeBatch: async () => Promise.reject(new StageUnavailableError('the encoder thread exited (code 1)')) };
+    const outcomes: string[] = [];
+    try {
+      await assert.rejects(
+        runConsumer({ source, state, bus, codec, model: down, match: /:REFC:/, from: hour(0), to: hour(0), once: true }, (event) => outcomes.push(event.kind), { log: silentLogger, signal: new AbortController().signal }),
+        /the encoder thread exited/,
+      );
+      assert.deepEqual(outcomes, []);
+      assert.equal((await Progress.load(state, CONSUMER_PROGRESS_KEY)).isDone(hour(0)), false);
+    } finally {
+      await bus.close();
+    }
+  });
+});
 
 describe('the consumer when the bus fails', () => {
   it('ends the run with the error and records no progress: a failing bus never turns an analysis into a dead letter', async () => {

@@ -31,6 +31,17 @@ describe('run settings', () => {
     assert.equal(values.metricsHost, '127.0.0.1');
   });
 
+  it('take the encoder batch size and wait from --batch-size and HRRR_EMBED_BATCH_WAIT_MS, leaving the batch size and concurrency to the backend and the encoder thread when absent', () => {
+    const { values, origin } = loadRunSettings(['--batch-size', '16'], { HRRR_EMBED_BATCH_WAIT_MS: '5' });
+    assert.equal(values.batchSize, 16);
+    assert.equal(origin('batchSize'), '--batch-size');
+    assert.equal(values.batchWaitMs, 5);
+    assert.equal(origin('batchWaitMs'), 'HRRR_EMBED_BATCH_WAIT_MS');
+    const defaults = loadRunSettings([], {}).values;
+    assert.deepEqual([defaults.batchSize, defaults.concurrency, defaults.batchWaitMs, defaults.encoderThread], [undefined, undefined, 50, 'auto']);
+    assert.throws(() => loadRunSettings(['--batch-size', '2.5'], {}), new SettingError('--batch-size: 2.5 is not a whole number from 1 to 256'));
+  });
+
   it('reject a key of the file that is not a setting, naming the file and the nearest setting', async () => {
     const file = await configFile('typo.json', { partitons: 2 });
     assert.throws(() => loadRunSettings(['--config', file], {}), new SettingError(`${file}: "partitons" is not a setting (did you mean "partitions"?)`));

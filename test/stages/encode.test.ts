@@ -4,12 +4,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { compileForTraining } from '../../model/train.js';
-import { silentLogger, type StageContext } from '../../stages/stage.js';
+import { silentLogger, type Stage, type StageContext } from '../../stages/stage.js';
 import { createEncodeStage } from '../../stages/transforms/encode.js';
-import type { EmbeddedField } from '../../stages/types.js';
-import { refcField, refcWindows, SMALL_CONFIG } from '../model/fixtures.js';
+import type { EmbeddedField, NormalizedField } from '../../stages/types.js';
+import { maxAbsDifference, refcField, refcWindows, SMALL_CONFIG } from '../model/fixtures.js';
 
 const context: StageContext = { log: silentLogger, signal: new AbortController().signal };
+
+async function encodeOne(stage: Stage<NormalizedField, EmbeddedField>, input: NormalizedField): Promise<EmbeddedField> {
+  const out: EmbeddedField[] = [];
+  for await (const embedded of stage.process(input, context)) out.push(embedded);
+  assert.equal(out.length, 1);
+  return out[0]!;
+}
 
 describe('the encode stage', () => {
   before(() => selectBackend('cpu', 'inference', silentLogger));
@@ -32,6 +39,46 @@ describe('the encode stage', () => {
     assert.ok(Math.abs(embedded.reconstructionError - loss) <= 1e-6 * loss, `${embedded.reconstructionError} against tfjs-layers' logcosh ${loss}`);
     assert.ok(embedded.reconstructionError > 0);
     window.dispose();
+  });
+
+  it('gives, for a batch of fields from concurrent callers, the embeddings and errors each field gets alone', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const windows = await refcWindows(4, 32, 64);
+    const all = (await windows.data()) as Float32Array;
+    windows.dispose();
+    const fields = [0, 1, 2, 3].map((i) => ({ source: { ...source, key: `field-${i}` }, field, height: 32, width: 64, values: all.slice(i * 32 * 64, (i + 1) * 32 * 64) }));
+    const sizes: number[] = [];
+    const batched = createEncodeStage({ model, backend: 'cpu', batching: { maxBatch: 4, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const together = await Promise.all(fields.map((input) => encodeOne(batched, input)));
+    const alone: EmbeddedField[] = [];
+    for (const input of fields) alone.push(await encodeOne(createEncodeStage({ model, backend: 'cpu' }), input));
+
+    assert.deepEqual(sizes, [4], 'one batch of four');
+    together.forEach((embedded, i) => {
+      const single = alone[i]!;
+      assert.equal(embedded.source.key, `field-${i}`, 'each caller gets its own field');
+      assert.ok(maxAbsDifference(embedded.embedding, single.embedding) <= 1e-6, `field ${i}: embeddings differ by ${maxAbsDifference(embedded.embedding, single.embedding)}`);
+      assert.ok(Math.abs(embedded.reconstructionError - single.reconstructionError) <= 1e-6, `field ${i}: ${embedded.reconstructionError} against ${single.reconstructionError}`);
+    });
+  });
+
+  it('rejects a field of the wrong shape alone, while the fields batched with it are encoded', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const sizes: number[] = [];
+    const batched = createEncodeStage({ model, backend: 'cpu', batching: { maxBatch: 2, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const good = (key: string) => ({ source: { ...source, key }, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) });
+    const [first, wrong, second] = await Promise.allSettled([
+      encodeOne(batched, good('first')),
+      encodeOne(batched, { source, field, height: 32, width: 64, values: new Float32Array(10) }),
+      encodeOne(batched, good('second')),
+    ]);
+    assert.equal(wrong.status, 'rejected');
+    assert.match((wrong.reason as Error).message, /a field of 32 x 64 has 2048 values, not 10/);
+    assert.equal(first.status === 'fulfilled' && first.value.source.key, 'first');
+    assert.equal(second.status === 'fulfilled' && second.value.source.key, 'second');
+    assert.deepEqual(sizes, [2], 'the good fields made one batch without the bad one');
   });
 
   it('rejects a field of another size than the model takes', async () => {

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StageUnavailableError } from '../../stages/stage.js';
+import { BatchError, MicroBatcher, type Schedule } from '../../stages/transforms/micro-batcher.js';
+
+/** A timer that fires only when the test says so. */
+function manualTimers() {
+  const pending: Array<{ flush: () => void; ms: number; cancelled: boolean }> = [];
+  const schedule: Schedule = (flush, ms) => {
+    const timer = { flush, ms, cancelled: false };
+    pending.push(timer);
+    return () => void (timer.cancelled = true);
+  };
+  const live = () => pending.filter((timer) => !timer.cancelled);
+  return { schedule, live, fire: () => live().forEach((timer) => timer.flush()) };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A batcher that doubles numbers and records each batch it ran. */
+function doubler(maxBatch: number, timers = manualTimers()) {
+  const batches: number[][] = [];
+  const batcher = new MicroBatcher<number, number>({
+    maxBatch,
+    maxWaitMs: 50,
+    schedule: timers.schedule,
+    run: async (items) => {
+      batches.push(items);
+      return items.map((n) => n * 2);
+    },
+  });
+  return { batcher, batches, timers };
+}
+
+describe('the micro-batcher', () => {
+  it('runs a batch as soon as maxBatch items are waiting, without waiting for the timer', async () => {
+    const { batcher, batches, timers } = doubler(3);
+    const results = Promise.all([1, 2, 3].map((n) => batcher.submit(n)));
+    assert.deepEqual(await results, [2, 4, 6]);
+    assert.deepEqual(batches, [[1, 2, 3]]);
+    assert.equal(timers.live().length, 0, 'the timer of the full batch is cancelled');
+  });
+
+  it('runs a partial batch when the wait after its first item is over, and not before', async () => {
+    const { batcher, batches, timers } = doubler(8);
+    const results = Promise.all([1, 2].map((n) => batcher.submit(n)));
+    await settle();
+    assert.deepEqual(batches, [], 'nothing runs before the wait is over');
+    assert.deepEqual(timers.live().map(({ ms }) => ms), [50], 'one timer, started by the first item');
+    timers.fire();
+    assert.deepEqual(await results, [2, 4]);
+    assert.deepEqual(batches, [[1, 2]]);
+  });
+
+  it('splits more items than maxBatch into full batches and a remainder that waits', async () => {
+    const { batcher, batches, timers } = doubler(2);
+    const results = Promise.all([1, 2, 3, 4, 5].map((n) => batcher.submit(n)));
+    await settle();
+    assert.deepEqual(batches, [[1, 2], [3, 4]]);
+    timers.fire();
+    assert.deepEqual(await results, [2, 4, 6, 8, 10]);
+    assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);
+  });
+
+  it('with maxBatch 1, runs each item at once', async () => {
+    const { batcher, batches, timers } = doubler(1);
+    assert.equal(await batcher.submit(7), 14);
+    assert.deepEqual(batches, [[7]]);
+    assert.equal(timers.live().length, 0);
+  });
+
+  it('rejects every caller of a failed batch with a BatchError naming the batch and the cause, and runs the next batch', async () => {
+    let calls = 0;
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher<number, number>({
+      maxBatch: 2,
+      maxWaitMs: 50,
+      onBatch: (size) => sizes.push(size),
+      run: async (items) => {
+        if (++calls === 1) throw new Error('out of memory');
+        return items;
+      },
+    });
+    const failed = [batcher.submit(1), batcher.submit(2)];
+    for (const result of failed) {
+      await assert.rejects(result, (error: unknown) => error instanceof BatchError && error.message === 'the batch of 2 failed: out of memory' && (error.cause as Error).message === 'out of memory');
+    }
+    assert.deepEqual(await Promise.all([batcher.submit(3), batcher.submit(4)]), [3, 4]);
+    assert.deepEqual(sizes, [2, 2]);
+  });
+
+  it('passes a StageUnavailableError of what runs the batches to every caller as it is, so that no item is blamed', async () => {
+    const down = new StageUnavailableError('the encoder thread exited (code 1)');
+    const batcher = new MicroBatcher<number, number>({ maxBatch: 2, maxWaitMs: 50, run: async () => Promise.reject(down) });
+    for (const result of [batcher.submit(1), batcher.submit(2)]) await assert.rejects(result, (error) => error === down);
+  });
+
+  it('refuses a maxBatch that is not a whole number of at least 1', () => {
+    assert.throws(() => new MicroBatcher({ maxBatch: 0, maxWaitMs: 1, run: async (items: number[]) => items }), /maxBatch must be a whole number of at least 1, not 0/);
+  });
+});
