@@ -116,12 +116,18 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         outcomes = await handle(record, async (topic, records) => void outgoing.push([topic, records]));
         // One producer per input partition, stable across restarts: a restarted worker fences off its old self.
         const transactionalId = `hrrr-embed-${events.group}-${record.topic}-${record.partition}`;
-        await retryingKafka(() =>
+        const committed = await retryingKafka(() =>
           bus.inTransaction(transactionalId, async (transaction) => {
+            // A member that lost this partition in a rebalance may still hold the event; whoever
+            // commits first publishes it, and the other finds the offset moved past it.
+            const next = await transaction.committedOffset(events.group, record.topic, record.partition);
+            if (next !== null && next > record.offset) return false;
             for (const [topic, records] of outgoing) await transaction.produce(topic, records);
             await transaction.commitConsumed(events.group, [record]);
+            return true;
           }),
         );
+        if (!committed) outcomes = [{ kind: 'ignored', key: `kafka:${record.topic}/${record.partition}/${record.offset}`, why: 'already handled by another member of the group' }];
       } else {
         outcomes = await handle(record, (topic, records) => bus.produce(topic, records));
         await consumer.commit(record);

@@ -25,6 +25,12 @@ export interface BusTransaction {
   produce(topic: string, records: OutgoingRecord[]): Promise<void>;
   /** Commits these consumed records for the group as part of the transaction. */
   commitConsumed(group: string, records: ConsumedRecord[]): Promise<void>;
+  /**
+   * The group's committed offset of a partition (the next record to read), or null when none.
+   * Read inside a transaction it is final: the transaction's producer fenced off every earlier
+   * producer of its id, and Kafka completed their transactions before letting it start.
+   */
+  committedOffset(group: string, topic: string, partition: number): Promise<number | null>;
 }
 
 /** Topic partition metadata is refetched after this long, so added partitions are used. */
@@ -90,20 +96,36 @@ export class KafkaBus implements TopicBus {
    * more: KafkaBus consumers read committed records only.
    */
   async inTransaction<T>(transactionalId: string, work: (transaction: BusTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const producer = await this.transactionalProducer(transactionalId).get();
+      const transaction = await producer.transaction();
+      try {
+        const result = await work(this.transactionView(transaction));
+        await transaction.commit();
+        return result;
+      } catch (error) {
+        if (transaction.isActive()) await transaction.abort().catch(() => {});
+        if (!isFenced(error) || attempt > 1) throw error;
+        // Another producer of this id started since ours (the partition moved away and back):
+        // a new producer fences that one off in turn, and the work runs again under it.
+        await this.forgetTransactionalProducer(transactionalId);
+      }
+    }
+  }
+
+  private transactionalProducer(transactionalId: string): Lazy<Producer> {
     let producer = this.transactional.get(transactionalId);
     if (!producer) {
       producer = new Lazy(() => connected(this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })));
       this.transactional.set(transactionalId, producer);
     }
-    const transaction = await (await producer.get()).transaction();
-    try {
-      const result = await work(this.transactionView(transaction));
-      await transaction.commit();
-      return result;
-    } catch (error) {
-      if (transaction.isActive()) await transaction.abort().catch(() => {});
-      throw error;
-    }
+    return producer;
+  }
+
+  private async forgetTransactionalProducer(transactionalId: string): Promise<void> {
+    const producer = this.transactional.get(transactionalId);
+    this.transactional.delete(transactionalId);
+    await (await producer?.peek()?.catch(() => undefined))?.disconnect().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -126,6 +148,12 @@ export class KafkaBus implements TopicBus {
           byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset: String(offset) }]);
         }
         await transaction.sendOffsets({ consumerGroupId: group, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+      },
+      committedOffset: async (group, topic, partition) => {
+        const admin = await this.admin.get();
+        const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        const offset = Number(offsets?.partitions.find((entry) => entry.partition === partition)?.offset ?? -1);
+        return offset >= 0 ? offset : null;
       },
     };
   }
@@ -155,6 +183,12 @@ export class KafkaBus implements TopicBus {
     return metadata;
   }
 
+}
+
+/** Kafka's answer to a producer whose transactional id another producer has taken over since. */
+function isFenced(error: unknown): boolean {
+  const type = (error as { type?: string } | null)?.type ?? ((error as { cause?: { type?: string } } | null)?.cause?.type);
+  return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
 }
 
 async function connected<Client extends { connect(): Promise<void> }>(client: Client): Promise<Client> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AvroCodec } from '../../bus/avro/codec.js';
+import { topicNames, type BusConsumer } from '../../bus/bus.js';
 import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
 import type { KafkaConsumer } from '../../bus/kafka/kafka-consumer.js';
 import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
@@ -65,8 +66,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     members[0]!.stop.abort();
     await running[0];
     await members[0]!.bus.close();
-    // The group has settled again when the other member holds both partitions. (Events that arrive
-    // while the group rebalances may be handled twice: see the README on delivery.)
+    // The group has settled again when the other member holds both partitions.
     while (members[1]!.consumer.assignment()['hrrr-objects']?.length !== 2) await new Promise((resolve) => setTimeout(resolve, 50));
     await admin.produce('hrrr-objects', keys.slice(6).map(event));
     const later = await take(reader, 2);
@@ -80,6 +80,43 @@ describe('the consumer driven by object-created events on Kafka', () => {
     await running[1];
     await reader.close();
     await Promise.all([members[1]!.bus.close(), admin.close()]);
+  });
+
+  it('a member that lost its partition while holding an event publishes nothing for it; the owner, fenced off meanwhile, goes on', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('zombie.') });
+    const source = new FolderStore(join(work, 'zombie-source'));
+    for (let n = 0; n < 3; n++) await putAnalysis(source, smallAnalysisOfHour(n));
+    const admin = kafka();
+    await admin.createTopic('zombie-objects');
+    await admin.produce('zombie-objects', [0, 1].map((n) => event(smallAnalysisOfHour(n).key)));
+    const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' };
+    const config = { source, state: new FolderStore(join(work, 'zombie-state')), codec, model, events: { topic: 'zombie-objects', group: 'zombies' }, match: /:REFC:/ };
+
+    const owner = { bus: kafka(), stop: new AbortController(), outcomes: [] as EventOutcome[] };
+    const running = runEventConsumer({ ...config, bus: owner.bus, stop: owner.stop.signal }, (outcome) => owner.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(120_000) });
+    while (owner.outcomes.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // The other member still holds the first event, read before the group moved the partition away.
+    const peek = admin.consumer({ group: 'zombie-peek', topics: ['zombie-objects'], fromBeginning: true });
+    const [stale] = await take(peek, 1);
+    await peek.close();
+    const staleConsumer: BusConsumer = { records: async function* () { yield stale!; }, commit: async () => {}, close: async () => {} };
+    const zombie = { bus: kafka(), outcomes: [] as EventOutcome[] };
+    await runEventConsumer({ ...config, bus: zombie.bus, consumer: staleConsumer }, (outcome) => zombie.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
+    assert.deepEqual(zombie.outcomes, [{ kind: 'ignored', key: 'kafka:zombie-objects/0/0', why: 'already handled by another member of the group' }]);
+
+    // Its transactional producer fenced off the owner's; the owner's next event still goes through.
+    await admin.produce('zombie-objects', [event(smallAnalysisOfHour(2).key)]);
+    const reader = admin.consumer({ group: 'zombie-check', topics: [codec.topics.embeddings], fromBeginning: true });
+    const ownerFailed = running.then(() => Promise.reject(new Error('the owner stopped')));
+    const records = await Promise.race([take(reader, 3), ownerFailed]);
+    const hours = await Promise.all(records.map(async (record) => ((await codec.decode(record)).value as { validTime: Date }).validTime.toISOString()));
+    assert.deepEqual(hours, [0, 1, 2].map((n) => smallAnalysisOfHour(n).time.toISOString()), 'each analysis once, in order');
+
+    owner.stop.abort();
+    await running;
+    await reader.close();
+    await Promise.all([owner.bus.close(), zombie.bus.close(), admin.close()]);
   });
 
   it('hrrr-embed run --events publishes what the events announce, and exits 0 on SIGTERM', async () => {
