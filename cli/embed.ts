@@ -7,7 +7,7 @@ import { parseDevice, selectBackend } from '../model/backends.js';
 import { openModel } from '../model/open.js';
 import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
-import { createEncodeStage } from '../stages/transforms/encode.js';
+import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import { UsageError } from './usage.js';
 
@@ -45,7 +45,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   const { model } = await openModel(options.model, options.version, log);
   try {
     const file = positionals[0]!;
-    const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model, backend }));
+    const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model: fixedModel(model), backend }));
     const context: StageContext = { log, signal: new AbortController().signal };
     let embedded = 0;
     for await (const result of stages.process({ source: { store: 'file://', key: file }, bytes: await readFile(file) }, context)) {

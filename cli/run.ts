@@ -1,12 +1,17 @@
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
-import { topicNames } from '../bus/bus.js';
+import { randomUUID } from 'node:crypto';
+import { topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { disposeAutoencoder } from '../model/autoencoder.js';
+import type { Autoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
 import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
-import { CONSUMER_PROGRESS_KEY, runConsumer } from '../pipelines/consume.js';
+import { loadVersion } from '../model/versions.js';
+import { followPromotions } from '../pipelines/follow-promotions.js';
+import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
+import type { StageLogger } from '../stages/stage.js';
+import { CONSUMER_PROGRESS_KEY, createOutputTopics, runConsumer } from '../pipelines/consume.js';
 import { runEventConsumer } from '../pipelines/consume-events.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
@@ -54,6 +59,10 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
                      the main thread on tensorflow and webgpu; or main, or worker
   --poll-seconds S   how often to look for new analyses when following (default 30)
   --drain-seconds S  how long a shutdown waits for analyses in flight (default 60)
+  --model-poll-seconds S
+                     how often a consumer of --model (with no --version) reads which version
+                     is promoted, besides when one is announced on model-versions (default 60);
+                     a newly promoted version takes over between two encoder batches
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
                      one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
   --config FILE      settings from a JSON file (or HRRR_EMBED_CONFIG), keys as the options in
@@ -106,7 +115,11 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
   const { model, id, manifest } = await openModel(values.model, values.version, log);
-  const encoder = inWorker ? await startEncoderThread(model, backend) : undefined;
+  const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
+    const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;
+    return { autoencoder, id, alertThreshold: threshold ?? alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch, close: encoder.close }) };
+  };
+  const slot = new ModelSlot(await serve(model, manifest?.alertThreshold), { log });
   log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
   readiness.modelIsLoaded();
   const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
@@ -122,14 +135,19 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
   const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
-  const embeddingModel = { autoencoder: model, id, alertThreshold: threshold ?? manifest?.alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch }) };
+  await createOutputTopics(bus, codec, partitions);
+  const following = new AbortController();
+  const promotions =
+    values.model !== undefined && values.version === undefined
+      ? followModel(values.model, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
+      : undefined;
   const product = { domain: values.domain, product: values.product };
   try {
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: embeddingModel, events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: slot, events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
         (outcome) => {
           metrics?.recordOutcome(outcome);
           const { kind, ...rest } = outcome;
@@ -155,7 +173,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         stop: stop.signal,
         product,
         discovery: { pollIntervalMs },
-        model: embeddingModel,
+        model: slot,
         ...(metrics && { instrument: metrics.instrument }),
         onRunning: () => readiness.pipelineIsRunning(),
       },
@@ -171,11 +189,34 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     out(JSON.stringify({ summary }));
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
-    await encoder?.close();
-    disposeAutoencoder(model);
+    following.abort();
+    await promotions;
+    await slot.close();
     await bus.close();
     await operations?.close();
   }
+}
+
+interface FollowModelOptions {
+  bus: TopicBus;
+  codec: AvroCodec;
+  slot: ModelSlot;
+  log: StageLogger;
+  pollMs: number;
+  serve(autoencoder: Autoencoder, alertThreshold: number | null): Promise<ServedModel>;
+  onSwap?(version: string): void;
+}
+
+/** Swaps newly promoted versions of the model store at `location` into the slot until `signal` aborts. */
+async function followModel(location: string, { bus, codec, slot, log, pollMs, serve, onSwap }: FollowModelOptions, signal: AbortSignal): Promise<void> {
+  const models = openStore(location, { log });
+  // A group of its own, reading only what is announced from now on: every consumer hears every promotion.
+  const announcements = bus.consumer({ group: `hrrr-embed-model-watch-${randomUUID()}`, topics: [codec.topics.modelVersions] });
+  const load = async (version: string) => {
+    const { model, manifest } = await loadVersion(models, version);
+    return serve(model, manifest.alertThreshold);
+  };
+  await followPromotions({ models, slot, load, announcements, pollMs, log, ...(onSwap && { onSwap }) }, signal);
 }
 
 const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;

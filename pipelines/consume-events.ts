@@ -13,6 +13,7 @@ import type { DecodedField } from '../stages/types.js';
 import { isRetriable } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
+import type { ModelSlot } from './model-slot.js';
 import { createOutputTopics } from './consume.js';
 import { uninstrumented, type StageInstrument } from './ingest.js';
 
@@ -28,7 +29,7 @@ export interface EventConsumerConfig {
   state: ObjectStore;
   bus: TopicBus;
   codec: AvroCodec;
-  model: EmbeddingModel;
+  model: EmbeddingModel | ModelSlot;
   /** The topic of object-created events (S3 notifications, plain or SNS-wrapped) and the consumer group sharing it. */
   events: { topic: string; group: string };
   /** The consumer of that topic in that group; default, one the bus makes. */

@@ -5,6 +5,7 @@ import type { StageContext } from '../stages/stage.js';
 import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
+import type { ModelSlot } from './model-slot.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {
@@ -14,7 +15,7 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
   codec: AvroCodec;
   /** Partitions of the topics it creates when they do not exist. Default 1. */
   partitions?: number;
-  model: EmbeddingModel;
+  model: EmbeddingModel | ModelSlot;
   /** Fields of the analyses in flight encoded together (at most `concurrency` of them, one field each); default each alone. */
   batching?: EncodeBatching;
 }
@@ -23,7 +24,7 @@ export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
 
 /** Creates the output topics that do not exist yet. */
 export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partitions = 1): Promise<void> {
-  for (const topic of [codec.topics.embeddings, codec.topics.alerts, codec.topics.deadLetters]) await bus.createTopic(topic, { partitions });
+  for (const topic of Object.values(codec.topics)) await bus.createTopic(topic, { partitions });
 }
 
 /**

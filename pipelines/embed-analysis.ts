@@ -4,13 +4,14 @@ import type { SourceObject } from '../bus/records.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import type { BatchEncoder } from '../model/embed.js';
 import { alertPicture, reconstruct } from '../model/picture.js';
-import { createPublishStage } from '../stages/sinks/publish.js';
+import { createPublishStage, type EncodedField } from '../stages/sinks/publish.js';
 import { attributed, type StageContext, type StageError } from '../stages/stage.js';
 import { createEncodeStage, type EncodeBatching } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import type { DecodedField, EmbeddedField, NormalizedField } from '../stages/types.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { uninstrumented, type StageInstrument } from './ingest.js';
+import { ModelSlot } from './model-slot.js';
 
 export type Produce = (topic: string, records: OutgoingRecord[]) => Promise<unknown>;
 
@@ -26,7 +27,8 @@ export interface EmbeddingModel {
 
 export interface AnalysisEmbedderConfig {
   codec: AvroCodec;
-  model: EmbeddingModel;
+  /** One model, or the slot of a consumer that swaps in newly promoted versions. */
+  model: EmbeddingModel | ModelSlot;
   /** Where alert pictures go (alerts/...). */
   pictures: ObjectStore;
   /** Wraps each stage, e.g. to time it; default none. */
@@ -41,15 +43,22 @@ export interface AnalysisEmbedderConfig {
  * through the `produce` given, so the caller decides whether it is the bus or a transaction.
  */
 export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching }: AnalysisEmbedderConfig) {
-  const { autoencoder } = model;
-  const normalize = instrument(createNormalizeStage({ model: autoencoder.config, normalization: autoencoder.normalization }));
-  const encode = instrument(createEncodeStage({ model: autoencoder, backend: model.backend, ...(batching && { batching }), ...(model.encodeBatch && { encodeBatch: model.encodeBatch }) }));
+  const slot = model instanceof ModelSlot ? model : new ModelSlot(model);
+  // Every version the slot serves has the first one's input shape and normalization.
+  const { id, backend, autoencoder: first } = slot.current;
+  const normalize = instrument(createNormalizeStage({ model: first.config, normalization: first.normalization }));
+  const encode = instrument(createEncodeStage({ model: () => slot.current, backend, ...(batching && { batching }) }));
+  const versionOf = ({ embedded }: EncodedField) => {
+    const served = slot.version(embedded.model.version);
+    if (!served) throw new Error(`model version ${embedded.model.version} encoded this field but is no longer loaded`);
+    return served;
+  };
   const publishConfig = {
     codec,
-    model: { id: model.id, config: autoencoder.config, normalization: autoencoder.normalization },
-    alertThreshold: model.alertThreshold,
+    model: { id, config: first.config, normalization: first.normalization },
+    alertThreshold: (encoded: EncodedField) => versionOf(encoded).alertThreshold,
     pictures,
-    drawAlert: async ({ normalized }: { normalized: Parameters<typeof reconstruct>[1] }) => alertPicture(normalized, await reconstruct(autoencoder, normalized)),
+    drawAlert: async (encoded: EncodedField) => alertPicture(encoded.normalized, await reconstruct(versionOf(encoded).autoencoder, encoded.normalized)),
   };
   async function normalizeAndEncode(decoded: DecodedField, context: StageContext): Promise<Array<{ normalized: NormalizedField; embedded: EmbeddedField }>> {
     const pairs = [];

@@ -35,6 +35,7 @@ export const RUN_SETTINGS = {
   encoderThread: { kind: 'string', default: 'auto' },
   pollSeconds: { kind: 'number', default: 30, min: 0.01 },
   drainSeconds: { kind: 'number', default: 60, min: 0 },
+  modelPollSeconds: { kind: 'number', default: 60, min: 0.01 },
   events: { kind: 'string' },
   group: { kind: 'string', default: 'hrrr-embed' },
   metricsPort: { kind: 'number', min: 0, max: 65535, integer: true },

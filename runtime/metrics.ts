@@ -33,6 +33,7 @@ export class ConsumerMetrics {
   private readonly bytesFetched: Counter;
   private readonly errors: Counter<'stage' | 'class'>;
   private readonly encodeBatchSize: Histogram;
+  private readonly modelInfo: Gauge<'model_id' | 'model_version'>;
   private newestDone: number | undefined;
   private newestHandled: number | undefined;
 
@@ -63,7 +64,14 @@ export class ConsumerMetrics {
         this.set(Math.max(0, Math.round((last - (self.newestHandled ?? from.getTime() - HOUR_MS)) / HOUR_MS)));
       },
     });
-    new Gauge({ name: 'hrrr_embed_model_info', help: 'The model in use: 1, labelled with its model line and version', labelNames: ['model_id', 'model_version'], registers }).labels(model.id, model.version).set(1);
+    this.modelInfo = new Gauge({ name: 'hrrr_embed_model_info', help: 'The model in use: 1, labelled with its model line and version', labelNames: ['model_id', 'model_version'], registers });
+    this.modelInUse(model.id, model.version);
+  }
+
+  /** The model now in use (after a hot swap): its labels replace the previous version's. */
+  modelInUse(id: string, version: string): void {
+    this.modelInfo.reset();
+    this.modelInfo.labels(id, version).set(1);
   }
 
   /** Times each input the stage processes under its name: what the pipelines' `instrument` hook takes. */

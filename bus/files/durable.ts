@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -5,7 +6,8 @@ import { dirname } from 'node:path';
 export async function writeDurably(path: string, text: string): Promise<void> {
   const folder = dirname(path);
   await mkdir(folder, { recursive: true });
-  const temporary = `${path}.partial-${process.pid}`;
+  // Unique per write: two writers, even in one process, never share a temporary file.
+  const temporary = `${path}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temporary, text, { flush: true });
   await rename(temporary, path);
   // The rename itself is durable only once the folder's entry is on disk.

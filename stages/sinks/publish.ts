@@ -19,8 +19,8 @@ export interface PublishConfig {
   codec: AvroCodec;
   /** The model line (where its versions live), and how it normalized and cropped its input. */
   model: { id: string; config: ModelConfig; normalization: NormalizationConfig };
-  /** Reconstruction error above which a field raises an alert: the model version's; null for none. */
-  alertThreshold: number | null;
+  /** Reconstruction error above which a field raises an alert: that of the version that encoded it; null for none. */
+  alertThreshold: (field: EncodedField) => number | null;
   /** Where alert pictures go, and how to draw one. */
   pictures: ObjectStore;
   drawAlert: (field: EncodedField) => Promise<Uint8Array>;
@@ -59,11 +59,12 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
       await produce(embedding.topic, [embedding.record]);
       yield embedding.topic;
 
-      if (alertThreshold === null || !(embedded.reconstructionError > alertThreshold)) return;
+      const threshold = alertThreshold(encoded);
+      if (threshold === null || !(embedded.reconstructionError > threshold)) return;
       const picture = { store: pictures.url, key: `alerts/${field.split(':')[0]}/${formatHour(validTime)}-${embedded.model.version}.png` };
       await pictures.put(picture.key, await drawAlert(encoded), { contentType: 'image/png' });
-      const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold: alertThreshold, modelId: model.id, modelVersion: embedded.model.version, picture };
-      log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold: alertThreshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
+      const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold, modelId: model.id, modelVersion: embedded.model.version, picture };
+      log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
       const record = await codec.encode('alerts', key, alert);
       await produce(record.topic, [record.record]);
       yield record.topic;

@@ -14,32 +14,55 @@ export interface EncodeBatching {
   schedule?: Schedule;
 }
 
+/** A model as the encoder runs it: a version, and where its batches are encoded. */
+export interface EncoderModel {
+  autoencoder: Autoencoder;
+  /** Default: in this thread (embedFields). */
+  encodeBatch?: BatchEncoder;
+}
+
 export interface EncodeConfig {
-  model: Autoencoder;
+  /**
+   * The model to encode with, asked as each batch starts: a newly promoted model takes over
+   * between batches, never within one. Every version it gives has the same input shape.
+   */
+  model: () => EncoderModel;
   /** The tfjs backend the model runs on (selectBackend's choice), recorded with each embedding. */
   backend: string;
   /** Fields from concurrent callers encoded in one pass of the model; default each field alone. */
   batching?: EncodeBatching;
-  /** Where the batches are encoded; default in this thread (embedFields). */
-  encodeBatch?: BatchEncoder;
+}
+
+/** One model for good: what a command that never swaps models gives the encoder. */
+export function fixedModel(autoencoder: Autoencoder, encodeBatch?: BatchEncoder): () => EncoderModel {
+  const model = { autoencoder, ...(encodeBatch && { encodeBatch }) };
+  return () => model;
 }
 
 /**
  * NormalizedField -> EmbeddedField: the embedding and the reconstruction error, in one pass of the
- * model. With `batching`, the fields that concurrent callers (the analyses in flight) give this one
- * stage are encoded together; a field of the wrong shape is rejected before it joins a batch.
+ * model, with the version that made them. With `batching`, the fields that concurrent callers (the
+ * analyses in flight) give this one stage are encoded together; a field of the wrong shape is
+ * rejected before it joins a batch.
  */
-export function createEncodeStage({ model, backend, batching = { maxBatch: 1, maxWaitMs: 0 }, encodeBatch = (fields) => embedFields(model, fields) }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
-  const batcher = new MicroBatcher({ ...batching, run: (fields: NormalizedField[]) => encodeBatch(fields) });
+export function createEncodeStage({ model, backend, batching = { maxBatch: 1, maxWaitMs: 0 } }: EncodeConfig): Stage<NormalizedField, EmbeddedField> {
+  const batcher = new MicroBatcher({
+    ...batching,
+    run: async (fields: NormalizedField[]) => {
+      const { autoencoder, encodeBatch = (batch) => embedFields(autoencoder, batch) } = model();
+      const embeddings = await encodeBatch(fields);
+      return embeddings.map((embedded) => ({ ...embedded, version: autoencoder.version }));
+    },
+  });
   return {
     name: 'encode',
     async *process(normalized, { log }) {
       const { source, field, height, width, values } = normalized;
-      assertCroppedShape(model.config, [height, width, 1]);
+      assertCroppedShape(model().autoencoder.config, [height, width, 1]);
       if (values.length !== height * width) throw new Error(`a field of ${height} x ${width} has ${height * width} values, not ${values.length}`);
-      const { embedding, reconstructionError } = await batcher.submit(normalized);
-      log.debug({ key: source.key, reconstructionError }, 'encoded');
-      yield { source, field, embedding, reconstructionError, model: { version: model.version, backend } };
+      const { embedding, reconstructionError, version } = await batcher.submit(normalized);
+      log.debug({ key: source.key, reconstructionError, version }, 'encoded');
+      yield { source, field, embedding, reconstructionError, model: { version, backend } };
     },
   };
 }

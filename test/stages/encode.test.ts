@@ -5,7 +5,7 @@ import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { compileForTraining } from '../../model/train.js';
 import { silentLogger, type Stage, type StageContext } from '../../stages/stage.js';
-import { createEncodeStage } from '../../stages/transforms/encode.js';
+import { createEncodeStage, fixedModel } from '../../stages/transforms/encode.js';
 import type { EmbeddedField, NormalizedField } from '../../stages/types.js';
 import { maxAbsDifference, refcField, refcWindows, SMALL_CONFIG } from '../model/fixtures.js';
 
@@ -27,7 +27,7 @@ describe('the encode stage', () => {
     const window = await refcWindows(1, 32, 64);
     const values = (await window.data()) as Float32Array;
     const out: EmbeddedField[] = [];
-    for await (const embedded of createEncodeStage({ model, backend: 'cpu' }).process({ source, field, height: 32, width: 64, values }, context)) out.push(embedded);
+    for await (const embedded of createEncodeStage({ model: fixedModel(model), backend: 'cpu' }).process({ source, field, height: 32, width: 64, values }, context)) out.push(embedded);
 
     assert.equal(out.length, 1);
     const [embedded] = out as [EmbeddedField];
@@ -49,10 +49,10 @@ describe('the encode stage', () => {
     windows.dispose();
     const fields = [0, 1, 2, 3].map((i) => ({ source: { ...source, key: `field-${i}` }, field, height: 32, width: 64, values: all.slice(i * 32 * 64, (i + 1) * 32 * 64) }));
     const sizes: number[] = [];
-    const batched = createEncodeStage({ model, backend: 'cpu', batching: { maxBatch: 4, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const batched = createEncodeStage({ model: fixedModel(model), backend: 'cpu', batching: { maxBatch: 4, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
     const together = await Promise.all(fields.map((input) => encodeOne(batched, input)));
     const alone: EmbeddedField[] = [];
-    for (const input of fields) alone.push(await encodeOne(createEncodeStage({ model, backend: 'cpu' }), input));
+    for (const input of fields) alone.push(await encodeOne(createEncodeStage({ model: fixedModel(model), backend: 'cpu' }), input));
 
     assert.deepEqual(sizes, [4], 'one batch of four');
     together.forEach((embedded, i) => {
@@ -67,7 +67,7 @@ describe('the encode stage', () => {
     const model = createAutoencoder({ config: SMALL_CONFIG });
     const { source, field } = await refcField();
     const sizes: number[] = [];
-    const batched = createEncodeStage({ model, backend: 'cpu', batching: { maxBatch: 2, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const batched = createEncodeStage({ model: fixedModel(model), backend: 'cpu', batching: { maxBatch: 2, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
     const good = (key: string) => ({ source: { ...source, key }, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) });
     const [first, wrong, second] = await Promise.allSettled([
       encodeOne(batched, good('first')),
@@ -86,7 +86,7 @@ describe('the encode stage', () => {
     const { source, field } = await refcField();
     const wrong = { source, field, height: 16, width: 64, values: new Float32Array(16 * 64) };
     await assert.rejects(async () => {
-      for await (const _ of createEncodeStage({ model, backend: 'cpu' }).process(wrong, context));
+      for await (const _ of createEncodeStage({ model: fixedModel(model), backend: 'cpu' }).process(wrong, context));
     }, /the model takes cropped fields of 32 x 64 x 1, not 16 x 64 x 1/);
   });
 });
