@@ -86,7 +86,7 @@ describe('nearest embeddings', () => {
     embedding,
     reconstructionError: 0,
     normalization: { missingAs: 0, clipMin: 0, clipMax: 60, divisor: 60 },
-    crop: { firstRow: 0, rows: 1, firstColumn: 0, columns: 1 },
+    crop: { firstRow: 0, rows: 1, firstColumn: 0, columns: 1, downsample: 1 },
   });
 
   it('compares only embeddings of the query model version, and ranks by Euclidean distance', () => {
