@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Embedding } from '../bus/records.js';
 import { createAutoencoder, disposeAutoencoder, UNTRAINED, type Autoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
+import { cropWindow, MODEL_PRESETS } from '../model/config.js';
 import { fieldPicture } from '../model/picture.js';
 import { loadVersion } from '../model/versions.js';
 import type { StageLogger } from '../stages/stage.js';
@@ -23,7 +24,8 @@ cropped border), north up, in radar colours, shrunk --shrink times.
   --png FILE           where to write the picture (required)
   --models LOC         the model store (default: the one the record names, its modelId)
   --config FILE        for a record of an "untrained" model: its settings, as \`model summary
-                       --config\` takes them (default: the seed configuration)
+                       --config\` takes them (default: the preset, seed or reduced, whose crop,
+                       downsampling and embedding size the record has)
   --shrink N           each N x N block drawn as one pixel, its strongest echo (default 1)
   --device D           auto (default), tensorflow, webgpu, wasm or cpu
 ${embeddingsTopicHelp}`;
@@ -63,7 +65,15 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
 
 /** The model version the record names, from --models or the store the record names; a fresh one for "untrained". */
 async function modelOf(record: Embedding, values: { models?: string | undefined; config?: string | undefined }, log: StageLogger): Promise<Autoencoder> {
-  if (record.modelVersion === UNTRAINED) return createAutoencoder(values.config === undefined ? {} : await readModelSettings(values.config));
+  if (record.modelVersion === UNTRAINED) {
+    if (values.config !== undefined) return createAutoencoder(await readModelSettings(values.config));
+    const preset = Object.values(MODEL_PRESETS).find((config) => {
+      const [rows, columns] = cropWindow(config);
+      return rows === record.crop.rows && columns === record.crop.columns && config.downsample === record.crop.downsample && config.numdense === record.embedding.length;
+    });
+    if (!preset) throw new Error(`the record's untrained model (${record.crop.rows} x ${record.crop.columns} downsampled ${record.crop.downsample}, embedding of ${record.embedding.length}) is none of the presets (${Object.keys(MODEL_PRESETS).join(', ')}): give its settings with --config FILE`);
+    return createAutoencoder({ config: preset });
+  }
   const location = values.models ?? record.modelId;
   const { model } = await loadVersion(openStore(location, { log }), record.modelVersion);
   return model;

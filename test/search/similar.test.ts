@@ -125,9 +125,14 @@ describe('hrrr-embed reconstruct', () => {
     assert.deepEqual([picture.width, picture.height], [70, 38]);
   });
 
-  it('refuses a model whose embedding size differs from the record', async () => {
-    const { status, stderr } = await runCommandProcess(['reconstruct', '--time', formatHour(hour(4)), '--png', join(work, 'x.png'), '--data', data, '--device', 'cpu']);
-    assert.equal(status, 1);
-    assert.match(stderr, /the embedding has 16 numbers, model untrained takes 50/);
+  it('asks for the settings of an untrained model that is no preset, and refuses a model whose embedding size differs from the record', async () => {
+    const noPreset = await runCommandProcess(['reconstruct', '--time', formatHour(hour(4)), '--png', join(work, 'x.png'), '--data', data, '--device', 'cpu']);
+    assert.equal(noPreset.status, 1);
+    assert.match(noPreset.stderr, /untrained model \(32 x 64 downsampled 1, embedding of 16\) is none of the presets \(seed, reduced\): give its settings with --config FILE/);
+    const settings = join(work, 'other.json');
+    await writeFile(settings, JSON.stringify({ model: { ...SMALL_CONFIG, numdense: 8 } }));
+    const wrong = await runCommandProcess(['reconstruct', '--time', formatHour(hour(4)), '--png', join(work, 'x.png'), '--data', data, '--config', settings, '--device', 'cpu']);
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /the embedding has 16 numbers, model untrained takes 8/);
   });
 });
