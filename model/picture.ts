@@ -36,6 +36,12 @@ export function fieldPicture(values: Float32Array, height: number, width: number
   return panelsPicture([[shrinkByMax(values, height, width, shrink, Math.abs), echoColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
 }
 
+/** A PNG of reconstruction minus field, red where the reconstruction is stronger, blue where weaker, shrunk as alertPicture does. */
+export function differencePicture(values: Float32Array, reconstruction: Float32Array, height: number, width: number, shrink = 1): Uint8Array {
+  const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
+  return panelsPicture([[difference, differenceColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+}
+
 /** Panels of rows x columns side by side, GAP apart, each value coloured by its panel's colouring. */
 function panelsPicture(panels: [Float32Array, (value: number) => [number, number, number]][], rows: number, columns: number): Uint8Array {
   const pictureWidth = columns * panels.length + GAP * (panels.length - 1);
