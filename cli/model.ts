@@ -10,8 +10,8 @@ export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
 
 Prints the autoencoder's layers (name, type, output shape, parameters), its parameter count and
 its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
-with any of the hyperparameters (inputHeight, inputWidth, cropping, nlayers, poolsize,
-numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
+with any of the hyperparameters (inputHeight, inputWidth, cropping, downsample, nlayers,
+poolsize, numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
 what is not given is the seed article's.`;
 
 export async function modelCommand(args: string[], out: (line: string) => void): Promise<void> {

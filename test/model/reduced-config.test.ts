@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { ConfigError, croppedShape, modelConfig, MODEL_PRESETS, REDUCED_MODEL_CONFIG, SEED_NORMALIZATION } from '../../model/config.js';
+import { loadVersion, saveVersion } from '../../model/versions.js';
 import { attributed, silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
 import { createNormalizeStage, normalizeAndCrop } from '../../stages/transforms/normalize.js';
 import type { NormalizedField } from '../../stages/types.js';
 import { refcField } from './fixtures.js';
@@ -45,6 +50,28 @@ describe('the reduced configuration (fields downsampled 4 times)', () => {
       tf.dispose([code, picture]);
     } finally {
       disposeAutoencoder(model);
+    }
+  });
+
+  it('is saved and loaded as a version like any other: same configuration, same embeddings', async () => {
+    await selectBackend('cpu', 'inference', silentLogger);
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-reduced-'));
+    const model = createAutoencoder({ config: REDUCED_MODEL_CONFIG });
+    const field = tf.randomUniform([1, 256, 448, 1], 0, 1, 'float32', 3);
+    try {
+      const store = new FolderStore(folder);
+      await saveVersion(store, model, { modelId: 'reduced-1' });
+      const { model: loaded, manifest } = await loadVersion(store, 'reduced-1');
+      assert.deepEqual(manifest.hyperparameters, { ...REDUCED_MODEL_CONFIG });
+      assert.deepEqual(loaded.config, { ...REDUCED_MODEL_CONFIG });
+      const [a, b] = [model.encoder.predict(field) as tf.Tensor, loaded.encoder.predict(field) as tf.Tensor];
+      assert.deepEqual(Array.from(await b.data()), Array.from(await a.data()));
+      tf.dispose([a, b]);
+      disposeAutoencoder(loaded);
+    } finally {
+      field.dispose();
+      disposeAutoencoder(model);
+      await rm(folder, { recursive: true, force: true });
     }
   });
 });
