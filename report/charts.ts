@@ -25,7 +25,7 @@ export interface LineChart {
 
 const WIDTH = 720;
 const HEIGHT = 260;
-const MARGIN = { left: 64, right: 16, top: 28, bottom: 40 };
+const MARGIN = { left: 64, right: 56, top: 48, bottom: 40 };
 
 export function lineChart({ title, x, xLabel, yLabel, series, marked = [] }: LineChart): string {
   const values = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
@@ -34,19 +34,20 @@ export function lineChart({ title, x, xLabel, yLabel, series, marked = [] }: Lin
   const px = (value: number) => MARGIN.left + (xMax === xMin ? 0.5 : (value - xMin) / (xMax - xMin)) * (WIDTH - MARGIN.left - MARGIN.right);
   const py = (value: number) => HEIGHT - MARGIN.bottom - (yMax === yMin ? 0.5 : (value - yMin) / (yMax - yMin)) * (HEIGHT - MARGIN.top - MARGIN.bottom);
   const parts = [`<text x="${MARGIN.left}" y="18" font-weight="bold">${escapeText(title)}</text>`, axes(yLabel, formatNumber(yMin), formatNumber(yMax))];
-  for (const i of ticks(x.length)) parts.push(`<text x="${px(x[i]!).toFixed(1)}" y="${HEIGHT - MARGIN.bottom + 16}" text-anchor="middle" font-size="11">${escapeText(xLabel(x[i]!))}</text>`);
-  series.forEach((s, k) => {
-    const path = s.values
-      .map((value, i) => (value === null || !Number.isFinite(value) ? null : `${px(x[i]!).toFixed(1)},${py(value).toFixed(1)}`))
-      .reduce<string[]>((segments, point, i, all) => (point === null ? segments : [...segments, `${i === 0 || all[i - 1] === null ? 'M' : 'L'}${point}`]), [])
-      .join(' ');
-    if (path) parts.push(`<path d="${path}" fill="none" stroke="${s.colour}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
-    parts.push(`<text x="${WIDTH - MARGIN.right}" y="${18 + 14 * k}" text-anchor="end" font-size="11" fill="${s.colour}">${escapeText(s.name)}</text>`);
-  });
+  for (const i of ticks(x.length, 6)) parts.push(`<text x="${px(x[i]!).toFixed(1)}" y="${HEIGHT - MARGIN.bottom + 16}" text-anchor="middle" font-size="11">${escapeText(xLabel(x[i]!))}</text>`);
+  let legendX = MARGIN.left;
+  for (const s of series) {
+    // Measured points joined across the steps where a series has none, each point a dot.
+    const points = s.values.flatMap((value, i) => (value === null || !Number.isFinite(value) ? [] : [`${px(x[i]!).toFixed(1)},${py(value).toFixed(1)}`]));
+    if (points.length > 1) parts.push(`<path d="M${points.join(' L')}" fill="none" stroke="${s.colour}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
+    if (!s.dashed) for (const point of points) parts.push(`<circle cx="${point.split(',')[0]}" cy="${point.split(',')[1]}" r="2" fill="${s.colour}"/>`);
+    parts.push(`<path d="M${legendX},32 h18" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/><text x="${legendX + 22}" y="36" font-size="11">${escapeText(s.name)}</text>`);
+    legendX += 40 + 7 * s.name.length;
+  }
   const first = series[0]?.values ?? [];
   for (const i of marked) {
     const value = first[i];
-    if (value !== null && value !== undefined) parts.push(`<circle cx="${px(x[i]!).toFixed(1)}" cy="${py(value).toFixed(1)}" r="4" fill="#d00"><title>${escapeText(`${xLabel(x[i]!)}: ${formatNumber(value)}`)}</title></circle>`);
+    if (value !== null && value !== undefined) parts.push(`<circle class="alert" cx="${px(x[i]!).toFixed(1)}" cy="${py(value).toFixed(1)}" r="4.5" fill="#d00"><title>${escapeText(`${xLabel(x[i]!)}: ${formatNumber(value)}`)}</title></circle>`);
   }
   return svg(WIDTH, HEIGHT, parts);
 }
@@ -76,7 +77,7 @@ export function heatmap({ title, labels, values }: Heatmap): string {
       parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${divergingColour(value)}" data-row="${i}" data-column="${j}" data-value="${value}"><title>${escapeText(`${labels[i]} / ${labels[j]}: ${formatNumber(value)}`)}</title></rect>`);
     }),
   );
-  return svg(left + n * cell + 20, top + n * cell + 110, parts);
+  return svg(Math.max(left + n * cell + 20, left + 7 * title.length), top + n * cell + 110, parts);
 }
 
 /** Blue for -1, white for 0, red for 1. */
@@ -101,7 +102,8 @@ function ticks(n: number, most = 8): number[] {
   if (n <= most) return Array.from({ length: n }, (_, i) => i);
   const step = Math.ceil((n - 1) / (most - 1));
   const picked = Array.from({ length: Math.floor((n - 1) / step) + 1 }, (_, i) => i * step);
-  return picked.at(-1) === n - 1 ? picked : [...picked, n - 1];
+  // The last index always, in place of a picked one too close to it for both labels to fit.
+  return n - 1 - picked.at(-1)! <= step / 2 ? [...picked.slice(0, -1), n - 1] : [...picked, n - 1];
 }
 
 function svg(width: number, height: number, parts: string[]): string {

@@ -46,6 +46,8 @@ export interface ReportInput {
 }
 
 const hourLabel = (time: Date) => `${time.toISOString().slice(0, 13)}Z`;
+/** 09-20 05Z: short enough for a chart's axis. */
+const shortHourLabel = (time: Date) => `${time.toISOString().slice(5, 10)} ${time.toISOString().slice(11, 13)}Z`;
 
 export function renderReport(input: ReportInput): string {
   return `<!DOCTYPE html>
@@ -104,7 +106,7 @@ function alertsSection(alerts: AlertPoint[]): string {
   const chart = lineChart({
     title: 'Reconstruction error and alert threshold',
     x: sorted.map((point) => point.validTime.getTime()),
-    xLabel: (ms) => hourLabel(new Date(ms)),
+    xLabel: (ms) => shortHourLabel(new Date(ms)),
     yLabel: 'reconstruction error',
     series: [
       { name: 'reconstruction error', values: sorted.map((point) => point.reconstructionError), colour: '#1f5fbf' },
@@ -134,5 +136,5 @@ function similaritySection(embeddings: ReportInput['embeddings']): string {
   if (embeddings.length === 0) return '<p class="empty">No embeddings.</p>';
   const sorted = [...embeddings].sort((a, b) => a.validTime.getTime() - b.validTime.getTime());
   const matrix = similarityMatrix(sorted.map((e) => e.embedding));
-  return heatmap({ title: 'Cosine similarity of the embeddings (blue -1, white 0, red 1)', labels: sorted.map((e) => hourLabel(e.validTime)), values: matrix });
+  return heatmap({ title: 'Cosine similarity of the embeddings less their mean (blue -1, white 0, red 1)', labels: sorted.map((e) => hourLabel(e.validTime)), values: matrix });
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decode as decodePng } from 'fast-png';
-import { differencePicture, fieldPicture } from '../../model/picture.js';
 import { renderReport, type ReportInput } from '../../report/page.js';
+import { analysisPictures } from '../../report/pictures.js';
 import { similarityMatrix } from '../../report/similarity.js';
 
 const at = (hour: number) => new Date(Date.UTC(2019, 8, 20, hour));
@@ -14,7 +14,7 @@ function input(overrides: Partial<ReportInput> = {}): ReportInput {
     title: 'hrrr-embed demo <run & "check">',
     generatedAt: new Date('2026-11-24T12:00:00Z'),
     summary: ['6 analyses embedded', 'model <untrained>'],
-    analyses: [{ validTime: at(1), original: fieldPicture(field, 8, 12), reconstruction: fieldPicture(rebuilt, 8, 12), error: differencePicture(field, rebuilt, 8, 12), reconstructionError: 0.0123 }],
+    analyses: [analysisPictures(at(1), { height: 8, width: 12, values: field }, rebuilt, 0.0123)],
     alerts: [
       { validTime: at(0), reconstructionError: 0.01, threshold: 0.05, alert: false },
       { validTime: at(1), reconstructionError: 0.08, threshold: 0.05, alert: true },
@@ -43,8 +43,14 @@ describe('the report page', () => {
     const pictures = images(html);
     assert.equal(pictures.length, 3);
     for (const picture of pictures) assert.deepEqual([picture.width, picture.height], [12, 8]);
+    assert.match(html, /2019-09-20T01Z: reconstruction error 0\.0123/);
+    assert.deepEqual(
+      images(renderReport(input({ analyses: [analysisPictures(at(1), { height: 8, width: 12, values: field }, rebuilt, 0.0123, 4)] }))).map((picture) => [picture.width, picture.height]),
+      [[3, 2], [3, 2], [3, 2]],
+      'shrunk 4 times',
+    );
     assert.match(html, /1 alert: 2019-09-20T01Z/);
-    assert.equal([...html.matchAll(/<circle /g)].length, 1, 'one alert marked');
+    assert.equal([...html.matchAll(/<circle class="alert"/g)].length, 1, 'one alert marked');
     assert.match(html, /<section id="training">[\s\S]*<path d="M[^"]+"[^>]*stroke="#1f5fbf"[\s\S]*held out/);
     assert.equal(html.split('<svg').length - 1, 3);
   });
@@ -56,15 +62,17 @@ describe('the report page', () => {
     assert.ok(!html.includes('<untrained>'));
   });
 
-  it('puts the cosine similarities in time order in the matrix, as by hand', () => {
+  it('puts the cosine similarities of the centred embeddings in time order in the matrix, as by hand', () => {
     const html = renderReport(input());
     const cells = [...html.matchAll(/data-row="(\d+)" data-column="(\d+)" data-value="([^"]+)"/g)].map(([, row, column, value]) => [Number(row), Number(column), Number(value)]);
     assert.equal(cells.length, 9);
     const value = (row: number, column: number) => cells.find(([r, c]) => r === row && c === column)![2]!;
-    // In time order: hour 0 [1, 0], hour 1 [1, 1], hour 2 [0, 1].
-    assert.equal(value(0, 2), 0);
-    assert.ok(Math.abs(value(0, 1) - Math.SQRT1_2) < 1e-12);
-    assert.ok(Math.abs(value(1, 2) - Math.SQRT1_2) < 1e-12);
+    // In time order: hour 0 [1, 0], hour 1 [1, 1], hour 2 [0, 1]; their mean [2/3, 2/3]; centred:
+    // [1/3, -2/3], [1/3, 1/3], [-2/3, 1/3]. cos(0, 2) = (-4/9) / (5/9); cos(0, 1) = cos(1, 2) = (-1/9) / (sqrt(5) sqrt(2) / 9).
+    assert.ok(Math.abs(value(0, 2) - -0.8) < 1e-12);
+    assert.ok(Math.abs(value(0, 1) - -1 / Math.sqrt(10)) < 1e-12);
+    assert.ok(Math.abs(value(1, 2) - -1 / Math.sqrt(10)) < 1e-12);
+    assert.equal(value(2, 0), value(0, 2));
     for (const i of [0, 1, 2]) assert.ok(Math.abs(value(i, i) - 1) < 1e-12);
     assert.match(html, /2019-09-20T00Z[\s\S]*2019-09-20T01Z[\s\S]*2019-09-20T02Z/);
     assert.deepEqual(similarityMatrix([[1, 0], [-1, 0]]), [[1, -1], [-1, 1]]);
