@@ -137,7 +137,7 @@ async function embeddingRecords(codec: AvroCodec, count: number): Promise<Outgoi
       embedding: Array.from({ length: 50 }, (_, j) => Math.sin(i + j)),
       reconstructionError: 0.01,
       normalization: { missingAs: 0, clipMin: 0, clipMax: 60, divisor: 60 },
-      crop: { firstRow: 17, rows: 1024, firstColumn: 4, columns: 1792 },
+      crop: { firstRow: 17, rows: 1024, firstColumn: 4, columns: 1792, downsample: 1 },
     });
     records.push(record);
   }

@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N]`
+ * `npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--batches 1,2] [--runs N] [--warmup N]`
  *
  * Times the seed article's autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50) on each
  * compute backend, side by side in one run: milliseconds per image for the forward pass (the
  * embedder: embedding and reconstruction, read back to the CPU) and for one Adam training step,
  * per batch size. The default input is 256 x 256 so that a 2-core machine finishes in minutes;
  * `--size full` is the real 1059 x 1799 field (cropped to 1024 x 1792), `--size 256x512` any
- * other multiple of 256. Backends that cannot start, or cannot train, say why in the table.
+ * other multiple of 256, `--size reduced` the reduced configuration (REDUCED_MODEL_CONFIG: the full
+ * field downsampled 4 times to 256 x 448, one block fewer). Backends that cannot start, or cannot train, say why in the table.
  * `--compare-conv-filter` adds a webgpu run with tfjs's own weight-gradient kernel in place of
  * model/webgpu-conv-filter.ts's, side by side.
  */
@@ -14,18 +15,19 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import { canTrain, parseDevice, selectBackend, type Backend } from '../model/backends.js';
-import { SEED_MODEL_CONFIG } from '../model/config.js';
+import { croppedShape, modelConfig, REDUCED_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { silentLogger } from '../stages/stage.js';
 import { UsageError } from './usage.js';
 
-export const MODEL_USAGE = 'npm run bench -- model [--device all|D[,D...]] [--size HxW|full] [--batches 1,2] [--runs N] [--warmup N] [--compare-conv-filter]';
+export const MODEL_USAGE = 'npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--batches 1,2] [--runs N] [--warmup N] [--compare-conv-filter]';
 
 const ALL: Backend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 interface Options {
   backends: Backend[];
-  size: { height: number; width: number; full: boolean };
+  /** The model benchmarked, and how the table's title names it. */
+  size: { config: ModelConfig; label: string };
   batches: number[];
   runs: number;
   warmup: number;
@@ -74,13 +76,15 @@ function parseOptions(args: string[]): Options {
     throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
   let size: Options['size'];
-  if (values.size === 'full') size = { height: SEED_MODEL_CONFIG.inputHeight, width: SEED_MODEL_CONFIG.inputWidth, full: true };
+  if (values.size === 'full') size = { config: modelConfig(), label: 'seed autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50), input 1059 x 1799 cropped to 1024 x 1792 (full size)' };
+  else if (values.size === 'reduced') size = { config: modelConfig(REDUCED_MODEL_CONFIG), label: 'reduced autoencoder (nlayers 3, poolsize 4, numfilters 4, numdense 50), input 1059 x 1799 cropped to 1024 x 1792, downsampled 4 times to 256 x 448' };
   else {
     const match = /^(\d+)x(\d+)$/.exec(values.size);
     if (!match || Number(match[1]) % 256 || Number(match[2]) % 256 || Number(match[1]) === 0 || Number(match[2]) === 0) {
-      throw new UsageError(`--size takes full or HxW, both multiples of 256 (4 poolings of 4), not "${values.size}"`);
+      throw new UsageError(`--size takes full, reduced or HxW, both multiples of 256 (4 poolings of 4), not "${values.size}"`);
     }
-    size = { height: Number(match[1]), width: Number(match[2]), full: false };
+    const [height, width] = [Number(match[1]), Number(match[2])];
+    size = { config: modelConfig({ inputHeight: height, inputWidth: width, cropping: [[0, 0], [0, 0]] }), label: `seed autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50), input ${height} x ${width}` };
   }
   return { backends, size, batches: integers('batches', values.batches, 1), runs: integers('runs', values.runs, 1)[0]!, warmup: integers('warmup', values.warmup, 0)[0]!, compareConvFilter: values['compare-conv-filter'] };
 }
@@ -116,11 +120,10 @@ async function benchBackend(backend: Backend, options: Options, label: string = 
     const why = (error as Error).message.replace(`${backend}: `, '').replace(/ \(.*$/, '');
     return [{ backend, adapter: why, batch: '', forward: 'unavailable', train: '' }];
   }
-  const { height, width, full } = options.size;
-  const model: Autoencoder = createAutoencoder({ config: full ? {} : { inputHeight: height, inputWidth: width, cropping: [[0, 0], [0, 0]] } });
+  const model: Autoencoder = createAutoencoder({ config: options.size.config });
   const trains = canTrain(backend);
   if (trains) compileForTraining(model);
-  const [croppedHeight, croppedWidth] = full ? [1024, 1792] : [height, width];
+  const [croppedHeight, croppedWidth] = croppedShape(options.size.config);
   const rows: Row[] = [];
   for (const batch of options.batches) {
     const input = tf.randomUniform([batch, croppedHeight, croppedWidth, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -144,9 +147,7 @@ async function benchBackend(backend: Backend, options: Options, label: string = 
 
 export async function modelBench(args: string[]): Promise<number> {
   const options = parseOptions(args);
-  const { height, width, full } = options.size;
-  const input = full ? '1059 x 1799 cropped to 1024 x 1792 (full size)' : `${height} x ${width}`;
-  console.log(`seed autoencoder (nlayers 4, poolsize 4, numfilters 4, numdense 50), input ${input}; median of ${options.runs} after ${options.warmup} warm-up`);
+  console.log(`${options.size.label}; median of ${options.runs} after ${options.warmup} warm-up`);
   const rows: Row[] = [];
   for (const backend of options.backends) {
     if (backend !== 'webgpu' || !options.compareConvFilter) {

@@ -31,7 +31,7 @@ export interface Embedding {
   embedding: number[];
   reconstructionError: number;
   normalization: { missingAs: number; clipMin: number; clipMax: number; divisor: number };
-  crop: { firstRow: number; rows: number; firstColumn: number; columns: number };
+  crop: { firstRow: number; rows: number; firstColumn: number; columns: number; downsample: number };
 }
 
 export interface Alert {

@@ -10,14 +10,14 @@ export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
 
 Prints the autoencoder's layers (name, type, output shape, parameters), its parameter count and
 its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
-with any of the hyperparameters (inputHeight, inputWidth, cropping, nlayers, poolsize,
-numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
+with any of the hyperparameters (inputHeight, inputWidth, cropping, downsample, nlayers,
+poolsize, numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
 what is not given is the seed article's.`;
 
 export async function modelCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values: options, positionals } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
   if (positionals[0] !== 'summary' || positionals.length !== 1) throw new UsageError('model takes one subcommand: summary', modelUsage);
-  const settings = options.config === undefined ? {} : await readSettings(options.config);
+  const settings = options.config === undefined ? {} : await readModelSettings(options.config);
   await selectBackend('cpu', 'inference', silentLogger);
   const model = createAutoencoder(settings);
   try {
@@ -36,7 +36,8 @@ export async function modelCommand(args: string[], out: (line: string) => void):
   }
 }
 
-async function readSettings(path: string): Promise<{ config?: unknown; normalization?: unknown }> {
+/** A settings file as `model summary --config` and `reconstruct --config` take it: {"model": {...}, "normalization": {...}}. */
+export async function readModelSettings(path: string): Promise<{ config?: unknown; normalization?: unknown }> {
   const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path}: must hold a JSON object`);
   const { model, normalization, ...rest } = parsed as Record<string, unknown>;

@@ -2,7 +2,8 @@
  * The seed article's autoencoder, layer by layer under the article's layer names, so this file
  * reads beside its Keras code: refc_input, cropped, encoder_conv_i / encoder_pool_i,
  * encoder_flatten, refc_embedding, decoder_dense, decoder_reshape, decoder_conv_i /
- * decoder_upsamp_i, before_padding, refc_reconstructed.
+ * decoder_upsamp_i, before_padding, refc_reconstructed. Ours alone, and only when the
+ * configuration downsamples: `downsampled` after the crop and `upsampled` before the padding.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { croppedShape, type ModelConfig } from './config.js';
@@ -15,6 +16,7 @@ export function buildAutoencoder(config: ModelConfig): tfl.LayersModel {
   const initializer = seededInitializers(config.seed);
   const input = tfl.input({ shape: [config.inputHeight, config.inputWidth, 1], name: 'refc_input' });
   let x = tfl.layers.cropping2D({ cropping: config.cropping, name: 'cropped' }).apply(input) as tfl.SymbolicTensor;
+  if (config.downsample > 1) x = tfl.layers.averagePooling2d({ poolSize: config.downsample, name: 'downsampled' }).apply(x) as tfl.SymbolicTensor;
   for (let layerno = 0; layerno < config.nlayers; layerno++) {
     x = conv(2 ** (layerno + config.numfilters), config.poolsize, `encoder_conv_${layerno}`, initializer()).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.maxPooling2d({ poolSize: config.poolsize, padding: 'same', name: `encoder_pool_${layerno}` }).apply(x) as tfl.SymbolicTensor;
@@ -29,6 +31,7 @@ export function buildAutoencoder(config: ModelConfig): tfl.LayersModel {
     x = tfl.layers.upSampling2d({ size: [config.poolsize, config.poolsize], name: `decoder_upsamp_${layerno}` }).apply(x) as tfl.SymbolicTensor;
   }
   x = conv(1, 3, 'before_padding', initializer()).apply(x) as tfl.SymbolicTensor;
+  if (config.downsample > 1) x = tfl.layers.upSampling2d({ size: [config.downsample, config.downsample], name: 'upsampled' }).apply(x) as tfl.SymbolicTensor;
   const htdiff = config.inputHeight - x.shape[1]!;
   const wddiff = config.inputWidth - x.shape[2]!;
   const padding: [[number, number], [number, number]] = [
@@ -44,9 +47,9 @@ export function buildAutoencoder(config: ModelConfig): tfl.LayersModel {
  * so they can be built from a fresh autoencoder or a loaded one alike.
  */
 export interface SharedModels {
-  /** Cropped field (the normalize stage's output) -> embedding. */
+  /** Cropped (and downsampled) field, the normalize stage's output -> embedding. */
   encoder: tfl.LayersModel;
-  /** Embedding -> the full-size reconstruction, as the autoencoder outputs it. */
+  /** Embedding -> the full-size reconstruction, as the autoencoder outputs it (upsampled back when the input was downsampled). */
   decoder: tfl.LayersModel;
   /** Cropped field -> [embedding, reconstruction of the cropped field]: both in one pass, for the encode stage. */
   embedder: tfl.LayersModel;
@@ -75,7 +78,8 @@ export function shareLayers(autoencoder: tfl.LayersModel, config: ModelConfig): 
   const reconstructedCrop = through(decoderLayers, embedding);
 
   const code = tfl.input({ shape: [config.numdense], name: 'refc_code' });
-  const decoded = layer('refc_reconstructed').apply(through(decoderLayers, code)) as tfl.SymbolicTensor;
+  const toFullSize = [...(config.downsample > 1 ? [layer('upsampled')] : []), layer('refc_reconstructed')];
+  const decoded = through(toFullSize, through(decoderLayers, code));
 
   return {
     encoder: tfl.model({ inputs: cropped, outputs: embedding, name: 'encoder' }),

@@ -10,6 +10,12 @@ export interface ModelConfig {
   inputWidth: number;
   /** Rows cut from the first and last image row, columns from the first and last column: ((17, 18), (4, 3)). */
   cropping: [[number, number], [number, number]];
+  /**
+   * The cropped field is averaged over blocks of downsample x downsample points before the encoder
+   * (and the reconstruction upsampled back): 1 is the article's full resolution; 4 turns
+   * 1024 x 1792 into 256 x 448, for a machine without a GPU (REDUCED_MODEL_CONFIG).
+   */
+  downsample: number;
   /** Conv2D + MaxPooling2D blocks in the encoder (and Conv2D + UpSampling2D in the decoder). */
   nlayers: number;
   /** Kernel size of every Conv2D but the last, and the pooling / upsampling factor. */
@@ -45,12 +51,23 @@ export const SEED_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfi
     [17, 18],
     [4, 3],
   ],
+  downsample: 1,
   nlayers: 4,
   poolsize: 4,
   numfilters: 4,
   numdense: 50,
   seed: 42,
 });
+
+/**
+ * The seed's model on fields downsampled 4 times (256 x 448), for the demo and any machine
+ * without a GPU. 448 = 7 x 64 does not divide by the seed's poolsize^nlayers = 256, so it has one
+ * block fewer (nlayers 3, 16 to 64 filters): its bottleneck is 4 x 7 x 64, the seed's 4 x 7 x 128.
+ */
+export const REDUCED_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfig>({ ...SEED_MODEL_CONFIG, downsample: 4, nlayers: 3 });
+
+/** The configurations a command can name: `--preset seed` or `--preset reduced`. */
+export const MODEL_PRESETS: Readonly<Record<'seed' | 'reduced', Readonly<ModelConfig>>> = Object.freeze({ seed: SEED_MODEL_CONFIG, reduced: REDUCED_MODEL_CONFIG });
 
 export const SEED_NORMALIZATION: Readonly<NormalizationConfig> = Object.freeze({ missingValue: 0, clipMin: 0, clipMax: 60, scale: 60 });
 
@@ -76,7 +93,7 @@ export function modelConfig(overrides: unknown = {}): ModelConfig {
     ...given,
     cropping: (given.cropping ?? SEED_MODEL_CONFIG.cropping) as ModelConfig['cropping'],
   };
-  for (const key of ['inputHeight', 'inputWidth', 'nlayers', 'poolsize', 'numfilters', 'numdense'] as const) {
+  for (const key of ['inputHeight', 'inputWidth', 'downsample', 'nlayers', 'poolsize', 'numfilters', 'numdense'] as const) {
     positiveInteger(config[key], key);
   }
   integer(config.seed, 'seed', 0);
@@ -107,10 +124,16 @@ export function trainingConfig(overrides: unknown = {}): TrainingConfig {
   return config;
 }
 
-/** Rows and columns the model sees once the crop is applied. */
-export function croppedShape(config: ModelConfig): [number, number] {
+/** Rows and columns of the grid the crop keeps (HRRR: 1024 x 1792). */
+export function cropWindow(config: Pick<ModelConfig, 'inputHeight' | 'inputWidth' | 'cropping'>): [number, number] {
   const [[top, bottom], [left, right]] = config.cropping;
   return [config.inputHeight - top - bottom, config.inputWidth - left - right];
+}
+
+/** Rows and columns the model sees: the crop window, downsampled. */
+export function croppedShape(config: ModelConfig): [number, number] {
+  const [height, width] = cropWindow(config);
+  return [height / config.downsample, width / config.downsample];
 }
 
 function checkCropping(cropping: unknown): void {
@@ -120,11 +143,15 @@ function checkCropping(cropping: unknown): void {
 
 /** The decoder upsamples back by poolsize^nlayers: the cropped field must divide evenly, or the output would not match it. */
 function checkShapes(config: ModelConfig): void {
+  const [windowHeight, windowWidth] = cropWindow(config);
+  if (windowHeight <= 0 || windowWidth <= 0) throw new ConfigError('cropping', `leaves ${windowHeight} x ${windowWidth} of a ${config.inputHeight} x ${config.inputWidth} input`);
+  if (windowHeight % config.downsample !== 0 || windowWidth % config.downsample !== 0) {
+    throw new ConfigError('downsample', `the cropped ${windowHeight} x ${windowWidth} must divide by ${config.downsample}, so that every block is whole`);
+  }
   const [height, width] = croppedShape(config);
   const factor = config.poolsize ** config.nlayers;
-  if (height <= 0 || width <= 0) throw new ConfigError('cropping', `leaves ${height} x ${width} of a ${config.inputHeight} x ${config.inputWidth} input`);
   if (height % factor !== 0 || width % factor !== 0) {
-    throw new ConfigError('cropping', `the cropped ${height} x ${width} must divide by poolsize^nlayers = ${factor}, so the decoder gives back the same shape`);
+    throw new ConfigError('cropping', `the cropped${config.downsample > 1 ? ` and downsampled` : ''} ${height} x ${width} must divide by poolsize^nlayers = ${factor}, so the decoder gives back the same shape`);
   }
 }
 

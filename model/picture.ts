@@ -25,14 +25,27 @@ const GAP = 8;
  * reconstruction is stronger, blue where it is weaker.
  */
 export function alertPicture({ height, width, values }: NormalizedField, reconstruction: Float32Array, shrink = 4): Uint8Array {
-  const rows = Math.ceil(height / shrink);
-  const columns = Math.ceil(width / shrink);
   const original = shrinkByMax(values, height, width, shrink, Math.abs);
   const rebuilt = shrinkByMax(reconstruction, height, width, shrink, Math.abs);
   const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
-  const pictureWidth = columns * 3 + GAP * 2;
+  return panelsPicture([[original, echoColour], [rebuilt, echoColour], [difference, differenceColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+}
+
+/** A PNG of one field in the model's scale (0 to 1), north up, in radar colours, shrunk as alertPicture does. */
+export function fieldPicture(values: Float32Array, height: number, width: number, shrink = 1): Uint8Array {
+  return panelsPicture([[shrinkByMax(values, height, width, shrink, Math.abs), echoColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+}
+
+/** A PNG of reconstruction minus field, red where the reconstruction is stronger, blue where weaker, shrunk as alertPicture does. */
+export function differencePicture(values: Float32Array, reconstruction: Float32Array, height: number, width: number, shrink = 1): Uint8Array {
+  const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
+  return panelsPicture([[difference, differenceColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+}
+
+/** Panels of rows x columns side by side, GAP apart, each value coloured by its panel's colouring. */
+function panelsPicture(panels: [Float32Array, (value: number) => [number, number, number]][], rows: number, columns: number): Uint8Array {
+  const pictureWidth = columns * panels.length + GAP * (panels.length - 1);
   const data = new Uint8Array(pictureWidth * rows * 3).fill(255);
-  const panels: [Float32Array, (value: number) => [number, number, number]][] = [[original, echoColour], [rebuilt, echoColour], [difference, differenceColour]];
   panels.forEach(([panel, colour], index) => {
     const left = index * (columns + GAP);
     for (let row = 0; row < rows; row++) {

@@ -1,7 +1,7 @@
 import type { OutgoingRecord } from '../../bus/bus.js';
 import type { AvroCodec } from '../../bus/avro/codec.js';
 import type { Alert, Embedding, SourceObject } from '../../bus/records.js';
-import type { ModelConfig, NormalizationConfig } from '../../model/config.js';
+import { cropWindow, type ModelConfig, type NormalizationConfig } from '../../model/config.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { formatHour } from '../sources/hrrr-archive.js';
 import type { Stage } from '../stage.js';
@@ -37,10 +37,11 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
   return {
     name: 'publish',
     async *process(encoded, { log }) {
-      const { normalized, embedded } = encoded;
+      const { embedded } = encoded;
       const field = fieldName(embedded);
       const validTime = embedded.field.product.validTime;
       const key = { field, validTime };
+      const [rows, columns] = cropWindow(model.config);
       const value: Embedding = {
         validTime,
         referenceTime: embedded.field.identification.referenceTime,
@@ -51,7 +52,7 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
         embedding: Array.from(embedded.embedding),
         reconstructionError: embedded.reconstructionError,
         normalization: { missingAs: model.normalization.missingValue, clipMin: model.normalization.clipMin, clipMax: model.normalization.clipMax, divisor: model.normalization.scale },
-        crop: { firstRow: model.config.cropping[0][0], rows: normalized.height, firstColumn: model.config.cropping[1][0], columns: normalized.width },
+        crop: { firstRow: model.config.cropping[0][0], rows, firstColumn: model.config.cropping[1][0], columns, downsample: model.config.downsample },
       };
       // The record's timestamp is when it was published, not the valid time (in key and value):
       // the broker's retention goes by timestamps, and would delete a backfilled 2019 record at once.

@@ -1,4 +1,4 @@
-import type { ModelConfig, NormalizationConfig } from '../../model/config.js';
+import { croppedShape, type ModelConfig, type NormalizationConfig } from '../../model/config.js';
 import type { Stage } from '../stage.js';
 import type { DecodedField, NormalizedField } from '../types.js';
 
@@ -9,7 +9,7 @@ export interface NormalizeConfig {
   normalization: NormalizationConfig;
 }
 
-/** DecodedField -> NormalizedField: missing -> missingValue, clip, scale, crop; rows from the south. */
+/** DecodedField -> NormalizedField: missing -> missingValue, clip, scale, crop, downsample; rows from the south. */
 export function createNormalizeStage({ model, normalization }: NormalizeConfig): Stage<DecodedField, NormalizedField> {
   return {
     name: 'normalize',
@@ -22,10 +22,8 @@ export function createNormalizeStage({ model, normalization }: NormalizeConfig):
       if (nx !== model.inputWidth || ny !== model.inputHeight) {
         throw new Error(`the model takes ${model.inputWidth} x ${model.inputHeight} grids, this field is ${nx} x ${ny}`);
       }
-      const [[top, bottom], [left, right]] = model.cropping;
-      const height = ny - top - bottom;
-      const width = nx - left - right;
-      yield { source, field, height, width, values: normalizeAndCrop(values, { nx, ny, southFirst: scanning.jScansPositively }, normalization, model.cropping) };
+      const [height, width] = croppedShape(model);
+      yield { source, field, height, width, values: normalizeAndCrop(values, { nx, ny, southFirst: scanning.jScansPositively }, normalization, model.cropping, model.downsample) };
     },
   };
 }
@@ -33,28 +31,36 @@ export function createNormalizeStage({ model, normalization }: NormalizeConfig):
 /**
  * The model's input from values in GRIB2 order. Image row 0 is the southernmost grid row (the
  * first stored one when southFirst, as in HRRR's scanning mode 64; the last stored otherwise),
- * so the crop's first row count comes off the southern edge.
+ * so the crop's first row count comes off the southern edge. With `downsample` d > 1, each d x d
+ * block of the crop becomes its mean (of the normalized values), as the model's `downsampled`
+ * layer averages: the crop must divide by d.
  */
 export function normalizeAndCrop(
   values: Float32Array,
   grid: { nx: number; ny: number; southFirst: boolean },
   { missingValue, clipMin, clipMax, scale }: NormalizationConfig,
   [[top, bottom], [left, right]]: ModelConfig['cropping'],
+  downsample = 1,
 ): Float32Array {
   const { nx, ny, southFirst } = grid;
   if (values.length !== nx * ny) throw new Error(`${values.length} values for a ${nx} x ${ny} grid`);
   const height = ny - top - bottom;
   const width = nx - left - right;
-  const out = new Float32Array(height * width);
+  if (height % downsample !== 0 || width % downsample !== 0) throw new Error(`the cropped ${height} x ${width} does not divide by downsample ${downsample}`);
+  const columns = width / downsample;
+  const out = new Float32Array((height / downsample) * columns);
+  const share = 1 / (downsample * downsample);
   for (let row = 0; row < height; row++) {
     const imageRow = top + row;
     const gridRow = southFirst ? imageRow : ny - 1 - imageRow;
     const from = gridRow * nx + left;
-    const to = row * width;
+    const to = Math.floor(row / downsample) * columns;
     for (let column = 0; column < width; column++) {
       const value = values[from + column]!;
       const filled = Number.isNaN(value) ? missingValue : value;
-      out[to + column] = Math.min(clipMax, Math.max(clipMin, filled)) / scale;
+      const normalized = Math.min(clipMax, Math.max(clipMin, filled)) / scale;
+      if (downsample === 1) out[to + column] = normalized;
+      else out[to + Math.floor(column / downsample)]! += normalized * share;
     }
   }
   return out;

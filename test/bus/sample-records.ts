@@ -16,7 +16,7 @@ export function sampleEmbedding(seed = 1): Embedding {
     embedding: Array.from({ length: 50 }, (_, i) => (i - 25) * 0.125 * seed),
     reconstructionError: 0.0123,
     normalization: { missingAs: 0, clipMin: 0, clipMax: 60, divisor: 60 },
-    crop: { firstRow: 17, rows: 1024, firstColumn: 4, columns: 1792 },
+    crop: { firstRow: 17, rows: 1024, firstColumn: 4, columns: 1792, downsample: 1 },
   };
 }
 

@@ -82,7 +82,7 @@ for (const [name, openTestBus] of buses) {
           assert.equal(value.embedding.length, SMALL_CONFIG.numdense);
           assert.equal(value.field, 'REFC:entire atmosphere:anl');
           assert.equal(value.modelVersion, 'untrained');
-          assert.deepEqual({ ...value.crop }, { firstRow: 3, rows: 32, firstColumn: 3, columns: 64 });
+          assert.deepEqual({ ...value.crop }, { firstRow: 3, rows: 32, firstColumn: 3, columns: 64, downsample: 1 });
         }
 
         assert.equal(on(codec.topics.alerts).length, 1);

@@ -1,0 +1,58 @@
+/**
+ * The embeddings topic read back whole, for search: every record up to now, the latest one kept
+ * for each field, valid time and model version (a record published twice, or again after a
+ * restart, is the same embedding).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AvroCodec } from '../bus/avro/codec.js';
+import type { TopicBus } from '../bus/bus.js';
+import type { Embedding } from '../bus/records.js';
+
+export interface ReadOptions {
+  /**
+   * The topic is read to its end when no record has come for this long: a bus has no "end" to
+   * wait for, only records so far. The first record may take longer on Kafka, where the reader
+   * joins a consumer group first: `firstRecordMs` is how long an empty topic is waited on.
+   */
+  quietMs: number;
+  firstRecordMs: number;
+  signal?: AbortSignal;
+}
+
+/** How long to wait on each bus before taking the topic as read: files answer at once, Kafka joins a group first. */
+export const fileBusQuiet: Omit<ReadOptions, 'signal'> = { quietMs: 300, firstRecordMs: 1_000 };
+export const kafkaQuiet: Omit<ReadOptions, 'signal'> = { quietMs: 2_000, firstRecordMs: 15_000 };
+
+/** Which model made an embedding: its line (where its versions live) and the version. */
+export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | 'modelVersion'>): string {
+  return `${modelId} ${modelVersion}`;
+}
+
+/**
+ * Every embedding on the topic, the latest per (field, valid time, model), in the order they were
+ * first published. Reads as a throwaway consumer group that commits nothing, as `tail` does.
+ */
+export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal }: ReadOptions): Promise<Embedding[]> {
+  const topic = codec.topics.embeddings;
+  const consumer = bus.consumer({ group: `hrrr-embed-search-${randomUUID()}`, topics: [topic], fromBeginning: true });
+  const latest = new Map<string, Embedding>();
+  const quiet = new AbortController();
+  let timer = setTimeout(() => quiet.abort(), firstRecordMs);
+  try {
+    for await (const record of consumer.records(signal ? AbortSignal.any([signal, quiet.signal]) : quiet.signal)) {
+      clearTimeout(timer);
+      timer = setTimeout(() => quiet.abort(), quietMs);
+      let value: Embedding;
+      try {
+        value = (await codec.decode(record)).value as Embedding;
+      } catch (error) {
+        throw new Error(`${topic}/${record.partition} offset ${record.offset}: ${(error as Error).message}`, { cause: error });
+      }
+      latest.set(`${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`, value);
+    }
+  } finally {
+    clearTimeout(timer);
+    await consumer.close();
+  }
+  return [...latest.values()];
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadRunSettings } from '../../runtime/config.js';
+import { repoRoot } from '../paths.js';
+
+const venv = join(repoRoot, '.work', 'infra-venv', 'bin');
+const infra = join(repoRoot, 'infra');
+const k8sFiles = ['configmap.yaml', 'consumer.yaml', 'scaledobject.yaml', 'topics-job.yaml', 'retrain-cronjob.yaml'].map((name) => join(infra, 'k8s', name));
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-infra-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function tool(name: string, args: string[]) {
+  const path = join(venv, name);
+  assert.ok(existsSync(path), `${path} is missing: run infra/install-infra-checks.sh (npm test runs it)`);
+  return spawnSync(path, args, { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** The YAML documents of a file, parsed by PyYAML. */
+function yamlDocuments(file: string): any[] {
+  const result = tool('python', ['-c', 'import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))', file]);
+  assert.equal(result.status, 0, result.stderr);
+  return (JSON.parse(result.stdout) as unknown[]).filter((document) => document !== null);
+}
+
+const manifests = k8sFiles.flatMap((file) => yamlDocuments(file));
+const byKind = (kind: string) => manifests.filter((manifest) => manifest.kind === kind);
+const compose = yamlDocuments(join(infra, 'compose.yaml'))[0];
+
+/** The `create NAME PARTITIONS` lines of a topic-creation script. */
+const topicLines = (script: string) => script.split('\n').map((line) => line.trim()).filter((line) => /^create [a-z-]+ \d+/.test(line));
+
+/** Runs `hrrr-embed COMMAND --help`: its usage text, or undefined when there is no such command. */
+function usageOf(command: string): string | undefined {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), command, '--help'], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout : undefined;
+}
+
+describe('infra/compose.yaml', () => {
+  it('is valid against the Compose Specification, and an invalid copy is refused', () => {
+    const valid = tool('check-jsonschema', ['--builtin-schema', 'vendor.compose-spec', join(infra, 'compose.yaml')]);
+    assert.equal(valid.status, 0, valid.stdout + valid.stderr);
+    const broken = join(work, 'compose.yaml');
+    writeFileSync(broken, readFileSync(join(infra, 'compose.yaml'), 'utf8').replace('    stop_grace_period: 90s', '    stop_grace_period: 90s\n    restart_policy: always'));
+    assert.notEqual(tool('check-jsonschema', ['--builtin-schema', 'vendor.compose-spec', broken]).status, 0);
+  });
+
+  it("runs the consumer with settings `run` accepts, and Kafka, a schema registry, an S3 store and the topics beside it", () => {
+    for (const service of ['kafka', 'topics', 'schema-registry', 'minio', 'buckets', 'consumer', 'trainer']) assert.ok(compose.services[service], service);
+    const consumer = compose.services.consumer;
+    assert.equal(consumer.command[0], 'run');
+    const settings = loadRunSettings(consumer.command.slice(1), consumer.environment).values;
+    assert.equal(settings.kafka, 'kafka:9092');
+    assert.equal(settings.partitions, 6);
+    assert.equal(compose.services.kafka.image, 'apache/kafka:3.9.0');
+  });
+});
+
+describe('infra/k8s', () => {
+  it('is valid against the Kubernetes 1.37 API (strict: no unknown fields), and an invalid copy is refused', () => {
+    const valid = tool('kubernetes-validate', ['--strict', ...k8sFiles]);
+    assert.equal(valid.status, 0, valid.stdout + valid.stderr);
+    for (const kind of ['ConfigMap', 'Deployment', 'Service', 'CronJob', 'Job']) assert.match(valid.stdout + valid.stderr, new RegExp(`passed for resource ${kind.toLowerCase()}/`), kind);
+    const broken = join(work, 'consumer.yaml');
+    writeFileSync(broken, readFileSync(join(infra, 'k8s', 'consumer.yaml'), 'utf8').replace('terminationGracePeriodSeconds: 90', 'terminationGracePeriodSecond: 90'));
+    assert.notEqual(tool('kubernetes-validate', ['--strict', broken]).status, 0);
+  });
+
+  it("gives the consumer Deployment settings `run` accepts, from its ConfigMap and environment", () => {
+    const [deployment] = byKind('Deployment');
+    const container = deployment.spec.template.spec.containers[0];
+    assert.deepEqual(container.args, ['run']);
+    const configMap = byKind('ConfigMap').find((map) => map.metadata.name === deployment.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name);
+    const file = join(work, 'run.json');
+    writeFileSync(file, configMap.data['run.json']);
+    const env = Object.fromEntries(container.env.map(({ name, value }: { name: string; value: string }) => [name, name === 'HRRR_EMBED_CONFIG' ? file : value]));
+    assert.equal(container.env.find((e: any) => e.name === 'HRRR_EMBED_CONFIG').value, `${container.volumeMounts.find((m: any) => m.name === 'settings').mountPath}/run.json`);
+    const settings = loadRunSettings([], env).values;
+    assert.equal(settings.metricsPort, container.ports[0].containerPort);
+    assert.equal(settings.metricsHost, '0.0.0.0');
+    assert.ok(deployment.spec.template.spec.terminationGracePeriodSeconds > settings.drainSeconds, 'a drain fits in the grace period');
+    assert.ok(deployment.spec.template.spec.securityContext.runAsNonRoot);
+  });
+
+  it("scales the consumer on its own group's lag on its events topic, to at most that topic's partition count", () => {
+    const [scaled] = byKind('ScaledObject');
+    const [deployment] = byKind('Deployment');
+    const settings = JSON.parse(byKind('ConfigMap').find((map) => map.data['run.json']).data['run.json']);
+    const [trigger] = scaled.spec.triggers;
+    assert.equal(scaled.spec.scaleTargetRef.name, deployment.metadata.name);
+    assert.equal(trigger.type, 'kafka');
+    assert.equal(trigger.metadata.consumerGroup, settings.group);
+    assert.equal(trigger.metadata.topic, settings.events);
+    assert.equal(trigger.metadata.bootstrapServers, settings.kafka);
+    assert.ok(Number(trigger.metadata.lagThreshold) >= 1);
+    const script = byKind('ConfigMap').find((map) => map.data['create-topics.sh']).data['create-topics.sh'];
+    const prefix = byKind('Job')[0].spec.template.spec.containers[0].env.find((e: any) => e.name === 'TOPIC_PREFIX').value;
+    const events = topicLines(script).find((line) => `${prefix}${line.split(' ')[1]}` === settings.events);
+    assert.ok(events, `the Job creates ${settings.events}`);
+    assert.equal(scaled.spec.maxReplicaCount, Number(events.split(' ')[2]), 'one replica per partition at most');
+  });
+
+  it('creates the same topics with the same partition counts in Kubernetes and in compose', () => {
+    const inCluster = byKind('ConfigMap').find((map) => map.data['create-topics.sh']).data['create-topics.sh'];
+    assert.deepEqual(topicLines(inCluster), topicLines(readFileSync(join(infra, 'kafka', 'create-topics.sh'), 'utf8')));
+    assert.deepEqual(topicLines(inCluster).map((line) => line.split(' ')[1]).slice(0, 4), ['embeddings', 'alerts', 'dead-letters', 'model-versions']);
+  });
+});
+
+describe('the hrrr-embed commands the manifests run', () => {
+  const invocations = [
+    ...byKind('Deployment').map((d) => d.spec.template.spec.containers[0].args as string[]),
+    ...byKind('CronJob').map((c) => c.spec.jobTemplate.spec.template.spec.containers[0].args as string[]),
+    ...Object.values(compose.services as Record<string, any>).filter((s) => s.image === 'hrrr-embed:latest').map((s) => s.command as string[]),
+  ];
+  for (const args of invocations) {
+    const usage = usageOf(args[0]!);
+    // The trainer lands with the retraining issue: until then its command is unknown here, and this is to do.
+    it(`${args.join(' ')}: every option is one the command knows`, { todo: usage === undefined ? `hrrr-embed ${args[0]} does not exist yet` : false }, () => {
+      assert.ok(usage, `hrrr-embed ${args[0]} --help`);
+      for (const option of args.filter((arg) => arg.startsWith('--'))) assert.ok(usage.includes(option), `${args[0]} ${option}`);
+    });
+  }
+});
+
+describe('infra/container/Dockerfile', () => {
+  it('runs the command line as an unprivileged user in both targets', () => {
+    const dockerfile = readFileSync(join(infra, 'container', 'Dockerfile'), 'utf8');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    const finals = stages.filter((stage) => / AS (runtime|cuda)\b/.test(stage.split('\n')[0]!));
+    assert.equal(finals.length, 2);
+    for (const stage of finals) {
+      assert.match(stage, /^USER (node|hrrr)$/m);
+      assert.match(stage, /^ENTRYPOINT \["node", "\/app\/dist\/cli\/main\.js"\]$/m);
+    }
+    assert.match(dockerfile, /mesa-vulkan-drivers/);
+    assert.match(dockerfile, /@tensorflow\/tfjs-node-gpu@4\.22\.0/);
+  });
+});
