@@ -8,6 +8,7 @@ import { runCommand, runUsage } from './run.js';
 import { tailCommand, tailUsage } from './tail.js';
 import { embedCommand, embedUsage } from './embed.js';
 import { modelCommand, modelUsage } from './model.js';
+import { shardsCommand, shardsUsage } from './shards.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -19,6 +20,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   tail: { run: tailCommand, usage: tailUsage },
   embed: { run: embedCommand, usage: embedUsage },
   model: { run: modelCommand, usage: modelUsage },
+  shards: { run: shardsCommand, usage: shardsUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]
