@@ -6,10 +6,12 @@ import type { ShardEncoding } from './types.js';
 export type EncodedValues = Float32Array | Uint16Array | Uint8Array;
 
 /**
- * The default: 8 bits over the normalized range, a step of (clipMax - clipMin) / 255 (0.235 dBZ
- * for REFC), a quarter of float32's size. The shards benchmark measures it against the others.
+ * The default, chosen by measuring (`npm run bench -- shards`): half of float32's size, and it
+ * keeps what the data holds. NOAA packs REFC in steps of 1/16 dBZ, 961 levels over 0..60 (10
+ * bits); float16 is within 0.014 dBZ of every value, so each rounds back to its packed step.
+ * uint8 (a step of 60/255 = 0.235 dBZ) halves the size again but moves most non-zero values off it.
  */
-export const DEFAULT_ENCODING: ShardEncoding = 'uint8';
+export const DEFAULT_ENCODING: ShardEncoding = 'float16';
 
 export const ENCODINGS: readonly ShardEncoding[] = ['float32', 'float16', 'uint8'];
 
@@ -46,14 +48,18 @@ export function encodeValues(values: Float32Array, encoding: ShardEncoding, norm
   }
 }
 
+/** Every float16's value, made on first use: a lookup decodes a field several times faster than converting each. */
+let float16Table: Float32Array | undefined;
+
 /** The values of one row back as float32, whatever the encoding. */
 export function decodeValues(encoded: EncodedValues, encoding: ShardEncoding, normalization: NormalizationConfig): Float32Array {
   switch (encoding) {
     case 'float32':
-      return Float32Array.from(encoded as Float32Array);
+      return (encoded as Float32Array).slice();
     case 'float16': {
+      const table = (float16Table ??= Float32Array.from({ length: 65536 }, (_, half) => util.uint16ToFloat64(half)));
       const out = new Float32Array(encoded.length);
-      for (let i = 0; i < encoded.length; i++) out[i] = util.uint16ToFloat64(encoded[i]!);
+      for (let i = 0; i < encoded.length; i++) out[i] = table[encoded[i]!]!;
       return out;
     }
     case 'uint8': {
