@@ -24,8 +24,7 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
         if (last && key > last && !key.startsWith(last)) break;
         if (key.endsWith(MANIFEST_SUFFIX)) keys.push(key);
       }
-      const manifests = await Promise.all(keys.map(async (key) => parseManifest(await store.get(key), `${store.url}/${key}`)));
-      return manifests
+      return (await readManifests(store, keys))
         .filter((manifest) => manifest.field === field && (!from || Date.parse(manifest.to) >= from.getTime()) && (!to || Date.parse(manifest.from) <= to.getTime()))
         .sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     },
@@ -47,6 +46,19 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
       }
     },
   };
+}
+
+/** Manifests read at once: enough to hide a store's latency, few enough for a folder's open files. */
+const MANIFESTS_AT_ONCE = 16;
+
+async function readManifests(store: ObjectStore, keys: string[]): Promise<ShardManifest[]> {
+  const manifests: ShardManifest[] = [];
+  let next = 0;
+  const reader = async () => {
+    for (let i = next++; i < keys.length; i = next++) manifests[i] = parseManifest(await store.get(keys[i]!), `${store.url}/${keys[i]}`);
+  };
+  await Promise.all(Array.from({ length: Math.min(MANIFESTS_AT_ONCE, keys.length) }, reader));
+  return manifests;
 }
 
 /** A manifest's JSON, checked: `name` (store and key) is in every error. */
