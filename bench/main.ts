@@ -7,6 +7,7 @@ import { busBench, BUS_USAGE } from './bus.js';
 import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { modelBench, MODEL_USAGE } from './model.js';
+import { shardsBench, SHARDS_USAGE } from './shards.js';
 import { UsageError } from './usage.js';
 
 interface Benchmark {
@@ -40,6 +41,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'the autoencoder: forward pass and training step, ms per image, per backend and batch size',
     usage: MODEL_USAGE,
     run: modelBench,
+  },
+  shards: {
+    summary: 'shard value encodings on a real field: bytes per field, error, write and read ms per field',
+    usage: SHARDS_USAGE,
+    run: shardsBench,
   },
 };
 

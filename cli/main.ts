@@ -10,6 +10,7 @@ import { embedCommand, embedUsage } from './embed.js';
 import { modelCommand, modelUsage } from './model.js';
 import { reconstructCommand, reconstructUsage } from './reconstruct.js';
 import { similarCommand, similarUsage } from './similar.js';
+import { shardsCommand, shardsUsage } from './shards.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -23,6 +24,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   model: { run: modelCommand, usage: modelUsage },
   similar: { run: similarCommand, usage: similarUsage },
   reconstruct: { run: reconstructCommand, usage: reconstructUsage },
+  shards: { run: shardsCommand, usage: shardsUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench -- shards [FILE] [--rows N] [--match REGEX]`
+ *
+ * Writes N copies of a real field (the shared HRRR REFC analysis by default), normalized and
+ * cropped as the seed model takes it (1024 x 1792), into a shard of each encoding in a local
+ * folder store, reads it back, and prints side by side: bytes per field and the ratio to
+ * float32, the error in the field's units (dBZ for REFC) against the float32 values, whether the
+ * data's own precision (its GRIB2 packing step) survives rounding, and write and read time per
+ * field (encode, Arrow IPC, SHA-256 and the store's put; get, checks and decode). Also what a
+ * generic compressor would make of each object (gzip, from Node's zlib): apache-arrow's JS
+ * writer compresses Arrow buffers only with an LZ4 or ZSTD codec registered by the caller, none
+ * is installed and Node 20's zlib has no ZSTD, so this is for reference, not written.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { decodeValues as decodeGrib, readFields } from '../grib2/index.js';
+import { SEED_MODEL_CONFIG, SEED_NORMALIZATION } from '../model/config.js';
+import { openShardCatalog } from '../shards/catalog.js';
+import { ENCODINGS } from '../shards/encoding.js';
+import type { ShardEncoding, ShardRow } from '../shards/types.js';
+import { createShardWriter } from '../shards/writer.js';
+import { normalizeAndCrop } from '../stages/transforms/normalize.js';
+import { FolderStore } from '../store/folder.js';
+import { commandLine, UsageError } from './usage.js';
+
+export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match REGEX]';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEFAULT_FILE = join(process.env.HRRR_EMBED_SHARED_DATA ?? join(repoRoot, '..', 'shared', 'data'), 'hrrr', 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2');
+
+interface Result {
+  encoding: ShardEncoding;
+  bytesPerField: number;
+  ratioToFloat32: number;
+  maxAbsError: number;
+  meanAbsError: number;
+  /** Values whose packing step is lost: rounded to the step, they differ from the original. */
+  valuesOffStep: number;
+  writeMsPerField: number;
+  readMsPerField: number;
+  gzipBytesPerField: number;
+  gzipMsPerField: number;
+}
+
+export async function shardsBench(args: string[]): Promise<number> {
+  const { values: options, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string', default: '8' }, match: { type: 'string', default: '^REFC$' } } });
+  const rows = Number(options.rows);
+  if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows: ${options.rows} is not a whole number of at least 1`);
+  if (positionals.length > 1) throw new UsageError('give at most one FILE');
+  const file = positionals[0] ?? DEFAULT_FILE;
+  const match = new RegExp(options.match);
+  const field = readFields(await readFile(file)).find((candidate) => match.test(candidate.parameter.shortName));
+  if (!field) throw new UsageError(`${file}: no message whose short name matches ${match}`);
+  const raw = await decodeGrib(field);
+  const { nx, ny } = field.grid;
+  if (nx !== SEED_MODEL_CONFIG.inputWidth || ny !== SEED_MODEL_CONFIG.inputHeight) throw new UsageError(`${file}: a ${nx} x ${ny} grid, the seed model takes ${SEED_MODEL_CONFIG.inputWidth} x ${SEED_MODEL_CONFIG.inputHeight}`);
+  const normalization = SEED_NORMALIZATION;
+  const values = normalizeAndCrop(raw, { nx, ny, southFirst: field.grid.template.scanning.jScansPositively }, normalization, SEED_MODEL_CONFIG.cropping);
+  const [[top, bottom], [left, right]] = SEED_MODEL_CONFIG.cropping;
+  const height = ny - top - bottom;
+  const width = nx - left - right;
+  const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
+  const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
+
+  const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-shards-'));
+  const results: Result[] = [];
+  try {
+    for (const encoding of ENCODINGS) {
+      const store = new FolderStore(join(folder, encoding));
+      const writer = createShardWriter({ store, normalization, encoding, rollover: { maxRows: rows } });
+      const writeStart = performance.now();
+      for (const row of shardRows) await writer.append(row);
+      await writer.close();
+      const writeMs = performance.now() - writeStart;
+      const catalog = openShardCatalog(store);
+      const [manifest] = await catalog.list({ field: shardRows[0]!.field });
+      const readStart = performance.now();
+      const decoded: Float32Array[] = [];
+      for await (const row of catalog.read(manifest!)) decoded.push(row.values);
+      const readMs = performance.now() - readStart;
+      const body = await store.get(manifest!.dataKey);
+      const gzipStart = performance.now();
+      const gzipped = gzipSync(body).length;
+      const gzipMs = performance.now() - gzipStart;
+      const error = errors(values, decoded[0]!, normalization.scale, precision.step);
+      results.push({
+        encoding,
+        bytesPerField: manifest!.bytes / rows,
+        ratioToFloat32: 0,
+        ...error,
+        writeMsPerField: writeMs / rows,
+        readMsPerField: readMs / rows,
+        gzipBytesPerField: gzipped / rows,
+        gzipMsPerField: gzipMs / rows,
+      });
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+  const float32 = results.find((r) => r.encoding === 'float32')!.bytesPerField;
+  for (const result of results) result.ratioToFloat32 = result.bytesPerField / float32;
+
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+  const header = ['encoding', 'bytes/field', 'vs float32', 'max |err| dBZ', 'mean |err| dBZ', `off ${precision.step} dBZ step`, 'write ms/field', 'read ms/field', 'gzip bytes/field', 'gzip ms/field'];
+  const table = results.map((r) => [r.encoding, mb(r.bytesPerField), r.ratioToFloat32.toFixed(3), r.maxAbsError.toFixed(4), r.meanAbsError.toFixed(5), String(r.valuesOffStep), r.writeMsPerField.toFixed(1), r.readMsPerField.toFixed(1), mb(r.gzipBytesPerField), r.gzipMsPerField.toFixed(1)]);
+  const widths = header.map((title, i) => Math.max(title.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  const zeros = values.reduce((count, value) => count + (value === 0 ? 1 : 0), 0);
+  const lines = [
+    `${file}: ${field.parameter.shortName}, ${height} x ${width} after the crop, ${rows} rows per shard`,
+    `values in ${normalization.clipMin}..${normalization.clipMax}: ${precision.distinct} distinct, packed in steps of ${precision.step} (${Math.round((normalization.clipMax - normalization.clipMin) / precision.step) + 1} levels would need ${Math.ceil(Math.log2((normalization.clipMax - normalization.clipMin) / precision.step + 1))} bits); ${((100 * zeros) / values.length).toFixed(1)}% of the field is 0 after clipping`,
+    line(header),
+    ...table.map(line),
+    'gzip: for reference only (apache-arrow JS writes LZ4/ZSTD only with a codec the caller registers; none here)',
+  ];
+  const json = { benchmark: 'shards', command: commandLine(['shards', ...args]), file, rows, height, width, precision, node: process.version, cpu: cpus()[0]?.model ?? null, cores: cpus().length, results };
+  process.stdout.write(`${lines.join('\n')}\nJSON ${JSON.stringify(json)}\n`);
+  return 0;
+}
+
+/** The data's own step: the smallest gap between distinct values within the clip range. */
+function packingStep(values: Float32Array, clipMin: number, clipMax: number): { distinct: number; step: number } {
+  const distinct = [...new Set(values)].filter((value) => value >= clipMin && value <= clipMax).sort((a, b) => a - b);
+  let step = Infinity;
+  for (let i = 1; i < distinct.length; i++) step = Math.min(step, distinct[i]! - distinct[i - 1]!);
+  return { distinct: distinct.length, step };
+}
+
+function errors(original: Float32Array, decoded: Float32Array, scale: number, step: number): Pick<Result, 'maxAbsError' | 'meanAbsError' | 'valuesOffStep'> {
+  let max = 0;
+  let sum = 0;
+  let offStep = 0;
+  for (let i = 0; i < original.length; i++) {
+    const error = Math.abs(decoded[i]! - original[i]!) * Math.abs(scale);
+    max = Math.max(max, error);
+    sum += error;
+    if (Math.round((decoded[i]! * scale) / step) !== Math.round((original[i]! * scale) / step)) offStep++;
+  }
+  return { maxAbsError: max, meanAbsError: sum / original.length, valuesOffStep: offStep };
+}

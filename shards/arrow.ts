@@ -1,0 +1,100 @@
+/**
+ * A shard's Arrow IPC file: one record batch, one row per field, columns validTime (timestamp,
+ * ms, UTC), source (utf8) and values (fixed-size list of height x width float32, float16 or
+ * uint8). The schema's metadata repeats what a reader needs without the manifest (format,
+ * field, encoding, height, width, normalization), so the file can be read on its own, by
+ * pyarrow for one.
+ */
+import {
+  type Data,
+  type DataType,
+  Field,
+  FixedSizeList,
+  Float16,
+  Float32,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  TimestampMillisecond,
+  Uint8,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import type { NormalizationConfig } from '../model/config.js';
+import type { EncodedValues } from './encoding.js';
+import { SHARD_FORMAT, type ShardEncoding } from './types.js';
+
+/** What every row of a shard shares. */
+export interface ShardLayout {
+  field: string;
+  height: number;
+  width: number;
+  encoding: ShardEncoding;
+  normalization: NormalizationConfig;
+}
+
+/** One row, its values already encoded. */
+export interface EncodedRow {
+  validTime: Date;
+  source: string;
+  values: EncodedValues;
+}
+
+/** The values of all rows, end to end, as an Arrow column of the encoding's type. */
+function valueData(encoding: ShardEncoding, all: EncodedValues): Data<Float32 | Float16 | Uint8> {
+  const props = { length: all.length, nullCount: 0 };
+  if (encoding === 'float32') return makeData({ type: new Float32(), data: all as Float32Array, ...props });
+  if (encoding === 'float16') return makeData({ type: new Float16(), data: all as Uint16Array, ...props });
+  return makeData({ type: new Uint8(), data: all as Uint8Array, ...props });
+}
+
+export function shardToIPC(layout: ShardLayout, rows: readonly EncodedRow[]): Uint8Array {
+  const size = layout.height * layout.width;
+  const all = new (rows[0]!.values.constructor as new (length: number) => EncodedValues)(rows.length * size);
+  rows.forEach((row, i) => all.set(row.values, i * size));
+  const child = valueData(layout.encoding, all);
+  const listType = new FixedSizeList<DataType>(size, new Field('value', child.type, false));
+  const values = makeData({ type: listType, length: rows.length, nullCount: 0, child: child as Data<DataType> });
+  const validTimes = vectorFromArray(rows.map((row) => row.validTime), new TimestampMillisecond('UTC'));
+  const sources = vectorFromArray(rows.map((row) => row.source), new Utf8());
+  const fields = [new Field('validTime', validTimes.type, false), new Field('source', sources.type, false), new Field('values', listType, false)];
+  const metadata = new Map([
+    ['format', SHARD_FORMAT],
+    ['field', layout.field],
+    ['encoding', layout.encoding],
+    ['height', String(layout.height)],
+    ['width', String(layout.width)],
+    ['normalization', JSON.stringify(layout.normalization)],
+  ]);
+  const schema = new Schema(fields, metadata);
+  const struct = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: [validTimes.data[0]!, sources.data[0]!, values] });
+  return tableToIPC(new Table(schema, [new RecordBatch(schema, struct)]), 'file');
+}
+
+/** The rows of an Arrow IPC shard, values still encoded; `expected` is checked against the file's own metadata. */
+export function* rowsFromIPC(bytes: Uint8Array, expected: ShardLayout, name: string): Iterable<EncodedRow> {
+  const table = tableFromIPC(bytes);
+  const metadata = table.schema.metadata;
+  const found = { format: metadata.get('format'), field: metadata.get('field'), encoding: metadata.get('encoding'), height: metadata.get('height'), width: metadata.get('width') };
+  const wanted = { format: SHARD_FORMAT, field: expected.field, encoding: expected.encoding, height: String(expected.height), width: String(expected.width) };
+  for (const key of Object.keys(wanted) as Array<keyof typeof wanted>) {
+    if (found[key] !== wanted[key]) throw new Error(`shard ${name}: the Arrow file's ${key} is ${JSON.stringify(found[key])}, its manifest says ${JSON.stringify(wanted[key])}`);
+  }
+  const size = expected.height * expected.width;
+  for (const batch of table.batches) {
+    const validTimes = batch.getChild('validTime');
+    const sources = batch.getChild('source');
+    const lists = batch.getChild('values');
+    if (!validTimes || !sources || !lists) throw new Error(`shard ${name}: the Arrow file lacks a validTime, source or values column`);
+    for (let i = 0; i < batch.numRows; i++) {
+      const list = lists.data[0]!;
+      const child = list.children[0]!;
+      const start = child.offset + (list.offset + i) * size;
+      yield { validTime: new Date(Number(validTimes.get(i))), source: String(sources.get(i)), values: (child.values as EncodedValues).subarray(start, start + size) };
+    }
+  }
+}

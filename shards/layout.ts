@@ -1,0 +1,37 @@
+/**
+ * Where shards live in a store: PREFIX/FIELD/YYYY/MM/part-FROM-TO-RANDOM.arrow and its
+ * .manifest.json beside it, the month that of the shard's first valid time. A shard never spans
+ * two months (the writer rolls over), so the months between two times hold every shard of them.
+ */
+import { randomBytes } from 'node:crypto';
+
+export const DEFAULT_SHARD_PREFIX = 'shards/';
+
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+/** "REFC:entire atmosphere:anl" -> "REFC_entire_atmosphere_anl": a folder name with no spaces or colons. */
+export function fieldFolder(prefix: string, field: string): string {
+  return `${prefix}${field.replace(/[^A-Za-z0-9.-]+/g, '_')}/`;
+}
+
+/** The folder of the shards whose first row is valid in `time`'s month (UTC). */
+export function monthFolder(prefix: string, field: string, time: Date): string {
+  return `${fieldFolder(prefix, field)}${time.toISOString().slice(0, 4)}/${time.toISOString().slice(5, 7)}/`;
+}
+
+/** Whether two times fall in the same UTC month. */
+export function sameMonth(a: Date, b: Date): boolean {
+  return a.toISOString().slice(0, 7) === b.toISOString().slice(0, 7);
+}
+
+/** A new shard's id and keys: its time range in the name (so keys sort by time), then 8 random hex digits. */
+export function newShardKeys(prefix: string, field: string, from: Date, to: Date): { id: string; dataKey: string; manifestKey: string } {
+  const id = `part-${compactTime(from)}-${compactTime(to)}-${randomBytes(4).toString('hex')}`;
+  const folder = monthFolder(prefix, field, from);
+  return { id, dataKey: `${folder}${id}.arrow`, manifestKey: `${folder}${id}${MANIFEST_SUFFIX}` };
+}
+
+/** 2019-09-20T05:15:00.000Z -> 20190920T0515Z. */
+function compactTime(time: Date): string {
+  return time.toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z';
+}
