@@ -7,6 +7,7 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
 import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
+import { createShardWriter } from '../shards/writer.js';
 import { loadVersion } from '../model/versions.js';
 import { followPromotions } from '../pipelines/follow-promotions.js';
 import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
@@ -39,6 +40,9 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
   --topic-prefix P   put P before every topic name (e.g. "prod." makes prod.embeddings)
   --partitions N     partitions of the topics it creates (default 1)
   --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
+  --shards LOC|off   where the normalized fields are kept for retraining, under shards/ (default:
+                     the --state store); "off" keeps none. A shard is written every 24 fields or
+                     hour; on SIGTERM the open ones are written, a crash loses them
   --from T, --to T   the first and last hour (default: resume after the last one done, or the
                      hour before the current one on a first run; no --to: follow without end)
   --once             look once at what is there, then exit (batch jobs and tests)
@@ -134,6 +138,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  const shards = values.shards === 'off' ? undefined : createShardWriter({ store: values.shards === undefined ? state : openStore(values.shards, { log }), normalization: model.normalization, log });
   const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
   await createOutputTopics(bus, codec, partitions);
   const following = new AbortController();
@@ -147,7 +152,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: slot, events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
         (outcome) => {
           metrics?.recordOutcome(outcome);
           const { kind, ...rest } = outcome;
@@ -174,6 +179,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         product,
         discovery: { pollIntervalMs },
         model: slot,
+        ...(shards && { shards }),
         ...(metrics && { instrument: metrics.instrument }),
         onRunning: () => readiness.pipelineIsRunning(),
       },
@@ -191,6 +197,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     following.abort();
     await promotions;
+    await shards?.close();
     await slot.close();
     await bus.close();
     await operations?.close();

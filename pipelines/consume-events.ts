@@ -14,6 +14,7 @@ import { isRetriable } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
+import type { ShardWriter } from '../shards/writer.js';
 import { createOutputTopics } from './consume.js';
 import { uninstrumented, type StageInstrument } from './ingest.js';
 
@@ -44,6 +45,8 @@ export interface EventConsumerConfig {
   instrument?: StageInstrument;
   /** The fields of one event's analysis encoded together; default each alone. */
   batching?: EncodeBatching;
+  /** Where the normalized fields are kept for retraining; default nowhere. */
+  shards?: ShardWriter;
 }
 
 export type EventOutcome =
@@ -62,9 +65,9 @@ export type EventOutcome =
  * failure of the store or the bus ends the run with its error and commits nothing.
  */
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
-  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching } = config;
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true });

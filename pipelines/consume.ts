@@ -6,6 +6,7 @@ import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
+import type { ShardWriter } from '../shards/writer.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {
@@ -18,6 +19,8 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
   model: EmbeddingModel | ModelSlot;
   /** Fields of the analyses in flight encoded together (at most `concurrency` of them, one field each); default each alone. */
   batching?: EncodeBatching;
+  /** Where the normalized fields are kept for retraining; default nowhere. */
+  shards?: ShardWriter;
 }
 
 export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
@@ -36,9 +39,9 @@ export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partit
  * nothing lost.
  */
 export async function runConsumer(config: ConsumerConfig, onEvent: ((event: IngestEvent) => void) | undefined, context: StageContext): Promise<IngestSummary> {
-  const { state, bus, codec, model, partitions, batching, ...ingest } = config;
+  const { state, bus, codec, model, partitions, batching, shards, ...ingest } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }), ...(shards && { shards }) });
   const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
     { ...ingest, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },

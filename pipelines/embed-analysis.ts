@@ -5,6 +5,8 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import type { BatchEncoder } from '../model/embed.js';
 import { alertPicture, reconstruct } from '../model/picture.js';
 import { createPublishStage, type EncodedField } from '../stages/sinks/publish.js';
+import { createShardStage } from '../stages/sinks/shard.js';
+import type { ShardWriter } from '../shards/writer.js';
 import { attributed, type StageContext, type StageError } from '../stages/stage.js';
 import { createEncodeStage, type EncodeBatching } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
@@ -35,6 +37,8 @@ export interface AnalysisEmbedderConfig {
   instrument?: StageInstrument;
   /** Fields of the analyses in flight encoded together; default each field alone. */
   batching?: EncodeBatching;
+  /** Where the normalized fields are kept for retraining, once published; default nowhere. */
+  shards?: ShardWriter;
 }
 
 /**
@@ -42,11 +46,12 @@ export interface AnalysisEmbedderConfig {
  * and alert past the threshold), and the dead-letter record of a rejected input. Records go
  * through the `produce` given, so the caller decides whether it is the bus or a transaction.
  */
-export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching }: AnalysisEmbedderConfig) {
+export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching, shards }: AnalysisEmbedderConfig) {
   const slot = model instanceof ModelSlot ? model : new ModelSlot(model);
   // Every version the slot serves has the first one's input shape and normalization.
   const { id, backend, autoencoder: first } = slot.current;
   const normalize = instrument(createNormalizeStage({ model: first.config, normalization: first.normalization }));
+  const shard = shards && instrument(createShardStage(shards));
   const encode = instrument(createEncodeStage({ model: () => slot.current, backend, ...(batching && { batching }) }));
   const versionOf = ({ embedded }: EncodedField) => {
     const served = slot.version(embedded.model.version);
@@ -75,8 +80,9 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
       // All the fields at once, so that they can share the encoder's batches; published in order.
       const encoded = await Promise.all(fields.map((decoded) => normalizeAndEncode(decoded, context)));
       for (const pair of encoded.flat()) {
-        // Not attributed: a failing bus is no fault of the input, and must not make a dead letter.
+        // Not attributed: a failing bus or store is no fault of the input, and must not make a dead letter.
         for await (const _topic of publish.process(pair, context));
+        if (shard) for await (const _kept of shard.process(pair.normalized, context));
       }
     },
 

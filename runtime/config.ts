@@ -21,6 +21,7 @@ export const RUN_SETTINGS = {
   topicPrefix: { kind: 'string', default: '' },
   partitions: { kind: 'number', default: 1, min: 1 },
   state: { kind: 'string' },
+  shards: { kind: 'string' },
   from: { kind: 'string' },
   to: { kind: 'string' },
   once: { kind: 'boolean', default: false },

@@ -9,6 +9,7 @@ import { selectBackend } from '../../model/backends.js';
 import { silentLogger } from '../../stages/stage.js';
 import { promoteVersion, saveVersion } from '../../model/versions.js';
 import { FolderStore } from '../../store/folder.js';
+import { openShardCatalog } from '../../shards/catalog.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { runCommandProcess } from '../support/cli-process.js';
@@ -52,6 +53,13 @@ describe('hrrr-embed run', () => {
     assert.deepEqual(all, ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}Z`), 'every hour once, in order');
     assert.match(second.stderr, /"modelVersion":"small-1"/);
     assert.match(second.stderr, /"thread":"worker","batchSize":1/, 'on cpu the encoder runs in a worker thread, a field at a time');
+
+    // The shards hold every field once, those of the SIGTERMed run included (its open shard was written on the way out).
+    const catalog = openShardCatalog(new FolderStore(join(work, 'data')));
+    const rows = [];
+    for (const manifest of await catalog.list({ field: 'REFC:entire atmosphere:anl' })) for await (const row of catalog.read(manifest)) rows.push(row);
+    assert.deepEqual(rows.map((row) => row.validTime.toISOString().slice(0, 13)), ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}`));
+    assert.deepEqual([rows[0]!.height, rows[0]!.width], [32, 64]);
   });
 
   it('names a wrong option value and exits 2', async () => {
