@@ -4,7 +4,7 @@ import type { NormalizedField } from '../stages/types.js';
 import type { Autoencoder } from './autoencoder.js';
 
 /** The model's reconstruction of a normalized, cropped field (same shape, same row order). */
-export async function reconstruct(model: Autoencoder, { height, width, values }: NormalizedField): Promise<Float32Array> {
+export async function reconstruct(model: Autoencoder, { height, width, values }: Pick<NormalizedField, 'height' | 'width' | 'values'>): Promise<Float32Array> {
   const output = tf.tidy(() => {
     const [, reconstruction] = model.embedder.predict(tf.tensor4d(values, [1, height, width, 1])) as [tf.Tensor, tf.Tensor];
     return reconstruction;
@@ -24,16 +24,26 @@ const GAP = 8;
  * visible). Values are the model's input (0 to 1); the difference is red where the
  * reconstruction is stronger, blue where it is weaker.
  */
-export function alertPicture({ height, width, values }: NormalizedField, reconstruction: Float32Array, shrink = 4): Uint8Array {
+export function alertPicture({ height, width, values }: Pick<NormalizedField, 'height' | 'width' | 'values'>, reconstruction: Float32Array, shrink = 4): Uint8Array {
+  const difference = reconstruction.map((value, i) => value - values[i]!);
+  return sideBySide(height, width, [{ values, kind: 'echo' }, { values: reconstruction, kind: 'echo' }, { values: difference, kind: 'difference' }], shrink);
+}
+
+/** One panel of a picture: model input or a reconstruction (echo colours), or a difference (red and blue). */
+export interface Panel {
+  values: Float32Array;
+  kind: 'echo' | 'difference';
+}
+
+/** Panels of height x width values side by side, north up, each shrunk `shrink` times by the strongest value of each block. */
+export function sideBySide(height: number, width: number, panels: readonly Panel[], shrink = 4): Uint8Array {
   const rows = Math.ceil(height / shrink);
   const columns = Math.ceil(width / shrink);
-  const original = shrinkByMax(values, height, width, shrink, Math.abs);
-  const rebuilt = shrinkByMax(reconstruction, height, width, shrink, Math.abs);
-  const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
-  const pictureWidth = columns * 3 + GAP * 2;
+  const pictureWidth = columns * panels.length + GAP * (panels.length - 1);
   const data = new Uint8Array(pictureWidth * rows * 3).fill(255);
-  const panels: [Float32Array, (value: number) => [number, number, number]][] = [[original, echoColour], [rebuilt, echoColour], [difference, differenceColour]];
-  panels.forEach(([panel, colour], index) => {
+  panels.forEach(({ values, kind }, index) => {
+    const panel = shrinkByMax(values, height, width, shrink, Math.abs);
+    const colour = kind === 'echo' ? echoColour : differenceColour;
     const left = index * (columns + GAP);
     for (let row = 0; row < rows; row++) {
       // Row 0 of the field is the southernmost; row 0 of a picture is the top.
