@@ -8,6 +8,8 @@ import { runCommand, runUsage } from './run.js';
 import { tailCommand, tailUsage } from './tail.js';
 import { embedCommand, embedUsage } from './embed.js';
 import { modelCommand, modelUsage } from './model.js';
+import { retrainCommand, retrainUsage } from './retrain.js';
+import { trainerCommand, trainerUsage } from './trainer.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -19,6 +21,8 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   tail: { run: tailCommand, usage: tailUsage },
   embed: { run: embedCommand, usage: embedUsage },
   model: { run: modelCommand, usage: modelUsage },
+  retrain: { run: retrainCommand, usage: retrainUsage },
+  trainer: { run: trainerCommand, usage: trainerUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

@@ -129,3 +129,13 @@ export async function restoreOptimizer(model: Autoencoder, weights: NamedTensor[
 function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(value)}\n`);
 }
+
+/** Runs with a checkpoint but no outcome: stopped or crashed, to resume with their run id. */
+export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const { key } of store.list('training/')) {
+    const match = /^training\/([^/]+)\/latest\.json$/.exec(key);
+    if (match && !(await readPointer(store, match[1]!))?.finished) runs.push(match[1]!);
+  }
+  return runs;
+}
