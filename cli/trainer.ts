@@ -1,7 +1,7 @@
-import type { RetrainRequest } from '../bus/records.js';
 import { loadTrainerSettings } from '../runtime/config.js';
 import { SettingError } from '../runtime/settings.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
+import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
@@ -65,24 +65,9 @@ export async function trainerCommand(args: string[], out: (line: string) => void
       out(JSON.stringify({ runId, interrupted: error.step, resume: 'resumed at the next start of the trainer' }));
     }
   };
-  const requests = async (signal: AbortSignal, push: (trigger: Trigger) => void) => {
-    const topic = codec.topics.retrainRequests;
-    await bus.createTopic(topic);
-    const consumer = bus.consumer({ group: values.group, topics: [topic] });
-    try {
-      for await (const record of consumer.records(signal)) {
-        const { value } = (await codec.decode(record)) as { value: RetrainRequest };
-        push({ kind: 'request', at: value.requestedAt, force: value.force, reason: value.reason || 'requested' });
-        // Committed once queued: a run it started and that was cut short is resumed as unfinished.
-        await consumer.commit(record);
-      }
-    } finally {
-      await consumer.close();
-    }
-  };
   const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
   try {
-    await runTrainer({ schedule, retrain: retrainOnce, requests, initial, stop: stop.signal, log });
+    await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group), initial, stop: stop.signal, log });
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await bus.close();
