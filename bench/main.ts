@@ -7,6 +7,7 @@ import { busBench, BUS_USAGE } from './bus.js';
 import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { modelBench, MODEL_USAGE } from './model.js';
+import { trainBench, TRAIN_USAGE } from './train.js';
 import { UsageError } from './usage.js';
 
 interface Benchmark {
@@ -40,6 +41,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'the autoencoder: forward pass and training step, ms per image, per backend and batch size',
     usage: MODEL_USAGE,
     run: modelBench,
+  },
+  train: {
+    summary: 'the retraining loop: Adam steps per second on streamed batches, small test configuration beside the seed\'s',
+    usage: TRAIN_USAGE,
+    run: trainBench,
   },
 };
 

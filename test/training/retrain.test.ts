@@ -114,4 +114,12 @@ describe('retraining on shards', () => {
       assert.ok(many.length >= 4 && many.length <= 14, `${many.length} of 40 held out`);
     })();
   });
+
+  it('refuses, naming what is wrong: no shards in the range, shards of another shape, no version to warm-start from', async () => {
+    const empty = new FolderStore(join(work, 'empty-models'));
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'none', fresh: smallFresh(), from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') })), /no shards of REFC:entire atmosphere:anl from 2030-01-01/);
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'cold' })), /no version is promoted in .* train the first model with --fresh/);
+    const wide = { ...smallFresh(), config: { ...smallFresh().config, inputWidth: 134 } };
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'wide', fresh: wide })), /shard part-\d holds 32 x 64 fields, the model takes 32 x 128/);
+  });
 });
