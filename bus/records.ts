@@ -1,5 +1,5 @@
 /**
- * The records of the four topics as the code sees them: one interface per schema in schemas/
+ * The records of the topics as the code sees them: one interface per schema in schemas/
  * (the .avsc files are the contract; these follow them field by field).
  */
 
