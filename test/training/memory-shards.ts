@@ -28,7 +28,6 @@ export function smallFieldOfHour(n: number): Float32Array {
 
 /** Shards held in memory, with what the contract promises: manifests oldest first, rows in order. */
 export class MemoryShardCatalog implements ShardCatalog {
-  readonly reads: string[] = [];
   constructor(private readonly shards: Array<{ manifest: ShardManifest; rows: ShardRow[] }>) {}
 
   async list({ field, from, to }: ShardQuery): Promise<ShardManifest[]> {
@@ -41,7 +40,6 @@ export class MemoryShardCatalog implements ShardCatalog {
   async *read(manifest: ShardManifest): AsyncIterable<ShardRow> {
     const shard = this.shards.find((candidate) => candidate.manifest.id === manifest.id);
     if (!shard) throw new Error(`no shard ${manifest.id}`);
-    this.reads.push(manifest.id);
     yield* shard.rows;
   }
 }
