@@ -90,8 +90,8 @@ export async function writePointer(store: ObjectStore, runId: string, pointer: R
   await store.put(pointerKey(runId), json(pointer), { contentType: 'application/json' });
 }
 
-/** Writes a checkpoint of the model being trained (compiled, so with its optimizer) and moves the pointer to it. */
-export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, state: Omit<RunState, 'format' | 'optimizerSpecs'>): Promise<void> {
+/** Writes a checkpoint of the model being trained (compiled, so with its optimizer), moves the pointer to it and gives its prefix. */
+export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, state: Omit<RunState, 'format' | 'optimizerSpecs'>): Promise<string> {
   const { runId } = state.plan;
   const at = `${runPrefix(runId)}checkpoints/${String(state.step).padStart(9, '0')}/`;
   const previous = await readPointer(store, runId);
@@ -105,6 +105,7 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
   if (previous && previous.checkpoint !== at) {
     for await (const { key } of store.list(previous.checkpoint)) await store.delete(key);
   }
+  return at;
 }
 
 /** The run's latest checkpoint: its state and its model, with weights only (compile it, then `restoreOptimizer`). */

@@ -16,7 +16,7 @@ import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { shuffledRows, START, trainingBatches, type StreamPosition } from './batches.js';
-import { loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan } from './checkpoints.js';
+import { loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
 import { lossCurvePicture } from './loss-curve.js';
@@ -84,14 +84,14 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
     log.info({ runId, modelId: pointer.finished.modelId }, 'this run is over already');
     return { runId, resumedAt: pointer.step, ...pointer.finished };
   }
-  const run = pointer ? await resume(options) : await begin(options);
-  const { plan, model, catalogShards } = run;
+  const run = pointer ? await resume(options, pointer) : await begin(options);
+  const { plan, model } = run;
   try {
     const resumedAt = run.step;
     if (resumedAt > 0) log.info({ runId, step: resumedAt, steps: plan.steps }, 'resuming from the last checkpoint');
     await train(options, run);
-    const outcome = await judge(options, plan, model, catalogShards.heldOut, run);
-    await writePointer(models, runId, { step: run.step, checkpoint: (await readPointer(models, runId))?.checkpoint ?? '', finished: outcome });
+    const outcome = await judge(options, run);
+    await writePointer(models, runId, { step: run.step, checkpoint: run.checkpoint, finished: outcome });
     return { runId, resumedAt, ...outcome };
   } finally {
     disposeAutoencoder(model);
@@ -101,11 +101,13 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
 interface Run {
   plan: RunPlan;
   model: Autoencoder;
-  catalogShards: { train: ShardManifest[]; heldOut: ShardManifest[] };
+  shards: { train: ShardManifest[]; heldOut: ShardManifest[] };
   step: number;
   position: StreamPosition;
   trainLoss: number[];
   heldOutLoss: Array<{ step: number; loss: number }>;
+  /** The latest checkpoint's prefix ("" before the first). */
+  checkpoint: string;
 }
 
 async function begin(options: RetrainOptions): Promise<Run> {
@@ -151,12 +153,11 @@ async function begin(options: RetrainOptions): Promise<Run> {
     bufferSize: options.bufferSize,
   };
   log.info({ runId: plan.runId, startedFrom, trainShards: plan.train.length, heldOutShards: plan.heldOut.length, steps: plan.steps }, 'training run planned');
-  return { plan, model, catalogShards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [] };
+  return { plan, model, shards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [], checkpoint: '' };
 }
 
 /** The run as its last checkpoint left it; its plan (shards, hyperparameters, total steps) wins over the options. */
-async function resume(options: RetrainOptions): Promise<Run> {
-  const pointer = (await readPointer(options.models, options.runId))!;
+async function resume(options: RetrainOptions, pointer: RunPointer): Promise<Run> {
   const { state, model, optimizer } = await loadCheckpoint(options.models, pointer);
   compileForTraining(model, { learningRate: state.plan.learningRate });
   await restoreOptimizer(model, optimizer);
@@ -168,7 +169,7 @@ async function resume(options: RetrainOptions): Promise<Run> {
     if (missing.length) throw new Error(`run ${plan.runId}: shards ${missing.join(', ')} are gone from the shard store`);
     return ids.map((id) => byId.get(id)!);
   };
-  return { plan, model, catalogShards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss };
+  return { plan, model, shards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss, checkpoint: pointer.checkpoint };
 }
 
 function checkShards(shards: readonly ShardManifest[], model: Autoencoder): void {
@@ -186,7 +187,7 @@ async function train(options: RetrainOptions, run: Run): Promise<void> {
   const { plan, model } = run;
   if (run.step >= plan.steps) return;
   const shuffle = { seed: plan.seed, interleave: plan.interleave, bufferSize: plan.bufferSize };
-  const batches = trainingBatches(shuffledRows(options.shards, run.catalogShards.train, shuffle, run.position), plan.batchSize, croppedShape(plan.config));
+  const batches = trainingBatches(shuffledRows(options.shards, run.shards.train, shuffle, run.position), plan.batchSize, croppedShape(plan.config));
   const started = Date.now();
   const startStep = run.step;
   try {
@@ -214,23 +215,24 @@ async function train(options: RetrainOptions, run: Run): Promise<void> {
 }
 
 async function checkpoint(options: RetrainOptions, run: Run): Promise<void> {
-  const { errors } = await evaluateHeldOut([run.model], options.shards, run.catalogShards.heldOut, run.plan.batchSize);
+  const { errors } = await evaluateHeldOut([run.model], options.shards, run.shards.heldOut, run.plan.batchSize);
   const heldOutLoss = mean(errors[0]!);
   run.heldOutLoss.push({ step: run.step, loss: heldOutLoss });
-  await saveCheckpoint(options.models, run.model, { plan: run.plan, step: run.step, position: run.position, trainLoss: run.trainLoss, heldOutLoss: run.heldOutLoss });
+  run.checkpoint = await saveCheckpoint(options.models, run.model, { plan: run.plan, step: run.step, position: run.position, trainLoss: run.trainLoss, heldOutLoss: run.heldOutLoss });
   const trainLoss = run.trainLoss.at(-1)!;
   options.log.info({ runId: run.plan.runId, step: run.step, trainLoss, heldOutLoss }, 'checkpoint');
   options.onCheckpoint?.({ step: run.step, trainLoss, heldOutLoss });
 }
 
 /** Candidate against the version promoted now, on the same held-out fields; save, and promote when better or forced. */
-async function judge(options: RetrainOptions, plan: RunPlan, candidate: Autoencoder, heldOut: ShardManifest[], run: Run): Promise<RunOutcome> {
+async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
   const { models, log } = options;
+  const { plan, model: candidate } = run;
   const promoted = await promotedVersion(models);
   const current = promoted === undefined ? undefined : (await loadVersion(models, promoted)).model;
   try {
     const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join();
-    const { errors, stormiest } = await evaluateHeldOut(comparable ? [candidate, current] : [candidate], options.shards, heldOut, plan.batchSize);
+    const { errors, stormiest } = await evaluateHeldOut(comparable ? [candidate, current] : [candidate], options.shards, run.shards.heldOut, plan.batchSize);
     const candidateLoss = mean(errors[0]!);
     const currentLoss = comparable ? mean(errors[1]!) : null;
     const alertThreshold = quantile(errors[0]!, options.thresholdQuantile);
