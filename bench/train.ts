@@ -100,7 +100,7 @@ export async function trainBench(args: string[]): Promise<number> {
       if (step === warmup + steps) break;
     }
     const seconds = (performance.now() - started) / 1000 / steps;
-    table.push([name, `${height} x ${width}`, String(model.autoencoder.countParams()), seconds.toFixed(3), (1 / seconds).toFixed(2), (batchSize / seconds).toFixed(2), `${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB`]);
+    table.push([name, `${height} x ${width}`, String(model.autoencoder.countParams()), seconds.toPrecision(3), (1 / seconds).toPrecision(3), (batchSize / seconds).toPrecision(3), `${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(1)} GiB`]);
     disposeAutoencoder(model);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
