@@ -8,6 +8,7 @@ import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { modelBench, MODEL_USAGE } from './model.js';
 import { shardsBench, SHARDS_USAGE } from './shards.js';
+import { trainBench, TRAIN_USAGE } from './train.js';
 import { UsageError } from './usage.js';
 
 interface Benchmark {
@@ -46,6 +47,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'shard value encodings on a real field: bytes per field, error, write and read ms per field',
     usage: SHARDS_USAGE,
     run: shardsBench,
+  },
+  train: {
+    summary: 'the retraining loop: Adam steps per second on streamed batches, small test configuration beside the seed\'s',
+    usage: TRAIN_USAGE,
+    run: trainBench,
   },
 };
 

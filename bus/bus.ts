@@ -89,6 +89,7 @@ export const defaultTopics = {
   alerts: 'alerts',
   deadLetters: 'dead-letters',
   modelVersions: 'model-versions',
+  retrainRequests: 'retrain-requests',
 } as const;
 
 export type TopicRole = keyof typeof defaultTopics;
@@ -100,5 +101,6 @@ export function topicNames(prefix = ''): Record<TopicRole, string> {
     alerts: `${prefix}${defaultTopics.alerts}`,
     deadLetters: `${prefix}${defaultTopics.deadLetters}`,
     modelVersions: `${prefix}${defaultTopics.modelVersions}`,
+    retrainRequests: `${prefix}${defaultTopics.retrainRequests}`,
   };
 }

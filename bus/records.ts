@@ -1,5 +1,5 @@
 /**
- * The records of the four topics as the code sees them: one interface per schema in schemas/
+ * The records of the topics as the code sees them: one interface per schema in schemas/
  * (the .avsc files are the contract; these follow them field by field).
  */
 
@@ -62,10 +62,20 @@ export interface ModelVersion {
   validationLoss: number | null;
 }
 
+/** A request to the trainer (`hrrr-embed trainer`) to retrain now rather than at its next scheduled time. */
+export interface RetrainRequest {
+  requestedAt: Date;
+  /** Who asked and why, for the trainer's log. */
+  reason: string;
+  /** Promote the candidate even when it is worse than the promoted version. */
+  force: boolean;
+}
+
 /** Each topic's key and value, by role. */
 export interface TopicRecords {
   embeddings: { key: FieldTimeKey; value: Embedding };
   alerts: { key: FieldTimeKey; value: Alert };
   deadLetters: { key: string; value: DeadLetter };
   modelVersions: { key: string; value: ModelVersion };
+  retrainRequests: { key: string; value: RetrainRequest };
 }

@@ -11,6 +11,8 @@ import { modelCommand, modelUsage } from './model.js';
 import { reconstructCommand, reconstructUsage } from './reconstruct.js';
 import { similarCommand, similarUsage } from './similar.js';
 import { shardsCommand, shardsUsage } from './shards.js';
+import { retrainCommand, retrainUsage } from './retrain.js';
+import { trainerCommand, trainerUsage } from './trainer.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -25,6 +27,8 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   similar: { run: similarCommand, usage: similarUsage },
   reconstruct: { run: reconstructCommand, usage: reconstructUsage },
   shards: { run: shardsCommand, usage: shardsUsage },
+  retrain: { run: retrainCommand, usage: retrainUsage },
+  trainer: { run: trainerCommand, usage: trainerUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

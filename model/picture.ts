@@ -4,7 +4,7 @@ import type { NormalizedField } from '../stages/types.js';
 import type { Autoencoder } from './autoencoder.js';
 
 /** The model's reconstruction of a normalized, cropped field (same shape, same row order). */
-export async function reconstruct(model: Autoencoder, { height, width, values }: NormalizedField): Promise<Float32Array> {
+export async function reconstruct(model: Autoencoder, { height, width, values }: Pick<NormalizedField, 'height' | 'width' | 'values'>): Promise<Float32Array> {
   const output = tf.tidy(() => {
     const [, reconstruction] = model.embedder.predict(tf.tensor4d(values, [1, height, width, 1])) as [tf.Tensor, tf.Tensor];
     return reconstruction;
@@ -24,29 +24,37 @@ const GAP = 8;
  * visible). Values are the model's input (0 to 1); the difference is red where the
  * reconstruction is stronger, blue where it is weaker.
  */
-export function alertPicture({ height, width, values }: NormalizedField, reconstruction: Float32Array, shrink = 4): Uint8Array {
-  const original = shrinkByMax(values, height, width, shrink, Math.abs);
-  const rebuilt = shrinkByMax(reconstruction, height, width, shrink, Math.abs);
-  const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
-  return panelsPicture([[original, echoColour], [rebuilt, echoColour], [difference, differenceColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+export function alertPicture({ height, width, values }: Pick<NormalizedField, 'height' | 'width' | 'values'>, reconstruction: Float32Array, shrink = 4): Uint8Array {
+  const difference = reconstruction.map((value, i) => value - values[i]!);
+  return sideBySide(height, width, [{ values, kind: 'echo' }, { values: reconstruction, kind: 'echo' }, { values: difference, kind: 'difference' }], shrink);
 }
 
-/** A PNG of one field in the model's scale (0 to 1), north up, in radar colours, shrunk as alertPicture does. */
+
+/** A PNG of one field in the model's scale (0 to 1), north up, in radar colours. */
 export function fieldPicture(values: Float32Array, height: number, width: number, shrink = 1): Uint8Array {
-  return panelsPicture([[shrinkByMax(values, height, width, shrink, Math.abs), echoColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+  return sideBySide(height, width, [{ values, kind: 'echo' }], shrink);
 }
 
-/** A PNG of reconstruction minus field, red where the reconstruction is stronger, blue where weaker, shrunk as alertPicture does. */
+/** A PNG of reconstruction minus field, red where the reconstruction is stronger, blue where weaker. */
 export function differencePicture(values: Float32Array, reconstruction: Float32Array, height: number, width: number, shrink = 1): Uint8Array {
-  const difference = shrinkByMax(reconstruction.map((value, i) => value - values[i]!), height, width, shrink, Math.abs);
-  return panelsPicture([[difference, differenceColour]], Math.ceil(height / shrink), Math.ceil(width / shrink));
+  return sideBySide(height, width, [{ values: reconstruction.map((value, i) => value - values[i]!), kind: 'difference' }], shrink);
 }
 
-/** Panels of rows x columns side by side, GAP apart, each value coloured by its panel's colouring. */
-function panelsPicture(panels: [Float32Array, (value: number) => [number, number, number]][], rows: number, columns: number): Uint8Array {
+/** One panel of a picture: model input or a reconstruction (echo colours), or a difference (red and blue). */
+export interface Panel {
+  values: Float32Array;
+  kind: 'echo' | 'difference';
+}
+
+/** Panels of height x width values side by side, north up, each shrunk `shrink` times by the strongest value of each block. */
+export function sideBySide(height: number, width: number, panels: readonly Panel[], shrink = 4): Uint8Array {
+  const rows = Math.ceil(height / shrink);
+  const columns = Math.ceil(width / shrink);
   const pictureWidth = columns * panels.length + GAP * (panels.length - 1);
   const data = new Uint8Array(pictureWidth * rows * 3).fill(255);
-  panels.forEach(([panel, colour], index) => {
+  panels.forEach(({ values, kind }, index) => {
+    const panel = shrinkByMax(values, height, width, shrink, Math.abs);
+    const colour = kind === 'echo' ? echoColour : differenceColour;
     const left = index * (columns + GAP);
     for (let row = 0; row < rows; row++) {
       // Row 0 of the field is the southernmost; row 0 of a picture is the top.

@@ -1,7 +1,8 @@
 /**
  * Model versions in an object store. Each version is immutable, under PREFIX versions/ID/:
  * model.json and weights.bin (the tfjs format, see store-io.ts), then manifest.json, written
- * last: a version without a manifest is incomplete and is not listed. PREFIX promoted.json names
+ * last: a version without a manifest is incomplete and is not listed; attachments (the training's
+ * loss curve and pictures) go beside them, before the manifest. PREFIX promoted.json names
  * the version the pipeline uses.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface SaveDetails {
   trainingData?: ModelManifest['trainingData'];
   metrics?: Record<string, number>;
   alertThreshold?: number | null;
+  /** More objects kept with the version (e.g. "loss.png"), written before the manifest. */
+  attachments?: Record<string, { bytes: Uint8Array; contentType: string }>;
   /** The clock, for tests. */
   now?: Date;
 }
@@ -54,6 +57,10 @@ export async function saveVersion(store: ObjectStore, model: Autoencoder, detail
   const at = versionPrefix(prefix, modelId);
   if (await anyObjectUnder(store, at)) throw new VersionExistsError(`model version ${modelId} exists in ${store.url}`);
   await model.autoencoder.save(objectStoreIO(store, at));
+  for (const [name, { bytes, contentType }] of Object.entries(details.attachments ?? {})) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === 'manifest.json' || name === 'model.json' || name === 'weights.bin') throw new Error(`attachment ${JSON.stringify(name)}: a plain file name other than the model's own`);
+    await store.put(at + name, bytes, { contentType });
+  }
   const manifest: ModelManifest = {
     format: MANIFEST_FORMAT,
     modelId,

@@ -51,3 +51,60 @@ export const RUN_ENV_PREFIX = 'HRRR_EMBED_';
 export function loadRunSettings(args: string[], env: NodeJS.ProcessEnv): RunSettings {
   return loadSettings(RUN_SETTINGS, { args, env, envPrefix: RUN_ENV_PREFIX });
 }
+
+/**
+ * The settings of `hrrr-embed retrain` (and of `trainer`, which adds its own): command line, then
+ * HRRR_EMBED_* variables, then the --config file, then these defaults.
+ */
+export const RETRAIN_SETTINGS = {
+  models: { kind: 'string' },
+  shards: { kind: 'string' },
+  endpoint: { kind: 'string' },
+  region: { kind: 'string' },
+  field: { kind: 'string', default: 'REFC:entire atmosphere:anl' },
+  from: { kind: 'string' },
+  to: { kind: 'string' },
+  days: { kind: 'number', default: 30, min: 1, integer: true },
+  steps: { kind: 'number', default: 1000, min: 1, integer: true },
+  batchSize: { kind: 'number', default: 4, min: 1, max: 256, integer: true },
+  stepsPerCheckpoint: { kind: 'number', default: 100, min: 1, integer: true },
+  learningRate: { kind: 'number', default: 0.001, min: 1e-9 },
+  runId: { kind: 'string' },
+  fresh: { kind: 'boolean', default: false },
+  modelConfig: { kind: 'string' },
+  force: { kind: 'boolean', default: false },
+  heldOut: { kind: 'number', default: 0.15, min: 0.01, max: 0.5 },
+  thresholdQuantile: { kind: 'number', default: 0.99, min: 0.5, max: 1 },
+  seed: { kind: 'number', default: 1, min: 0, integer: true },
+  interleave: { kind: 'number', default: 4, min: 1, integer: true },
+  shuffleBuffer: { kind: 'number', default: 64, min: 1, integer: true },
+  device: { kind: 'string', default: 'auto' },
+  data: { kind: 'string' },
+  kafka: { kind: 'string' },
+  registry: { kind: 'string' },
+  topicPrefix: { kind: 'string', default: '' },
+  quiet: { kind: 'boolean', default: false },
+  verbose: { kind: 'boolean', default: false, short: 'v' },
+} as const;
+
+export const TRAINER_SETTINGS = {
+  ...RETRAIN_SETTINGS,
+  schedule: { kind: 'string' },
+  group: { kind: 'string', default: 'hrrr-embed-trainer' },
+  printNext: { kind: 'number', min: 1, max: 100, integer: true },
+} as const;
+
+/**
+ * The trainer's variables have a prefix of their own, HRRR_EMBED_TRAINER_ (HRRR_EMBED_TRAINER_MODELS,
+ * HRRR_EMBED_TRAINER_CONFIG): a container running both `run` and the trainer would otherwise see
+ * `run`'s HRRR_EMBED_MODEL taken for a misspelt --models.
+ */
+export const TRAINER_ENV_PREFIX = 'HRRR_EMBED_TRAINER_';
+
+export function loadRetrainSettings(args: string[], env: NodeJS.ProcessEnv): LoadedSettings<typeof RETRAIN_SETTINGS> {
+  return loadSettings(RETRAIN_SETTINGS, { args, env, envPrefix: TRAINER_ENV_PREFIX });
+}
+
+export function loadTrainerSettings(args: string[], env: NodeJS.ProcessEnv): LoadedSettings<typeof TRAINER_SETTINGS> {
+  return loadSettings(TRAINER_SETTINGS, { args, env, envPrefix: TRAINER_ENV_PREFIX });
+}

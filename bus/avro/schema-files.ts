@@ -25,7 +25,7 @@ export function schemasFolder(): string {
   return join(folder, 'schemas');
 }
 
-/** The current schemas of the four topics, by role. */
+/** The current schemas of the topics, by role. */
 export async function loadTopicSchemas(folder = schemasFolder()): Promise<Record<TopicRole, TopicSchemas>> {
   const entries = await Promise.all(
     (Object.entries(defaultTopics) as Array<[TopicRole, string]>).map(async ([role, name]) => {

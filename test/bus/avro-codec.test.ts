@@ -31,6 +31,7 @@ describe('Avro codec', () => {
       ['alerts', embeddingKey, sampleAlert],
       ['deadLetters', 's3://noaa-hrrr-bdp-pds/hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', sampleDeadLetter],
       ['modelVersions', 'refc-autoencoder', sampleModelVersion],
+      ['retrainRequests', 'file:///data/models', { requestedAt: new Date('2019-09-21T00:00:00Z'), reason: 'new storms season', force: false }],
     ] as const;
     for (const [role, key, value] of cases) {
       const { topic, record } = await codec.encode(role, key as never, value as never);

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { AvroCodec } from '../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
+import { topicNames, type TopicBus } from '../bus/bus.js';
+import { defaultDataFolder, openBus } from '../bus/open.js';
+import { parseDevice, selectBackend } from '../model/backends.js';
+import { ConfigError, modelConfig, normalizationConfig } from '../model/config.js';
+import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import type { StageLogger } from '../stages/stage.js';
+import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
+import { SettingError, type LoadedSettings, type Settings } from '../runtime/settings.js';
+import { openStore } from '../store/open.js';
+import { announcePromotion } from '../training/announce.js';
+import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
+import { ProgressBar } from './progress-bar.js';
+import { openShardCatalog } from '../shards/catalog.js';
+import { commandLogger, hourOption } from './sources.js';
+import { UsageError } from './usage.js';
+
+export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
+                     the runs' checkpoints under training/RUN_ID/
+  --shards LOC       the shard store the shard sink writes (a folder or s3://BUCKET)
+  --field F          the field to train on (default "REFC:entire atmosphere:anl")
+  --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: the last --days N
+                     days up to the current hour, N = 30)
+  --steps N          training steps, batches of --batch-size N fields (default 1000 of 4)
+  --steps-per-checkpoint N  a virtual epoch: checkpoint, and held-out loss, every N steps (100)
+  --learning-rate X  Adam's (default 0.001, Keras's)
+  --fresh            start from a fresh model (the first model), of --model-config FILE
+                     ({"model": {...}, "normalization": {...}}, as model summary takes) or the
+                     seed's; default: from the promoted version's weights
+  --force            promote the new version even when it is worse on the held-out fields
+  --held-out X       share of shards held out, chosen by a hash of their id (default 0.15)
+  --threshold-quantile Q  the alert threshold: this quantile of the held-out errors (0.99)
+  --seed N           the shuffle's seed (default 1); --interleave N shards read at once (4);
+                     --shuffle-buffer N rows (64)
+  --device D         auto (default), tensorflow, webgpu or cpu (wasm cannot train)
+  --data DIR         announce promotions on the embedded bus in DIR (default ${defaultDataFolder})
+  --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
+  --quiet            no progress bar; -v, --verbose: debug logs
+  --config FILE      settings from a JSON file, keys the options in camelCase; each also from
+                     HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
+
+export const retrainUsage = `usage: hrrr-embed retrain --models LOC --shards LOC [--from T] [--to T | --days N] [--steps N] [OPTIONS]
+
+Retrains the autoencoder on the shards of a time range: the promoted version's weights (or a
+fresh model with --fresh), Adam on LogCosh, batches shuffled across shards, a checkpoint every
+--steps-per-checkpoint steps. Then the candidate and the promoted version are evaluated on the
+same held-out shards; the candidate is saved as a version, with its loss curve and a picture of a
+held-out field before and after, and promoted only when its held-out loss is lower (or with
+--force), its alert threshold the --threshold-quantile of its held-out errors. A promotion is
+announced on the model-versions topic. --run-id ID names the run: after a crash or SIGTERM, the
+same command resumes it from its last checkpoint. Prints a JSON line per checkpoint and one with
+the outcome; progress (step, loss, rate, ETA) goes to stderr.
+
+  --run-id ID        the run's name (default retrain-YYYYMMDDTHHMMZ, now)
+${retrainOptionsUsage}
+exit codes: 0 done, promoted or not; 1 failure; 2 wrong command line.`;
+
+type RetrainValues = Settings<typeof RETRAIN_SETTINGS>;
+
+/** What `retrain` and `trainer` share: the stores, the bus, and the options of every run but the run's own. */
+export interface RetrainingSetup {
+  base: Omit<RetrainOptions, 'runId' | 'from' | 'to' | 'force'>;
+  /** The time range of a run starting now. */
+  range: (now: Date) => { from: Date; to: Date };
+  bus: TopicBus;
+  codec: AvroCodec;
+  log: StageLogger;
+}
+
+export async function prepareRetraining(values: RetrainValues, origin: LoadedSettings<typeof RETRAIN_SETTINGS>['origin'], usage: string): Promise<RetrainingSetup> {
+  for (const required of ['models', 'shards'] as const) if (values[required] === undefined) throw new UsageError(`--${required} is required`, usage);
+  if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, usage);
+  if (values.modelConfig !== undefined && !values.fresh) throw new UsageError(`${origin('modelConfig')} needs --fresh: a warm start keeps the promoted version's configuration`, usage);
+  const from = values.from === undefined ? undefined : hourOption(origin('from'), values.from, usage);
+  const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
+  if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
+  let device;
+  try {
+    device = parseDevice(values.device);
+  } catch (error) {
+    throw new UsageError(`${origin('device')}: ${(error as Error).message}`, usage);
+  }
+  const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  const log = commandLogger(values.verbose, 'info');
+  const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
+  const models = openStore(values.models!, location);
+  const shards = openShardCatalog(openStore(values.shards!, location));
+  let bus;
+  try {
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+  } catch (error) {
+    throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
+  }
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  await selectBackend(device, 'training', log);
+  const range = (now: Date) => {
+    const end = to ?? new Date(floorHour(now.getTime()));
+    return { from: from ?? new Date(end.getTime() - values.days * 24 * HOUR_MS), to: end };
+  };
+  const base = {
+    models,
+    shards,
+    field: values.field,
+    steps: values.steps,
+    batchSize: values.batchSize,
+    stepsPerCheckpoint: values.stepsPerCheckpoint,
+    learningRate: values.learningRate,
+    ...(fresh && { fresh }),
+    heldOutFraction: values.heldOut,
+    thresholdQuantile: values.thresholdQuantile,
+    seed: values.seed,
+    interleave: values.interleave,
+    bufferSize: values.shuffleBuffer,
+    announce: (version: Parameters<typeof announcePromotion>[2]) => announcePromotion(bus, codec, version),
+    log,
+  };
+  return { base, range, bus, codec, log };
+}
+
+function freshModel(file: string | undefined, label: string): NonNullable<RetrainOptions['fresh']> {
+  let given: { model?: unknown; normalization?: unknown } = {};
+  if (file !== undefined) {
+    try {
+      given = JSON.parse(readFileSync(file, 'utf8')) as typeof given;
+    } catch (error) {
+      throw new ConfigError(label, `cannot read ${file}: ${(error as Error).message}`);
+    }
+  }
+  return { config: modelConfig(given.model ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
+}
+
+/** One run, with a progress bar on stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
+export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
+  let bar: ProgressBar | undefined;
+  let lastLogged = 0;
+  return retrain({
+    ...setup.base,
+    ...run,
+    signal,
+    onProgress: ({ step, steps, loss, rate, etaSeconds }) => {
+      bar ??= quiet ? undefined : new ProgressBar(steps - step + 1, 'steps');
+      bar?.tick();
+      if (Date.now() - lastLogged >= 10_000 || step === steps) {
+        lastLogged = Date.now();
+        setup.log.info({ runId: run.runId, step, steps, loss, rate, etaSeconds }, 'training');
+      }
+    },
+    onCheckpoint: ({ step, trainLoss, heldOutLoss }) => out(JSON.stringify({ runId: run.runId, checkpoint: step, trainLoss, heldOutLoss })),
+  }).finally(() => bar?.finish());
+}
+
+export async function retrainCommand(args: string[], out: (line: string) => void): Promise<void> {
+  let settings;
+  try {
+    settings = loadRetrainSettings(args, process.env);
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(error.message, retrainUsage);
+    throw error;
+  }
+  const { values, origin } = settings;
+  const setup = await prepareRetraining(values, origin, retrainUsage);
+  const now = new Date();
+  const runId = values.runId ?? `retrain-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
+  const stop = new AbortController();
+  const shutdown = (signal: string) => {
+    setup.log.info({ signal }, 'stopping: checkpointing the run');
+    stop.abort();
+  };
+  process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
+  try {
+    const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now) }, values.quiet, out, stop.signal);
+    out(JSON.stringify(result));
+  } catch (error) {
+    if (!(error instanceof RunInterrupted)) throw error;
+    out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
+  } finally {
+    process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    await setup.bus.close();
+  }
+}

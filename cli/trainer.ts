@@ -1,0 +1,75 @@
+import { loadTrainerSettings } from '../runtime/config.js';
+import { SettingError } from '../runtime/settings.js';
+import { unfinishedRuns } from '../training/checkpoints.js';
+import { retrainRequests } from '../training/requests.js';
+import { RunInterrupted } from '../training/retrain.js';
+import { Schedule, ScheduleError } from '../training/schedule.js';
+import { runTrainer, type Trigger } from '../training/trainer.js';
+import { prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
+import { UsageError } from './usage.js';
+
+export const trainerUsage = `usage: hrrr-embed trainer --schedule "CRON" --models LOC --shards LOC [OPTIONS]
+
+Runs as a service: a retraining (as hrrr-embed retrain does it) at every time of the cron
+schedule, in UTC, and whenever a request arrives on the retrain-requests topic (Avro, see
+schemas/retrain-requests.value.avsc), never two at once: what comes during a run waits for it,
+and several waiting requests make one run. Each run's id is trainer-YYYYMMDDTHHMMSSZ, when it was due or asked for.
+A run that a previous trainer left unfinished (stopped or crashed) is resumed first. SIGINT or
+SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0.
+
+  --schedule CRON    5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first),
+                     or @daily, @weekly...: "0 3 * * *" is 03:00 UTC every day
+  --print-next N     print the next N scheduled times as JSON and exit
+  --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
+${retrainOptionsUsage}`;
+
+export async function trainerCommand(args: string[], out: (line: string) => void): Promise<void> {
+  let settings;
+  try {
+    settings = loadTrainerSettings(args, process.env);
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(error.message, trainerUsage);
+    throw error;
+  }
+  const { values, origin } = settings;
+  if (values.schedule === undefined) throw new UsageError('--schedule is required', trainerUsage);
+  let schedule;
+  try {
+    schedule = Schedule.parse(values.schedule);
+  } catch (error) {
+    if (error instanceof ScheduleError) throw new UsageError(`${origin('schedule')}: ${error.message}`, trainerUsage);
+    throw error;
+  }
+  if (values.printNext !== undefined) {
+    out(JSON.stringify({ schedule: values.schedule, next: schedule.next(new Date(), values.printNext).map((time) => time.toISOString()) }));
+    return;
+  }
+  const setup = await prepareRetraining(values, origin, trainerUsage);
+  const { bus, codec, log } = setup;
+  const stop = new AbortController();
+  const shutdown = (signal: string) => {
+    if (stop.signal.aborted) return;
+    log.info({ signal }, 'stopping: checkpointing the run under way, if any');
+    stop.abort();
+  };
+  process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+
+  const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+  const retrainOnce = async (trigger: Trigger, signal: AbortSignal) => {
+    const runId = runIdOf(trigger);
+    try {
+      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()) }, values.quiet, out, signal);
+      out(JSON.stringify(result));
+    } catch (error) {
+      if (!(error instanceof RunInterrupted)) throw error;
+      out(JSON.stringify({ runId, interrupted: error.step, resume: 'resumed at the next start of the trainer' }));
+    }
+  };
+  const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
+  try {
+    await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group), initial, stop: stop.signal, log });
+  } finally {
+    process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    await bus.close();
+  }
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decode as decodePng } from 'fast-png';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { openBus } from '../../bus/open.js';
+import type { ModelVersion } from '../../bus/records.js';
+import { disposeAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { listVersions, loadVersion, promotedVersion, readManifest } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { announcePromotion } from '../../training/announce.js';
+import { evaluateHeldOut, mean, quantile } from '../../training/evaluate.js';
+import { splitShards } from '../../training/held-out.js';
+import { retrain } from '../../training/retrain.js';
+import { smallFresh, smallRun } from './fixtures.js';
+import { smallShards } from './memory-shards.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-retrain-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+before(() => selectBackend('cpu', 'training', silentLogger));
+
+describe('retraining on shards', () => {
+  const shards = smallShards(8, 6);
+  const models = new FolderStore(join(work, 'models'));
+  const data = join(work, 'bus');
+
+  it('trains a fresh small model, lowers its held-out loss, promotes it and announces it on model-versions', async () => {
+    const bus = openBus({ data });
+    const codec = await AvroCodec.create();
+    const fresh = smallFresh();
+    const result = await retrain(smallRun(models, shards, { fresh, runId: 'first', announce: (version) => announcePromotion(bus, codec, version) }));
+    assert.equal(result.promoted, true, result.reason);
+    assert.equal(await promotedVersion(models), result.modelId);
+
+    // The untrained model of the same seed on the same held-out rows, against the candidate.
+    const { heldOut } = splitShards(await shards.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    const { createAutoencoder } = await import('../../model/autoencoder.js');
+    const untrained = createAutoencoder(fresh);
+    const { model: trained } = await loadVersion(models, result.modelId);
+    const { errors } = await evaluateHeldOut([untrained, trained], shards, heldOut, 4);
+    assert.ok(mean(errors[1]!) < mean(errors[0]!) * 0.75, `held-out loss ${mean(errors[0]!)} before, ${mean(errors[1]!)} after`);
+    assert.ok(Math.abs(mean(errors[1]!) - result.candidateLoss) < 1e-6);
+    disposeAutoencoder(untrained);
+    disposeAutoencoder(trained);
+
+    const manifest = await readManifest(models, result.modelId);
+    assert.equal(manifest.metrics.steps, 60);
+    assert.equal(manifest.metrics.heldOutLoss, result.candidateLoss);
+    assert.equal(manifest.trainingData!.fields, 48 - 6 * heldOut.length);
+    assert.ok(decodePng(await models.get(`versions/${result.modelId}/loss.png`)).width > 0);
+    assert.ok(decodePng(await models.get(`versions/${result.modelId}/before-after.png`)).width > 0);
+
+    const consumer = bus.consumer({ group: 'test', topics: ['model-versions'], fromBeginning: true });
+    const stop = new AbortController();
+    for await (const record of consumer.records(stop.signal)) {
+      const { key, value } = (await codec.decode(record)) as { key: string; value: ModelVersion };
+      assert.equal(key, models.url);
+      assert.equal(value.version, result.modelId);
+      assert.equal(value.alertThreshold, result.alertThreshold);
+      assert.equal(value.validationLoss, result.candidateLoss);
+      assert.equal(value.embeddingSize, 16);
+      stop.abort();
+    }
+    await consumer.close();
+    await bus.close();
+  });
+
+  it('sets the alert threshold to the 0.99 quantile of the candidate\'s held-out errors', async () => {
+    const id = (await promotedVersion(models))!;
+    const manifest = await readManifest(models, id);
+    const { heldOut } = splitShards(await shards.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    const { model } = await loadVersion(models, id);
+    const { errors } = await evaluateHeldOut([model], shards, heldOut, 4);
+    disposeAutoencoder(model);
+    const sorted = [...errors[0]!].sort((a, b) => a - b);
+    assert.ok(manifest.alertThreshold! >= sorted.at(-2)! && manifest.alertThreshold! <= sorted.at(-1)!, `${manifest.alertThreshold} among ${sorted}`);
+    assert.ok(Math.abs(manifest.alertThreshold! - quantile(errors[0]!, 0.99)) < 1e-6);
+  });
+
+  it('warm-starts from the promoted version; a worse candidate is saved but not promoted, and --force promotes it', async () => {
+    const promoted = (await promotedVersion(models))!;
+    // A learning rate far too large wrecks the weights: the candidate is worse than what is promoted.
+    const worse = await retrain(smallRun(models, shards, { runId: 'wrecked', steps: 5, stepsPerCheckpoint: 5, learningRate: 0.5 }));
+    assert.equal(worse.promoted, false);
+    assert.match(worse.reason, /not below .* saved, not promoted/);
+    assert.ok(worse.candidateLoss > worse.currentLoss!);
+    assert.equal(await promotedVersion(models), promoted);
+    assert.ok((await listVersions(models)).includes(worse.modelId));
+
+    const forced = await retrain(smallRun(models, shards, { runId: 'forced', steps: 5, stepsPerCheckpoint: 5, learningRate: 0.5, force: true }));
+    assert.equal(forced.promoted, true);
+    assert.match(forced.reason, /promoted because forced/);
+    assert.equal(await promotedVersion(models), forced.modelId);
+  });
+
+  it('a finished run asked for again reports what it made, without training', async () => {
+    const again = await retrain(smallRun(models, shards, { runId: 'first' }));
+    assert.equal(again.modelId, (await readManifest(models, again.modelId)).modelId);
+    assert.equal(again.steps, 60);
+  });
+
+  it('holds out the same shards whatever else is in the store, at least one of two', () => {
+    const ids = (n: number) => smallShards(n, 1);
+    return (async () => {
+      const few = splitShards(await ids(8).list({ field: 'REFC:entire atmosphere:anl' }), 0.2).heldOut.map((s) => s.id);
+      const many = splitShards(await ids(40).list({ field: 'REFC:entire atmosphere:anl' }), 0.2).heldOut.map((s) => s.id);
+      for (const id of few) if (few.length > 1 || many.includes(id)) assert.ok(many.includes(id), `${id} held out among 8 but not among 40`);
+      const two = splitShards(await ids(2).list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+      assert.deepEqual([two.train.length, two.heldOut.length], [1, 1]);
+      assert.ok(many.length >= 4 && many.length <= 14, `${many.length} of 40 held out`);
+    })();
+  });
+
+  it('refuses, naming what is wrong: no shards in the range, shards of another shape, no version to warm-start from', async () => {
+    const empty = new FolderStore(join(work, 'empty-models'));
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'none', fresh: smallFresh(), from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') })), /no shards of REFC:entire atmosphere:anl from 2030-01-01/);
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'cold' })), /no version is promoted in .* train the first model with --fresh/);
+    const wide = { ...smallFresh(), config: { ...smallFresh().config, inputWidth: 134 } };
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'wide', fresh: wide })), /shard part-\d holds 32 x 64 fields, the model takes 32 x 128/);
+  });
+});

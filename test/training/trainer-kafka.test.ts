@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { topicNames } from '../../bus/bus.js';
+import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
+import type { ModelVersion } from '../../bus/records.js';
+import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
+import { selectBackend } from '../../model/backends.js';
+import { promotedVersion } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { announcePromotion } from '../../training/announce.js';
+import { requestRetraining, retrainRequests } from '../../training/requests.js';
+import { retrain } from '../../training/retrain.js';
+import { Schedule } from '../../training/schedule.js';
+import { runTrainer } from '../../training/trainer.js';
+import { take } from '../bus/helpers.js';
+import { smallFresh, smallRun } from './fixtures.js';
+import { smallShards } from './memory-shards.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-trainer-kafka-'));
+let broker: TestBroker;
+let bus: KafkaBus;
+before(async () => {
+  await selectBackend('cpu', 'training', silentLogger);
+  broker = await startBroker();
+  bus = new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
+});
+after(async () => {
+  await bus?.close();
+  await broker?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the trainer on a real Kafka broker', () => {
+  it('a request on retrain-requests starts a retraining, whose promotion comes back on model-versions in Avro', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('kafka-test.') });
+    const models = new FolderStore(join(work, 'models'));
+    const shards = smallShards(8, 6);
+    const stop = new AbortController();
+    let asked = false;
+    const trainer = runTrainer({
+      schedule: Schedule.parse('0 0 1 1 *'),
+      log: silentLogger,
+      stop: stop.signal,
+      requests: retrainRequests(bus, codec, 'trainer'),
+      retrain: async (trigger, signal) => {
+        asked = true;
+        await retrain(smallRun(models, shards, { runId: 'asked', fresh: smallFresh(), steps: 10, stepsPerCheckpoint: 5, force: trigger.force, signal, announce: (version) => announcePromotion(bus, codec, version) }));
+        stop.abort();
+      },
+    });
+    // The trainer's group reads requests from now on, once it has joined: ask until it hears.
+    while (!asked) {
+      await requestRetraining(bus, codec, models.url, { requestedAt: new Date(), reason: 'test', force: false });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await trainer;
+
+    const consumer = bus.consumer({ group: 'reader', topics: [codec.topics.modelVersions], fromBeginning: true });
+    const [record] = await take(consumer, 1);
+    await consumer.close();
+    const { key, value } = (await codec.decode(record!)) as { key: string; value: ModelVersion };
+    assert.equal(key, models.url);
+    assert.equal(value.version, await promotedVersion(models));
+    assert.ok(value.alertThreshold > 0 && value.validationLoss! > 0);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Checkpoints of a training run in the model store, under training/RUN_ID/: each checkpoint
+ * checkpoints/STEP/ holds the weights (model.json, weights.bin: the tfjs format), the Adam
+ * optimizer's state (optimizer.bin: its step count and both moments) and state.json (the step, the
+ * stream's position, the shards, the loss history). training/RUN_ID/latest.json, written last,
+ * names the checkpoint to resume from, so a crash while writing one leaves the previous one in
+ * force; the previous one is deleted only after the pointer has moved.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ObjectNotFoundError } from '../store/errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { withSharedModels, type Autoencoder } from '../model/autoencoder.js';
+import type { ModelConfig, NormalizationConfig } from '../model/config.js';
+import { objectStoreIO } from '../model/store-io.js';
+import type { StreamPosition } from './batches.js';
+
+/** A tensor with its name, as tfjs optimizers give and take their state. */
+type NamedTensor = { name: string; tensor: tf.Tensor };
+
+export const CHECKPOINT_FORMAT = 'hrrr-embed-checkpoint/1';
+
+/** What a run is, fixed when it starts: a resumed run reads it back rather than choosing again. */
+export interface RunPlan {
+  runId: string;
+  field: string;
+  from: string;
+  to: string;
+  /** Shard ids, by role: the same shards whatever arrives in the store meanwhile. */
+  train: string[];
+  heldOut: string[];
+  /** The version training started from, or "fresh". */
+  startedFrom: string;
+  config: ModelConfig;
+  normalization: NormalizationConfig;
+  learningRate: number;
+  batchSize: number;
+  steps: number;
+  stepsPerCheckpoint: number;
+  seed: number;
+  interleave: number;
+  bufferSize: number;
+}
+
+export interface RunState {
+  format: typeof CHECKPOINT_FORMAT;
+  plan: RunPlan;
+  /** Training steps done. */
+  step: number;
+  position: StreamPosition;
+  /** The loss of every step, in order. */
+  trainLoss: number[];
+  /** Mean held-out loss at each checkpoint. */
+  heldOutLoss: Array<{ step: number; loss: number }>;
+  /** How optimizer.bin is laid out (tfjs weight specs). */
+  optimizerSpecs: tf.io.WeightsManifestEntry[];
+}
+
+/** Where a run stands: its latest checkpoint, and once it is over, what became of it. */
+export interface RunPointer {
+  step: number;
+  checkpoint: string;
+  finished?: RunOutcome;
+}
+
+export interface RunOutcome {
+  modelId: string;
+  promoted: boolean;
+  reason: string;
+  candidateLoss: number;
+  currentLoss: number | null;
+  alertThreshold: number;
+  steps: number;
+  finalTrainLoss: number;
+}
+
+export const runPrefix = (runId: string) => `training/${runId}/`;
+const pointerKey = (runId: string) => `${runPrefix(runId)}latest.json`;
+
+export async function readPointer(store: ObjectStore, runId: string): Promise<RunPointer | undefined> {
+  try {
+    return JSON.parse(new TextDecoder().decode(await store.get(pointerKey(runId)))) as RunPointer;
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+export async function writePointer(store: ObjectStore, runId: string, pointer: RunPointer): Promise<void> {
+  await store.put(pointerKey(runId), json(pointer), { contentType: 'application/json' });
+}
+
+/** Writes a checkpoint of the model being trained (compiled, so with its optimizer), moves the pointer to it and gives its prefix. */
+export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, state: Omit<RunState, 'format' | 'optimizerSpecs'>): Promise<string> {
+  const { runId } = state.plan;
+  const at = `${runPrefix(runId)}checkpoints/${String(state.step).padStart(9, '0')}/`;
+  const previous = await readPointer(store, runId);
+  const optimizer = model.croppedAutoencoder.optimizer;
+  const { data, specs } = await tf.io.encodeWeights(await optimizer.getWeights());
+  await model.autoencoder.save(objectStoreIO(store, at));
+  await store.put(`${at}optimizer.bin`, new Uint8Array(data), { contentType: 'application/octet-stream' });
+  const full: RunState = { format: CHECKPOINT_FORMAT, ...state, optimizerSpecs: specs };
+  await store.put(`${at}state.json`, json(full), { contentType: 'application/json' });
+  await writePointer(store, runId, { step: state.step, checkpoint: at });
+  if (previous && previous.checkpoint !== at) {
+    for await (const { key } of store.list(previous.checkpoint)) await store.delete(key);
+  }
+  return at;
+}
+
+/** The run's latest checkpoint: its state and its model, with weights only (compile it, then `restoreOptimizer`). */
+export async function loadCheckpoint(store: ObjectStore, pointer: RunPointer): Promise<{ state: RunState; model: Autoencoder; optimizer: NamedTensor[] }> {
+  const at = pointer.checkpoint;
+  const state = JSON.parse(new TextDecoder().decode(await store.get(`${at}state.json`))) as RunState;
+  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint ${at}: unknown format ${JSON.stringify(state.format)}`);
+  const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, at));
+  const model = withSharedModels(autoencoder, state.plan.config, state.plan.normalization, `${state.plan.runId}@${state.step}`);
+  const bytes = await store.get(`${at}optimizer.bin`);
+  const tensors = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, state.optimizerSpecs);
+  // Adam matches its moments to the model's weights by position: keep the saved order.
+  return { state, model, optimizer: state.optimizerSpecs.map(({ name }) => ({ name, tensor: tensors[name]! })) };
+}
+
+/** Puts a checkpoint's Adam state (step count and moments) into the freshly compiled model's optimizer. */
+export async function restoreOptimizer(model: Autoencoder, weights: NamedTensor[]): Promise<void> {
+  await model.croppedAutoencoder.optimizer.setWeights(weights);
+  tf.dispose(weights.map(({ tensor }) => tensor));
+}
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value)}\n`);
+}
+
+/** Runs with a checkpoint but no outcome: stopped or crashed, to resume with their run id. */
+export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const { key } of store.list('training/')) {
+    const match = /^training\/([^/]+)\/latest\.json$/.exec(key);
+    if (match && !(await readPointer(store, match[1]!))?.finished) runs.push(match[1]!);
+  }
+  return runs;
+}

@@ -1,0 +1,299 @@
+/**
+ * One retraining run: choose the shards of a time range (held-out ones by hash), train the
+ * promoted version (or a fresh model) in virtual epochs of `stepsPerCheckpoint` steps with a
+ * checkpoint after each, so a crashed run resumes where its last checkpoint left it; then judge
+ * the candidate against the promoted version on the same held-out fields, save it as a version
+ * (with its loss curve and a before/after picture), and promote it only when it is better (or
+ * forced), announcing the promotion.
+ */
+import type { ModelVersion } from '../bus/records.js';
+import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
+import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
+import { reconstruct, sideBySide } from '../model/picture.js';
+import { compileForTraining, trainStep } from '../model/train.js';
+import { loadVersion, promotedVersion, promoteVersion, saveVersion } from '../model/versions.js';
+import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
+import type { StageLogger } from '../stages/stage.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { shuffledRows, START, trainingBatches, type StreamPosition } from './batches.js';
+import { loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
+import { evaluateHeldOut, mean, quantile } from './evaluate.js';
+import { splitShards } from './held-out.js';
+import { lossCurvePicture } from './loss-curve.js';
+
+export interface RetrainOptions {
+  /** The model store: versions, promoted.json, and training/RUN_ID/ checkpoints. */
+  models: ObjectStore;
+  shards: ShardCatalog;
+  field: string;
+  from: Date;
+  to: Date;
+  runId: string;
+  steps: number;
+  batchSize: number;
+  stepsPerCheckpoint: number;
+  learningRate: number;
+  /** Start from a fresh model of this configuration instead of the promoted version's weights. */
+  fresh?: { config: ModelConfig; normalization: NormalizationConfig };
+  /** Promote the candidate even when it is worse. */
+  force: boolean;
+  /** Share of shards held out (by hash of their id). */
+  heldOutFraction: number;
+  /** The alert threshold: this quantile of the candidate's held-out errors. */
+  thresholdQuantile: number;
+  seed: number;
+  interleave: number;
+  bufferSize: number;
+  /** Publishes a promotion on the model-versions topic. */
+  announce?: (version: ModelVersion) => Promise<void>;
+  onProgress?: (progress: TrainingProgress) => void;
+  onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;
+  /** Stops the run at the next step: a checkpoint is written first, then a RunInterrupted is thrown. */
+  signal?: AbortSignal;
+  log: StageLogger;
+}
+
+export interface TrainingProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  /** Steps per second in this process (since it started or resumed). */
+  rate: number;
+  /** Seconds to the last step at that rate. */
+  etaSeconds: number;
+}
+
+/** The run stopped on request after checkpointing `step`; the same run id resumes it. */
+export class RunInterrupted extends Error {
+  override readonly name = 'RunInterrupted';
+  constructor(readonly step: number) {
+    super(`stopped after step ${step}, checkpointed: run again with the same run id to resume`);
+  }
+}
+
+export interface RetrainResult extends RunOutcome {
+  runId: string;
+  /** The step this process started at: 0, or the checkpoint it resumed from. */
+  resumedAt: number;
+}
+
+export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
+  const { models, runId, log } = options;
+  const pointer = await readPointer(models, runId);
+  if (pointer?.finished) {
+    log.info({ runId, modelId: pointer.finished.modelId }, 'this run is over already');
+    return { runId, resumedAt: pointer.step, ...pointer.finished };
+  }
+  const run = pointer ? await resume(options, pointer) : await begin(options);
+  const { plan, model } = run;
+  try {
+    const resumedAt = run.step;
+    if (resumedAt > 0) log.info({ runId, step: resumedAt, steps: plan.steps }, 'resuming from the last checkpoint');
+    await train(options, run);
+    const outcome = await judge(options, run);
+    await writePointer(models, runId, { step: run.step, checkpoint: run.checkpoint, finished: outcome });
+    return { runId, resumedAt, ...outcome };
+  } finally {
+    disposeAutoencoder(model);
+  }
+}
+
+interface Run {
+  plan: RunPlan;
+  model: Autoencoder;
+  shards: { train: ShardManifest[]; heldOut: ShardManifest[] };
+  step: number;
+  position: StreamPosition;
+  trainLoss: number[];
+  heldOutLoss: Array<{ step: number; loss: number }>;
+  /** The latest checkpoint's prefix ("" before the first). */
+  checkpoint: string;
+}
+
+async function begin(options: RetrainOptions): Promise<Run> {
+  const { models, shards, field, from, to, log } = options;
+  const listed = await shards.list({ field, from, to });
+  if (listed.length === 0) throw new Error(`no shards of ${field} from ${from.toISOString()} to ${to.toISOString()}`);
+  const split = splitShards(listed, options.heldOutFraction);
+  if (split.heldOut.length === 0) throw new Error(`only one shard of ${field} in that range (${listed[0]!.id}): at least two are needed, one to hold out`);
+  let model: Autoencoder;
+  let startedFrom: string;
+  if (options.fresh) {
+    model = createAutoencoder(options.fresh);
+    startedFrom = 'fresh';
+  } else {
+    const promoted = await promotedVersion(models);
+    if (promoted === undefined) throw new Error(`no version is promoted in ${models.url} to start from: train the first model with --fresh`);
+    model = (await loadVersion(models, promoted)).model;
+    startedFrom = promoted;
+  }
+  try {
+    checkShards(listed, model);
+  } catch (error) {
+    disposeAutoencoder(model);
+    throw error;
+  }
+  compileForTraining(model, { learningRate: options.learningRate });
+  const plan: RunPlan = {
+    runId: options.runId,
+    field,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    train: split.train.map((shard) => shard.id),
+    heldOut: split.heldOut.map((shard) => shard.id),
+    startedFrom,
+    config: model.config,
+    normalization: model.normalization,
+    learningRate: options.learningRate,
+    batchSize: options.batchSize,
+    steps: options.steps,
+    stepsPerCheckpoint: options.stepsPerCheckpoint,
+    seed: options.seed,
+    interleave: options.interleave,
+    bufferSize: options.bufferSize,
+  };
+  log.info({ runId: plan.runId, startedFrom, trainShards: plan.train.length, heldOutShards: plan.heldOut.length, steps: plan.steps }, 'training run planned');
+  return { plan, model, shards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [], checkpoint: '' };
+}
+
+/** The run as its last checkpoint left it; its plan (shards, hyperparameters, total steps) wins over the options. */
+async function resume(options: RetrainOptions, pointer: RunPointer): Promise<Run> {
+  const { state, model, optimizer } = await loadCheckpoint(options.models, pointer);
+  compileForTraining(model, { learningRate: state.plan.learningRate });
+  await restoreOptimizer(model, optimizer);
+  const { plan } = state;
+  const listed = await options.shards.list({ field: plan.field, from: new Date(plan.from), to: new Date(plan.to) });
+  const byId = new Map(listed.map((shard) => [shard.id, shard]));
+  const pick = (ids: string[]) => {
+    const missing = ids.filter((id) => !byId.has(id));
+    if (missing.length) throw new Error(`run ${plan.runId}: shards ${missing.join(', ')} are gone from the shard store`);
+    return ids.map((id) => byId.get(id)!);
+  };
+  return { plan, model, shards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss, checkpoint: pointer.checkpoint };
+}
+
+function checkShards(shards: readonly ShardManifest[], model: Autoencoder): void {
+  const [height, width] = croppedShape(model.config);
+  for (const shard of shards) {
+    if (shard.height !== height || shard.width !== width) throw new Error(`shard ${shard.id} holds ${shard.height} x ${shard.width} fields, the model takes ${height} x ${width}`);
+    const keys = ['missingValue', 'clipMin', 'clipMax', 'scale'] as const;
+    if (keys.some((key) => shard.normalization[key] !== model.normalization[key])) {
+      throw new Error(`shard ${shard.id} was normalized with ${JSON.stringify(shard.normalization)}, the model with ${JSON.stringify(model.normalization)}`);
+    }
+  }
+}
+
+async function train(options: RetrainOptions, run: Run): Promise<void> {
+  const { plan, model } = run;
+  if (run.step >= plan.steps) return;
+  const shuffle = { seed: plan.seed, interleave: plan.interleave, bufferSize: plan.bufferSize };
+  const batches = trainingBatches(shuffledRows(options.shards, run.shards.train, shuffle, run.position), plan.batchSize, croppedShape(plan.config));
+  const started = Date.now();
+  const startStep = run.step;
+  try {
+    for await (const { batch, after } of batches) {
+      let loss;
+      try {
+        loss = await trainStep(model, batch);
+      } finally {
+        batch.dispose();
+      }
+      run.step++;
+      run.position = after;
+      run.trainLoss.push(loss);
+      const rate = (run.step - startStep) / Math.max((Date.now() - started) / 1000, 1e-3);
+      options.onProgress?.({ step: run.step, steps: plan.steps, loss, rate, etaSeconds: (plan.steps - run.step) / rate });
+      const last = run.step >= plan.steps;
+      const stopping = options.signal?.aborted === true;
+      if (last || stopping || run.step % plan.stepsPerCheckpoint === 0) await checkpoint(options, run);
+      if (stopping && !last) throw new RunInterrupted(run.step);
+      if (last) return;
+    }
+  } finally {
+    await batches.return(undefined);
+  }
+}
+
+async function checkpoint(options: RetrainOptions, run: Run): Promise<void> {
+  const { errors } = await evaluateHeldOut([run.model], options.shards, run.shards.heldOut, run.plan.batchSize);
+  const heldOutLoss = mean(errors[0]!);
+  run.heldOutLoss.push({ step: run.step, loss: heldOutLoss });
+  run.checkpoint = await saveCheckpoint(options.models, run.model, { plan: run.plan, step: run.step, position: run.position, trainLoss: run.trainLoss, heldOutLoss: run.heldOutLoss });
+  const trainLoss = run.trainLoss.at(-1)!;
+  options.log.info({ runId: run.plan.runId, step: run.step, trainLoss, heldOutLoss }, 'checkpoint');
+  options.onCheckpoint?.({ step: run.step, trainLoss, heldOutLoss });
+}
+
+/** Candidate against the version promoted now, on the same held-out fields; save, and promote when better or forced. */
+async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
+  const { models, log } = options;
+  const { plan, model: candidate } = run;
+  const promoted = await promotedVersion(models);
+  const current = promoted === undefined ? undefined : (await loadVersion(models, promoted)).model;
+  try {
+    const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join();
+    const { errors, stormiest } = await evaluateHeldOut(comparable ? [candidate, current] : [candidate], options.shards, run.shards.heldOut, plan.batchSize);
+    const candidateLoss = mean(errors[0]!);
+    const currentLoss = comparable ? mean(errors[1]!) : null;
+    const alertThreshold = quantile(errors[0]!, options.thresholdQuantile);
+    const better = current === undefined || (currentLoss !== null && candidateLoss < currentLoss);
+    const promote = better || options.force;
+    const reason =
+      current === undefined ? 'no version was promoted'
+      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape: not comparable${options.force ? ', promoted because forced' : ''}`
+      : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
+      : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${options.force ? ': promoted because forced' : ': saved, not promoted'}`;
+    const trainShards = await trainingRange(options.shards, plan);
+    const attachments: Record<string, { bytes: Uint8Array; contentType: string }> = { 'loss.png': { bytes: lossCurvePicture(run.trainLoss, run.heldOutLoss), contentType: 'image/png' } };
+    if (stormiest) attachments['before-after.png'] = { bytes: await beforeAfter(stormiest, comparable ? current : undefined, candidate), contentType: 'image/png' };
+    const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
+    const manifest = await saveVersion(models, candidate, {
+      trainingData: trainShards,
+      metrics: {
+        heldOutLoss: candidateLoss,
+        ...(currentLoss !== null && { promotedHeldOutLoss: currentLoss }),
+        heldOutFields: errors[0]!.length,
+        steps: run.step,
+        finalTrainLoss,
+        batchSize: plan.batchSize,
+        learningRate: plan.learningRate,
+        thresholdQuantile: options.thresholdQuantile,
+      },
+      alertThreshold,
+      attachments,
+    });
+    if (promote) {
+      await promoteVersion(models, manifest.modelId);
+      await options.announce?.({
+        modelId: models.url,
+        version: manifest.modelId,
+        promotedAt: new Date(),
+        artifact: { store: models.url, key: `versions/${manifest.modelId}/` },
+        embeddingSize: candidate.config.numdense,
+        alertThreshold,
+        validationLoss: candidateLoss,
+      });
+    }
+    log.info({ runId: plan.runId, modelId: manifest.modelId, promoted: promote, candidateLoss, currentLoss, alertThreshold }, promote ? `version promoted: ${reason}` : `version not promoted: ${reason}`);
+    return { modelId: manifest.modelId, promoted: promote, reason, candidateLoss, currentLoss, alertThreshold, steps: run.step, finalTrainLoss };
+  } finally {
+    if (current) disposeAutoencoder(current);
+  }
+}
+
+/** The valid times the training shards cover and how many fields they hold. */
+async function trainingRange(catalog: ShardCatalog, plan: RunPlan): Promise<{ from: string; to: string; fields: number }> {
+  const ids = new Set(plan.train);
+  const shards = (await catalog.list({ field: plan.field, from: new Date(plan.from), to: new Date(plan.to) })).filter((shard) => ids.has(shard.id));
+  const from = shards.map((shard) => shard.from).sort()[0] ?? plan.from;
+  const to = shards.map((shard) => shard.to).sort().at(-1) ?? plan.to;
+  return { from, to, fields: shards.reduce((sum, shard) => sum + shard.count, 0) };
+}
+
+/** A held-out field, its reconstruction by the promoted version (when comparable) and by the candidate. */
+async function beforeAfter(row: ShardRow, before: Autoencoder | undefined, after: Autoencoder): Promise<Uint8Array> {
+  const panels = [{ values: row.values, kind: 'echo' as const }];
+  if (before) panels.push({ values: await reconstruct(before, row), kind: 'echo' });
+  panels.push({ values: await reconstruct(after, row), kind: 'echo' });
+  return sideBySide(row.height, row.width, panels, row.width > 256 ? 4 : 1);
+}
