@@ -1,43 +1,70 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { MODEL_PRESETS } from '../model/config.js';
+import { selectBackend, parseDevice } from '../model/backends.js';
 import { runDemo } from '../pipelines/demo.js';
-import { silentLogger } from '../stages/stage.js';
+import { commandLogger } from './sources.js';
 import { UsageError } from './usage.js';
 
-export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--start YYYY-MM-DDTHHZ]
+export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--later-hours N] [--steps N] [--preset demo|reduced|seed] [--start YYYY-MM-DDTHHZ] [--device D]
 
-Runs the main job on its embedded default, offline: writes N hours (default 3) of synthetic
-HRRR-like REFC analyses into DIR (default .work/demo) in the bucket's key layout, then runs the
-ingest pipeline over that folder: finds each analysis, reads only the REFC message by its .idx
-byte range, checks and decodes it, and prints one JSON line per analysis.`;
+Runs the whole loop on the embedded default, offline, in DIR (default .work/demo, replaced):
+writes N hours (default 12) of synthetic HRRR REFC analyses (storm cells that move and grow, on
+the HRRR Lambert grid, GRIB2 with complex packing and an .idx) into DIR/source in the bucket's
+layout; a consumer following that folder embeds each onto the local topics in DIR/data and keeps
+it in a shard; the model is retrained once on the shards (--steps, default 40, batches of 4)
+and, when better, promoted, announced and swapped into the running consumer; the later hours
+(default 4, the last a squall line unlike the rest) are embedded by the new version and raise
+alerts. Prints a JSON line per analysis and per checkpoint, then a summary; the report is
+DIR/report.html. Afterwards: hrrr-embed tail embeddings --data DIR/data, hrrr-embed similar
+--time 2019-09-20T05Z --data DIR/data.
+
+The demo preset (fields downsampled 8 times to 128 x 224, two blocks) keeps this to a few
+minutes on a 2-core CPU; --preset reduced (4 times, 256 x 448) or seed (the article's full-size
+model) are for a GPU (--device webgpu or tensorflow).`;
 
 export async function demoCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { dir: { type: 'string', default: '.work/demo' }, hours: { type: 'string', default: '3' }, start: { type: 'string', default: '2019-09-20T00Z' } },
+    options: {
+      dir: { type: 'string', default: '.work/demo' },
+      hours: { type: 'string', default: '12' },
+      'later-hours': { type: 'string', default: '4' },
+      steps: { type: 'string', default: '40' },
+      preset: { type: 'string', default: 'demo' },
+      start: { type: 'string', default: '2019-09-20T00Z' },
+      device: { type: 'string', default: 'cpu' },
+      verbose: { type: 'boolean', short: 'v', default: false },
+    },
   });
-  const hours = Number(values.hours);
-  if (!Number.isInteger(hours) || hours < 1 || hours > 48) throw new UsageError(`--hours: ${values.hours} is not a whole number from 1 to 48`, demoUsage);
+  const count = (option: string, text: string, min: number, max: number) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${option}: ${text} is not a whole number from ${min} to ${max}`, demoUsage);
+    return value;
+  };
+  const hours = count('hours', values.hours, 6, 48);
+  const laterHours = count('later-hours', values['later-hours'], 1, 24);
+  const steps = count('steps', values.steps, 1, 100_000);
+  const config = MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS];
+  if (!config) throw new UsageError(`--preset: ${values.preset} is not one of ${Object.keys(MODEL_PRESETS).join(', ')}`, demoUsage);
   const start = new Date(values.start.replace(/Z$/, ':00Z'));
   if (Number.isNaN(start.getTime()) || start.getUTCMinutes() !== 0) throw new UsageError(`--start: ${values.start} is not an hour such as 2019-09-20T05Z`, demoUsage);
+  let device;
+  try {
+    device = parseDevice(values.device);
+  } catch (error) {
+    throw new UsageError(`--device: ${(error as Error).message}`, demoUsage);
+  }
 
-  const context = { log: silentLogger, signal: new AbortController().signal };
-  await runDemo({ dir: values.dir, start, hours }, ({ key, bytesRead, objectSize, decoded }) => {
-    const { values: dbz, field } = decoded;
-    let max = -Infinity;
-    let echoes = 0;
-    for (const value of dbz) {
-      if (value > max) max = value;
-      if (value >= 20) echoes++;
-    }
-    out(JSON.stringify({
-      validTime: field.product.validTime.toISOString(),
-      key,
-      field: `${field.parameter.shortName}:${field.product.level}:${field.product.forecast}`,
-      bytesRead,
-      objectSize,
-      points: dbz.length,
-      maxDbz: max,
-      areaAbove20Dbz: Number((echoes / dbz.length).toFixed(4)),
-    }));
-  }, context);
+  const log = commandLogger(values.verbose, 'warn');
+  const { backend } = await selectBackend(device, 'training', log);
+  await rmDemo(values.dir);
+  const summary = await runDemo({ dir: values.dir, start, hours, laterHours, steps, config, backend }, (line) => out(JSON.stringify(line)), { log, signal: new AbortController().signal });
+  out(JSON.stringify({ summary }));
+}
+
+/** Each demo starts afresh: what an earlier one left in DIR goes, and nothing else there. */
+async function rmDemo(dir: string): Promise<void> {
+  await Promise.all(['source', 'data', 'models', 'report.html'].map((name) => rm(join(dir, name), { recursive: true, force: true })));
 }

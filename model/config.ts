@@ -66,8 +66,14 @@ export const SEED_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfi
  */
 export const REDUCED_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfig>({ ...SEED_MODEL_CONFIG, downsample: 4, nlayers: 3 });
 
-/** The configurations a command can name: `--preset seed` or `--preset reduced`. */
-export const MODEL_PRESETS: Readonly<Record<'seed' | 'reduced', Readonly<ModelConfig>>> = Object.freeze({ seed: SEED_MODEL_CONFIG, reduced: REDUCED_MODEL_CONFIG });
+/**
+ * The demo's configuration (npm start): fields downsampled 8 times to 128 x 224, two blocks, so
+ * that training a few dozen steps takes a minute or two on a 2-core CPU.
+ */
+export const DEMO_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfig>({ ...SEED_MODEL_CONFIG, downsample: 8, nlayers: 2 });
+
+/** The configurations a command can name: `--preset seed`, `reduced` or `demo`. */
+export const MODEL_PRESETS: Readonly<Record<'seed' | 'reduced' | 'demo', Readonly<ModelConfig>>> = Object.freeze({ seed: SEED_MODEL_CONFIG, reduced: REDUCED_MODEL_CONFIG, demo: DEMO_MODEL_CONFIG });
 
 export const SEED_NORMALIZATION: Readonly<NormalizationConfig> = Object.freeze({ missingValue: 0, clipMin: 0, clipMax: 60, scale: 60 });
 

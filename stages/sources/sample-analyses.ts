@@ -83,15 +83,35 @@ export function syntheticReflectivity(hour: number, seed = 2019): Float32Array {
   return field;
 }
 
-/** The analysis file for `time`: REFC as HRRR packs it (template 5.3, order 2, steps of 1/16 dBZ), then a second field. */
-export function sampleAnalysis(time: Date, hour: number): SampleAnalysis {
+/**
+ * Weather unlike the sample's storm cells: a squall line of 50 dBZ, 40 grid points wide, across
+ * the whole domain from the south-west to the north-east, over the field given.
+ */
+export function withSquallLine(field: Float32Array): Float32Array {
+  const { Nx: nx, Ny: ny } = HRRR_GRID;
+  const out = field.slice();
+  const length = Math.hypot(nx, ny);
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      // Distance from the diagonal (0, 0) -> (nx, ny).
+      if (Math.abs(x * ny - y * nx) / length < 20) out[y * nx + x] = 50;
+    }
+  }
+  return out;
+}
+
+/**
+ * The analysis file for `time`: REFC as HRRR packs it (template 5.3, order 2, steps of 1/16 dBZ),
+ * then a second field. With `unusual`, a squall line crosses the storm cells (withSquallLine).
+ */
+export function sampleAnalysis(time: Date, hour: number, unusual = false): SampleAnalysis {
   const common = { discipline: 0, identification: { referenceTime: time }, grid: HRRR_GRID };
   const packing = { template: 3, orderOfSpatialDifferencing: 2, decimalScaleFactor: 0, missingValueManagement: 0 } as const;
   const refc = encodeGrib2Message({
     ...common,
     product: { parameterCategory: 16, parameterNumber: 196, forecastTime: 0, firstSurface: { type: 10 } },
     packing: { ...packing, binaryScaleFactor: -4 },
-    values: syntheticReflectivity(hour),
+    values: unusual ? withSquallLine(syntheticReflectivity(hour)) : syntheticReflectivity(hour),
   });
   const surfaceTemperature = encodeGrib2Message({
     ...common,

@@ -128,7 +128,7 @@ describe('hrrr-embed reconstruct', () => {
   it('asks for the settings of an untrained model that is no preset, and refuses a model whose embedding size differs from the record', async () => {
     const noPreset = await runCommandProcess(['reconstruct', '--time', formatHour(hour(4)), '--png', join(work, 'x.png'), '--data', data, '--device', 'cpu']);
     assert.equal(noPreset.status, 1);
-    assert.match(noPreset.stderr, /untrained model \(32 x 64 downsampled 1, embedding of 16\) is none of the presets \(seed, reduced\): give its settings with --config FILE/);
+    assert.match(noPreset.stderr, /untrained model \(32 x 64 downsampled 1, embedding of 16\) is none of the presets \(seed, reduced, demo\): give its settings with --config FILE/);
     const settings = join(work, 'other.json');
     await writeFile(settings, JSON.stringify({ model: { ...SMALL_CONFIG, numdense: 8 } }));
     const wrong = await runCommandProcess(['reconstruct', '--time', formatHour(hour(4)), '--png', join(work, 'x.png'), '--data', data, '--config', settings, '--device', 'cpu']);
