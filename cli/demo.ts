@@ -12,11 +12,11 @@ export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--late
 Runs the whole loop on the embedded default, offline, in DIR (default .work/demo, replaced):
 writes N hours (default 12) of synthetic HRRR REFC analyses (storm cells that move and grow, on
 the HRRR Lambert grid, GRIB2 with complex packing and an .idx) into DIR/source in the bucket's
-layout; a consumer following that folder embeds each onto the local topics in DIR/data and keeps
-it in a shard; the model is retrained once on the shards (--steps, default 40, batches of 4)
-and, when better, promoted, announced and swapped into the running consumer; the later hours
-(default 4, the last a squall line unlike the rest) are embedded by the new version and raise
-alerts. Prints a JSON line per analysis and per checkpoint, then a summary; the report is
+layout; a consumer following that folder embeds each onto the local topics in DIR/data with the
+untrained model (nothing is promoted yet) and keeps it in a shard; a model is trained once on
+the shards (--steps, default 24, batches of 4), promoted as the first version, announced and
+swapped into the running consumer; the later hours (default 2, the last a squall line unlike
+the rest) are embedded by the new version, and raise alerts where it does not know them. Prints a JSON line per analysis and per checkpoint, then a summary; the report is
 DIR/report.html. Afterwards: hrrr-embed tail embeddings --data DIR/data, hrrr-embed similar
 --time 2019-09-20T05Z --data DIR/data.
 
@@ -30,8 +30,8 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
     options: {
       dir: { type: 'string', default: '.work/demo' },
       hours: { type: 'string', default: '12' },
-      'later-hours': { type: 'string', default: '4' },
-      steps: { type: 'string', default: '40' },
+      'later-hours': { type: 'string', default: '2' },
+      steps: { type: 'string', default: '24' },
       preset: { type: 'string', default: 'demo' },
       start: { type: 'string', default: '2019-09-20T00Z' },
       device: { type: 'string', default: 'cpu' },

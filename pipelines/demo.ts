@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { openBus } from '../bus/open.js';
 import type { Embedding } from '../bus/records.js';
-import { createAutoencoder } from '../model/autoencoder.js';
+import { createAutoencoder, UNTRAINED } from '../model/autoencoder.js';
 import type { ModelConfig } from '../model/config.js';
 import { embedFields, type Embedding as FieldEmbedding } from '../model/embed.js';
 import { reconstruct } from '../model/picture.js';
-import { loadVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
+import { loadVersion, readManifest } from '../model/versions.js';
 import { analysisPictures } from '../report/pictures.js';
 import { renderReport, type AlertPoint, type AnalysisPictures, type LossCurve } from '../report/page.js';
 import { fileBusQuiet, readEmbeddings } from '../search/embeddings.js';
@@ -58,9 +58,9 @@ const REFC = /:REFC:entire atmosphere:anl:/;
 
 /**
  * The whole loop on the embedded default, offline: sample analyses written into a folder in the
- * bucket's layout; the consumer (following the folder) embeds each one onto the local topics and
- * keeps it in a shard; the model is retrained once on the shards and, when the candidate is
- * better, promoted and announced, and the running consumer swaps it in; later analyses (the last
+ * bucket's layout; the consumer (following the folder, with nothing promoted yet: the untrained
+ * model) embeds each one onto the local topics and keeps it in a shard; a model is trained once on
+ * the shards, promoted (the first version) and announced, and the running consumer swaps it in; later analyses (the last
  * a squall line unlike anything before) are embedded by the new version and raise alerts; a
  * static HTML report shows it all.
  */
@@ -74,13 +74,14 @@ export async function runDemo(options: DemoOptions, onLine: (line: DemoLine) => 
   const codec = await AvroCodec.create();
   await createOutputTopics(bus, codec);
 
-  const first = await saveVersion(models, createAutoencoder({ config }), { modelId: 'demo-0' });
-  await promoteVersion(models, first.modelId);
+  // As a deployment starts: nothing promoted yet, so the consumer serves the untrained model
+  // (which raises no alerts) until the first retraining promotes a version.
+  const untrained = createAutoencoder({ config });
+  const slot = new ModelSlot({ autoencoder: untrained, id: models.url, alertThreshold: null, backend }, { log });
   const serve = async (version: string): Promise<ServedModel> => {
     const { model, manifest } = await loadVersion(models, version);
     return { autoencoder: model, id: models.url, alertThreshold: manifest.alertThreshold, backend };
   };
-  const slot = new ModelSlot(await serve(first.modelId), { log });
   // Small shards, so that a few hours make several (the retraining holds some out).
   const shards = createShardWriter({ store: state, normalization: slot.current.autoencoder.normalization, rollover: { maxRows: 3 }, log });
 
@@ -122,6 +123,7 @@ export async function runDemo(options: DemoOptions, onLine: (line: DemoLine) => 
       batchSize: 4,
       stepsPerCheckpoint: Math.max(1, Math.ceil(steps / 4)),
       learningRate: 0.002,
+      fresh: { config, normalization: untrained.normalization },
       force: false,
       heldOutFraction: 0.25,
       thresholdQuantile: 0.99,
@@ -178,7 +180,7 @@ export async function runDemo(options: DemoOptions, onLine: (line: DemoLine) => 
 /** Each published embedding's error against its version's threshold, and whether an alert (its picture) was made. */
 async function alertTimeline(published: Embedding[], models: FolderStore, state: FolderStore): Promise<AlertPoint[]> {
   const thresholds = new Map<string, number | null>();
-  for (const version of new Set(published.map((embedding) => embedding.modelVersion))) thresholds.set(version, (await readManifest(models, version)).alertThreshold);
+  for (const version of new Set(published.map((embedding) => embedding.modelVersion))) thresholds.set(version, version === UNTRAINED ? null : (await readManifest(models, version)).alertThreshold);
   const pictures = new Set<string>();
   for await (const { key } of state.list('alerts/')) pictures.add(key);
   return published
@@ -224,7 +226,7 @@ async function report({ slot, rows, published, alerts, training, result, summary
     title: 'hrrr-embed demo',
     generatedAt: new Date(),
     summary: [
-      `${summaryOf.hours} sample analyses embedded by the first model, then retrained on their shards: ${result.promoted ? `${result.modelId} promoted and swapped into the running consumer` : `candidate ${result.modelId} not promoted`} (${result.reason}).`,
+      `${summaryOf.hours} sample analyses embedded by the untrained model, which then trained on their shards: ${result.promoted ? `${result.modelId} promoted and swapped into the running consumer` : `candidate ${result.modelId} not promoted`} (${result.reason}).`,
       `${summaryOf.laterHours} later analyses, the last a squall line unlike the others; ${published.length} embeddings and ${alerts.filter((point) => point.alert).length} alerts published.`,
       `Pictures and similarities below are by the final version, ${model.version}.`,
     ],

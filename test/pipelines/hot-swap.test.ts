@@ -13,6 +13,7 @@ import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { promoteVersion, saveVersion } from '../../model/versions.js';
 import { createOutputTopics } from '../../pipelines/consume.js';
+import { announcePromotion } from '../../training/announce.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { take } from '../bus/helpers.js';
@@ -64,8 +65,7 @@ describe('hot swap of the model in a running consumer', () => {
     // A retrained version (other weights, same architecture) is promoted and announced, while analyses keep coming.
     await saveVersion(models, createAutoencoder({ config: { ...SMALL_CONFIG, seed: 7 } }), { modelId: 'small-2', alertThreshold: 0.2 });
     await promoteVersion(models, 'small-2');
-    const announcement = await codec.encode('modelVersions', models.url, { modelId: models.url, version: 'small-2', promotedAt: new Date(), artifact: { store: models.url, key: 'versions/small-2/' }, embeddingSize: 16, alertThreshold: 0.2, validationLoss: null });
-    await bus.produce(announcement.topic, [announcement.record]);
+    await announcePromotion(bus, codec, { modelId: models.url, version: 'small-2', promotedAt: new Date(), artifact: { store: models.url, key: 'versions/small-2/' }, embeddingSize: 16, alertThreshold: 0.2, validationLoss: null });
     for (const n of [2, 3]) await putAnalysis(source, smallAnalysisOfHour(n));
     await until(() => stderr.includes('model swapped'), 'the consumer swaps in the announced version');
     for (const n of [4, 5]) await putAnalysis(source, smallAnalysisOfHour(n));
