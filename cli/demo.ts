@@ -20,8 +20,10 @@ the rest) are embedded by the new version, and raise alerts where it does not kn
 DIR/report.html. Afterwards: hrrr-embed tail embeddings --data DIR/data, hrrr-embed similar
 --time 2019-09-20T05Z --data DIR/data.
 
-The demo preset (fields downsampled 8 times to 128 x 224, two blocks) keeps this to a few
-minutes on a 2-core CPU; --preset reduced (4 times, 256 x 448) or seed (the article's full-size
+The demo preset (fields downsampled 16 times to 64 x 112, two blocks) keeps this to a few
+minutes on a 2-core CPU; --device auto (default) trains on the fastest backend there is
+(webgpu where a Vulkan driver is installed, even Mesa's lavapipe on the CPU, is several times
+faster than cpu); --preset reduced (4 times, 256 x 448) or seed (the article's full-size
 model) are for a GPU (--device webgpu or tensorflow).`;
 
 export async function demoCommand(args: string[], out: (line: string) => void): Promise<void> {
@@ -34,7 +36,7 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
       steps: { type: 'string', default: '24' },
       preset: { type: 'string', default: 'demo' },
       start: { type: 'string', default: '2019-09-20T00Z' },
-      device: { type: 'string', default: 'cpu' },
+      device: { type: 'string', default: 'auto' },
       verbose: { type: 'boolean', short: 'v', default: false },
     },
   });

@@ -59,7 +59,7 @@ export function renderReport(input: ReportInput): string {
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
 figure { display: inline-block; margin: 0 1em 1em 0; }
 figcaption { font-size: 0.85em; color: #555; }
-img { image-rendering: pixelated; border: 1px solid #ccc; max-width: 380px; }
+img { image-rendering: pixelated; border: 1px solid #ccc; width: 380px; max-width: 100%; }
 .empty { color: #777; font-style: italic; }
 </style>
 </head>
