@@ -26,9 +26,10 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --steps N          training steps, batches of --batch-size N fields (default 1000 of 4)
   --steps-per-checkpoint N  a virtual epoch: checkpoint, and held-out loss, every N steps (100)
   --learning-rate X  Adam's (default 0.001, Keras's)
-  --fresh            start from a fresh model (the first model), of --model-config FILE
-                     ({"model": {...}, "normalization": {...}}, as model summary takes) or the
-                     seed's; default: from the promoted version's weights
+  --fresh            start from a fresh model of --model-config FILE ({"model": {...},
+                     "normalization": {...}}, as model summary takes) or of the seed's
+                     configuration; default: from the promoted version's weights, or, when
+                     nothing is promoted yet, a fresh model of the seed's configuration
   --force            promote the new version even when it is worse on the held-out fields
   --held-out X       share of shards held out, chosen by a hash of their id (default 0.15)
   --threshold-quantile Q  the alert threshold: this quantile of the held-out errors (0.99)

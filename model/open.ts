@@ -1,7 +1,7 @@
 import type { StageLogger } from '../stages/stage.js';
 import { openStore } from '../store/open.js';
 import { createAutoencoder, UNTRAINED, type Autoencoder } from './autoencoder.js';
-import { loadVersion, type ModelManifest } from './versions.js';
+import { loadVersion, promotedVersion, type ModelManifest } from './versions.js';
 
 export interface OpenedModel {
   model: Autoencoder;
@@ -13,7 +13,7 @@ export interface OpenedModel {
 
 /**
  * The model a command runs: the promoted version (or `version`) in the model store at
- * `location`, or, with no location, a fresh model of the seed configuration with fixed seeds,
+ * `location`, or, with no location or nothing promoted there yet, a fresh model of the seed configuration with fixed seeds,
  * whose embeddings mean nothing yet (said in the log, and by its version "untrained").
  */
 export async function openModel(location: string | undefined, version: string | undefined, log: StageLogger): Promise<OpenedModel> {
@@ -22,6 +22,11 @@ export async function openModel(location: string | undefined, version: string | 
     return { model: createAutoencoder(), id: UNTRAINED };
   }
   const store = openStore(location, { log });
+  if (version === undefined && (await promotedVersion(store)) === undefined) {
+    // A deployment's first start, before the first training: the seed model until a version is promoted.
+    log.warn({ models: store.url, modelVersion: UNTRAINED }, 'no model version is promoted yet: using a freshly initialised model of the seed configuration until one is');
+    return { model: createAutoencoder(), id: store.url };
+  }
   const { model, manifest } = await loadVersion(store, version);
   log.info({ modelVersion: manifest.modelId, createdAt: manifest.createdAt, trainingData: manifest.trainingData }, 'model loaded');
   return { model, id: store.url, manifest };

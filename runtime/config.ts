@@ -54,7 +54,7 @@ export function loadRunSettings(args: string[], env: NodeJS.ProcessEnv): RunSett
 
 /**
  * The settings of `hrrr-embed retrain` (and of `trainer`, which adds its own): command line, then
- * HRRR_EMBED_* variables, then the --config file, then these defaults.
+ * HRRR_EMBED_TRAINER_* variables, then the --config file, then these defaults.
  */
 export const RETRAIN_SETTINGS = {
   models: { kind: 'string' },

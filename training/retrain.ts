@@ -118,12 +118,13 @@ async function begin(options: RetrainOptions): Promise<Run> {
   if (split.heldOut.length === 0) throw new Error(`only one shard of ${field} in that range (${listed[0]!.id}): at least two are needed, one to hold out`);
   let model: Autoencoder;
   let startedFrom: string;
-  if (options.fresh) {
-    model = createAutoencoder(options.fresh);
+  const promoted = options.fresh ? undefined : await promotedVersion(models);
+  if (promoted === undefined) {
+    // The first training of a deployment (nothing promoted) starts, as the consumers did, from the seed's configuration.
+    if (!options.fresh) log.info({ models: models.url }, "no version is promoted yet: training a fresh model of the seed's configuration");
+    model = createAutoencoder(options.fresh ?? {});
     startedFrom = 'fresh';
   } else {
-    const promoted = await promotedVersion(models);
-    if (promoted === undefined) throw new Error(`no version is promoted in ${models.url} to start from: train the first model with --fresh`);
     model = (await loadVersion(models, promoted)).model;
     startedFrom = promoted;
   }

@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { listVersions, loadVersion, promoteVersion, promotedVersion, saveVersion, VersionExistsError } from '../../model/versions.js';
-import { silentLogger } from '../../stages/stage.js';
+import { silentLogger, type StageLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { SMALL_CONFIG } from './fixtures.js';
+import { openModel } from '../../model/open.js';
+import { modelConfig } from '../../model/config.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-models-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -60,5 +62,17 @@ describe('model versions in an object store', () => {
     await promoteVersion(store, 'v2');
     assert.equal(await promotedVersion(store), 'v2');
     assert.equal((await loadVersion(store)).model.version, 'v2');
+  });
+
+  it('a consumer of a model store where nothing is promoted yet serves the seed model until a version is, and says so', async () => {
+    const folder = join(work, 'd');
+    const warnings: string[] = [];
+    const log: StageLogger = { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? '') };
+    const opened = await openModel(folder, undefined, log);
+    assert.equal(opened.model.version, 'untrained');
+    assert.equal(opened.id, new FolderStore(folder).url);
+    assert.equal(opened.manifest, undefined);
+    assert.deepEqual(opened.model.config, modelConfig());
+    assert.match(warnings.join('\n'), /no model version is promoted yet/);
   });
 });

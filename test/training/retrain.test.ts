@@ -115,10 +115,10 @@ describe('retraining on shards', () => {
     })();
   });
 
-  it('refuses, naming what is wrong: no shards in the range, shards of another shape, no version to warm-start from', async () => {
+  it("refuses, naming what is wrong: no shards in the range, shards of another shape (a first training with nothing promoted takes the seed's configuration)", async () => {
     const empty = new FolderStore(join(work, 'empty-models'));
     await assert.rejects(retrain(smallRun(empty, shards, { runId: 'none', fresh: smallFresh(), from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') })), /no shards of REFC:entire atmosphere:anl from 2030-01-01/);
-    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'cold' })), /no version is promoted in .* train the first model with --fresh/);
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'cold' })), /holds 32 x 64 fields, the model takes 1024 x 1792/);
     const wide = { ...smallFresh(), config: { ...smallFresh().config, inputWidth: 134 } };
     await assert.rejects(retrain(smallRun(empty, shards, { runId: 'wide', fresh: wide })), /shard part-\d holds 32 x 64 fields, the model takes 32 x 128/);
   });
