@@ -24,4 +24,5 @@ create dead-letters 3
 # One record per model version, read back whole: compaction keeps the latest of each key.
 create model-versions 1 cleanup.policy=compact
 # Object-created events (S3 notifications) the consumers share with --events: at most 6 consumers.
+create retrain-requests 1
 create hrrr-objects 6
