@@ -8,14 +8,14 @@ import { ConfigError, modelConfig, normalizationConfig } from '../model/config.j
 import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
-import { SettingError, type LoadedSettings, type Settings } from '../runtime/settings.js';
+import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { commandLogger, hourOption } from './sources.js';
-import { UsageError } from './usage.js';
+import { settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
                      the runs' checkpoints under training/RUN_ID/
@@ -153,14 +153,7 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
 }
 
 export async function retrainCommand(args: string[], out: (line: string) => void): Promise<void> {
-  let settings;
-  try {
-    settings = loadRetrainSettings(args, process.env);
-  } catch (error) {
-    if (error instanceof SettingError) throw new UsageError(error.message, retrainUsage);
-    throw error;
-  }
-  const { values, origin } = settings;
+  const { values, origin } = settingsOrUsage(() => loadRetrainSettings(args, process.env), retrainUsage);
   const setup = await prepareRetraining(values, origin, retrainUsage);
   const now = new Date();
   const runId = values.runId ?? `retrain-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;

@@ -21,9 +21,8 @@ import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
-import { SettingError } from '../runtime/settings.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage } from './sources.js';
-import { UsageError } from './usage.js';
+import { settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
 
@@ -75,14 +74,7 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
 ${sourceUsage}`;
 
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
-  let settings;
-  try {
-    settings = loadRunSettings(args, process.env);
-  } catch (error) {
-    if (error instanceof SettingError) throw new UsageError(error.message, runUsage);
-    throw error;
-  }
-  const { values, origin } = settings;
+  const { values, origin } = settingsOrUsage(() => loadRunSettings(args, process.env), runUsage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, runUsage);
   let device;
   try {

@@ -1,12 +1,11 @@
 import { loadTrainerSettings } from '../runtime/config.js';
-import { SettingError } from '../runtime/settings.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
-import { UsageError } from './usage.js';
+import { settingsOrUsage, UsageError } from './usage.js';
 
 export const trainerUsage = `usage: hrrr-embed trainer --schedule "CRON" --models LOC --shards LOC [OPTIONS]
 
@@ -24,14 +23,7 @@ SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0
 ${retrainOptionsUsage}`;
 
 export async function trainerCommand(args: string[], out: (line: string) => void): Promise<void> {
-  let settings;
-  try {
-    settings = loadTrainerSettings(args, process.env);
-  } catch (error) {
-    if (error instanceof SettingError) throw new UsageError(error.message, trainerUsage);
-    throw error;
-  }
-  const { values, origin } = settings;
+  const { values, origin } = settingsOrUsage(() => loadTrainerSettings(args, process.env), trainerUsage);
   if (values.schedule === undefined) throw new UsageError('--schedule is required', trainerUsage);
   let schedule;
   try {

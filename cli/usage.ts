@@ -1,3 +1,5 @@
+import { SettingError } from '../runtime/settings.js';
+
 /** A command line that cannot be run as given: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -6,5 +8,15 @@ export class UsageError extends Error {
     readonly usage: string,
   ) {
     super(message);
+  }
+}
+
+/** Settings as `load` reads them; a setting that is wrong is a wrong command line, shown with `usage`. */
+export function settingsOrUsage<T>(load: () => T, usage: string): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(error.message, usage);
+    throw error;
   }
 }
