@@ -29,10 +29,13 @@ export interface PromotionFollowerConfig {
 export async function followPromotions(config: PromotionFollowerConfig, signal: AbortSignal): Promise<void> {
   const { models, slot, load, announcements, pollMs, log, onSwap } = config;
   const refused = new Set<string>();
+  // An announcement that comes while the pointer is being read makes it read again at once.
+  let announced = false;
   let wake: () => void = () => {};
-  const listening = announcements && listen(announcements, () => wake(), signal, log);
+  const listening = announcements && listen(announcements, () => ((announced = true), wake()), signal, log);
 
   while (!signal.aborted) {
+    announced = false;
     try {
       const promoted = await promotedVersion(models);
       if (promoted !== undefined && promoted !== slot.current.autoencoder.version && !refused.has(promoted)) {
@@ -43,6 +46,7 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
       if (error instanceof ModelSwapError) refused.add(error.version);
       log.error({ err: error, models: models.url }, 'could not take the promoted model version; still serving the current one');
     }
+    if (announced) continue;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, pollMs);
       signal.addEventListener('abort', done, { once: true });

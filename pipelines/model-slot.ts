@@ -70,7 +70,12 @@ export class ModelSlot {
     this.options.log?.info({ from: now.version, to: next.autoencoder.version, alertThreshold: next.alertThreshold }, 'model swapped: later batches use the new version');
     const timer = setTimeout(() => void this.dispose(now.version), this.retireAfterMs);
     timer.unref();
+    const older = this.retired.get(now.version); // a copy of the same version retired before (a rollback and back)
     this.retired.set(now.version, { model: previous, timer });
+    if (older) {
+      clearTimeout(older.timer);
+      await release(older.model);
+    }
   }
 
   /** Frees every version, the current one included. */

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { followPromotions } from '../../pipelines/follow-promotions.js';
+import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-slot-'));
+  await selectBackend('cpu', 'inference', silentLogger);
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+/** A small model under a version name, as the slot serves it; `closed` records when it is freed. */
+function served(version: string, closed: string[], config: object = SMALL_CONFIG): ServedModel {
+  const { autoencoder, config: modelConfig, normalization } = createAutoencoder({ config });
+  return { autoencoder: withSharedModels(autoencoder, modelConfig, normalization, version), id: 'models', alertThreshold: null, backend: 'cpu', close: async () => void closed.push(version) };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('not within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the model slot and the promotion follower', () => {
+  it('keeps a replaced version loaded for the fields it encoded, then frees it; refuses a version of another architecture', async () => {
+    const closed: string[] = [];
+    const slot = new ModelSlot(served('v1', closed), { retireAfterMs: 50 });
+    await slot.replace(served('v2', closed));
+    assert.equal(slot.current.autoencoder.version, 'v2');
+    assert.equal(slot.version('v1')?.autoencoder.version, 'v1', 'still there for fields on their way');
+    await until(() => closed.includes('v1'));
+    assert.equal(slot.version('v1'), undefined);
+
+    await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2: restart/.test(error.message));
+    assert.ok(closed.includes('wide'), 'the refused version is freed');
+    assert.equal(slot.current.autoencoder.version, 'v2');
+    await slot.close();
+    assert.ok(closed.includes('v2'));
+  });
+
+  it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {
+    const models = new FolderStore(join(work, 'models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    await promoteVersion(models, 'v1');
+    const closed: string[] = [];
+    const loads: string[] = [];
+    const slot = new ModelSlot(served('v1', closed));
+    const load = async (version: string) => {
+      loads.push(version);
+      return served(version, closed, version === 'wide' ? { ...SMALL_CONFIG, inputWidth: 134 } : SMALL_CONFIG);
+    };
+    const stop = new AbortController();
+    const following = followPromotions({ models, slot, load, pollMs: 20, log: silentLogger }, stop.signal);
+
+    await promoteVersion(models, 'v2');
+    await until(() => slot.current.autoencoder.version === 'v2');
+    await promoteVersion(models, 'v1'); // a rollback
+    await until(() => slot.current.autoencoder.version === 'v1');
+    await saveVersion(models, createAutoencoder({ config: { ...SMALL_CONFIG, inputWidth: 134 } }), { modelId: 'wide' });
+    await promoteVersion(models, 'wide');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // ten polls
+    stop.abort();
+    await following;
+
+    assert.equal(slot.current.autoencoder.version, 'v1', 'still serving what it had');
+    assert.deepEqual(loads, ['v2', 'v1', 'wide']);
+    await slot.close();
+  });
+});
