@@ -30,12 +30,14 @@ export interface StreamPosition {
 
 export const START: StreamPosition = { pass: 0, row: 0 };
 
-/** The rows of one pass over the shards in their shuffled order. */
+/** The rows of one pass over the shards in their shuffled order, each valid time once. */
 export async function* shuffledPass(catalog: ShardCatalog, shards: readonly ShardManifest[], settings: ShuffleSettings, pass: number): AsyncGenerator<ShardRow> {
   const random = new SeededRandom(Math.imul(settings.seed ^ 0x9e3779b9, 2654435761) + pass);
   const waiting = random.shuffled(shards);
   const open: AsyncIterator<ShardRow>[] = [];
   const buffer: ShardRow[] = [];
+  // An hour kept twice (a re-run, an event delivered again) is trained on once a pass.
+  const seen = new Set<number>();
   try {
     while (open.length > 0 || waiting.length > 0) {
       while (open.length < settings.interleave && waiting.length > 0) open.push(catalog.read(waiting.shift()!)[Symbol.asyncIterator]());
@@ -45,6 +47,8 @@ export async function* shuffledPass(catalog: ShardCatalog, shards: readonly Shar
         open.splice(from, 1);
         continue;
       }
+      if (seen.has(next.value.validTime.getTime())) continue;
+      seen.add(next.value.validTime.getTime());
       if (buffer.length < settings.bufferSize) {
         buffer.push(next.value);
         continue;

@@ -32,6 +32,16 @@ describe('training batches streamed from shards', () => {
     assert.notDeepEqual((await sources(catalog, 60)).slice(30), first, 'the next pass is in another order');
   });
 
+  it('an hour kept in two shards (a re-run) is trained on once a pass', async () => {
+    const catalog = smallShards(3, 4);
+    const [first] = await catalog.list({ field: 'REFC:entire atmosphere:anl' });
+    const again = { ...first!, id: 'part-again', dataKey: 'memory/part-again.arrow' };
+    const rerun = new MemoryShardCatalog([...(await Promise.all((await catalog.list({ field: 'REFC:entire atmosphere:anl' })).map(async (manifest) => ({ manifest, rows: await rowsOf(catalog, manifest) })))), { manifest: again, rows: await rowsOf(catalog, first!) }]);
+    const pass = await sources(rerun, 12);
+    assert.equal(new Set(pass).size, 12, 'one pass is every hour once');
+    assert.deepEqual((await sources(rerun, 24)).slice(12).sort(), [...pass].sort(), 'and the next pass too');
+  });
+
   it('resumes from a position exactly where the stream was', async () => {
     const catalog = smallShards(6, 5);
     const whole = await sources(catalog, 50);
@@ -71,3 +81,9 @@ describe('training batches streamed from shards', () => {
     await assert.rejects(trainingBatches(shuffledRows(catalog, shards, settings), 4, [32, 128]).next(), /a row of REFC:entire atmosphere:anl at 2019-09-20T\d\d:00:00.000Z is 32 x 64, the model takes 32 x 128/);
   });
 });
+
+async function rowsOf(catalog: MemoryShardCatalog, manifest: ShardManifest): Promise<ShardRow[]> {
+  const rows: ShardRow[] = [];
+  for await (const row of catalog.read(manifest)) rows.push(row);
+  return rows;
+}
