@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker]`
+ * `npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker] [--shards]`
  *
  * The consumer end to end, on the real HRRR grid and the seed model (untrained: its speed is a
  * trained one's): a backlog of N analyses in a folder, run through discover, fetch, decode,
@@ -7,7 +7,8 @@
  * side by side; then the latency from an analysis's GRIB2 object appearing in the store to its
  * embedding acknowledged by the bus, one analysis at a time, with the consumer following.
  * `--batch-size` encodes the fields of the analyses in flight together (`--concurrency` of them,
- * default the larger of 2 and the batch size), `--worker` in a worker thread.
+ * default the larger of 2 and the batch size), `--worker` in a worker thread. `--shards` runs each
+ * bus twice, without and with the fields kept as shards (written at the end of the backlog).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,16 +26,17 @@ import { runConsumer } from '../pipelines/consume.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
+import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
 import { commandLine, UsageError } from './usage.js';
 
-export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker]';
+export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker] [--shards]';
 
 const START = new Date('2019-09-20T00:00:00Z');
 const hour = (n: number) => new Date(START.getTime() + n * HOUR_MS);
 
 export async function consumerBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' }, concurrency: { type: 'string' }, worker: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' }, concurrency: { type: 'string' }, worker: { type: 'boolean', default: false }, shards: { type: 'boolean', default: false } } });
   const batchSize = Number(values['batch-size']);
   const concurrency = Number(values.concurrency ?? Math.max(2, batchSize));
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size: ${values['batch-size']} is not a whole number of at least 1`);
@@ -60,10 +62,10 @@ export async function consumerBench(args: string[]): Promise<number> {
     console.log(`# ${commandLine(['consumer', ...args])}`);
     console.log(`# encoder: batches of up to ${batchSize} fields (50 ms wait), ${concurrency} analyses in flight, on the ${encoder ? 'worker' : 'main'} thread`);
     console.log(`# backend ${backend} (${adapter}); seed model (969,123 parameters) on the full 1059 x 1799 grid; REFC fetched by its .idx range from a folder`);
-    console.log('| bus | backlog of | seconds | analyses/s | latency, object to acknowledged embedding (median, ms) |');
-    console.log('|---|---|---|---|---|');
-    for (const [name, openBus] of buses) {
-      const run = join(work, name.replace(/\W/g, ''));
+    console.log('| bus | shards | backlog of | seconds | analyses/s | latency, object to acknowledged embedding (median, ms) |');
+    console.log('|---|---|---|---|---|---|');
+    for (const [name, openBus] of buses) for (const keepShards of values.shards ? [false, true] : [false]) {
+      const run = join(work, `${name.replace(/\W/g, '')}-${keepShards}`);
       const source = new FolderStore(join(run, 'source'));
       const state = new FolderStore(join(run, 'state'));
       const bus = openBus();
@@ -73,9 +75,11 @@ export async function consumerBench(args: string[]): Promise<number> {
         await source.put(samples[n]!.key, samples[n]!.grib2);
       };
       for (let n = 0; n < analyses; n++) await put(n);
-      const base = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), concurrency, batching: { maxBatch: batchSize, maxWaitMs: 50 } };
+      const shards = keepShards ? createShardWriter({ store: state, normalization: autoencoder.normalization }) : undefined;
+      const base = { source, state, bus, codec, model, match: /:REFC:/, from: hour(0), concurrency, batching: { maxBatch: batchSize, maxWaitMs: 50 }, ...(shards && { shards }) };
       const started = process.hrtime.bigint();
       const backlog = await runConsumer({ ...base, to: hour(analyses - 1) }, undefined, { log: silentLogger, signal: new AbortController().signal });
+      await shards?.flush();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (backlog.done !== analyses) throw new Error(`${name}: ${backlog.done} of ${analyses} analyses done`);
 
@@ -92,9 +96,10 @@ export async function consumerBench(args: string[]): Promise<number> {
         while (latencies.length < n - analyses + 1) await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await following;
+      await shards?.close();
       latencies.sort((a, b) => a - b);
       const median = latencies.length > 0 ? latencies[Math.floor(latencies.length / 2)]!.toFixed(0) : 'n/a';
-      console.log(`| ${name} | ${analyses} | ${seconds.toFixed(2)} | ${(analyses / seconds).toFixed(2)} | ${median} (${latencies.map((ms) => ms.toFixed(0)).join(', ')}) |`);
+      console.log(`| ${name} | ${keepShards ? 'kept' : 'off'} | ${analyses} | ${seconds.toFixed(2)} | ${(analyses / seconds).toFixed(2)} | ${median} (${latencies.map((ms) => ms.toFixed(0)).join(', ')}) |`);
       await bus.close();
     }
     return 0;
