@@ -59,7 +59,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   };
   const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
   try {
-    await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group), initial, stop: stop.signal, log });
+    await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await bus.close();

@@ -36,7 +36,7 @@ after(async () => {
 });
 
 describe('the trainer on a real Kafka broker', () => {
-  it('a request on retrain-requests starts a retraining, whose promotion comes back on model-versions in Avro', async () => {
+  it('a request on retrain-requests starts a retraining, whose promotion comes back on model-versions in Avro; a malformed request before it is passed over', async () => {
     const codec = await AvroCodec.create({ topics: topicNames('kafka-test.') });
     const models = new FolderStore(join(work, 'models'));
     const shards = smallShards(8, 6);
@@ -46,15 +46,20 @@ describe('the trainer on a real Kafka broker', () => {
       schedule: Schedule.parse('0 0 1 1 *'),
       log: silentLogger,
       stop: stop.signal,
-      requests: retrainRequests(bus, codec, 'trainer'),
+      requests: retrainRequests(bus, codec, 'trainer', silentLogger),
       retrain: async (trigger, signal) => {
         asked = true;
         await retrain(smallRun(models, shards, { runId: 'asked', fresh: smallFresh(), steps: 10, stepsPerCheckpoint: 5, force: trigger.force, signal, announce: (version) => announcePromotion(bus, codec, version) }));
         stop.abort();
       },
     });
-    // The trainer's group reads requests from now on, once it has joined: ask until it hears.
+    // The trainer's group reads requests from now on, once it has joined: ask until it hears,
+    // each time after a record that is no request.
+    await bus.createTopic(codec.topics.retrainRequests);
+    const deadline = Date.now() + 60_000;
     while (!asked) {
+      if (Date.now() > deadline) throw new Error('the trainer heard no request within 60 s');
+      await bus.produce(codec.topics.retrainRequests, [{ key: null, value: new TextEncoder().encode('retrain please') }]);
       await requestRetraining(bus, codec, models.url, { requestedAt: new Date(), reason: 'test', force: false });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
