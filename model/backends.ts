@@ -112,6 +112,16 @@ export function assertCanTrain(backend: string): void {
   if (missing.length) throw new BackendUnavailableError(backend as Backend, `cannot train: it has no ${missing.join(', ')} kernel (use webgpu, tensorflow or cpu)`);
 }
 
+/**
+ * The largest buffer one kernel may bind on the current backend: a WebGPU adapter's limit (128 MiB
+ * on lavapipe), unlimited elsewhere. A tensor larger than that fails on webgpu, so batches are
+ * split to fit (model/embed.ts) or refused before a training step (model/train.ts).
+ */
+export function largestBufferBytes(): number {
+  const device = (tf.backend() as { device?: { limits: { maxStorageBufferBindingSize: number } } }).device;
+  return tf.getBackend() === 'webgpu' && device ? device.limits.maxStorageBufferBindingSize : Infinity;
+}
+
 /** Loads the backend's package (once) and describes what it runs on. */
 async function register(backend: Backend): Promise<{ adapter: string; software: boolean }> {
   const processor = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -143,7 +153,9 @@ function registerWebGpu(): Promise<{ adapter: string; software: boolean }> {
     await import('@tensorflow/tfjs-backend-webgpu');
     const { vendor, architecture, device, description } = found.info;
     const software = architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${device} ${description}`);
-    (await import('./webgpu-conv-filter.js')).useChunkedConv2DBackpropFilter(!software);
+    const { setWebGpuAdapter, useWebGpuKernels } = await import('./webgpu-kernels.js');
+    setWebGpuAdapter(software ? 'software' : 'hardware');
+    useWebGpuKernels('ours');
     return { adapter: [vendor, description || device, architecture && `(${architecture})`].filter(Boolean).join(' '), software };
   })();
   webGpuAdapter.catch(() => (webGpuAdapter = undefined));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Autoencoder } from './autoencoder.js';
+import { assertBatchFits, largestBatch } from './batch-limit.js';
 import { croppedShape, type ModelConfig } from './config.js';
 import { logCoshPerImage } from './loss.js';
 
@@ -17,9 +18,25 @@ export function assertCroppedShape(config: ModelConfig, imageShape: readonly num
   }
 }
 
-/** Embeddings and reconstruction errors of cropped, normalized fields [n, height, width, 1], in one pass. */
+/**
+ * Embeddings and reconstruction errors of cropped, normalized fields [n, height, width, 1]: in
+ * one pass, or in as few as the adapter's largest buffer allows. Only the embeddings and the
+ * errors are read back from the device.
+ */
 export async function embedBatch(model: Autoencoder, batch: tf.Tensor4D): Promise<Embedding[]> {
   assertCroppedShape(model.config, batch.shape.slice(1));
+  const perPass = Math.max(1, largestBatch(model));
+  if (batch.shape[0] <= perPass) return embedOnePass(model, batch);
+  const results: Embedding[] = [];
+  for (let first = 0; first < batch.shape[0]; first += perPass) {
+    const part = tf.slice(batch, first, Math.min(perPass, batch.shape[0] - first));
+    results.push(...(await embedOnePass(model, part).finally(() => part.dispose())));
+  }
+  return results;
+}
+
+async function embedOnePass(model: Autoencoder, batch: tf.Tensor4D): Promise<Embedding[]> {
+  assertBatchFits(model, batch.shape[0]);
   const [embeddings, errors] = tf.tidy(() => {
     const [embedding, reconstruction] = model.embedder.predict(batch) as [tf.Tensor2D, tf.Tensor4D];
     return [embedding, logCoshPerImage(batch, reconstruction)] as const;
