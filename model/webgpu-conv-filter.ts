@@ -7,15 +7,12 @@
  * training step on an H100 (../shared/gpu/README.md). Here each thread sums one filter element
  * over a chunk of output rows, and tfjs's own Sum adds the chunks up. Shapes it is not needed for
  * (channels first, or filters big enough to fill the GPU by themselves) go to the original kernel.
- * On a software adapter (lavapipe, two cores) it is no faster, so it is used on hardware only.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
+import { int, runProgram, type ProgramRunner } from './webgpu-program.js';
 
 /** About this many threads keep a GPU busy; more only add chunks to sum. */
 const TARGET_THREADS = 1 << 16;
-
-const SHADER_KEY = 'hrrrEmbedConv2DBackpropFilterChunked';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -25,94 +22,62 @@ interface Conv2DBackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-/** The part of tfjs-backend-webgpu's WebGPUBackend this kernel uses. */
-interface ProgramRunner {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: Array<{ type: string; data: number[] }>): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
+/** The chunked kernel, leaving to `fallback` (tfjs's) the shapes it is not needed for. */
+export function chunkedConv2DBackpropFilter(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+    );
+    const filterSize = tf.util.sizeFromShape(info.filterShape);
+    const rows = info.batchSize * info.outHeight;
+    const chunks = Math.min(rows, Math.ceil(TARGET_THREADS / filterSize));
+    if (info.dataFormat !== 'channelsLast' || chunks <= 1) return fallback(args);
 
-/**
- * Puts the chunked kernel in place of tfjs's for the webgpu backend, or tfjs's back. Load this
- * module only after tfjs-backend-webgpu has registered its backend (which needs navigator.gpu).
- */
-export function useChunkedConv2DBackpropFilter(chunked: boolean): void {
-  const current = tf.getKernel(tf.Conv2DBackpropFilter, 'webgpu');
-  if (!current) throw new Error('the webgpu backend is not registered');
-  if ((current.kernelFunc === chunkedKernel) === chunked) return;
-  fallback ??= current.kernelFunc;
-  tf.unregisterKernel(tf.Conv2DBackpropFilter, 'webgpu');
-  tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: 'webgpu', kernelFunc: chunked ? chunkedKernel : fallback });
-}
-
-export function usingChunkedConv2DBackpropFilter(): boolean {
-  return tf.getKernel(tf.Conv2DBackpropFilter, 'webgpu')?.kernelFunc === chunkedKernel;
-}
-
-/** tfjs's own kernel, for the shapes the chunked one leaves to it. */
-let fallback: tf.KernelFunc | undefined;
-
-const chunkedKernel: tf.KernelFunc = (args) => {
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
-  const backend = args.backend as unknown as ProgramRunner;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
-  );
-  const filterSize = tf.util.sizeFromShape(info.filterShape);
-  const rows = info.batchSize * info.outHeight;
-  const chunks = Math.min(rows, Math.ceil(TARGET_THREADS / filterSize));
-  if (info.dataFormat !== 'channelsLast' || chunks <= 1) return fallback!(args);
-
-  const rowsPerChunk = Math.ceil(rows / chunks);
-  const outputShape = [Math.ceil(rows / rowsPerChunk), ...info.filterShape];
-  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
-  const program = {
-    variableNames: ['x', 'dy'],
-    uniforms:
-      'pads : vec2<i32>, strides : vec2<i32>, outHeight : i32, outWidth : i32, inHeight : i32, inWidth : i32, ' +
-      'filterHeight : i32, filterWidth : i32, inChannels : i32, outChannels : i32, rows : i32, rowsPerChunk : i32,',
-    workgroupSize: [64, 1, 1] as [number, number, number],
-    size: true,
-    outputShape,
-    dispatchLayout,
-    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, [64, 1, 1]),
-    shaderKey: SHADER_KEY,
-    getUserCode: () => PARTIAL_SUMS_WGSL,
+    const rowsPerChunk = Math.ceil(rows / chunks);
+    const backend = args.backend as unknown as ProgramRunner;
+    const program = {
+      variableNames: ['x', 'dy'],
+      uniforms:
+        'pads : vec2<i32>, strides : vec2<i32>, outHeight : i32, outWidth : i32, inHeight : i32, inWidth : i32, ' +
+        'filterHeight : i32, filterWidth : i32, inChannels : i32, outChannels : i32, rows : i32, rowsPerChunk : i32,',
+      shaderKey: 'hrrrEmbedConv2DBackpropFilterChunked',
+      getUserCode: () => PARTIAL_SUMS_WGSL,
+    };
+    const partial = runProgram(backend, program, [Math.ceil(rows / rowsPerChunk), ...info.filterShape], [x, dy], [
+      int(info.padInfo.top, info.padInfo.left),
+      int(info.strideHeight, info.strideWidth),
+      int(info.outHeight),
+      int(info.outWidth),
+      int(info.inHeight),
+      int(info.inWidth),
+      int(info.filterHeight),
+      int(info.filterWidth),
+      int(info.inChannels),
+      int(info.outChannels),
+      int(rows),
+      int(rowsPerChunk),
+    ]);
+    try {
+      const sum = tf.getKernel(tf.Sum, 'webgpu')!.kernelFunc;
+      return sum({ inputs: { x: partial }, backend: args.backend, attrs: { axis: [0], keepDims: false } as unknown as tf.NamedAttrMap });
+    } finally {
+      backend.disposeData(partial.dataId);
+    }
   };
-  const int = (...data: number[]) => ({ type: 'int32', data });
-  const partial = backend.runWebGPUProgram(program, [x, dy], 'float32', [
-    int(info.padInfo.top, info.padInfo.left),
-    int(info.strideHeight, info.strideWidth),
-    int(info.outHeight),
-    int(info.outWidth),
-    int(info.inHeight),
-    int(info.inWidth),
-    int(info.filterHeight),
-    int(info.filterWidth),
-    int(info.inChannels),
-    int(info.outChannels),
-    int(rows),
-    int(rowsPerChunk),
-  ]);
-  try {
-    const sum = tf.getKernel(tf.Sum, 'webgpu')!.kernelFunc;
-    return sum({ inputs: { x: partial }, backend: args.backend, attrs: { axis: [0], keepDims: false } as unknown as tf.NamedAttrMap });
-  } finally {
-    backend.disposeData(partial.dataId);
-  }
-};
+}
 
 /**
  * Output [chunk, wR, wC, d1, d2]: the sum over the chunk's output rows (batch and row together)
- * and all output columns of x(b, xR, xC, d1) * dy(b, yR, yC, d2). getX, getDy, setOutputAtIndex
- * and the entry point that calls main come from tfjs-backend-webgpu's shader header.
+ * and all output columns of x(b, xR, xC, d1) * dy(b, yR, yC, d2).
  */
 const PARTIAL_SUMS_WGSL = `
   fn main(index : i32) {

@@ -1,0 +1,58 @@
+/**
+ * The project's kernels for tfjs-backend-webgpu, registered over tfjs's own in tfjs's kernel
+ * registry, each handing the shapes it does not improve back to tfjs's:
+ * - direct convolutions (webgpu-direct-conv.ts) for layers with one input or one output channel,
+ *   where tfjs's tiled matrix product is mostly empty tiles; tfjs's product stays for the others,
+ *   where it is faster (measured on lavapipe: README, "Compute backends");
+ * - on a hardware GPU, also the input gradient of those layers, by the same argument, and the
+ *   weight gradient split into chunks (webgpu-conv-filter.ts). On a software adapter (lavapipe)
+ *   neither is faster than tfjs's, so tfjs's stay there.
+ * Load this module only after tfjs-backend-webgpu has registered its backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { chunkedConv2DBackpropFilter } from './webgpu-conv-filter.js';
+import { directConv2D, directConv2DBackpropInput, type ConvInfo } from './webgpu-direct-conv.js';
+
+export type WebGpuKernels = 'ours' | 'tfjs';
+export type AdapterKind = 'hardware' | 'software';
+
+const thin = (info: ConvInfo) => info.inChannels === 1 || info.outChannels === 1;
+
+const FORWARD: Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc> = {
+  [tf.Conv2D]: (tfjs) => directConv2D(tfjs, thin),
+  [tf.FusedConv2D]: (tfjs) => directConv2D(tfjs, thin),
+};
+
+const OURS: Record<AdapterKind, Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc>> = {
+  hardware: {
+    ...FORWARD,
+    [tf.Conv2DBackpropInput]: (tfjs) => directConv2DBackpropInput(tfjs, thin),
+    [tf.Conv2DBackpropFilter]: chunkedConv2DBackpropFilter,
+  },
+  software: FORWARD,
+};
+
+const REPLACEABLE = [tf.Conv2D, tf.FusedConv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter];
+
+/** tfjs's own kernels, kept from before the first replacement. */
+const tfjsKernels = new Map<string, tf.KernelFunc>();
+
+let adapter: AdapterKind = 'hardware';
+
+/** Says what the webgpu backend runs on; backends.ts calls it once the adapter is known, before useWebGpuKernels. */
+export function setWebGpuAdapter(kind: AdapterKind): void {
+  adapter = kind;
+}
+
+/** Registers the project's kernels for this adapter over tfjs's (or tfjs's back) for the webgpu backend. */
+export function useWebGpuKernels(kernels: WebGpuKernels): void {
+  for (const name of REPLACEABLE) {
+    const registered = tf.getKernel(name, 'webgpu');
+    if (!registered) throw new Error(`the webgpu backend has no ${name} kernel: is it registered?`);
+    if (!tfjsKernels.has(name)) tfjsKernels.set(name, registered.kernelFunc);
+    const tfjs = tfjsKernels.get(name)!;
+    const ours = OURS[adapter][name];
+    tf.unregisterKernel(name, 'webgpu');
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernels === 'ours' && ours ? ours(tfjs) : tfjs });
+  }
+}
