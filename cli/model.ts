@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
+import { modelFlops } from '../model/flops.js';
 import { summarizeLayers } from '../model/summary.js';
 import { silentLogger } from '../stages/stage.js';
 import { UsageError } from './usage.js';
@@ -28,6 +29,7 @@ export async function modelCommand(args: string[], out: (line: string) => void):
       decoderParams: model.decoder.countParams(),
       config: model.config,
       normalization: model.normalization,
+      flopsPerImage: modelFlops(model),
       layers: summarizeLayers(model.autoencoder),
     };
     out(JSON.stringify(summary, null, 2));

@@ -30,6 +30,18 @@ describe('hrrr-embed model summary', () => {
     assert.deepEqual(summary.layers[11], { name: 'refc_embedding', type: 'Dense', outputShape: [50], params: 179_250 });
   });
 
+  it('counts the arithmetic of a forward pass and a training step per image: 2 operations a multiply-accumulate of every Conv2D and Dense layer', () => {
+    const { flopsPerImage } = JSON.parse(run('model', 'summary').stdout);
+    // Output rows x columns x kernel x input channels x filters, layer by layer (Dense: inputs x units).
+    const firstLayer = 1024 * 1792 * 16 * 1 * 16;
+    const encoder = firstLayer + 256 * 448 * 16 * 16 * 32 + 64 * 112 * 16 * 32 * 64 + 16 * 28 * 16 * 64 * 128 + 3584 * 50;
+    const decoder = 50 * 3584 + 4 * 7 * 16 * 128 * 128 + 16 * 28 * 16 * 128 * 64 + 64 * 112 * 16 * 64 * 32 + 256 * 448 * 16 * 32 * 16 + 1024 * 1792 * 9 * 16 * 1;
+    const forward = 2 * (encoder + decoder);
+    // Weight and input gradients cost a forward pass each, but nothing needs the input gradient of the first layer.
+    assert.deepEqual(flopsPerImage, { forward, trainingStep: 3 * forward - 2 * firstLayer });
+    assert.equal(Math.round(forward / 1e8), 64);
+  });
+
   it('takes hyperparameters from --config and names a bad key', () => {
     const good = join(work, 'small.json');
     writeFileSync(good, JSON.stringify({ model: { nlayers: 2, numdense: 8, cropping: [[17, 18], [4, 3]] } }));
