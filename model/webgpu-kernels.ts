@@ -4,6 +4,8 @@
  * - direct convolutions (webgpu-direct-conv.ts) for layers with one input or one output channel,
  *   where tfjs's tiled matrix product is mostly empty tiles; tfjs's product stays for the others,
  *   where it is faster (measured on lavapipe: README, "Compute backends");
+ * - Sum and Mean over many values in two steps (webgpu-reduce.ts), where tfjs's uses one
+ *   workgroup per output;
  * - on a hardware GPU, also the input gradient of those layers, by the same argument, and the
  *   weight gradient split into chunks (webgpu-conv-filter.ts). On a software adapter (lavapipe)
  *   neither is faster than tfjs's, so tfjs's stay there.
@@ -12,30 +14,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { chunkedConv2DBackpropFilter } from './webgpu-conv-filter.js';
 import { directConv2D, directConv2DBackpropInput, type ConvInfo } from './webgpu-direct-conv.js';
+import { twoStepReduction } from './webgpu-reduce.js';
 
 export type WebGpuKernels = 'ours' | 'tfjs';
 export type AdapterKind = 'hardware' | 'software';
 
 const thin = (info: ConvInfo) => info.inChannels === 1 || info.outChannels === 1;
 
-const FORWARD: Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc> = {
+/** tfjs's own kernels, kept from before the first replacement. */
+const tfjsKernels = new Map<string, tf.KernelFunc>();
+
+const tfjsSum = () => tfjsKernels.get(tf.Sum)!;
+
+const EVERY_ADAPTER: Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc> = {
   [tf.Conv2D]: (tfjs) => directConv2D(tfjs, thin),
   [tf.FusedConv2D]: (tfjs) => directConv2D(tfjs, thin),
+  [tf.Sum]: (tfjs) => twoStepReduction('sum', tfjs, tfjsSum),
+  [tf.Mean]: (tfjs) => twoStepReduction('mean', tfjs, tfjsSum),
 };
 
 const OURS: Record<AdapterKind, Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc>> = {
   hardware: {
-    ...FORWARD,
+    ...EVERY_ADAPTER,
     [tf.Conv2DBackpropInput]: (tfjs) => directConv2DBackpropInput(tfjs, thin),
     [tf.Conv2DBackpropFilter]: chunkedConv2DBackpropFilter,
   },
-  software: FORWARD,
+  software: EVERY_ADAPTER,
 };
 
-const REPLACEABLE = [tf.Conv2D, tf.FusedConv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter];
-
-/** tfjs's own kernels, kept from before the first replacement. */
-const tfjsKernels = new Map<string, tf.KernelFunc>();
+const REPLACEABLE = [tf.Conv2D, tf.FusedConv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Sum, tf.Mean];
 
 let adapter: AdapterKind = 'hardware';
 

@@ -73,3 +73,37 @@ describe('our webgpu kernels, as chosen for a hardware GPU', () => {
     });
   }
 });
+
+/** Reductions as the loss and the bias gradients make them; the last two are below the size the two-step kernel takes (tfjs's then, but for an axis of size 1). */
+const REDUCTIONS: Array<{ shape: number[]; axis: number[]; keepDims: boolean }> = [
+  { shape: [3, 301, 517, 1], axis: [1, 2, 3], keepDims: false },
+  { shape: [2, 257, 263, 1], axis: [0, 1, 2, 3], keepDims: true },
+  { shape: [5, 80, 900], axis: [1, 2], keepDims: true },
+  { shape: [2, 40, 50, 1], axis: [1, 2, 3], keepDims: false },
+  { shape: [2, 40, 50, 1], axis: [3], keepDims: false },
+];
+
+async function reductionsOn(backend: Backend, { shape, axis, keepDims }: (typeof REDUCTIONS)[number]): Promise<{ sum: tf.Tensor; mean: tf.Tensor }> {
+  await selectBackend(backend, 'inference', silentLogger);
+  if (backend === 'webgpu') (await import('../../model/webgpu-kernels.js')).useWebGpuKernels('ours');
+  return tf.tidy(() => {
+    const x = tf.randomUniform(shape, -1, 2, 'float32', 5);
+    return { sum: tf.sum(x, axis, keepDims), mean: tf.mean(x, axis, keepDims) };
+  });
+}
+
+describe('our webgpu Sum and Mean', () => {
+  for (const reduction of REDUCTIONS) {
+    it(`give cpu's to ${RELATIVE_TOLERANCE} relative, and its shape, over axes ${reduction.axis.join(',')} of ${reduction.shape.join('x')}${reduction.keepDims ? ', dimensions kept' : ''}`, { skip: webgpuSkip }, async () => {
+      const expected = await reductionsOn('cpu', reduction);
+      const got = await reductionsOn('webgpu', reduction);
+      for (const name of ['sum', 'mean'] as const) {
+        assert.deepEqual(got[name].shape, expected[name].shape, name);
+        const want = (await expected[name].data()) as Float32Array;
+        const scale = want.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0);
+        const difference = maxAbsDifference((await got[name].data()) as Float32Array, want);
+        assert.ok(difference <= RELATIVE_TOLERANCE * scale, `${name}: max difference ${difference}, largest value ${scale}`);
+      }
+    });
+  }
+});
