@@ -4,7 +4,7 @@
  * Node.js and the Vulkan loader), that whole folder is what a call carries, so it is measured too.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { assertFits, BUNDLE_FILE, bundleDeviceApp, folderContents, mebibytes } from './bundle.js';
@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
     const carried = await folderContents(kit);
     process.stdout.write(`${mebibytes(carried.bytes).padStart(10)}  ${kit}, what the device call carries\n`);
     assertFits(kit, carried.bytes);
-    process.stdout.write(`run there: bash ${join(kit, 'enter.sh')} node ${join(out, BUNDLE_FILE)} model --size full --device webgpu\n`);
+    // The device machine runs the command in its copy of the repository root.
+    const there = (path: string) => relative(repoRoot, path);
+    process.stdout.write(`carry ["${there(kit)}"] and run: bash ${there(join(kit, 'enter.sh'))} node ${there(join(out, BUNDLE_FILE))} model --size full --device webgpu\n`);
   } else {
     process.stdout.write(`no device kit in ${kit}: run bash ../shared/gpu/device-kit.sh from the repository root for Node.js and the Vulkan loader\n`);
   }
