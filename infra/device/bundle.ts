@@ -2,10 +2,11 @@
  * The benchmarks as one folder that runs with Node.js alone, to carry to the lent GPU machine
  * (no npm, no network, at most 64 MiB a call; see ../shared/gpu/README.md): bench.mjs, bundled
  * by esbuild from the compiled bench/main.ts, and beside it what a bundle cannot hold: Dawn's
- * native WebGPU binding for linux-x64 and tfjs-backend-wasm's .wasm binaries.
+ * native WebGPU binding for linux-x64, tfjs-backend-wasm's .wasm binaries, and the Avro schemas
+ * with a package.json (bus/avro/schema-files.ts looks for schemas/ beside the nearest one).
  */
 import { build, formatMessages, type Message, type Plugin } from 'esbuild';
-import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,11 @@ export const DEVICE_LIMIT_BYTES = 60 * 1024 ** 2;
 
 export const BUNDLE_FILE = 'bench.mjs';
 
+const here = dirname(fileURLToPath(import.meta.url));
 /** Compiled, beside this file: bench/main.ts with a word on what the bundle leaves out. */
-const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'bench-entry.js');
+const ENTRY = join(here, 'bench-entry.js');
+/** The repository root (this runs compiled, from dist/infra/device/). */
+const repoRoot = join(here, '..', '..', '..');
 
 /**
  * Left to Node's own resolution at run time: `webgpu` loads dawn.node from its own folder, so it
@@ -99,6 +103,8 @@ export async function bundleDeviceApp(folder: string): Promise<DeviceApp> {
     await mkdir(dirname(join(folder, to)), { recursive: true });
     await copyFile(join(packageFolder, from), join(folder, to));
   }
+  await cp(join(repoRoot, 'schemas'), join(folder, 'schemas'), { recursive: true });
+  await writeFile(join(folder, 'package.json'), `${JSON.stringify({ name: 'hrrr-embed-device-bench', private: true, type: 'module' }, null, 2)}\n`);
   const app = { folder, ...(await folderContents(folder)) };
   assertFits(folder, app.bytes);
   return app;

@@ -37,16 +37,18 @@ describe('the device bundle (npm run bundle:device)', () => {
     app = await bundleDeviceApp(folder);
   });
 
-  it('holds the bundle, the linux-x64 dawn.node and the wasm binaries only, under the device limit', () => {
+  it('holds the bundle, the linux-x64 dawn.node, the wasm binaries and the schemas only, under the device limit', () => {
     const paths = app.files.map((file) => file.path).sort();
-    assert.deepEqual(paths, [
+    assert.deepEqual(paths.filter((path) => !path.startsWith('schemas/')), [
       BUNDLE_FILE,
       'node_modules/webgpu/dist/linux-x64/dawn.node',
       'node_modules/webgpu/index.js',
       'node_modules/webgpu/package.json',
+      'package.json',
       'tfjs-backend-wasm-simd.wasm',
       'tfjs-backend-wasm.wasm',
     ]);
+    assert.ok(paths.includes('schemas/embeddings.value.avsc'));
     assert.ok(app.bytes < DEVICE_LIMIT_BYTES);
   });
 
@@ -62,6 +64,12 @@ describe('the device bundle (npm run bundle:device)', () => {
     const result = bench([...SMALL_RUN, '--device', 'webgpu']);
     assert.equal(result.status, 0, result.stderr);
     assert.ok(numbers(rowCells(result.stdout, 'webgpu')).length >= 3, 'webgpu: batch, forward and train step');
+  });
+
+  it('runs the consumer benchmark on the file bus, with the Avro schemas it carries', () => {
+    const result = bench(['consumer', '--analyses', '1', '--latency-runs', '1', '--no-kafka', '--device', 'wasm']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /\| file bus \|/);
   });
 
   it("answers a bad option with the model benchmark's usage", () => {
