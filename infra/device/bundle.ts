@@ -79,8 +79,8 @@ export interface DeviceApp {
 
 /**
  * Writes the bundle and the files it needs into `folder` (replacing a previous bundle there) and
- * returns what it holds. Fails on any esbuild warning (each has meant a module silently dropped
- * or mis-resolved) and when the folder passes DEVICE_LIMIT_BYTES.
+ * returns what it holds. Fails on any esbuild warning (the one met so far meant a backend silently
+ * left out of the bundle) and when the folder passes DEVICE_LIMIT_BYTES.
  */
 export async function bundleDeviceApp(folder: string): Promise<DeviceApp> {
   await clearPreviousBundle(folder);
