@@ -17,10 +17,10 @@ function bench(args: string[]) {
   return spawnSync(process.execPath, [BUNDLE_FILE, ...args], { cwd: folder, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_PATH: '' } });
 }
 
-const SMALL_RUN = ['model', '--size', '256x256', '--batches', '1', '--runs', '1', '--warmup', '0'];
+const SMALL_RUN = ['model', '--size', '256x256', '--forward-batches', '1', '--train-batches', '1', '--runs', '1', '--warmup', '0'];
 
 /**
- * The cells of the model table's row for `backend` ("| cpu | 1 | 481.3 | 14847.8 | ..."), after
+ * The cells of the model table's row for `backend` ("| cpu | 1 | 481.3 | 0.5 | 14847.8 | ..."), after
  * the backend's name; the one place that knows the table's layout, kept loose on purpose.
  */
 function rowCells(table: string, backend: string): string[] {
@@ -61,9 +61,9 @@ describe('the device bundle (npm run bundle:device)', () => {
   });
 
   it('runs the model benchmark on webgpu through the carried dawn.node', { skip: webgpuSkip }, () => {
-    const result = bench([...SMALL_RUN, '--device', 'webgpu']);
+    const result = bench([...SMALL_RUN, '--device', 'webgpu', '--kernels', 'ours']);
     assert.equal(result.status, 0, result.stderr);
-    assert.ok(numbers(rowCells(result.stdout, 'webgpu')).length >= 3, 'webgpu: batch, forward and train step');
+    assert.ok(numbers(rowCells(result.stdout, 'webgpu, our kernels')).length >= 3, 'webgpu: batch, forward and train step');
   });
 
   it('runs the consumer benchmark on the file bus, with the Avro schemas it carries', () => {
