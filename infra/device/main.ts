@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     assertFits(kit, carried.bytes);
     // The device machine runs the command in its copy of the repository root.
     const there = (path: string) => relative(repoRoot, path);
-    process.stdout.write(`carry ["${there(kit)}"] and run: bash ${there(join(kit, 'enter.sh'))} node ${there(join(out, BUNDLE_FILE))} model --size full --device webgpu\n`);
+    process.stdout.write(`carry ["${there(kit)}"] and run: bash ${there(join(kit, 'enter.sh'))} node ${there(join(out, BUNDLE_FILE))} model --size full --device webgpu --profile\n`);
   } else {
     process.stdout.write(`no device kit in ${kit}: run bash ../shared/gpu/device-kit.sh from the repository root for Node.js and the Vulkan loader\n`);
   }
