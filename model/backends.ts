@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { StageLogger } from '../stages/stage.js';
+import { correctCpuResizeNearestNeighborGrad } from './cpu-resize-grad.js';
 import { ConfigError } from './config.js';
 
 export const DEVICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -127,6 +128,7 @@ async function register(backend: Backend): Promise<{ adapter: string; software: 
   const processor = cpus()[0]?.model.trim() ?? 'unknown CPU';
   switch (backend) {
     case 'cpu':
+      correctCpuResizeNearestNeighborGrad();
       return { adapter: `JavaScript on ${processor}`, software: true };
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
