@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients
+import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend, type Backend } from '../../model/backends.js';
 import { silentLogger } from '../../stages/stage.js';
 import { maxAbsDifference, webgpuSkip } from './fixtures.js';
@@ -106,4 +107,47 @@ describe('our webgpu Sum and Mean', () => {
       }
     });
   }
+});
+
+/** A model big enough for the two-step mean (81,920 points an image), with the seed's kinds of layers. */
+const GRADIENT_CONFIG = { inputHeight: 256, inputWidth: 320, cropping: [[0, 0], [0, 0]], nlayers: 2, poolsize: 4, numfilters: 2, numdense: 8 };
+
+/** The gradient of the training loss (Keras's log-cosh: a mean over the channel, then over all) for every weight. */
+async function trainingGradients(backend: Backend): Promise<Map<string, Float32Array>> {
+  await selectBackend(backend, 'training', silentLogger);
+  if (backend === 'webgpu') {
+    const { setWebGpuAdapter, useWebGpuKernels } = await import('../../model/webgpu-kernels.js');
+    setWebGpuAdapter('hardware');
+    useWebGpuKernels('ours');
+  }
+  const model = createAutoencoder({ config: GRADIENT_CONFIG });
+  const batch = tf.randomUniform([2, 256, 320, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
+  try {
+    const { grads } = tf.variableGrads(() => {
+      const error = tf.sub(model.croppedAutoencoder.apply(batch, { training: true }) as tf.Tensor, batch);
+      const logCosh = tf.sub(tf.add(error, tf.softplus(tf.mul(error, -2))), Math.log(2));
+      return tf.mean(tf.mean(logCosh, -1)) as tf.Scalar;
+    }, model.croppedAutoencoder.trainableWeights.map((weight) => weight.read() as tf.Variable));
+    const gradients = new Map<string, Float32Array>();
+    for (const [name, gradient] of Object.entries(grads)) gradients.set(name.replace(/_\d+$/, ''), (await gradient.data()) as Float32Array);
+    tf.dispose(Object.values(grads));
+    return gradients;
+  } finally {
+    batch.dispose();
+    disposeAutoencoder(model);
+  }
+}
+
+describe('a training step with our webgpu kernels', () => {
+  it(`gives cpu's gradient for every weight of a 256 x 320 autoencoder, to ${RELATIVE_TOLERANCE} relative`, { skip: webgpuSkip }, async () => {
+    const expected = await trainingGradients('cpu');
+    const got = await trainingGradients('webgpu');
+    assert.deepEqual([...got.keys()], [...expected.keys()]);
+    assert.ok(expected.size >= 12, `${expected.size} weights`);
+    for (const [name, values] of expected) {
+      const scale = values.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0);
+      const difference = maxAbsDifference(got.get(name)!, values);
+      assert.ok(difference <= RELATIVE_TOLERANCE * scale, `${name}: max difference ${difference}, largest value ${scale}`);
+    }
+  });
 });
