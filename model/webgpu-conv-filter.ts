@@ -9,7 +9,7 @@
  * (channels first, or filters big enough to fill the GPU by themselves) go to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { int, runProgram, type ProgramRunner } from './webgpu-program.js';
+import { int, runProgram, sumPartials, type ProgramRunner } from './webgpu-program.js';
 
 /** About this many threads keep a GPU busy; more only add chunks to sum. */
 const TARGET_THREADS = 1 << 16;
@@ -66,12 +66,7 @@ export function chunkedConv2DBackpropFilter(fallback: tf.KernelFunc): tf.KernelF
       int(rows),
       int(rowsPerChunk),
     ]);
-    try {
-      const sum = tf.getKernel(tf.Sum, 'webgpu')!.kernelFunc;
-      return sum({ inputs: { x: partial }, backend: args.backend, attrs: { axis: [0], keepDims: false } as unknown as tf.NamedAttrMap });
-    } finally {
-      backend.disposeData(partial.dataId);
-    }
+    return sumPartials(partial, 0, args.backend);
   };
 }
 

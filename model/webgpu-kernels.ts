@@ -4,11 +4,11 @@
  * - direct convolutions (webgpu-direct-conv.ts) for layers with one input or one output channel,
  *   where tfjs's tiled matrix product is mostly empty tiles; tfjs's product stays for the others,
  *   where it is faster (measured on lavapipe: README, "Compute backends");
- * - Sum and Mean over many values in two steps (webgpu-reduce.ts), where tfjs's uses one
- *   workgroup per output;
  * - on a hardware GPU, also the input gradient of those layers, by the same argument, and the
  *   weight gradient split into chunks (webgpu-conv-filter.ts). On a software adapter (lavapipe)
- *   neither is faster than tfjs's, so tfjs's stay there.
+ *   neither is faster than tfjs's, so tfjs's stay there;
+ * - Sum and Mean over many values in two steps (webgpu-reduce.ts), where tfjs's uses one
+ *   workgroup per output, and over axes of size 1 as a reshape.
  * Load this module only after tfjs-backend-webgpu has registered its backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,13 +24,11 @@ const thin = (info: ConvInfo) => info.inChannels === 1 || info.outChannels === 1
 /** tfjs's own kernels, kept from before the first replacement. */
 const tfjsKernels = new Map<string, tf.KernelFunc>();
 
-const tfjsSum = () => tfjsKernels.get(tf.Sum)!;
-
 const EVERY_ADAPTER: Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc> = {
   [tf.Conv2D]: (tfjs) => directConv2D(tfjs, thin),
   [tf.FusedConv2D]: (tfjs) => directConv2D(tfjs, thin),
-  [tf.Sum]: (tfjs) => twoStepReduction('sum', tfjs, tfjsSum),
-  [tf.Mean]: (tfjs) => twoStepReduction('mean', tfjs, tfjsSum),
+  [tf.Sum]: (tfjs) => twoStepReduction('sum', tfjs),
+  [tf.Mean]: (tfjs) => twoStepReduction('mean', tfjs),
 };
 
 const OURS: Record<AdapterKind, Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc>> = {

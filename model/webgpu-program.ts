@@ -4,7 +4,7 @@
  * calls its `fn main(index : i32)`), a getter per input (getX for "x"), its shape as a uniform
  * (uniforms.xShape), getCoordsFromIndex and setOutputAtIndex for the output, and uniforms.size.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
 
 /** The part of tfjs-backend-webgpu's WebGPUBackend these kernels use. */
@@ -36,3 +36,13 @@ export function runProgram(backend: ProgramRunner, program: Program, outputShape
 }
 
 export const int = (...data: number[]): Uniform => ({ type: 'int32', data });
+
+/** The webgpu backend's Sum of a program's partial sums along `axis`; the partial sums are freed. */
+export function sumPartials(partial: tf.TensorInfo, axis: number, backend: object): tf.TensorInfo {
+  try {
+    const sum = tf.getKernel(tf.Sum, 'webgpu')!.kernelFunc;
+    return sum({ inputs: { x: partial }, backend, attrs: { axis: [axis], keepDims: false } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+  } finally {
+    (backend as unknown as ProgramRunner).disposeData(partial.dataId);
+  }
+}

@@ -6,14 +6,14 @@
  * a sum over 1.8 million points per image: one workgroup, on one of a GPU's 132 multiprocessors
  * (on lavapipe, one core: 1.1 s of a 20 s training step). Here the threads of each output take
  * every `chunks`-th value (neighbouring threads read neighbouring values), and tfjs's own Sum adds
- * up their partial sums, a few thousand per output.
+ * up their partial sums, a few thousand per output (in turn in two steps past 65,536).
  *
  * At the other extreme, the log-cosh loss takes a mean over the channel axis, of size 1: tfjs
  * launches a workgroup per point for it (184 ms of a 3.3 s training step at 512 x 512 on
  * lavapipe). A reduction over axes of size 1 is a reshape, and is done as one here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { int, runProgram, type ProgramRunner } from './webgpu-program.js';
+import { int, runProgram, sumPartials, type ProgramRunner } from './webgpu-program.js';
 
 /** Reductions of fewer values per output are left to tfjs's kernel, which does them in one step. */
 const SMALLEST = 1 << 16;
@@ -21,8 +21,8 @@ const SMALLEST = 1 << 16;
 /** Values each thread adds up. */
 const PER_THREAD = 1024;
 
-/** Sum or Mean over axes of size 1, or over trailing axes of many float32 values; other reductions go to `fallback`. */
-export function twoStepReduction(kind: 'sum' | 'mean', fallback: tf.KernelFunc, tfjsSum: () => tf.KernelFunc): tf.KernelFunc {
+/** Sum or Mean of float32 values over axes of size 1, or over trailing axes of many values; other reductions go to `fallback`. */
+export function twoStepReduction(kind: 'sum' | 'mean', fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
@@ -32,8 +32,9 @@ export function twoStepReduction(kind: 'sum' | 'mean', fallback: tf.KernelFunc, 
     const inner = tf.util.sizeFromShape(reducedShape);
     const shape = keepDims ? tf.backend_util.expandShapeToKeepDim(outerShape, axes) : outerShape;
     const reshape = (t: tf.TensorInfo) => tf.getKernel(tf.Reshape, 'webgpu')!.kernelFunc({ inputs: { x: t }, backend: args.backend, attrs: { shape } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+    if (x.dtype !== 'float32') return fallback(args);
     if (inner === 1) return reshape(x);
-    if (x.dtype !== 'float32' || !trailing || inner < SMALLEST) return fallback(args);
+    if (!trailing || inner < SMALLEST) return fallback(args);
 
     const outer = tf.util.sizeFromShape(outerShape);
     const chunks = Math.ceil(inner / PER_THREAD);
@@ -45,15 +46,11 @@ export function twoStepReduction(kind: 'sum' | 'mean', fallback: tf.KernelFunc, 
       getUserCode: () => PARTIAL_SUMS_WGSL,
     };
     const partial = runProgram(backend, program, [outer, chunks], [x], [int(inner), int(chunks), { type: 'float32', data: [kind === 'mean' ? 1 / inner : 1] }]);
+    const sums = sumPartials(partial, 1, args.backend);
     try {
-      const sums = tfjsSum()({ inputs: { x: partial }, backend: args.backend, attrs: { axis: [1], keepDims: false } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
-      try {
-        return reshape(sums);
-      } finally {
-        backend.disposeData(sums.dataId);
-      }
+      return reshape(sums);
     } finally {
-      backend.disposeData(partial.dataId);
+      backend.disposeData(sums.dataId);
     }
   };
 }
