@@ -6,10 +6,10 @@
  * tfjs 4.22 turns these into a tiled matrix product (Conv2DMMProgram), which pays off only when
  * both channel counts are large. The autoencoder's full-resolution layers have one input channel
  * (encoder_conv_0: 4 x 4 x 1 x 16) or one output channel (before_padding: 3 x 3 x 16 x 1), where
- * the product's inner or outer dimension is 16 or 1 and the tiles sit mostly empty: on lavapipe
- * tfjs's kernel took 250 ms for what this one does in 140 (one input channel) or 40 (one
- * output channel). Where both channel counts are large, tfjs's product is faster (87 ms against
- * 150 for 16 to 32 channels), so which shapes come here is webgpu-kernels.ts's choice.
+ * the product's inner or outer dimension is 16 or 1 and the tiles sit mostly empty: at 512 x 512
+ * on lavapipe tfjs's kernels took 471 and 538 ms for what these do in 299 and 93. Where both
+ * channel counts are large, tfjs's product is faster (32 ms against 142 for 16 to 32 channels),
+ * so which shapes come here is webgpu-kernels.ts's choice.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { int, runProgram, type ProgramRunner } from './webgpu-program.js';
