@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--forward-batches 1,8,32] [--train-batches 4,16] [--runs N] [--warmup N] [--kernels ours,tfjs] [--profile]`
+ * `npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--forward-batches 1,8,32] [--train-batches 4,16] [--runs N] [--warmup N] [--kernels ours,tfjs] [--filter-threads N[,N...]] [--profile]`
  *
  * Times the seed article's autoencoder on each compute backend, side by side in one run, and
  * prints one table: milliseconds per image for the forward pass as the consumer runs it
  * (embedding and reconstruction error, the only things read back) and for one Adam training
  * step, per batch size, with the GFLOP/s each achieves (model/flops.ts: the arithmetic the model
  * cannot avoid). On webgpu it runs twice, with the project's kernels (model/webgpu-kernels.ts)
- * and with tfjs's own, unless `--kernels` names one. `--size full` is the real 1059 x 1799 field
+ * and with tfjs's own, unless `--kernels` names one; `--filter-threads` runs ours once per target
+ * thread count of the chunked weight gradient (a hardware GPU's knob). `--size full` is the real 1059 x 1799 field
  * (cropped to 1024 x 1792), `--size 256x512` any other multiple of 256, `--size reduced` the
  * reduced configuration. `--profile` adds, per backend, the kernels that took longest in one
  * forward pass and one training step (at the largest batches asked for), with their input shapes.
@@ -19,13 +20,13 @@ import { canTrain, parseDevice, selectBackend, type Backend } from '../model/bac
 import { croppedShape, modelConfig, REDUCED_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import { embedBatch } from '../model/embed.js';
 import { modelFlops, type ModelFlops } from '../model/flops.js';
-import type { WebGpuKernels as Kernels } from '../model/webgpu-kernels.js';
+import type { KernelTuning, WebGpuKernels as Kernels } from '../model/webgpu-kernels.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { silentLogger } from '../stages/stage.js';
 import { commandLine, UsageError } from './usage.js';
 
 export const MODEL_USAGE =
-  'npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--forward-batches 1,8,32] [--train-batches 4,16] [--runs N] [--warmup N] [--kernels ours,tfjs] [--profile]';
+  'npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--forward-batches 1,8,32] [--train-batches 4,16] [--runs N] [--warmup N] [--kernels ours,tfjs] [--filter-threads N[,N...]] [--profile]';
 
 const ALL: Backend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -39,6 +40,8 @@ interface Options {
   warmup: number;
   /** The webgpu variants to time, side by side. */
   kernels: Kernels[];
+  /** Our kernels' variants; [{}] for their defaults. */
+  tunings: KernelTuning[];
   profile: boolean;
 }
 
@@ -46,6 +49,7 @@ interface Options {
 interface Variant {
   backend: Backend;
   kernels: Kernels;
+  tuning?: KernelTuning;
 }
 
 interface Row {
@@ -71,6 +75,7 @@ function parseOptions(args: string[]): Options {
         runs: { type: 'string', default: '2' },
         warmup: { type: 'string', default: '1' },
         kernels: { type: 'string', default: 'ours,tfjs' },
+        'filter-threads': { type: 'string' },
         profile: { type: 'boolean', default: false },
       },
     }));
@@ -104,6 +109,7 @@ function parseOptions(args: string[]): Options {
     runs: integers('runs', values.runs, 1)[0]!,
     warmup: integers('warmup', values.warmup, 0)[0]!,
     kernels,
+    tunings: values['filter-threads'] === undefined ? [{}] : integers('filter-threads', values['filter-threads'], 1).map((filterThreads) => ({ filterThreads })),
     profile: values.profile,
   };
 }
@@ -144,8 +150,10 @@ async function timed(work: (() => Promise<unknown>) | string, batch: number, flo
   }
 }
 
-function variantName({ backend, kernels }: Variant): string {
-  return backend === 'webgpu' ? `webgpu, ${kernels === 'ours' ? 'our kernels' : "tfjs's kernels"}` : backend;
+function variantName({ backend, kernels, tuning }: Variant): string {
+  if (backend !== 'webgpu') return backend;
+  if (kernels === 'tfjs') return "webgpu, tfjs's kernels";
+  return `webgpu, our kernels${tuning?.filterThreads ? ` (filter threads ${tuning.filterThreads})` : ''}`;
 }
 
 /** The model and one input per batch size, on the variant's backend; then `work`, then all of it freed. */
@@ -156,7 +164,7 @@ async function withModel<T>(variant: Variant, options: Options, work: (model: Au
   } catch (error) {
     return (error as Error).message.replace(`${variant.backend}: `, '').replace(/ \(.*$/, '');
   }
-  if (variant.backend === 'webgpu') (await import('../model/webgpu-kernels.js')).useWebGpuKernels(variant.kernels);
+  if (variant.backend === 'webgpu') (await import('../model/webgpu-kernels.js')).useWebGpuKernels(variant.kernels, variant.tuning);
   const model = createAutoencoder({ config: options.size.config });
   if (canTrain(variant.backend)) compileForTraining(model);
   const [height, width] = croppedShape(options.size.config);
@@ -191,7 +199,10 @@ async function benchVariant(variant: Variant, flops: ModelFlops, options: Option
 
 export async function modelBench(args: string[]): Promise<number> {
   const options = parseOptions(args);
-  const variants = options.backends.flatMap((backend): Variant[] => (backend === 'webgpu' ? options.kernels.map((kernels) => ({ backend, kernels })) : [{ backend, kernels: 'tfjs' }]));
+  const variants = options.backends.flatMap((backend): Variant[] => {
+    if (backend !== 'webgpu') return [{ backend, kernels: 'tfjs' }];
+    return options.kernels.flatMap((kernels): Variant[] => (kernels === 'ours' ? options.tunings.map((tuning) => ({ backend, kernels, tuning })) : [{ backend, kernels }]));
+  });
   const flops = await withModel({ backend: 'cpu', kernels: 'tfjs' }, options, async (model) => modelFlops(model));
   if (typeof flops === 'string') throw new Error(`cpu: ${flops}`);
   const rows: Row[] = [];
@@ -207,6 +218,9 @@ export async function modelBench(args: string[]): Promise<number> {
     ['backend', 'batch', 'forward ms/img', 'forward GFLOP/s', 'train step ms/img', 'train GFLOP/s', 'adapter'],
     ...rows.map((r) => [variantName(r.variant), r.batch, r.forward, r.forwardRate, r.train, r.trainRate, r.adapter]),
   ])) console.log(line);
+  if (options.tunings.some(({ filterThreads }) => filterThreads) && rows.some((r) => r.adapter.endsWith('(software)'))) {
+    console.log('A software adapter keeps tfjs\'s weight gradient, so --filter-threads changes nothing there.');
+  }
   for (const profile of profiles) console.log(profile);
   return 0;
 }

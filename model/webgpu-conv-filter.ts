@@ -11,8 +11,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { int, runProgram, sumPartials, type ProgramRunner } from './webgpu-program.js';
 
-/** About this many threads keep a GPU busy; more only add chunks to sum. */
-const TARGET_THREADS = 1 << 16;
+/**
+ * How many threads the chunks aim at: an H100 keeps about 270,000 resident, and more chunks cost
+ * only a larger array of partial sums (a megabyte at this count). `npm run bench -- model
+ * --filter-threads` compares others.
+ */
+export const DEFAULT_FILTER_THREADS = 1 << 18;
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -23,7 +27,7 @@ interface Conv2DBackpropFilterAttrs {
 }
 
 /** The chunked kernel, leaving to `fallback` (tfjs's) the shapes it is not needed for. */
-export function chunkedConv2DBackpropFilter(fallback: tf.KernelFunc): tf.KernelFunc {
+export function chunkedConv2DBackpropFilter(fallback: tf.KernelFunc, targetThreads = DEFAULT_FILTER_THREADS): tf.KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
@@ -39,7 +43,7 @@ export function chunkedConv2DBackpropFilter(fallback: tf.KernelFunc): tf.KernelF
     );
     const filterSize = tf.util.sizeFromShape(info.filterShape);
     const rows = info.batchSize * info.outHeight;
-    const chunks = Math.min(rows, Math.ceil(TARGET_THREADS / filterSize));
+    const chunks = Math.min(rows, Math.ceil(targetThreads / filterSize));
     if (info.dataFormat !== 'channelsLast' || chunks <= 1) return fallback(args);
 
     const rowsPerChunk = Math.ceil(rows / chunks);

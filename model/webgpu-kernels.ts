@@ -19,23 +19,31 @@ import { twoStepReduction } from './webgpu-reduce.js';
 export type WebGpuKernels = 'ours' | 'tfjs';
 export type AdapterKind = 'hardware' | 'software';
 
+/** Our kernels' knobs, for the model benchmark to compare; each has a default where it is used. */
+export interface KernelTuning {
+  /** The chunked weight gradient's target thread count (webgpu-conv-filter.ts). */
+  filterThreads?: number | undefined;
+}
+
+type Replacement = (tfjs: tf.KernelFunc, tuning: KernelTuning) => tf.KernelFunc;
+
 const thin = (info: ConvInfo) => info.inChannels === 1 || info.outChannels === 1;
 
 /** tfjs's own kernels, kept from before the first replacement. */
 const tfjsKernels = new Map<string, tf.KernelFunc>();
 
-const EVERY_ADAPTER: Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc> = {
+const EVERY_ADAPTER: Record<string, Replacement> = {
   [tf.Conv2D]: (tfjs) => directConv2D(tfjs, thin),
   [tf.FusedConv2D]: (tfjs) => directConv2D(tfjs, thin),
   [tf.Sum]: (tfjs) => twoStepReduction('sum', tfjs),
   [tf.Mean]: (tfjs) => twoStepReduction('mean', tfjs),
 };
 
-const OURS: Record<AdapterKind, Record<string, (tfjs: tf.KernelFunc) => tf.KernelFunc>> = {
+const OURS: Record<AdapterKind, Record<string, Replacement>> = {
   hardware: {
     ...EVERY_ADAPTER,
     [tf.Conv2DBackpropInput]: (tfjs) => directConv2DBackpropInput(tfjs, thin),
-    [tf.Conv2DBackpropFilter]: chunkedConv2DBackpropFilter,
+    [tf.Conv2DBackpropFilter]: (tfjs, { filterThreads }) => chunkedConv2DBackpropFilter(tfjs, filterThreads),
   },
   software: EVERY_ADAPTER,
 };
@@ -50,7 +58,7 @@ export function setWebGpuAdapter(kind: AdapterKind): void {
 }
 
 /** Registers the project's kernels for this adapter over tfjs's (or tfjs's back) for the webgpu backend. */
-export function useWebGpuKernels(kernels: WebGpuKernels): void {
+export function useWebGpuKernels(kernels: WebGpuKernels, tuning: KernelTuning = {}): void {
   for (const name of REPLACEABLE) {
     const registered = tf.getKernel(name, 'webgpu');
     if (!registered) throw new Error(`the webgpu backend has no ${name} kernel: is it registered?`);
@@ -58,6 +66,6 @@ export function useWebGpuKernels(kernels: WebGpuKernels): void {
     const tfjs = tfjsKernels.get(name)!;
     const ours = OURS[adapter][name];
     tf.unregisterKernel(name, 'webgpu');
-    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernels === 'ours' && ours ? ours(tfjs) : tfjs });
+    tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: kernels === 'ours' && ours ? ours(tfjs, tuning) : tfjs });
   }
 }

@@ -17,6 +17,8 @@ interface Case {
   filter: Shape4;
   strides?: number;
   pad?: 'same' | 'valid';
+  /** Few enough that the weight gradient's chunks span several rows, the last one fewer than the rest. */
+  filterThreads?: number;
 }
 
 /**
@@ -26,13 +28,14 @@ interface Case {
  */
 const CASES: Case[] = [
   { x: [2, 64, 96, 1], filter: [4, 4, 1, 16] },
-  { x: [2, 37, 53, 16], filter: [3, 3, 16, 1] },
-  { x: [1, 33, 47, 8], filter: [4, 4, 8, 32] },
+  { x: [2, 37, 53, 16], filter: [3, 3, 16, 1], filterThreads: 1000 },
+  { x: [1, 33, 47, 8], filter: [4, 4, 8, 32], filterThreads: 5000 },
   { x: [2, 31, 29, 3], filter: [3, 3, 3, 1], strides: 2 },
   { x: [1, 20, 23, 1], filter: [4, 4, 1, 5], pad: 'valid' },
 ];
 
-const describeCase = ({ x, filter, strides = 1, pad = 'same' }: Case) => `x ${x.join('x')}, filter ${filter.join('x')}, stride ${strides}, ${pad}`;
+const describeCase = ({ x, filter, strides = 1, pad = 'same', filterThreads }: Case) =>
+  `x ${x.join('x')}, filter ${filter.join('x')}, stride ${strides}, ${pad}${filterThreads ? `, weight gradient in chunks of several rows` : ''}`;
 
 /** The convolution, its fused form with bias and relu, and the gradients for x and the filter, of fixed random inputs. */
 function convolutions({ x: xShape, filter: filterShape, strides = 1, pad = 'same' }: Case): Record<string, tf.Tensor> {
@@ -52,7 +55,7 @@ async function valuesOn(backend: Backend, testCase: Case): Promise<Record<string
   if (backend === 'webgpu') {
     const { setWebGpuAdapter, useWebGpuKernels } = await import('../../model/webgpu-kernels.js');
     setWebGpuAdapter('hardware');
-    useWebGpuKernels('ours');
+    useWebGpuKernels('ours', { filterThreads: testCase.filterThreads });
   }
   const tensors = convolutions(testCase);
   const values = Object.fromEntries(await Promise.all(Object.entries(tensors).map(async ([name, t]) => [name, (await t.data()) as Float32Array] as const)));
@@ -118,7 +121,8 @@ async function trainingGradients(backend: Backend): Promise<Map<string, Float32A
   if (backend === 'webgpu') {
     const { setWebGpuAdapter, useWebGpuKernels } = await import('../../model/webgpu-kernels.js');
     setWebGpuAdapter('hardware');
-    useWebGpuKernels('ours');
+    // Fewer threads than a GPU's default, so that the full-resolution layers' weight gradients sum chunks of several rows.
+    useWebGpuKernels('ours', { filterThreads: 1 << 14 });
   }
   const model = createAutoencoder({ config: GRADIENT_CONFIG });
   const batch = tf.randomUniform([2, 256, 320, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
