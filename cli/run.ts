@@ -41,7 +41,8 @@ SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
   --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
   --shards LOC|off   where the normalized fields are kept for retraining, under shards/ (default:
                      the --state store); "off" keeps none. A shard is written every 24 fields or
-                     hour; on SIGTERM the open ones are written, a crash loses them
+                     hour; on SIGTERM the open ones are written; after a crash, any
+                     writer on that store keeps their rows within two hours
   --from T, --to T   the first and last hour (default: resume after the last one done, or the
                      hour before the current one on a first run; no --to: follow without end)
   --once             look once at what is there, then exit (batch jobs and tests)

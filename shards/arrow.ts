@@ -24,8 +24,8 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
-import type { NormalizationConfig } from '../model/config.js';
-import type { EncodedValues } from './encoding.js';
+import { normalizationConfig, type NormalizationConfig } from '../model/config.js';
+import { ENCODINGS, type EncodedValues } from './encoding.js';
 import { SHARD_FORMAT, type ShardEncoding } from './types.js';
 
 /** What every row of a shard shares. */
@@ -73,6 +73,24 @@ export function shardToIPC(layout: ShardLayout, rows: readonly EncodedRow[]): Ui
   const schema = new Schema(fields, metadata);
   const struct = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: [validTimes.data[0]!, sources.data[0]!, values] });
   return tableToIPC(new Table(schema, [new RecordBatch(schema, struct)]), 'file');
+}
+
+/** The layout an Arrow IPC shard's own metadata gives (a pending row has no manifest); `name` is in every error. */
+export function layoutFromIPC(bytes: Uint8Array, name: string): ShardLayout {
+  const metadata = tableFromIPC(bytes).schema.metadata;
+  const fail = (what: string) => new Error(`shard file ${name}: ${what}`);
+  if (metadata.get('format') !== SHARD_FORMAT) throw fail(`format is ${JSON.stringify(metadata.get('format'))}, not ${JSON.stringify(SHARD_FORMAT)}`);
+  const encoding = metadata.get('encoding') as ShardEncoding;
+  if (!ENCODINGS.includes(encoding)) throw fail(`encoding ${JSON.stringify(encoding)} is not one of ${ENCODINGS.join(', ')}`);
+  const [height, width] = [Number(metadata.get('height')), Number(metadata.get('width'))];
+  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) throw fail('height or width is not a whole number');
+  const field = metadata.get('field');
+  if (!field) throw fail('it names no field');
+  try {
+    return { field, height, width, encoding, normalization: normalizationConfig(JSON.parse(metadata.get('normalization') ?? '')) };
+  } catch (error) {
+    throw fail(`its normalization: ${(error as Error).message}`);
+  }
 }
 
 /** The rows of an Arrow IPC shard, values still encoded; `expected` is checked against the file's own metadata. */

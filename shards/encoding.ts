@@ -15,8 +15,6 @@ export const DEFAULT_ENCODING: ShardEncoding = 'float16';
 
 export const ENCODINGS: readonly ShardEncoding[] = ['float32', 'float16', 'uint8'];
 
-export const BYTES_PER_VALUE: Record<ShardEncoding, number> = { float32: 4, float16: 2, uint8: 1 };
-
 /** What a uint8 code stands for: code q is low + q * step, so 0 and the range's ends come back exactly. */
 export function quantization({ clipMin, clipMax, scale }: NormalizationConfig): { low: number; step: number } {
   const low = Math.min(clipMin / scale, clipMax / scale);

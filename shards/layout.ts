@@ -2,8 +2,9 @@
  * Where shards live in a store: PREFIX/FIELD/YYYY/MM/part-FROM-TO-RANDOM.arrow and its
  * .manifest.json beside it, the month that of the shard's first valid time. A shard never spans
  * two months (the writer rolls over), so the months between two times hold every shard of them.
+ * Rows appended but not yet in a written shard wait, one object each, under PREFIX/.pending/.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const DEFAULT_SHARD_PREFIX = 'shards/';
 
@@ -29,6 +30,18 @@ export function newShardKeys(prefix: string, field: string, from: Date, to: Date
   const id = `part-${compactTime(from)}-${compactTime(to)}-${randomBytes(4).toString('hex')}`;
   const folder = monthFolder(prefix, field, from);
   return { id, dataKey: `${folder}${id}.arrow`, manifestKey: `${folder}${id}${MANIFEST_SUFFIX}` };
+}
+
+export const pendingFolder = (prefix: string) => `${prefix}.pending/`;
+
+/**
+ * PREFIX/.pending/FIELD/VALIDTIME-SOURCEHASH.arrow: the same key for the same field from the same
+ * source, so a row appended again after a crash (a redelivered analysis) replaces its pending
+ * object instead of adding a second.
+ */
+export function pendingRowKey(prefix: string, field: string, validTime: Date, source: string): string {
+  const sourceHash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  return `${fieldFolder(pendingFolder(prefix), field)}${compactTime(validTime)}-${sourceHash}.arrow`;
 }
 
 /** 2019-09-20T05:15:00.000Z -> 20190920T0515Z. */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { NormalizationConfig } from '../model/config.js';
 import { silentLogger, type StageLogger } from '../stages/stage.js';
+import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { shardToIPC, type EncodedRow, type ShardLayout } from './arrow.js';
-import { BYTES_PER_VALUE, DEFAULT_ENCODING, encodeValues } from './encoding.js';
-import { DEFAULT_SHARD_PREFIX, newShardKeys, sameMonth } from './layout.js';
+import { layoutFromIPC, rowsFromIPC, shardToIPC, type EncodedRow, type ShardLayout } from './arrow.js';
+import { DEFAULT_ENCODING, encodeValues } from './encoding.js';
+import { DEFAULT_SHARD_PREFIX, newShardKeys, pendingFolder, pendingRowKey, sameMonth } from './layout.js';
 import { SHARD_FORMAT, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
 
 /** When the open shard of a field is written and a new one started: whichever comes first. */
@@ -17,9 +18,9 @@ export interface RolloverPolicy {
 }
 
 /**
- * A day of hourly analyses per shard (44 MB of REFC at uint8: a unit a trainer reads at once, and
+ * A day of hourly analyses per shard (88 MB of REFC in float16: a unit a trainer reads at once, and
  * large enough objects for S3); 256 MiB caps the memory of wide fields or float32; an hour caps
- * what a crash loses when analyses come live, one an hour.
+ * how long a live analysis, one an hour, waits for its shard.
  */
 export const DEFAULT_ROLLOVER: Readonly<RolloverPolicy> = Object.freeze({ maxRows: 24, maxBytes: 256 * 2 ** 20, maxAgeMs: 60 * 60 * 1000 });
 
@@ -33,6 +34,12 @@ export interface ShardWriterOptions {
   log?: StageLogger;
   /** Milliseconds now, for the age of a shard (tests pass their own). */
   now?: () => number;
+  /**
+   * A pending row this old by the store's clock, and not this writer's, was left by a writer that
+   * stopped before writing its shard: this writer keeps it. Default twice rollover.maxAgeMs, since
+   * a running writer writes every row within maxAgeMs.
+   */
+  orphanAfterMs?: number;
 }
 
 export interface ShardWriter {
@@ -42,11 +49,21 @@ export interface ShardWriter {
   flush(): Promise<ShardManifest[]>;
   /** Writes every open shard and refuses further rows: a graceful shutdown. */
   close(): Promise<ShardManifest[]>;
+  /** Keeps in new shards the pending rows other writers left (see orphanAfterMs); runs at start and every rollover.maxAgeMs. */
+  recoverPending(): Promise<ShardManifest[]>;
+}
+
+/** What a row adds to its shard's size, against rollover.maxBytes. */
+const encodedBytes = (row: EncodedRow) => row.values.byteLength + Buffer.byteLength(row.source);
+
+/** A row and the object that keeps it until its shard is written. */
+interface BufferedRow extends EncodedRow {
+  pendingKey: string;
 }
 
 interface OpenShard {
   layout: ShardLayout;
-  rows: EncodedRow[];
+  rows: BufferedRow[];
   bytes: number;
   openedAt: number;
   timer?: NodeJS.Timeout;
@@ -54,8 +71,10 @@ interface OpenShard {
 
 /**
  * Accumulates rows in memory, one open shard per field, and writes each shard as an Arrow IPC
- * object, then its manifest: a shard is visible (listed) only once both are in the store. Rows
- * in an open shard are in memory alone: a crash loses them (see notes/README-shards.md).
+ * object, then its manifest: a shard is visible (listed) only once both are in the store. Each
+ * row is also in the store from its append on, as a one-row Arrow file under PREFIX/.pending/,
+ * removed once its shard is written; so a crash loses no row that was appended: a writer started
+ * later (recoverPending) keeps the rows a stopped one left.
  */
 export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   const { store, normalization, prefix = DEFAULT_SHARD_PREFIX, encoding = DEFAULT_ENCODING, log = silentLogger, now = Date.now } = options;
@@ -63,6 +82,8 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
   for (const key of ['maxRows', 'maxBytes', 'maxAgeMs'] as const) {
     if (!(rollover[key] > 0)) throw new RangeError(`rollover.${key} must be a number above 0, not ${rollover[key]}`);
   }
+  const orphanAfterMs = options.orphanAfterMs ?? 2 * rollover.maxAgeMs;
+  if (!(orphanAfterMs >= 0)) throw new RangeError(`orphanAfterMs must be a number of 0 or more, not ${orphanAfterMs}`);
   const open = new Map<string, OpenShard>();
   let closed = false;
   // One operation at a time: a rollover's writes never interleave with another append's.
@@ -101,8 +122,63 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     clearTimeout(shard.timer);
     if (open.get(shard.layout.field) === shard) open.delete(shard.layout.field);
     log.info({ shard: `${store.url}/${manifestKey}`, count: manifest.count, bytes: manifest.bytes, from: manifest.from, to: manifest.to }, 'shard written');
+    for (const key of new Set(rows.map((row) => row.pendingKey))) await removePending(key);
     return manifest;
   }
+
+  async function removePending(key: string): Promise<void> {
+    try {
+      await store.delete(key);
+    } catch (error) {
+      log.warn({ pending: `${store.url}/${key}`, error: (error as Error).message }, 'a pending row could not be removed: a later recovery may keep it a second time');
+    }
+  }
+
+  /** One-row shards of the pending rows other writers left, grouped back into shards of the rollover's size. */
+  async function recoverPending(): Promise<ShardManifest[]> {
+    if (closed) return [];
+    const ownRows = new Set([...open.values()].flatMap((shard) => shard.rows.map((row) => row.pendingKey)));
+    const leftBefore = Date.now() - orphanAfterMs;
+    const recovered = new Map<string, OpenShard>();
+    const written: ShardManifest[] = [];
+    for await (const { key, lastModified } of store.list(pendingFolder(prefix))) {
+      if (!key.endsWith('.arrow') || lastModified.getTime() > leftBefore || ownRows.has(key)) continue;
+      const name = `${store.url}/${key}`;
+      let rows: Array<{ layout: ShardLayout; row: EncodedRow }>;
+      try {
+        const bytes = await store.get(key);
+        const layout = layoutFromIPC(bytes, name);
+        rows = [...rowsFromIPC(bytes, layout, name)].map((row) => ({ layout, row }));
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) continue; // another writer kept it first
+        log.error({ pending: name, error: (error as Error).message }, 'a pending row that cannot be read is left where it is');
+        continue;
+      }
+      for (const { layout, row } of rows) {
+        const group = `${JSON.stringify(layout)} ${row.validTime.toISOString().slice(0, 7)}`;
+        const shard = recovered.get(group) ?? { layout, rows: [], bytes: 0, openedAt: now() };
+        recovered.set(group, shard);
+        shard.rows.push({ ...row, pendingKey: key });
+        shard.bytes += encodedBytes(row);
+        if (shard.rows.length >= rollover.maxRows || shard.bytes >= rollover.maxBytes) {
+          written.push(await write(shard));
+          recovered.delete(group);
+        }
+      }
+    }
+    for (const shard of recovered.values()) written.push(await write(shard));
+    if (written.length > 0) log.warn({ shards: written.length, rows: written.reduce((sum, m) => sum + m.count, 0) }, 'kept the pending rows of a writer that stopped before writing its shards');
+    return written;
+  }
+
+  const recoverInTurn = () =>
+    serially(recoverPending).catch((error: unknown) => {
+      log.error({ error: (error as Error).message }, 'recovering pending rows failed: tried again later');
+      return [];
+    });
+  void recoverInTurn();
+  const recoveryTimer = setInterval(recoverInTurn, rollover.maxAgeMs);
+  recoveryTimer.unref();
 
   function startAgeTimer(shard: OpenShard): void {
     shard.timer = setTimeout(() => {
@@ -129,20 +205,21 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
         if (Number.isNaN(row.validTime.getTime())) throw new RangeError(`row ${row.field}: its valid time is not a date`);
         const what = `row ${row.field} valid ${row.validTime.toISOString()}`;
         if (row.values.length !== row.height * row.width) throw new RangeError(`${what}: ${row.values.length} values for ${row.height} x ${row.width}`);
-        const values = encodeValues(row.values, encoding, normalization, what);
+        const layout: ShardLayout = { field: row.field, height: row.height, width: row.width, encoding, normalization };
+        const buffered: BufferedRow = { validTime: row.validTime, source: row.source, values: encodeValues(row.values, encoding, normalization, what), pendingKey: pendingRowKey(prefix, row.field, row.validTime, row.source) };
         let shard = open.get(row.field);
         if (shard && (shard.layout.height !== row.height || shard.layout.width !== row.width || !sameMonth(shard.rows[0]!.validTime, row.validTime) || now() - shard.openedAt >= rollover.maxAgeMs)) {
           await write(shard);
           shard = undefined;
         }
+        await store.put(buffered.pendingKey, shardToIPC(layout, [buffered]), { contentType: 'application/vnd.apache.arrow.file' });
         if (!shard) {
-          shard = { layout: { field: row.field, height: row.height, width: row.width, encoding, normalization }, rows: [], bytes: 0, openedAt: now() };
+          shard = { layout, rows: [], bytes: 0, openedAt: now() };
           open.set(row.field, shard);
           startAgeTimer(shard);
         }
-        const encoded: EncodedRow = { validTime: row.validTime, source: row.source, values };
-        shard.rows.push(encoded);
-        const rowBytes = values.length * BYTES_PER_VALUE[encoding] + Buffer.byteLength(row.source);
+        shard.rows.push(buffered);
+        const rowBytes = encodedBytes(buffered);
         shard.bytes += rowBytes;
         if (shard.rows.length >= rollover.maxRows || shard.bytes >= rollover.maxBytes) {
           try {
@@ -151,6 +228,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
             // The row is not kept when its append fails, so that a retried append does not keep it twice.
             shard.rows.pop();
             shard.bytes -= rowBytes;
+            if (!shard.rows.some(({ pendingKey }) => pendingKey === buffered.pendingKey)) await removePending(buffered.pendingKey);
             if (shard.rows.length === 0) {
               clearTimeout(shard.timer);
               open.delete(row.field);
@@ -165,7 +243,9 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
       serially(async () => {
         const written = await writeAll();
         closed = true;
+        clearInterval(recoveryTimer);
         return written;
       }),
+    recoverPending: () => serially(recoverPending),
   };
 }

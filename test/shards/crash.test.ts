@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { testCredentials } from '../../infra/s3-server.js';
+import { SEED_NORMALIZATION } from '../../model/config.js';
 import { openShardCatalog } from '../../shards/catalog.js';
+import { createShardWriter } from '../../shards/writer.js';
 import type { ShardManifest, ShardRow } from '../../shards/types.js';
 import { repoRoot } from '../paths.js';
 import { runCommandProcess } from '../support/cli-process.js';
@@ -31,7 +33,7 @@ function appendAndKill(store: string, rows: number, maxRows: number): Promise<No
 
 for (const kind of setup.kinds) {
   describe(`shards after a crash: ${kind.name}`, () => {
-    it('a writer killed mid-shard leaves only complete shards: they are listed and read whole, the open one is lost', async () => {
+    it("a writer killed mid-shard leaves only complete shards, listed and read whole, and its open shard's rows pending: a writer started later keeps those", async () => {
       const store = await kind.create();
       const location = store.url.startsWith('file://') ? decodeURIComponent(new URL(store.url).pathname) : store.url;
       assert.equal(await appendAndKill(location, 5, 2), 'SIGKILL');
@@ -48,6 +50,13 @@ for (const kind of setup.kinds) {
       assert.deepEqual(listed.lines as ShardManifest[], manifests);
       const later = await runCommandProcess(['shards', 'list', '--store', location, '--from', '2019-09-20T02Z', '--to', '2019-09-20T09Z'], { env: s3Env });
       assert.deepEqual((later.lines as ShardManifest[]).map((m) => m.id), [manifests[1]!.id]);
+
+      const next = createShardWriter({ store, normalization: SEED_NORMALIZATION, orphanAfterMs: 0 });
+      await next.recoverPending();
+      const recovered = (await catalog.list({ field: FIELD })).filter((m) => !manifests.some(({ id }) => id === m.id));
+      assert.deepEqual(recovered.map((m) => [m.from, m.count]), [[hour(4).toISOString(), 1]]);
+      for await (const row of catalog.read(recovered[0]!)) assert.deepEqual(row, testRow(hour(4)));
+      await next.close();
     });
   });
 }

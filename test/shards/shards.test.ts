@@ -4,6 +4,7 @@ import { SEED_NORMALIZATION } from '../../model/config.js';
 import { openShardCatalog } from '../../shards/catalog.js';
 import type { ShardCatalog, ShardEncoding, ShardManifest, ShardRow } from '../../shards/types.js';
 import { createShardWriter, type ShardWriterOptions } from '../../shards/writer.js';
+import { silentLogger } from '../../stages/stage.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { storeKinds } from '../support/stores.js';
 import { FIELD, hour, testRow } from './rows.js';
@@ -179,6 +180,63 @@ for (const kind of setup.kinds) {
       }
       const listed = await openShardCatalog(store, prefix).list({ field: FIELD, from: hour(5), to: hour(5) });
       assert.deepEqual(listed.map((m) => [m.from, m.createdAt]), [[iso(5), '2026-01-01T00:00:00.000Z'], [iso(5), '2026-01-02T00:00:00.000Z']]);
+    });
+
+    it('keeps each appended row in the store until its shard is written: a later writer puts the rows of one that stopped without closing into shards of its rollover size', async () => {
+      const prefix = 'recover-stopped/';
+      const stopped = writerOn(store, { prefix });
+      for (let i = 0; i < 5; i++) await stopped.append(testRow(hour(i)));
+      assert.equal((await keysIn(store, `${prefix}.pending/`)).length, 5);
+      assert.deepEqual(await openShardCatalog(store, prefix).list({ field: FIELD }), []);
+
+      // A writer recovers as it starts; recoverPending() runs after that, and so waits for it.
+      const later = writerOn(store, { prefix, rollover: { maxRows: 2 }, orphanAfterMs: 0 });
+      await later.recoverPending();
+      const catalog = openShardCatalog(store, prefix);
+      const listed = await catalog.list({ field: FIELD });
+      assert.deepEqual(hoursOf(listed), [[iso(0), iso(1), 2], [iso(2), iso(3), 2], [iso(4), iso(4), 1]]);
+      assert.deepEqual(await rowsOf(catalog, listed), [0, 1, 2, 3, 4].map((i) => testRow(hour(i))));
+      assert.deepEqual(await keysIn(store, `${prefix}.pending/`), []);
+      assert.deepEqual(await later.close(), []);
+    });
+
+    it("leaves alone the pending rows of a writer still running, its own included, and removes them once they are in a shard", async () => {
+      const prefix = 'recover-running/';
+      const running = writerOn(store, { prefix, orphanAfterMs: 0 });
+      await running.append(testRow(hour(0)));
+      await running.append(testRow(hour(1)));
+      assert.deepEqual(await writerOn(store, { prefix }).recoverPending(), [], 'rows younger than twice the rollover age belong to a running writer');
+      assert.deepEqual(await running.recoverPending(), [], "a writer's own rows are never recovered");
+      assert.equal((await keysIn(store, `${prefix}.pending/`)).length, 2);
+      const [written, ...more] = await running.close();
+      assert.equal(more.length, 0);
+      assert.deepEqual([written!.from, written!.to, written!.count], [iso(0), iso(1), 2]);
+      assert.deepEqual(await keysIn(store, `${prefix}.pending/`), []);
+    });
+
+    it('keeps once a row appended again after its writer stopped (a redelivered analysis): its pending copy is replaced, not doubled', async () => {
+      const prefix = 'recover-redelivered/';
+      await writerOn(store, { prefix }).append(testRow(hour(3)));
+      const again = writerOn(store, { prefix });
+      await again.append(testRow(hour(3)));
+      assert.equal((await keysIn(store, `${prefix}.pending/`)).length, 1);
+      await again.close();
+      assert.deepEqual(await writerOn(store, { prefix, orphanAfterMs: 0 }).recoverPending(), []);
+      const catalog = openShardCatalog(store, prefix);
+      assert.deepEqual(await rowsOf(catalog, await catalog.list({ field: FIELD })), [testRow(hour(3))]);
+    });
+
+    it('leaves a pending row it cannot read where it is, naming it in the log, and still recovers the others', async () => {
+      const prefix = 'recover-unreadable/';
+      const junkKey = `${prefix}.pending/REFC_entire_atmosphere_anl/20190920T0000Z-0000000000000000.arrow`;
+      await store.put(junkKey, new TextEncoder().encode('not an Arrow file'));
+      await writerOn(store, { prefix }).append(testRow(hour(1)));
+      const errors: string[] = [];
+      const log = { ...silentLogger, error: (fields: object, message?: string) => void errors.push(`${message} ${JSON.stringify(fields)}`) };
+      await writerOn(store, { prefix, orphanAfterMs: 0, log }).recoverPending();
+      assert.deepEqual(hoursOf(await openShardCatalog(store, prefix).list({ field: FIELD })), [[iso(1), iso(1), 1]]);
+      assert.deepEqual(await keysIn(store, `${prefix}.pending/`), [junkKey]);
+      assert.match(errors.join('\n'), /a pending row that cannot be read is left where it is .*20190920T0000Z-0000000000000000\.arrow/);
     });
 
     it('refuses a row whose values do not fill its height x width, naming it', async () => {
