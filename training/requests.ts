@@ -1,5 +1,5 @@
 import type { AvroCodec } from '../bus/avro/codec.js';
-import type { TopicBus } from '../bus/bus.js';
+import type { BusConsumer, ConsumedRecord, TopicBus } from '../bus/bus.js';
 import type { RetrainRequest } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { Trigger } from './trainer.js';
@@ -13,16 +13,21 @@ export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelSt
 
 /**
  * The trainer's reader of retrain-requests, as consumer group `group`: each request becomes a
- * trigger; a record that is no RetrainRequest is logged and passed over. A request is committed once queued: a run it started and that was cut short is resumed
- * by the next trainer as an unfinished run, not asked for again.
+ * trigger; a record that is no RetrainRequest is logged and passed over. A request is committed
+ * only once the run it started has ended, so one still waiting when its trainer stops or dies is
+ * heard again by the next. A run cut short after its first checkpoint is resumed by the next
+ * trainer as an unfinished run; a request heard again names the run it started (its id comes
+ * from the request's time), which is over by then, so it is not trained twice.
  */
 export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, log: StageLogger) {
   return async (signal: AbortSignal, push: (trigger: Trigger) => void): Promise<void> => {
     const topic = codec.topics.retrainRequests;
     await bus.createTopic(topic);
     const consumer = bus.consumer({ group, topics: [topic] });
+    const commits = inOrderCommits(consumer);
     try {
       for await (const record of consumer.records(signal)) {
+        const handled = commits.track(record);
         let request: RetrainRequest | undefined;
         try {
           request = ((await codec.decode(record)) as { value: RetrainRequest }).value;
@@ -30,11 +35,33 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, 
           // A malformed request asks for nothing: it is passed over, and the requests after it are heard.
           log.warn({ topic, partition: record.partition, offset: record.offset, err: error }, `retrain request ignored: ${(error as Error).message}`);
         }
-        if (request) push({ kind: 'request', at: request.requestedAt, force: request.force, reason: request.reason || 'requested' });
-        await consumer.commit(record);
+        if (request) push({ kind: 'request', at: request.requestedAt, force: request.force, reason: request.reason || 'requested', handled });
+        else await handled();
       }
     } finally {
       await consumer.close();
     }
+  };
+}
+
+/**
+ * Commits each partition's records in offset order, each once it is handled: a commit covers every
+ * record before it, so a handled record waits for those before it in its partition.
+ */
+function inOrderCommits(consumer: BusConsumer) {
+  const unhandled = new Map<number, Array<{ record: ConsumedRecord; handled: boolean }>>();
+  return {
+    track(record: ConsumedRecord): () => Promise<void> {
+      const queue = unhandled.get(record.partition) ?? [];
+      unhandled.set(record.partition, queue);
+      const entry = { record, handled: false };
+      queue.push(entry);
+      return async () => {
+        entry.handled = true;
+        let last: ConsumedRecord | undefined;
+        while (queue[0]?.handled) last = queue.shift()!.record;
+        if (last) await consumer.commit(last);
+      };
+    },
   };
 }

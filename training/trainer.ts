@@ -2,7 +2,8 @@
  * The long-running trainer: a retraining at each scheduled time and on each request, one at a
  * time. A trigger that comes while a run is under way waits for it; several waiting triggers make
  * one run (forced if any of them asked for force). Stopping interrupts the run under way at its
- * next step, after a checkpoint, so the next start of the trainer resumes it.
+ * next step, after a checkpoint, so the next start of the trainer resumes it; triggers still
+ * waiting are not handled, so requests among them are heard again by the next trainer.
  */
 import type { StageLogger } from '../stages/stage.js';
 import type { Schedule } from './schedule.js';
@@ -15,13 +16,15 @@ export interface Trigger {
   reason: string;
   /** The run to resume, for a run a previous trainer left unfinished. */
   runId?: string;
+  /** Called once the run this trigger started has ended (finished, failed or checkpointed on stop): a request is then committed. */
+  handled?: () => Promise<void>;
 }
 
 export interface TrainerOptions {
   schedule: Schedule;
   /** One retraining; it stops early, checkpointed, when `signal` aborts. Its errors are logged, not fatal. */
   retrain: (trigger: Trigger, signal: AbortSignal) => Promise<void>;
-  /** Triggers from elsewhere (requests on the bus): the trainer stops reading them when it stops. */
+  /** Triggers from elsewhere (requests on the bus): read until the trainer has stopped and its last run has ended. */
   requests?: (signal: AbortSignal, push: (trigger: Trigger) => void) => Promise<void>;
   /** Triggers to handle first (a run a previous trainer left unfinished). */
   initial?: Trigger[];
@@ -55,7 +58,8 @@ export async function runTrainer({ schedule, retrain, requests, initial = [], st
     }, Math.max(0, delay));
   };
   arm();
-  const reading = requests?.(running.signal, push).catch((error: unknown) => log.error({ err: error }, 'reading retrain requests failed'));
+  const stopReading = new AbortController();
+  const reading = requests?.(stopReading.signal, push).catch((error: unknown) => log.error({ err: error }, 'reading retrain requests failed'));
 
   try {
     while (!stop.aborted) {
@@ -73,9 +77,13 @@ export async function runTrainer({ schedule, retrain, requests, initial = [], st
       } catch (error) {
         log.error({ err: error, kind: trigger.kind }, `retraining failed: ${(error as Error).message}`);
       }
+      for (const item of batch) {
+        await item.handled?.().catch((error: unknown) => log.error({ err: error, kind: item.kind, reason: item.reason }, `a handled trigger could not be marked so: ${(error as Error).message}`));
+      }
     }
   } finally {
     clearTimeout(timer);
+    stopReading.abort();
     await reading;
   }
 }

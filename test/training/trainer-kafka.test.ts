@@ -73,4 +73,55 @@ describe('the trainer on a real Kafka broker', () => {
     assert.equal(value.version, await promotedVersion(models));
     assert.ok(value.alertThreshold > 0 && value.validationLoss! > 0);
   });
+
+  it('a request still waiting behind a run when its trainer stops is heard by the next trainer of the group; the request whose run ended is not', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('kafka-test-waiting.') });
+    const group = 'trainer-waiting';
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const until = async (done: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 60_000; !done(); await sleep(100)) if (Date.now() > deadline) throw new Error(`${what} within 60 s`);
+    };
+    /** A trainer whose runs last until it stops; what it queued and what it ran, by reason. */
+    const trainer = () => {
+      const stop = new AbortController();
+      const queued: string[] = [];
+      const ran: string[] = [];
+      const done = runTrainer({
+        schedule: Schedule.parse('0 0 1 1 *'),
+        log: silentLogger,
+        stop: stop.signal,
+        requests: (signal, push) => retrainRequests(bus, codec, group, silentLogger)(signal, (trigger) => (queued.push(trigger.reason), push(trigger))),
+        retrain: async (trigger, signal) => {
+          ran.push(trigger.reason);
+          if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        },
+      });
+      return { stop: () => stop.abort(), done, queued, ran };
+    };
+    const ask = (reason: string) => requestRetraining(bus, codec, 'models', { requestedAt: new Date(), reason, force: false });
+
+    const first = trainer();
+    await bus.createTopic(codec.topics.retrainRequests);
+    // The group reads from when it has joined: ask until the first trainer runs one.
+    for (let n = 0; first.ran.length === 0; n++) {
+      if (n > 120) throw new Error('the first trainer heard no request within 60 s');
+      await ask(`running ${n}`);
+      await sleep(500);
+    }
+    await ask('waiting');
+    await until(() => first.queued.includes('waiting'), 'the first trainer did not queue the second request');
+    first.stop();
+    await first.done;
+    assert.equal(first.ran.length, 1);
+    assert.match(first.ran[0]!, /^running \d+$/);
+
+    const next = trainer();
+    try {
+      await until(() => next.ran.length > 0, 'the next trainer heard nothing');
+    } finally {
+      next.stop();
+      await next.done;
+    }
+    assert.deepEqual(next.ran, ['waiting']);
+  });
 });
