@@ -31,7 +31,7 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
                      configuration; default: from the promoted version's weights, or, when
                      nothing is promoted yet, a fresh model of the seed's configuration
   --force            promote the new version even when it is worse on the held-out fields
-  --held-out X       share of shards held out, chosen by a hash of their id (default 0.15)
+  --held-out X       share of days held out, chosen by a hash of the UTC day (default 0.15)
   --threshold-quantile Q  the alert threshold: this quantile of the held-out errors (0.99)
   --seed N           the shuffle's seed (default 1); --interleave N shards read at once (4);
                      --shuffle-buffer N rows (64)

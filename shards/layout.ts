@@ -1,7 +1,8 @@
 /**
  * Where shards live in a store: PREFIX/FIELD/YYYY/MM/part-FROM-TO-RANDOM.arrow and its
  * .manifest.json beside it, the month that of the shard's first valid time. A shard never spans
- * two months (the writer rolls over), so the months between two times hold every shard of them.
+ * two UTC days (the writer rolls over), so never two months either: the months between two times
+ * hold every shard of them.
  * Rows appended but not yet in a written shard wait, one object each, under PREFIX/.pending/.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,10 +21,8 @@ export function monthFolder(prefix: string, field: string, time: Date): string {
   return `${fieldFolder(prefix, field)}${time.toISOString().slice(0, 4)}/${time.toISOString().slice(5, 7)}/`;
 }
 
-/** Whether two times fall in the same UTC month. */
-export function sameMonth(a: Date, b: Date): boolean {
-  return a.toISOString().slice(0, 7) === b.toISOString().slice(0, 7);
-}
+/** "2019-09-20": the UTC day of a time, which a shard's rows share. */
+export const utcDay = (time: Date) => time.toISOString().slice(0, 10);
 
 /** A new shard's id and keys: its time range in the name (so keys sort by time), then 8 random hex digits. */
 export function newShardKeys(prefix: string, field: string, from: Date, to: Date): { id: string; dataKey: string; manifestKey: string } {

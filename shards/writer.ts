@@ -5,7 +5,7 @@ import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { layoutFromIPC, rowsFromIPC, shardToIPC, type EncodedRow, type ShardLayout } from './arrow.js';
 import { DEFAULT_ENCODING, encodeValues } from './encoding.js';
-import { DEFAULT_SHARD_PREFIX, newShardKeys, pendingFolder, pendingRowKey, sameMonth } from './layout.js';
+import { DEFAULT_SHARD_PREFIX, newShardKeys, pendingFolder, pendingRowKey, utcDay } from './layout.js';
 import { SHARD_FORMAT, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
 
 /** When the open shard of a field is written and a new one started: whichever comes first. */
@@ -155,7 +155,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
         continue;
       }
       for (const { layout, row } of rows) {
-        const group = `${JSON.stringify(layout)} ${row.validTime.toISOString().slice(0, 7)}`;
+        const group = `${JSON.stringify(layout)} ${utcDay(row.validTime)}`;
         const shard = recovered.get(group) ?? { layout, rows: [], bytes: 0, openedAt: now() };
         recovered.set(group, shard);
         shard.rows.push({ ...row, pendingKey: key });
@@ -208,7 +208,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
         const layout: ShardLayout = { field: row.field, height: row.height, width: row.width, encoding, normalization };
         const buffered: BufferedRow = { validTime: row.validTime, source: row.source, values: encodeValues(row.values, encoding, normalization, what), pendingKey: pendingRowKey(prefix, row.field, row.validTime, row.source) };
         let shard = open.get(row.field);
-        if (shard && (shard.layout.height !== row.height || shard.layout.width !== row.width || !sameMonth(shard.rows[0]!.validTime, row.validTime) || now() - shard.openedAt >= rollover.maxAgeMs)) {
+        if (shard && (shard.layout.height !== row.height || shard.layout.width !== row.width || utcDay(shard.rows[0]!.validTime) !== utcDay(row.validTime) || now() - shard.openedAt >= rollover.maxAgeMs)) {
           await write(shard);
           shard = undefined;
         }

@@ -102,22 +102,26 @@ for (const kind of setup.kinds) {
       assert.deepEqual(await timed.close(), []);
     });
 
-    it("rolls over at a month's end, and when a row's size differs: a shard never spans months", async () => {
-      const prefix = 'by-month/';
+    it("rolls over at a UTC day's end (and so a month's), and when a row's size differs: a shard never spans days", async () => {
+      const prefix = 'by-day/';
       const writer = writerOn(store, { prefix });
-      await writer.append(testRow(hour(10 * 24 + 23)));
-      await writer.append(testRow(hour(11 * 24)));
+      for (const hours of [9 * 24 + 22, 9 * 24 + 23, 10 * 24, 10 * 24 + 23, 11 * 24]) await writer.append(testRow(hour(hours)));
       await writer.append(testRow(hour(11 * 24 + 1), { height: 3 }));
       await writer.close();
       const keys = (await keysIn(store, prefix)).filter((key) => key.endsWith('.manifest.json'));
-      assert.deepEqual(keys.map((key) => key.split('/').slice(2, 4).join('/')), ['2019/09', '2019/10', '2019/10']);
-      assert.deepEqual(hoursOf(await openShardCatalog(store, prefix).list({ field: FIELD })), [[iso(10 * 24 + 23), iso(10 * 24 + 23), 1], [iso(11 * 24), iso(11 * 24), 1], [iso(11 * 24 + 1), iso(11 * 24 + 1), 1]]);
+      assert.deepEqual(keys.map((key) => key.split('/').slice(2, 4).join('/')), ['2019/09', '2019/09', '2019/10', '2019/10']);
+      assert.deepEqual(hoursOf(await openShardCatalog(store, prefix).list({ field: FIELD })), [
+        [iso(9 * 24 + 22), iso(9 * 24 + 23), 2],
+        [iso(10 * 24), iso(10 * 24 + 23), 2],
+        [iso(11 * 24), iso(11 * 24), 1],
+        [iso(11 * 24 + 1), iso(11 * 24 + 1), 1],
+      ]);
     });
 
     it('lists the shards overlapping a time range, oldest first, reading only the manifests of its months', async () => {
       const prefix = 'by-range/';
-      const writer = writerOn(store, { prefix, rollover: { maxRows: 3 } });
-      // Sep 19 to Oct 2 every 12 hours (3 rows a shard, then the month's end), and another field.
+      const writer = writerOn(store, { prefix });
+      // Sep 19 to Oct 2 every 12 hours (two rows a shard: a day's), and another field.
       for (let i = -2; i < 26; i++) await writer.append(testRow(hour(i * 12)));
       await writer.append({ ...testRow(hour(0)), field: 'TMP:2 m above ground:anl' });
       await writer.close();
@@ -128,9 +132,9 @@ for (const kind of setup.kinds) {
       assert.equal(all.reduce((sum, m) => sum + m.count, 0), 28);
       assert.deepEqual(all.map((m) => m.from), [...all.map((m) => m.from)].sort());
       const inRange = await shards.list({ field: FIELD, from: hour(-24), to: hour(12) });
-      assert.deepEqual(hoursOf(inRange), [[iso(-24), iso(0), 3], [iso(12), iso(36), 3]]);
+      assert.deepEqual(hoursOf(inRange), [[iso(-24), iso(-12), 2], [iso(0), iso(12), 2]]);
       gets.length = 0;
-      assert.deepEqual(hoursOf(await shards.list({ field: FIELD, from: new Date('2019-10-01T12:00Z'), to: new Date('2019-10-05T00:00Z') })), [[iso(11 * 24), iso(12 * 24), 3], [iso(12 * 24 + 12), iso(12 * 24 + 12), 1]]);
+      assert.deepEqual(hoursOf(await shards.list({ field: FIELD, from: new Date('2019-10-01T12:00Z'), to: new Date('2019-10-05T00:00Z') })), [[iso(11 * 24), iso(11 * 24 + 12), 2], [iso(12 * 24), iso(12 * 24 + 12), 2]]);
       assert.ok(gets.every((key) => key.includes('/2019/10/')), `read ${gets.join(', ')}`);
       assert.deepEqual(await shards.list({ field: FIELD, from: new Date('2019-11-01T00:00Z') }), []);
       assert.deepEqual(hoursOf(await shards.list({ field: 'TMP:2 m above ground:anl' })), [[iso(0), iso(0), 1]]);

@@ -14,6 +14,7 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { announcePromotion } from '../../training/announce.js';
 import { evaluateHeldOut, mean, quantile } from '../../training/evaluate.js';
+import type { ShardManifest } from '../../shards/types.js';
 import { splitShards } from '../../training/held-out.js';
 import { retrain } from '../../training/retrain.js';
 import { smallFresh, smallRun } from './fixtures.js';
@@ -103,16 +104,21 @@ describe('retraining on shards', () => {
     assert.equal(again.steps, 60);
   });
 
-  it('holds out the same shards whatever else is in the store, at least one of two', () => {
-    const ids = (n: number) => smallShards(n, 1);
-    return (async () => {
-      const few = splitShards(await ids(8).list({ field: 'REFC:entire atmosphere:anl' }), 0.2).heldOut.map((s) => s.id);
-      const many = splitShards(await ids(40).list({ field: 'REFC:entire atmosphere:anl' }), 0.2).heldOut.map((s) => s.id);
-      for (const id of few) if (few.length > 1 || many.includes(id)) assert.ok(many.includes(id), `${id} held out among 8 but not among 40`);
-      const two = splitShards(await ids(2).list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
-      assert.deepEqual([two.train.length, two.heldOut.length], [1, 1]);
-      assert.ok(many.length >= 4 && many.length <= 14, `${many.length} of 40 held out`);
-    })();
+  it('holds out whole UTC days, the same ones whatever else is in the store, with an hour kept twice on one side; at least one shard of two', async () => {
+    const day = (shard: ShardManifest) => shard.from.slice(0, 10);
+    // Four shards of six hours a day, for 8 and for 40 days.
+    const listed = (days: number) => smallShards(4 * days, 6).list({ field: 'REFC:entire atmosphere:anl' });
+    const many = await listed(40);
+    const split = splitShards(many, 0.2);
+    const heldOutDays = new Set(split.heldOut.map(day));
+    assert.ok(heldOutDays.size >= 2 && heldOutDays.size <= 16, `${heldOutDays.size} of 40 days held out`);
+    for (const shard of split.train) assert.ok(!heldOutDays.has(day(shard)), `${day(shard)} is held out and trained on`);
+    for (const shard of splitShards(await listed(8), 0.2).heldOut) assert.ok(heldOutDays.has(day(shard)), `${day(shard)} held out among 8 days but not among 40`);
+
+    const again = { ...split.heldOut[0]!, id: 'part-again', createdAt: new Date().toISOString() };
+    assert.ok(splitShards([...many, again], 0.2).heldOut.includes(again), 'the second shard of a held-out hour is trained on');
+    const two = splitShards(await smallShards(2, 1).list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    assert.deepEqual([two.train.length, two.heldOut.length], [1, 1]);
   });
 
   it("refuses, naming what is wrong: no shards in the range, shards of another shape (a first training with nothing promoted takes the seed's configuration)", async () => {
