@@ -37,7 +37,7 @@ export interface RetrainOptions {
   fresh?: { config: ModelConfig; normalization: NormalizationConfig };
   /** Promote the candidate even when it is worse. */
   force: boolean;
-  /** Share of shards held out (by hash of their id). */
+  /** Share of days held out (by a hash of the UTC day; see held-out.ts). */
   heldOutFraction: number;
   /** The alert threshold: this quantile of the candidate's held-out errors. */
   thresholdQuantile: number;
