@@ -118,7 +118,12 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     };
     // Data first, manifest last: readers list manifests, so a crash between the two leaves an unlisted object.
     await store.put(dataKey, body, { contentType: 'application/vnd.apache.arrow.file' });
-    await store.put(manifestKey, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+    try {
+      await store.put(manifestKey, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+    } catch (error) {
+      await store.delete(dataKey).catch(() => log.warn({ object: `${store.url}/${dataKey}` }, 'a shard whose manifest failed to be written left its data object'));
+      throw error;
+    }
     clearTimeout(shard.timer);
     if (open.get(shard.layout.field) === shard) open.delete(shard.layout.field);
     log.info({ shard: `${store.url}/${manifestKey}`, count: manifest.count, bytes: manifest.bytes, from: manifest.from, to: manifest.to }, 'shard written');
