@@ -16,7 +16,7 @@ import { int, runProgram, sumPartials, type ProgramRunner } from './webgpu-progr
  * only a larger array of partial sums (a megabyte at this count). `npm run bench -- model
  * --filter-threads` compares others.
  */
-export const DEFAULT_FILTER_THREADS = 1 << 18;
+const DEFAULT_FILTER_THREADS = 1 << 18;
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
