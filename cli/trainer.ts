@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { loadTrainerSettings } from '../runtime/config.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
+import { acquireTrainerLease } from '../training/lease.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
@@ -14,7 +17,8 @@ schedule, in UTC, and whenever a request arrives on the retrain-requests topic (
 schemas/retrain-requests.value.avsc), never two at once: what comes during a run waits for it,
 and several waiting requests make one run. Each run's id is trainer-YYYYMMDDTHHMMSSZ, when it was due or asked for.
 A run that a previous trainer left unfinished (stopped or crashed) is resumed first. SIGINT or
-SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0.
+SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0. One trainer
+per model store: a second waits until the first stops (or stops renewing its lease for a minute).
 
   --schedule CRON    5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first),
                      or @daily, @weekly...: "0 3 * * *" is 03:00 UTC every day
@@ -57,9 +61,19 @@ export async function trainerCommand(args: string[], out: (line: string) => void
       out(JSON.stringify({ runId, interrupted: error.step, resume: 'resumed at the next start of the trainer' }));
     }
   };
-  const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
   try {
-    await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
+    const lease = await acquireTrainerLease(setup.base.models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
+    if (!lease) return;
+    log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
+    // A trainer that lost its lease stops as on SIGTERM, then fails, so that its supervisor restarts it to wait.
+    lease.lost.addEventListener('abort', () => stop.abort());
+    try {
+      const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
+      await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
+    } finally {
+      await lease.release();
+    }
+    if (lease.lost.aborted) throw lease.lost.reason as Error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await bus.close();

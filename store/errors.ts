@@ -1,8 +1,8 @@
 /**
  * What went wrong talking to an object store, sorted by what the caller should do about it:
- * retry (throttled, server, network, timeout) or give up (not-found, denied, invalid, truncated).
+ * retry (throttled, server, network, timeout) or give up (not-found, exists, denied, invalid, truncated).
  */
-export type StoreErrorKind = 'not-found' | 'denied' | 'invalid' | 'truncated' | 'throttled' | 'server' | 'network' | 'timeout';
+export type StoreErrorKind = 'not-found' | 'exists' | 'denied' | 'invalid' | 'truncated' | 'throttled' | 'server' | 'network' | 'timeout';
 
 const retriableKinds: ReadonlySet<StoreErrorKind> = new Set(['throttled', 'server', 'network', 'timeout']);
 
@@ -27,6 +27,14 @@ export class ObjectNotFoundError extends StoreError {
   override readonly name = 'ObjectNotFoundError';
   constructor(location: string, options?: { cause?: unknown }) {
     super('not-found', location, 'no such object', options);
+  }
+}
+
+/** A write with `ifAbsent` found the key taken. */
+export class ObjectExistsError extends StoreError {
+  override readonly name = 'ObjectExistsError';
+  constructor(location: string, options?: { cause?: unknown }) {
+    super('exists', location, 'an object has this key already', options);
   }
 }
 

@@ -1,7 +1,7 @@
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectNotFoundError, StoreError } from './errors.js';
+import { ObjectExistsError, ObjectNotFoundError, StoreError } from './errors.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 /**
@@ -66,7 +66,7 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array, _options?: PutOptions): Promise<void> {
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     const path = this.path(key);
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
@@ -78,9 +78,12 @@ export class FolderStore implements ObjectStore {
       } finally {
         await file.close();
       }
-      await rename(temporary, path);
+      // A hard link fails when the name is taken, where a rename would replace it.
+      if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
+      else await rename(temporary, path);
     } catch (error) {
       await rm(temporary, { force: true });
+      if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.location(key), { cause: error });
       throw this.failure(key, error);
     }
   }

@@ -44,4 +44,6 @@ export interface GetOptions extends RequestOptions {
 
 export interface PutOptions extends RequestOptions {
   contentType?: string;
+  /** Write only if no object has this key; otherwise reject with ObjectExistsError (what a lease is made of). */
+  ifAbsent?: boolean;
 }

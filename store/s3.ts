@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 export interface S3StoreConfig {
@@ -95,7 +95,7 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     await this.send(key, () =>
       this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...(options.contentType !== undefined && { ContentType: options.contentType }) }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...(options.contentType !== undefined && { ContentType: options.contentType }), ...(options.ifAbsent && { IfNoneMatch: '*' }) }),
         withSignal(options),
       ),
     );
@@ -121,6 +121,7 @@ export class S3Store implements ObjectStore {
       if (error instanceof StoreError || (error as SdkError).name === 'AbortError') throw error;
       const kind = classify(error);
       if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
+      if (kind === 'exists') throw new ObjectExistsError(this.location(key), { cause: error });
       throw new StoreError(kind, this.location(key), describe(error), { cause: error });
     }
   }
@@ -144,6 +145,7 @@ export function classify(error: unknown): StoreErrorKind {
   const { name = '', code = '', message = '', $metadata } = (error ?? {}) as SdkError;
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) return 'not-found';
+  if (name === 'PreconditionFailed' || status === 412) return 'exists';
   if (status === 403 || status === 401 || name === 'AccessDenied') return 'denied';
   if (name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
   if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) return 'timeout';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
@@ -64,6 +64,16 @@ for (const kind of setup.kinds) {
       await store.delete('scratch/a');
       await store.delete('scratch/a');
       assert.equal(await store.head('scratch/a'), undefined);
+    });
+
+    it('with ifAbsent, writes a new key but refuses a taken one with ObjectExistsError, keeping the first content; of two at once exactly one wins', async () => {
+      await store.put('lease/1', bytes('first'), { ifAbsent: true });
+      await assert.rejects(store.put('lease/1', bytes('second'), { ifAbsent: true }), (error: unknown) => error instanceof ObjectExistsError && error.message.includes('lease/1'));
+      assert.equal(text(await store.get('lease/1')), 'first');
+      const race = await Promise.allSettled(['a', 'b', 'c'].map((who) => store.put('lease/2', bytes(who), { ifAbsent: true })));
+      assert.equal(race.filter(({ status }) => status === 'fulfilled').length, 1);
+      assert.ok(race.every((result) => result.status === 'fulfilled' || result.reason instanceof ObjectExistsError));
+      assert.deepEqual(await keys(store, 'lease/'), ['lease/1', 'lease/2']);
     });
 
     it('keeps binary content byte for byte', async () => {

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger } from '../../stages/stage.js';
+import { acquireTrainerLease, type LeaseRecord } from '../../training/lease.js';
+import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
+import { storeKinds } from '../support/stores.js';
+
+const setup = await storeKinds();
+after(() => setup.stop());
+
+/** Short enough for a test, long enough for moto to answer several times within it. */
+const leaseMs = 600;
+const options = (owner: string, signal?: AbortSignal) => ({ owner, log: silentLogger, leaseMs, ...(signal && { signal }) });
+
+for (const kind of setup.kinds) {
+  describe(`the trainer lease: ${kind.name}`, () => {
+    it('goes to one trainer at a time: a second waits while the first renews it, and takes it once it is released', async () => {
+      const store = await kind.create();
+      const first = (await acquireTrainerLease(store, options('first')))!;
+      let second: Awaited<ReturnType<typeof acquireTrainerLease>>;
+      const waiting = acquireTrainerLease(store, options('second')).then((lease) => (second = lease));
+      await sleep(3 * leaseMs);
+      assert.equal(second, undefined, 'the second trainer took a lease the first kept renewing');
+      assert.equal(first.lost.aborted, false);
+      await first.release();
+      await waiting;
+      assert.deepEqual([first.epoch, second!.epoch], [1, 2]);
+      await second!.release();
+    });
+
+    it('is taken over once its holder stops renewing it (a trainer that died), and a stalled holder learns it lost it', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      const next = (await acquireTrainerLease(store, options('next')))!;
+      assert.equal(next.epoch, 2);
+
+      // As if `next` had stalled past its expiry and a third trainer had taken over meanwhile.
+      const third: LeaseRecord = { owner: 'third', epoch: 3, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
+      await store.put('trainer-lease/000000000003.json', new TextEncoder().encode(JSON.stringify(third)));
+      for (const deadline = Date.now() + 10 * leaseMs; !next.lost.aborted && Date.now() < deadline; ) await sleep(50);
+      assert.match(String((next.lost.reason as Error).message), /lost the trainer lease: a later trainer took it/);
+      await next.release();
+    });
+
+    it('of two trainers asking at once, gives it to exactly one', async () => {
+      const store = await kind.create();
+      const stop = new AbortController();
+      const asked = ['a', 'b'].map((owner) => acquireTrainerLease(store, options(owner, stop.signal)));
+      const winner = await Promise.race(asked);
+      await sleep(2 * leaseMs);
+      stop.abort();
+      const leases = await Promise.all(asked);
+      assert.equal(leases.filter(Boolean).length, 1, 'both trainers hold the lease');
+      await winner!.release();
+    });
+
+    it('stops waiting when its signal aborts', async () => {
+      const store = await kind.create();
+      const holder = (await acquireTrainerLease(store, options('holder')))!;
+      const stop = new AbortController();
+      const waiting = acquireTrainerLease(store, options('waiter', stop.signal));
+      await sleep(leaseMs);
+      stop.abort();
+      assert.equal(await waiting, undefined);
+      await holder.release();
+    });
+  });
+}
+
+describe('hrrr-embed trainer and the lease', () => {
+  it('a second trainer on one model store waits while the first runs, and takes over once the first stops', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-trainer-lease-'));
+    try {
+      const args = ['trainer', '--schedule', '0 0 1 1 *', '--models', join(work, 'models'), '--shards', join(work, 'shards'), '--data', join(work, 'data')];
+      /** Starts a trainer; `saw(pattern)` resolves once its log has printed the pattern. */
+      const start = () => {
+        let stderr = '';
+        let child: ChildProcess | undefined;
+        const done: Promise<CommandResult> = runCommandProcess(args, { onStderr: (text, process_) => ((stderr = text), (child = process_)) });
+        const saw = async (pattern: RegExp) => {
+          for (const deadline = Date.now() + 60_000; !pattern.test(stderr); await sleep(100)) if (Date.now() > deadline) throw new Error(`no ${pattern} within 60 s:\n${stderr}`);
+        };
+        return { done, saw, stop: () => child!.kill('SIGTERM'), log: () => stderr };
+      };
+      const first = start();
+      await first.saw(/holding the trainer lease/);
+      const second = start();
+      await second.saw(/another trainer holds the lease of this model store: waiting for it/);
+      assert.doesNotMatch(second.log(), /holding the trainer lease/);
+      first.stop();
+      assert.equal((await first.done).status, 0);
+      await second.saw(/holding the trainer lease/);
+      second.stop();
+      assert.equal((await second.done).status, 0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
