@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
@@ -11,6 +13,7 @@ import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
+import { acquireTrainerLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -51,7 +54,8 @@ same held-out shards; the candidate is saved as a version, with its loss curve a
 held-out field before and after, and promoted only when its held-out loss is lower (or with
 --force), its alert threshold the --threshold-quantile of its held-out errors. A promotion is
 announced on the model-versions topic. --run-id ID names the run: after a crash or SIGTERM, the
-same command resumes it from its last checkpoint. Prints a JSON line per checkpoint and one with
+same command resumes it from its last checkpoint. Only one retraining or trainer per model store:
+it waits while another holds the store's lease. Prints a JSON line per checkpoint and one with
 the outcome; progress (step, loss, rate, ETA) goes to stderr.
 
   --run-id ID        the run's name (default retrain-YYYYMMDDTHHMMZ, now)
@@ -152,6 +156,24 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
   }).finally(() => bar?.finish());
 }
 
+/**
+ * Runs `work` holding the model store's trainer lease, first waiting for it while another
+ * trainer holds it (`stop` ends the wait). A lost lease stops the work as `stop` does, then fails,
+ * so that a supervisor restarts the process to wait its turn.
+ */
+export async function holdingTrainerLease({ base, log }: RetrainingSetup, stop: AbortController, work: () => Promise<void>): Promise<void> {
+  const lease = await acquireTrainerLease(base.models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
+  if (!lease) return;
+  log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
+  lease.lost.addEventListener('abort', () => stop.abort());
+  try {
+    await work();
+  } finally {
+    await lease.release();
+  }
+  if (lease.lost.aborted) throw lease.lost.reason as Error;
+}
+
 export async function retrainCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values, origin } = settingsOrUsage(() => loadRetrainSettings(args, process.env), retrainUsage);
   const setup = await prepareRetraining(values, origin, retrainUsage);
@@ -164,11 +186,15 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   };
   process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
   try {
-    const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now) }, values.quiet, out, stop.signal);
-    out(JSON.stringify(result));
-  } catch (error) {
-    if (!(error instanceof RunInterrupted)) throw error;
-    out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
+    await holdingTrainerLease(setup, stop, async () => {
+      try {
+        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now) }, values.quiet, out, stop.signal);
+        out(JSON.stringify(result));
+      } catch (error) {
+        if (!(error instanceof RunInterrupted)) throw error;
+        out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
+      }
+    });
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await setup.bus.close();

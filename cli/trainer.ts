@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { loadTrainerSettings } from '../runtime/config.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
-import { acquireTrainerLease } from '../training/lease.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
-import { prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
+import { holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
 import { settingsOrUsage, UsageError } from './usage.js';
 
 export const trainerUsage = `usage: hrrr-embed trainer --schedule "CRON" --models LOC --shards LOC [OPTIONS]
@@ -62,18 +59,10 @@ export async function trainerCommand(args: string[], out: (line: string) => void
     }
   };
   try {
-    const lease = await acquireTrainerLease(setup.base.models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
-    if (!lease) return;
-    log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
-    // A trainer that lost its lease stops as on SIGTERM, then fails, so that its supervisor restarts it to wait.
-    lease.lost.addEventListener('abort', () => stop.abort());
-    try {
+    await holdingTrainerLease(setup, stop, async () => {
       const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
       await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
-    } finally {
-      await lease.release();
-    }
-    if (lease.lost.aborted) throw lease.lost.reason as Error;
+    });
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await bus.close();
