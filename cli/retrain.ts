@@ -13,7 +13,7 @@ import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
-import { acquireTrainerLease } from '../training/lease.js';
+import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -137,7 +137,7 @@ function freshModel(file: string | undefined, label: string): NonNullable<Retrai
 }
 
 /** One run, with a progress bar on stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
-export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
+export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; beforePromotion: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
   return retrain({
@@ -161,13 +161,13 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
  * trainer holds it (`stop` ends the wait). A lost lease stops the work as `stop` does, then fails,
  * so that a supervisor restarts the process to wait its turn.
  */
-export async function holdingTrainerLease({ base, log }: RetrainingSetup, stop: AbortController, work: () => Promise<void>): Promise<void> {
+export async function holdingTrainerLease({ base, log }: RetrainingSetup, stop: AbortController, work: (lease: HeldLease) => Promise<void>): Promise<void> {
   const lease = await acquireTrainerLease(base.models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
   if (!lease) return;
   log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
   lease.lost.addEventListener('abort', () => stop.abort());
   try {
-    await work();
+    await work(lease);
   } finally {
     await lease.release();
   }
@@ -186,9 +186,9 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   };
   process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
   try {
-    await holdingTrainerLease(setup, stop, async () => {
+    await holdingTrainerLease(setup, stop, async (lease) => {
       try {
-        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now) }, values.quiet, out, stop.signal);
+        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), beforePromotion: lease.confirm }, values.quiet, out, stop.signal);
         out(JSON.stringify(result));
       } catch (error) {
         if (!(error instanceof RunInterrupted)) throw error;

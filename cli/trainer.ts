@@ -3,6 +3,7 @@ import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
+import type { HeldLease } from '../training/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
 import { settingsOrUsage, UsageError } from './usage.js';
@@ -48,10 +49,10 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
 
   const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
-  const retrainOnce = async (trigger: Trigger, signal: AbortSignal) => {
+  const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
     try {
-      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()) }, values.quiet, out, signal);
+      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), beforePromotion: lease.confirm }, values.quiet, out, signal);
       out(JSON.stringify(result));
     } catch (error) {
       if (!(error instanceof RunInterrupted)) throw error;
@@ -59,9 +60,9 @@ export async function trainerCommand(args: string[], out: (line: string) => void
     }
   };
   try {
-    await holdingTrainerLease(setup, stop, async () => {
+    await holdingTrainerLease(setup, stop, async (lease) => {
       const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
-      await runTrainer({ schedule, retrain: retrainOnce, requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
+      await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
     });
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);

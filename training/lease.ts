@@ -38,6 +38,8 @@ export interface HeldLease {
   epoch: number;
   /** Aborts, with the reason, when the lease is lost. */
   lost: AbortSignal;
+  /** Rejects unless the lease is still this trainer's, asking the store now: before an act another trainer must not repeat. */
+  confirm(): Promise<void>;
   /** Stops renewing and lets the lease go at once, so the next trainer need not wait for it to expire. */
   release(): Promise<void>;
 }
@@ -103,9 +105,10 @@ function hold(store: ObjectStore, lease: LeaseRecord, leaseMs: number, log: Stag
     log.error({ epoch: lease.epoch, owner: lease.owner }, `lost the trainer lease: ${reason}`);
     lost.abort(new Error(`lost the trainer lease: ${reason}`));
   };
+  const TAKEN = 'a later trainer took it (this one stalled past its expiry)';
   const renew = async () => {
     try {
-      if ((await latestEpoch(store)) > lease.epoch) return lose('a later trainer took it (this one stalled past its expiry)');
+      if ((await latestEpoch(store)) > lease.epoch) return lose(TAKEN);
       const until = Date.now() + leaseMs;
       await store.put(keyOf(lease.epoch), encode({ ...lease, expiresAt: new Date(until).toISOString() }), { contentType: 'application/json' });
       expiresAt = until;
@@ -119,6 +122,11 @@ function hold(store: ObjectStore, lease: LeaseRecord, leaseMs: number, log: Stag
   return {
     epoch: lease.epoch,
     lost: lost.signal,
+    async confirm() {
+      if (!lost.signal.aborted && Date.now() >= expiresAt) lose('it expired before it was renewed');
+      if (!lost.signal.aborted && (await latestEpoch(store)) > lease.epoch) lose(TAKEN);
+      if (lost.signal.aborted) throw lost.signal.reason as Error;
+    },
     async release() {
       clearInterval(timer);
       await renewing;

@@ -46,6 +46,8 @@ export interface RetrainOptions {
   bufferSize: number;
   /** Publishes a promotion on the model-versions topic. */
   announce?: (version: ModelVersion) => Promise<void>;
+  /** Rejects when this run may no longer promote: its trainer lost the model store's lease (training/lease.ts). */
+  beforePromotion?: () => Promise<void>;
   onProgress?: (progress: TrainingProgress) => void;
   onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;
   /** Stops the run at the next step: a checkpoint is written first, then a RunInterrupted is thrown. */
@@ -264,6 +266,7 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
       attachments,
     });
     if (promote) {
+      await options.beforePromotion?.();
       await promoteVersion(models, manifest.modelId);
       await options.announce?.({
         modelId: models.url,

@@ -33,16 +33,18 @@ for (const kind of setup.kinds) {
       await second!.release();
     });
 
-    it('is taken over once its holder stops renewing it (a trainer that died), and a stalled holder learns it lost it', async () => {
+    it('is taken over once its holder stops renewing it (a trainer that died), and a stalled holder learns it lost it, at once when it asks', async () => {
       const store = await kind.create();
       const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
       await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
       const next = (await acquireTrainerLease(store, options('next')))!;
       assert.equal(next.epoch, 2);
+      await next.confirm();
 
       // As if `next` had stalled past its expiry and a third trainer had taken over meanwhile.
       const third: LeaseRecord = { owner: 'third', epoch: 3, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() };
       await store.put('trainer-lease/000000000003.json', new TextEncoder().encode(JSON.stringify(third)));
+      await assert.rejects(next.confirm(), /lost the trainer lease: a later trainer took it/);
       for (const deadline = Date.now() + 10 * leaseMs; !next.lost.aborted && Date.now() < deadline; ) await sleep(50);
       assert.match(String((next.lost.reason as Error).message), /lost the trainer lease: a later trainer took it/);
       await next.release();

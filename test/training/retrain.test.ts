@@ -98,6 +98,15 @@ describe('retraining on shards', () => {
     assert.equal(await promotedVersion(models), forced.modelId);
   });
 
+  it('promotes nothing when beforePromotion refuses (its trainer lost the lease): the run fails with that reason', async () => {
+    const promoted = await promotedVersion(models);
+    await assert.rejects(
+      retrain(smallRun(models, shards, { runId: 'fenced', steps: 5, stepsPerCheckpoint: 5, force: true, beforePromotion: () => Promise.reject(new Error('lost the trainer lease: test')) })),
+      /lost the trainer lease: test/,
+    );
+    assert.equal(await promotedVersion(models), promoted);
+  });
+
   it('a finished run asked for again reports what it made, without training', async () => {
     const again = await retrain(smallRun(models, shards, { runId: 'first' }));
     assert.equal(again.modelId, (await readManifest(models, again.modelId)).modelId);
