@@ -137,7 +137,7 @@ function freshModel(file: string | undefined, label: string): NonNullable<Retrai
 }
 
 /** One run, with a progress bar on stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
-export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; beforePromotion: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
+export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
   return retrain({
@@ -188,7 +188,7 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   try {
     await holdingTrainerLease(setup, stop, async (lease) => {
       try {
-        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), beforePromotion: lease.confirm }, values.quiet, out, stop.signal);
+        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), confirmLease: lease.confirm }, values.quiet, out, stop.signal);
         out(JSON.stringify(result));
       } catch (error) {
         if (!(error instanceof RunInterrupted)) throw error;

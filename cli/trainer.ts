@@ -52,7 +52,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
     try {
-      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), beforePromotion: lease.confirm }, values.quiet, out, signal);
+      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), confirmLease: lease.confirm }, values.quiet, out, signal);
       out(JSON.stringify(result));
     } catch (error) {
       if (!(error instanceof RunInterrupted)) throw error;

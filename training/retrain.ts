@@ -46,8 +46,8 @@ export interface RetrainOptions {
   bufferSize: number;
   /** Publishes a promotion on the model-versions topic. */
   announce?: (version: ModelVersion) => Promise<void>;
-  /** Rejects when this run may no longer promote: its trainer lost the model store's lease (training/lease.ts). */
-  beforePromotion?: () => Promise<void>;
+  /** Rejects when this run may no longer write checkpoints or promote: its trainer lost the model store's lease (training/lease.ts). */
+  confirmLease?: () => Promise<void>;
   onProgress?: (progress: TrainingProgress) => void;
   onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;
   /** Stops the run at the next step: a checkpoint is written first, then a RunInterrupted is thrown. */
@@ -218,6 +218,7 @@ async function train(options: RetrainOptions, run: Run): Promise<void> {
 }
 
 async function checkpoint(options: RetrainOptions, run: Run): Promise<void> {
+  await options.confirmLease?.();
   const { errors } = await evaluateHeldOut([run.model], options.shards, run.shards.heldOut, run.plan.batchSize);
   const heldOutLoss = mean(errors[0]!);
   run.heldOutLoss.push({ step: run.step, loss: heldOutLoss });
@@ -266,7 +267,7 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
       attachments,
     });
     if (promote) {
-      await options.beforePromotion?.();
+      await options.confirmLease?.();
       await promoteVersion(models, manifest.modelId);
       await options.announce?.({
         modelId: models.url,

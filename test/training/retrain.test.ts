@@ -13,6 +13,7 @@ import { listVersions, loadVersion, promotedVersion, readManifest } from '../../
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { announcePromotion } from '../../training/announce.js';
+import { readPointer } from '../../training/checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from '../../training/evaluate.js';
 import type { ShardManifest } from '../../shards/types.js';
 import { splitShards } from '../../training/held-out.js';
@@ -98,12 +99,15 @@ describe('retraining on shards', () => {
     assert.equal(await promotedVersion(models), forced.modelId);
   });
 
-  it('promotes nothing when beforePromotion refuses (its trainer lost the lease): the run fails with that reason', async () => {
+  it('writes no checkpoint and promotes nothing once confirmLease refuses (its trainer lost the lease): the run fails with that reason', async () => {
     const promoted = await promotedVersion(models);
-    await assert.rejects(
-      retrain(smallRun(models, shards, { runId: 'fenced', steps: 5, stepsPerCheckpoint: 5, force: true, beforePromotion: () => Promise.reject(new Error('lost the trainer lease: test')) })),
-      /lost the trainer lease: test/,
-    );
+    let confirmations = 0;
+    // Held for the first checkpoint (step 2), lost before the second (step 4).
+    const confirmLease = async () => {
+      if (++confirmations > 1) throw new Error('lost the trainer lease: test');
+    };
+    await assert.rejects(retrain(smallRun(models, shards, { runId: 'fenced', steps: 5, stepsPerCheckpoint: 2, force: true, confirmLease })), /lost the trainer lease: test/);
+    assert.equal((await readPointer(models, 'fenced'))?.step, 2);
     assert.equal(await promotedVersion(models), promoted);
   });
 
