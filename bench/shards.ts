@@ -2,26 +2,23 @@
  * `npm run bench -- shards [FILE] [--rows N] [--match REGEX]`
  *
  * Writes N copies of a real field (the shared HRRR REFC analysis by default), normalized and
- * cropped as the seed model takes it (1024 x 1792), into a shard of each encoding in a local
- * folder store, reads it back, and prints side by side: bytes per field and the ratio to
- * float32, the error in the field's units (dBZ for REFC) against the float32 values, whether the
- * data's own precision (its GRIB2 packing step) survives rounding, and write and read time per
- * field (encode, Arrow IPC, SHA-256 and the store's put; get, checks and decode). Also what a
- * generic compressor would make of each object (gzip, from Node's zlib): apache-arrow's JS
- * writer compresses Arrow buffers only with an LZ4 or ZSTD codec registered by the caller, none
- * is installed and Node 20's zlib has no ZSTD, so this is for reference, not written.
+ * cropped as the seed model takes it (1024 x 1792), into a shard of each encoding and compression
+ * in a local folder store, reads it back, and prints side by side: bytes per field and the ratio
+ * to uncompressed float32, the error in the field's units (dBZ for REFC) against the float32
+ * values, whether the data's own precision (its GRIB2 packing step) survives rounding, and write
+ * and read time per field (encode, compression, Arrow IPC, SHA-256 and the store's put; get,
+ * checks, decompression and decode).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { decodeValues as decodeGrib, readFields } from '../grib2/index.js';
 import { SEED_MODEL_CONFIG, SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { ENCODINGS } from '../shards/encoding.js';
-import type { ShardEncoding, ShardRow } from '../shards/types.js';
+import type { ShardCompression, ShardEncoding, ShardRow } from '../shards/types.js';
 import { createShardWriter } from '../shards/writer.js';
 import { normalizeAndCrop } from '../stages/transforms/normalize.js';
 import { FolderStore } from '../store/folder.js';
@@ -32,8 +29,11 @@ export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_FILE = join(process.env.HRRR_EMBED_SHARED_DATA ?? join(repoRoot, '..', 'shared', 'data'), 'hrrr', 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2');
 
+const COMPRESSIONS: readonly ShardCompression[] = ['none', 'zstd'];
+
 interface Result {
   encoding: ShardEncoding;
+  compression: ShardCompression;
   bytesPerField: number;
   ratioToFloat32: number;
   maxAbsError: number;
@@ -42,8 +42,6 @@ interface Result {
   valuesOffStep: number;
   writeMsPerField: number;
   readMsPerField: number;
-  gzipBytesPerField: number;
-  gzipMsPerField: number;
 }
 
 export async function shardsBench(args: string[]): Promise<number> {
@@ -69,9 +67,9 @@ export async function shardsBench(args: string[]): Promise<number> {
   const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-shards-'));
   const results: Result[] = [];
   try {
-    for (const encoding of ENCODINGS) {
-      const store = new FolderStore(join(folder, encoding));
-      const writer = createShardWriter({ store, normalization, encoding, rollover: { maxRows: rows } });
+    for (const encoding of ENCODINGS) for (const compression of COMPRESSIONS) {
+      const store = new FolderStore(join(folder, `${encoding}-${compression}`));
+      const writer = createShardWriter({ store, normalization, encoding, compression, rollover: { maxRows: rows } });
       const writeStart = performance.now();
       for (const row of shardRows) await writer.append(row);
       await writer.close();
@@ -82,31 +80,26 @@ export async function shardsBench(args: string[]): Promise<number> {
       const decoded: Float32Array[] = [];
       for await (const row of catalog.read(manifest!)) decoded.push(row.values);
       const readMs = performance.now() - readStart;
-      const body = await store.get(manifest!.dataKey);
-      const gzipStart = performance.now();
-      const gzipped = gzipSync(body).length;
-      const gzipMs = performance.now() - gzipStart;
       const error = errors(values, decoded[0]!, normalization.scale, precision.step);
       results.push({
         encoding,
+        compression,
         bytesPerField: manifest!.bytes / rows,
         ratioToFloat32: 0,
         ...error,
         writeMsPerField: writeMs / rows,
         readMsPerField: readMs / rows,
-        gzipBytesPerField: gzipped / rows,
-        gzipMsPerField: gzipMs / rows,
       });
     }
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-  const float32 = results.find((r) => r.encoding === 'float32')!.bytesPerField;
+  const float32 = results.find((r) => r.encoding === 'float32' && r.compression === 'none')!.bytesPerField;
   for (const result of results) result.ratioToFloat32 = result.bytesPerField / float32;
 
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
-  const header = ['encoding', 'bytes/field', 'vs float32', 'max |err| dBZ', 'mean |err| dBZ', `off ${precision.step} dBZ step`, 'write ms/field', 'read ms/field', 'gzip bytes/field', 'gzip ms/field'];
-  const table = results.map((r) => [r.encoding, mb(r.bytesPerField), r.ratioToFloat32.toFixed(3), r.maxAbsError.toFixed(4), r.meanAbsError.toFixed(5), String(r.valuesOffStep), r.writeMsPerField.toFixed(1), r.readMsPerField.toFixed(1), mb(r.gzipBytesPerField), r.gzipMsPerField.toFixed(1)]);
+  const header = ['encoding', 'compression', 'bytes/field', 'vs float32', 'max |err| dBZ', 'mean |err| dBZ', `off ${precision.step} dBZ step`, 'write ms/field', 'read ms/field'];
+  const table = results.map((r) => [r.encoding, r.compression, mb(r.bytesPerField), r.ratioToFloat32.toFixed(3), r.maxAbsError.toFixed(4), r.meanAbsError.toFixed(5), String(r.valuesOffStep), r.writeMsPerField.toFixed(1), r.readMsPerField.toFixed(1)]);
   const widths = header.map((title, i) => Math.max(title.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
   const zeros = values.reduce((count, value) => count + (value === 0 ? 1 : 0), 0);
@@ -115,7 +108,6 @@ export async function shardsBench(args: string[]): Promise<number> {
     `values in ${normalization.clipMin}..${normalization.clipMax}: ${precision.distinct} distinct, packed in steps of ${precision.step} (${Math.round((normalization.clipMax - normalization.clipMin) / precision.step) + 1} levels would need ${Math.ceil(Math.log2((normalization.clipMax - normalization.clipMin) / precision.step + 1))} bits); ${((100 * zeros) / values.length).toFixed(1)}% of the field is 0 after clipping`,
     line(header),
     ...table.map(line),
-    'gzip: for reference only (apache-arrow JS writes LZ4/ZSTD only with a codec the caller registers; none here)',
   ];
   const json = { benchmark: 'shards', command: commandLine(['shards', ...args]), file, rows, height, width, precision, node: process.version, cpu: cpus()[0]?.model ?? null, cores: cpus().length, results };
   process.stdout.write(`${lines.join('\n')}\nJSON ${JSON.stringify(json)}\n`);

@@ -1,9 +1,9 @@
 /**
- * A shard's Arrow IPC file: one record batch, one row per field, columns validTime (timestamp,
+ * A shard's Arrow IPC file: one record batch per row (a field), columns validTime (timestamp,
  * ms, UTC), source (utf8) and values (fixed-size list of height x width float32, float16 or
- * uint8). The schema's metadata repeats what a reader needs without the manifest (format,
- * field, encoding, height, width, normalization), so the file can be read on its own, by
- * pyarrow for one.
+ * uint8), its buffers compressed with zstd by default. The schema's metadata repeats what a
+ * reader needs without the manifest (format, field, encoding, height, width, normalization), so
+ * the file can be read on its own, by pyarrow for one.
  */
 import {
   type Data,
@@ -18,15 +18,15 @@ import {
   Struct,
   Table,
   tableFromIPC,
-  tableToIPC,
   TimestampMillisecond,
   Uint8,
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
 import { normalizationConfig, type NormalizationConfig } from '../model/config.js';
+import { tableToCompressedIPC } from './compression.js';
 import { ENCODINGS, type EncodedValues } from './encoding.js';
-import { SHARD_FORMAT, type ShardEncoding } from './types.js';
+import { SHARD_FORMAT, type ShardCompression, type ShardEncoding } from './types.js';
 
 /** What every row of a shard shares. */
 export interface ShardLayout {
@@ -44,24 +44,22 @@ export interface EncodedRow {
   values: EncodedValues;
 }
 
-/** The values of all rows, end to end, as an Arrow column of the encoding's type. */
-function valueData(encoding: ShardEncoding, all: EncodedValues): Data<Float32 | Float16 | Uint8> {
-  const props = { length: all.length, nullCount: 0 };
-  if (encoding === 'float32') return makeData({ type: new Float32(), data: all as Float32Array, ...props });
-  if (encoding === 'float16') return makeData({ type: new Float16(), data: all as Uint16Array, ...props });
-  return makeData({ type: new Uint8(), data: all as Uint8Array, ...props });
+/** A row's values as an Arrow column of the encoding's type. */
+function valueData(encoding: ShardEncoding, values: EncodedValues): Data<Float32 | Float16 | Uint8> {
+  const props = { length: values.length, nullCount: 0 };
+  if (encoding === 'float32') return makeData({ type: new Float32(), data: values as Float32Array, ...props });
+  if (encoding === 'float16') return makeData({ type: new Float16(), data: values as Uint16Array, ...props });
+  return makeData({ type: new Uint8(), data: values as Uint8Array, ...props });
 }
 
-export function shardToIPC(layout: ShardLayout, rows: readonly EncodedRow[]): Uint8Array {
+/**
+ * One record batch per row: each is compressed on its own, so zstd's memory (it grows to hold a
+ * buffer and its compressed copy, and keeps that size) stays that of one field, not of a shard.
+ */
+export function shardToIPC(layout: ShardLayout, rows: readonly EncodedRow[], compression: ShardCompression): Uint8Array {
   const size = layout.height * layout.width;
-  const all = new (rows[0]!.values.constructor as new (length: number) => EncodedValues)(rows.length * size);
-  rows.forEach((row, i) => all.set(row.values, i * size));
-  const child = valueData(layout.encoding, all);
-  const listType = new FixedSizeList<DataType>(size, new Field('value', child.type, false));
-  const values = makeData({ type: listType, length: rows.length, nullCount: 0, child: child as Data<DataType> });
-  const validTimes = vectorFromArray(rows.map((row) => row.validTime), new TimestampMillisecond('UTC'));
-  const sources = vectorFromArray(rows.map((row) => row.source), new Utf8());
-  const fields = [new Field('validTime', validTimes.type, false), new Field('source', sources.type, false), new Field('values', listType, false)];
+  const listType = new FixedSizeList<DataType>(size, new Field('value', valueData(layout.encoding, rows[0]!.values).type, false));
+  const fields = [new Field('validTime', new TimestampMillisecond('UTC'), false), new Field('source', new Utf8(), false), new Field('values', listType, false)];
   const metadata = new Map([
     ['format', SHARD_FORMAT],
     ['field', layout.field],
@@ -71,8 +69,13 @@ export function shardToIPC(layout: ShardLayout, rows: readonly EncodedRow[]): Ui
     ['normalization', JSON.stringify(layout.normalization)],
   ]);
   const schema = new Schema(fields, metadata);
-  const struct = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: [validTimes.data[0]!, sources.data[0]!, values] });
-  return tableToIPC(new Table(schema, [new RecordBatch(schema, struct)]), 'file');
+  const batches = rows.map((row) => {
+    const values = makeData({ type: listType, length: 1, nullCount: 0, child: valueData(layout.encoding, row.values) as Data<DataType> });
+    const validTime = vectorFromArray([row.validTime], new TimestampMillisecond('UTC')).data[0]!;
+    const source = vectorFromArray([row.source], new Utf8()).data[0]!;
+    return new RecordBatch(schema, makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: [validTime, source, values] }));
+  });
+  return tableToCompressedIPC(new Table(schema, batches), compression);
 }
 
 /** The layout an Arrow IPC shard's own metadata gives (a pending row has no manifest); `name` is in every error. */

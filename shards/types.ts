@@ -9,6 +9,9 @@ export const SHARD_FORMAT = 'hrrr-embed-shard/1';
 /** How the values of a field are kept in a shard (chosen by measuring: see the shards benchmark). */
 export type ShardEncoding = 'float32' | 'float16' | 'uint8';
 
+/** How a shard's Arrow buffers are compressed; the Arrow file itself says so, for any reader. */
+export type ShardCompression = 'zstd' | 'none';
+
 /** One shard: what a trainer needs to choose it without reading it. Written after its data, so a listed shard is complete. */
 export interface ShardManifest {
   format: typeof SHARD_FORMAT;

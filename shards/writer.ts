@@ -4,9 +4,10 @@ import { silentLogger, type StageLogger } from '../stages/stage.js';
 import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { layoutFromIPC, rowsFromIPC, shardToIPC, type EncodedRow, type ShardLayout } from './arrow.js';
+import { DEFAULT_COMPRESSION } from './compression.js';
 import { DEFAULT_ENCODING, encodeValues } from './encoding.js';
 import { DEFAULT_SHARD_PREFIX, newShardKeys, pendingFolder, pendingRowKey, utcDay } from './layout.js';
-import { SHARD_FORMAT, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
+import { SHARD_FORMAT, type ShardCompression, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
 
 /** When the open shard of a field is written and a new one started: whichever comes first. */
 export interface RolloverPolicy {
@@ -30,6 +31,8 @@ export interface ShardWriterOptions {
   normalization: NormalizationConfig;
   prefix?: string;
   encoding?: ShardEncoding;
+  /** Of shards and pending rows alike. */
+  compression?: ShardCompression;
   rollover?: Partial<RolloverPolicy>;
   log?: StageLogger;
   /** Milliseconds now, for the age of a shard (tests pass their own). */
@@ -77,7 +80,7 @@ interface OpenShard {
  * later (recoverPending) keeps the rows a stopped one left.
  */
 export function createShardWriter(options: ShardWriterOptions): ShardWriter {
-  const { store, normalization, prefix = DEFAULT_SHARD_PREFIX, encoding = DEFAULT_ENCODING, log = silentLogger, now = Date.now } = options;
+  const { store, normalization, prefix = DEFAULT_SHARD_PREFIX, encoding = DEFAULT_ENCODING, compression = DEFAULT_COMPRESSION, log = silentLogger, now = Date.now } = options;
   const rollover = { ...DEFAULT_ROLLOVER, ...options.rollover };
   for (const key of ['maxRows', 'maxBytes', 'maxAgeMs'] as const) {
     if (!(rollover[key] > 0)) throw new RangeError(`rollover.${key} must be a number above 0, not ${rollover[key]}`);
@@ -98,7 +101,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
     const rows = [...shard.rows].sort((a, b) => a.validTime.getTime() - b.validTime.getTime());
     const from = rows[0]!.validTime;
     const to = rows.at(-1)!.validTime;
-    const body = shardToIPC(shard.layout, rows);
+    const body = shardToIPC(shard.layout, rows, compression);
     const { id, dataKey, manifestKey } = newShardKeys(prefix, shard.layout.field, from, to);
     const manifest: ShardManifest = {
       format: SHARD_FORMAT,
@@ -217,7 +220,7 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
           await write(shard);
           shard = undefined;
         }
-        await store.put(buffered.pendingKey, shardToIPC(layout, [buffered]), { contentType: 'application/vnd.apache.arrow.file' });
+        await store.put(buffered.pendingKey, shardToIPC(layout, [buffered], compression), { contentType: 'application/vnd.apache.arrow.file' });
         if (!shard) {
           shard = { layout, rows: [], bytes: 0, openedAt: now() };
           open.set(row.field, shard);

@@ -2,13 +2,14 @@
  * The benchmarks as one folder that runs with Node.js alone, to carry to the lent GPU machine
  * (no npm, no network, at most 64 MiB a call; see ../shared/gpu/README.md): bench.mjs, bundled
  * by esbuild from the compiled bench/main.ts, and beside it what a bundle cannot hold: Dawn's
- * native WebGPU binding for linux-x64, tfjs-backend-wasm's .wasm binaries, and the Avro schemas
- * with a package.json (bus/avro/schema-files.ts looks for schemas/ beside the nearest one).
+ * native WebGPU binding for linux-x64, the .wasm binaries of tfjs-backend-wasm and of zstd, and
+ * the Avro schemas with a package.json (bus/avro/schema-files.ts looks for schemas/ beside the
+ * nearest one).
  */
 import { build, formatMessages, type Message, type Plugin } from 'esbuild';
 import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The call to the device machine carries at most 64 MiB; this leaves room for the command's own files. */
@@ -38,6 +39,8 @@ const CARRIED: Array<[pkg: string, from: string, to: string]> = [
   // gets the threaded build (tfjs turns threads off there), so it is left behind.
   ['@tensorflow/tfjs-backend-wasm', 'dist/tfjs-backend-wasm.wasm', 'tfjs-backend-wasm.wasm'],
   ['@tensorflow/tfjs-backend-wasm', 'dist/tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-simd.wasm'],
+  // zstd for the shards' Arrow buffers, likewise read from __dirname.
+  ['@bokuweb/zstd-wasm', 'dist/common/zstd.wasm', 'zstd.wasm'],
 ];
 
 /**
@@ -97,17 +100,24 @@ export async function bundleDeviceApp(folder: string): Promise<DeviceApp> {
     logLevel: 'silent',
   });
   if (result.warnings.length) throw new Error(`esbuild warned, so the bundle may be broken:\n${await formatted(result.warnings)}`);
-  const require = createRequire(import.meta.url);
   for (const [pkg, from, to] of CARRIED) {
-    const packageFolder = dirname(require.resolve(`${pkg}/package.json`));
     await mkdir(dirname(join(folder, to)), { recursive: true });
-    await copyFile(join(packageFolder, from), join(folder, to));
+    await copyFile(join(installedPackageFolder(pkg), from), join(folder, to));
   }
   await cp(join(repoRoot, 'schemas'), join(folder, 'schemas'), { recursive: true });
   await writeFile(join(folder, 'package.json'), `${JSON.stringify({ name: 'hrrr-embed-device-bench', private: true, type: 'module' }, null, 2)}\n`);
   const app = { folder, ...(await folderContents(folder)) };
   assertFits(folder, app.bytes);
   return app;
+}
+
+/** Where `pkg` is installed, found from its entry point: a package's exports may hide its package.json. */
+function installedPackageFolder(pkg: string): string {
+  const entry = createRequire(import.meta.url).resolve(pkg);
+  const marker = `${sep}node_modules${sep}${pkg.split('/').join(sep)}${sep}`;
+  const at = entry.lastIndexOf(marker);
+  if (at < 0) throw new Error(`${pkg} resolves to ${entry}, outside a node_modules folder of its name`);
+  return entry.slice(0, at + marker.length - 1);
 }
 
 /** The files under `folder`, largest first, and their total size. */

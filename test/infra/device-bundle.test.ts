@@ -47,6 +47,7 @@ describe('the device bundle (npm run bundle:device)', () => {
       'package.json',
       'tfjs-backend-wasm-simd.wasm',
       'tfjs-backend-wasm.wasm',
+      'zstd.wasm',
     ]);
     assert.ok(paths.includes('schemas/embeddings.value.avsc'));
     assert.ok(app.bytes < DEVICE_LIMIT_BYTES);

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { openShardCatalog } from '../../shards/catalog.js';
 import type { ShardCatalog, ShardEncoding, ShardManifest, ShardRow } from '../../shards/types.js';
 import { createShardWriter, type ShardWriterOptions } from '../../shards/writer.js';
 import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { repoRoot } from '../paths.js';
 import { storeKinds } from '../support/stores.js';
 import { FIELD, hour, testRow } from './rows.js';
 
@@ -251,3 +254,15 @@ for (const kind of setup.kinds) {
     });
   });
 }
+
+describe('shards: written before compression', () => {
+  it('reads exactly the rows of a shard written as one uncompressed record batch (before zstd and one batch per row)', async () => {
+    const store = new FolderStore(join(repoRoot, 'test', 'shards', 'fixtures', 'one-batch-uncompressed'));
+    const catalog = openShardCatalog(store);
+    const manifests = await catalog.list({ field: FIELD });
+    assert.deepEqual(hoursOf(manifests), [[iso(0), iso(2), 3]]);
+    const rows = await rowsOf(catalog, manifests);
+    const expected = [0, 1, 2].map((hours) => testRow(hour(hours)));
+    assert.deepEqual(rows.map((row) => [row.validTime, row.source, row.values]), expected.map((row) => [row.validTime, row.source, row.values]));
+  });
+});
