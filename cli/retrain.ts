@@ -11,8 +11,10 @@ import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
+import { compactTrainerShards } from '../training/compaction.js';
 import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
@@ -34,6 +36,8 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
                      configuration; default: from the promoted version's weights, or, when
                      nothing is promoted yet, a fresh model of the seed's configuration
   --force            promote the new version even when it is worse on the held-out fields
+  --compact-shards   before each run, merge each ended day's shards into one, as shards
+                     compact does (the lease is already held)
   --held-out X       share of days held out, chosen by a hash of the UTC day (default 0.15)
   --threshold-quantile Q  the alert threshold: this quantile of the held-out errors (0.99)
   --seed N           the shuffle's seed (default 1); --interleave N shards read at once (4);
@@ -72,6 +76,8 @@ export interface RetrainingSetup {
   bus: TopicBus;
   codec: AvroCodec;
   log: StageLogger;
+  /** With --compact-shards: compacts the shard store before each run; never fails. */
+  compact?: (signal: AbortSignal) => Promise<void>;
 }
 
 export async function prepareRetraining(values: RetrainValues, origin: LoadedSettings<typeof RETRAIN_SETTINGS>['origin'], usage: string): Promise<RetrainingSetup> {
@@ -91,7 +97,8 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = openStore(values.models!, location);
-  const shards = openShardCatalog(openStore(values.shards!, location));
+  const shardStore = openStore(values.shards!, location);
+  const shards = openShardCatalog(shardStore);
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
@@ -121,7 +128,13 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
     announce: (version: Parameters<typeof announcePromotion>[2]) => announcePromotion(bus, codec, version),
     log,
   };
-  return { base, range, bus, codec, log };
+  const compact = async (signal: AbortSignal) => {
+    // A run does not depend on it: one part way through leaves hours twice, which a run takes once a pass.
+    await compactTrainerShards(models, { store: shardStore, field: values.field, log, signal }).catch((error: unknown) => {
+      log.warn({ error: (error as Error).message }, 'compacting the shards failed: training on them as they are');
+    });
+  };
+  return { base, range, bus, codec, log, ...(values.compactShards && { compact }) };
 }
 
 function freshModel(file: string | undefined, label: string): NonNullable<RetrainOptions['fresh']> {
@@ -140,6 +153,7 @@ function freshModel(file: string | undefined, label: string): NonNullable<Retrai
 export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
+  await setup.compact?.(signal);
   return retrain({
     ...setup.base,
     ...run,
@@ -161,8 +175,8 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
  * trainer holds it (`stop` ends the wait). A lost lease stops the work as `stop` does, then fails,
  * so that a supervisor restarts the process to wait its turn.
  */
-export async function holdingTrainerLease({ base, log }: RetrainingSetup, stop: AbortController, work: (lease: HeldLease) => Promise<void>): Promise<void> {
-  const lease = await acquireTrainerLease(base.models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
+export async function holdingTrainerLease(models: ObjectStore, log: StageLogger, stop: AbortController, work: (lease: HeldLease) => Promise<void>): Promise<void> {
+  const lease = await acquireTrainerLease(models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
   if (!lease) return;
   log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
   lease.lost.addEventListener('abort', () => stop.abort());
@@ -186,7 +200,7 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   };
   process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
   try {
-    await holdingTrainerLease(setup, stop, async (lease) => {
+    await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
       try {
         const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), confirmLease: lease.confirm }, values.quiet, out, stop.signal);
         out(JSON.stringify(result));

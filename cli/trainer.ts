@@ -60,7 +60,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
     }
   };
   try {
-    await holdingTrainerLease(setup, stop, async (lease) => {
+    await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
       const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
       await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
     });

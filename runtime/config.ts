@@ -73,6 +73,7 @@ export const RETRAIN_SETTINGS = {
   fresh: { kind: 'boolean', default: false },
   modelConfig: { kind: 'string' },
   force: { kind: 'boolean', default: false },
+  compactShards: { kind: 'boolean', default: false },
   heldOut: { kind: 'number', default: 0.15, min: 0.01, max: 0.5 },
   thresholdQuantile: { kind: 'number', default: 0.99, min: 0.5, max: 1 },
   seed: { kind: 'number', default: 1, min: 0, integer: true },

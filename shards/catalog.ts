@@ -30,22 +30,28 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
     },
 
     async *read(manifest) {
-      const name = `${store.url}/${manifest.dataKey}`;
-      let bytes: Uint8Array;
-      try {
-        bytes = await store.get(manifest.dataKey);
-      } catch (error) {
-        if (error instanceof ObjectNotFoundError) throw new Error(`shard ${manifest.id}: its data object ${name} is missing`, { cause: error });
-        throw error;
-      }
-      if (bytes.length !== manifest.bytes) throw new Error(`shard ${manifest.id}: ${name} is ${bytes.length} bytes, its manifest says ${manifest.bytes}`);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (sha256 !== manifest.sha256) throw new Error(`shard ${manifest.id}: ${name} has SHA-256 ${sha256}, its manifest says ${manifest.sha256}: the object is corrupt or was replaced`);
-      for (const row of rowsFromIPC(bytes, manifest, name)) {
+      const bytes = await readShardObject(store, manifest);
+      for (const row of rowsFromIPC(bytes, manifest, `${store.url}/${manifest.dataKey}`)) {
         yield { validTime: row.validTime, field: manifest.field, source: row.source, height: manifest.height, width: manifest.width, values: decodeValues(row.values, manifest.encoding, manifest.normalization) };
       }
     },
   };
+}
+
+/** A shard's Arrow object, refused when its size or SHA-256 differs from its manifest. */
+export async function readShardObject(store: ObjectStore, manifest: ShardManifest): Promise<Uint8Array> {
+  const name = `${store.url}/${manifest.dataKey}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(manifest.dataKey);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) throw new Error(`shard ${manifest.id}: its data object ${name} is missing`, { cause: error });
+    throw error;
+  }
+  if (bytes.length !== manifest.bytes) throw new Error(`shard ${manifest.id}: ${name} is ${bytes.length} bytes, its manifest says ${manifest.bytes}`);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== manifest.sha256) throw new Error(`shard ${manifest.id}: ${name} has SHA-256 ${sha256}, its manifest says ${manifest.sha256}: the object is corrupt or was replaced`);
+  return bytes;
 }
 
 /** Manifests read at once: enough to hide a store's latency, few enough for a folder's open files. */

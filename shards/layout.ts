@@ -31,6 +31,9 @@ export function newShardKeys(prefix: string, field: string, from: Date, to: Date
   return { id, dataKey: `${folder}${id}.arrow`, manifestKey: `${folder}${id}${MANIFEST_SUFFIX}` };
 }
 
+/** The manifest beside a shard's Arrow object. */
+export const manifestKeyOf = (dataKey: string) => dataKey.replace(/\.arrow$/, MANIFEST_SUFFIX);
+
 export const pendingFolder = (prefix: string) => `${prefix}.pending/`;
 
 /**

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { NormalizationConfig } from '../model/config.js';
 import { silentLogger, type StageLogger } from '../stages/stage.js';
 import { ObjectNotFoundError } from '../store/errors.js';
@@ -6,8 +5,9 @@ import type { ObjectStore } from '../store/object-store.js';
 import { layoutFromIPC, rowsFromIPC, shardToIPC, type EncodedRow, type ShardLayout } from './arrow.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
 import { DEFAULT_ENCODING, encodeValues } from './encoding.js';
-import { DEFAULT_SHARD_PREFIX, newShardKeys, pendingFolder, pendingRowKey, utcDay } from './layout.js';
-import { SHARD_FORMAT, type ShardCompression, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
+import { DEFAULT_SHARD_PREFIX, pendingFolder, pendingRowKey, utcDay } from './layout.js';
+import { putShard } from './put-shard.js';
+import { type ShardCompression, type ShardEncoding, type ShardManifest, type ShardRow } from './types.js';
 
 /** When the open shard of a field is written and a new one started: whichever comes first. */
 export interface RolloverPolicy {
@@ -99,37 +99,9 @@ export function createShardWriter(options: ShardWriterOptions): ShardWriter {
 
   async function write(shard: OpenShard): Promise<ShardManifest> {
     const rows = [...shard.rows].sort((a, b) => a.validTime.getTime() - b.validTime.getTime());
-    const from = rows[0]!.validTime;
-    const to = rows.at(-1)!.validTime;
-    const body = shardToIPC(shard.layout, rows, compression);
-    const { id, dataKey, manifestKey } = newShardKeys(prefix, shard.layout.field, from, to);
-    const manifest: ShardManifest = {
-      format: SHARD_FORMAT,
-      id,
-      field: shard.layout.field,
-      dataKey,
-      from: from.toISOString(),
-      to: to.toISOString(),
-      count: rows.length,
-      height: shard.layout.height,
-      width: shard.layout.width,
-      encoding: shard.layout.encoding,
-      normalization: shard.layout.normalization,
-      bytes: body.length,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      createdAt: new Date(now()).toISOString(),
-    };
-    // Data first, manifest last: readers list manifests, so a crash between the two leaves an unlisted object.
-    await store.put(dataKey, body, { contentType: 'application/vnd.apache.arrow.file' });
-    try {
-      await store.put(manifestKey, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
-    } catch (error) {
-      await store.delete(dataKey).catch(() => log.warn({ object: `${store.url}/${dataKey}` }, 'a shard whose manifest failed to be written left its data object'));
-      throw error;
-    }
+    const manifest = await putShard(store, { prefix, layout: shard.layout, rows, compression, createdAt: new Date(now()), log });
     clearTimeout(shard.timer);
     if (open.get(shard.layout.field) === shard) open.delete(shard.layout.field);
-    log.info({ shard: `${store.url}/${manifestKey}`, count: manifest.count, bytes: manifest.bytes, from: manifest.from, to: manifest.to }, 'shard written');
     for (const key of new Set(rows.map((row) => row.pendingKey))) await removePending(key);
     return manifest;
   }

@@ -111,14 +111,19 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
 /** The run's latest checkpoint: its state and its model, with weights only (compile it, then `restoreOptimizer`). */
 export async function loadCheckpoint(store: ObjectStore, pointer: RunPointer): Promise<{ state: RunState; model: Autoencoder; optimizer: NamedTensor[] }> {
   const at = pointer.checkpoint;
-  const state = JSON.parse(new TextDecoder().decode(await store.get(`${at}state.json`))) as RunState;
-  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint ${at}: unknown format ${JSON.stringify(state.format)}`);
+  const state = await readState(store, at);
   const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, at));
   const model = withSharedModels(autoencoder, state.plan.config, state.plan.normalization, `${state.plan.runId}@${state.step}`);
   const bytes = await store.get(`${at}optimizer.bin`);
   const tensors = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, state.optimizerSpecs);
   // Adam matches its moments to the model's weights by position: keep the saved order.
   return { state, model, optimizer: state.optimizerSpecs.map(({ name }) => ({ name, tensor: tensors[name]! })) };
+}
+
+async function readState(store: ObjectStore, checkpoint: string): Promise<RunState> {
+  const state = JSON.parse(new TextDecoder().decode(await store.get(`${checkpoint}state.json`))) as RunState;
+  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint ${checkpoint}: unknown format ${JSON.stringify(state.format)}`);
+  return state;
 }
 
 /** Puts a checkpoint's Adam state (step count and moments) into the freshly compiled model's optimizer. */
@@ -139,4 +144,16 @@ export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
     if (match && !(await readPointer(store, match[1]!))?.finished) runs.push(match[1]!);
   }
   return runs;
+}
+
+/** The shard ids that unfinished runs planned on: a run resumes only with every one of them there. */
+export async function shardsOfUnfinishedRuns(store: ObjectStore): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const runId of await unfinishedRuns(store)) {
+    const pointer = await readPointer(store, runId);
+    if (!pointer) continue;
+    const { plan } = await readState(store, pointer.checkpoint);
+    for (const id of [...plan.train, ...plan.heldOut]) ids.add(id);
+  }
+  return ids;
 }

@@ -1,0 +1,102 @@
+/**
+ * Compaction: the shards of one field and one UTC day merged into one. A live consumer writes a
+ * shard about every hour (its rows wait at most rollover.maxAgeMs), so a day ends up in some 24
+ * small shards; a trainer reads a day at once, and on S3 each shard costs two requests.
+ */
+import { silentLogger, type StageLogger } from '../stages/stage.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { rowsFromIPC, type EncodedRow, type ShardLayout } from './arrow.js';
+import { openShardCatalog, readShardObject } from './catalog.js';
+import { DEFAULT_COMPRESSION } from './compression.js';
+import { DEFAULT_SHARD_PREFIX, manifestKeyOf, utcDay } from './layout.js';
+import { putShard } from './put-shard.js';
+import type { ShardCompression, ShardManifest } from './types.js';
+
+export interface CompactOptions {
+  store: ObjectStore;
+  field: string;
+  /**
+   * Only days that ended by this time are compacted: a day still being written is left alone.
+   * Default two hours ago: a live day's last analysis is in its shard within rollover.maxAgeMs (1 h).
+   */
+  before?: Date;
+  prefix?: string;
+  compression?: ShardCompression;
+  /** Shard ids not to replace (those an unfinished training run planned on): their day waits. */
+  keep?: ReadonlySet<string>;
+  log?: StageLogger;
+  now?: () => number;
+  /** Stops between days. */
+  signal?: AbortSignal;
+}
+
+export interface CompactedDay {
+  /** e.g. "2019-09-20". */
+  day: string;
+  /** The ids of the shards replaced, now removed. */
+  replaced: string[];
+  shard: ShardManifest;
+  /** Rows left out because an earlier-written row of the day has the same valid time. */
+  duplicates: number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const SETTLED_MS = 2 * HOUR_MS;
+
+/**
+ * Merges each day's shards (of one layout: encoding, size and normalization) into one shard of
+ * its rows in valid-time order, a valid time kept once (from the shard written first, as the
+ * trainer takes it), then removes the merged shards, manifest first. Values are copied as they are
+ * stored, never decoded and encoded again. A crash part way leaves rows twice (the new shard and
+ * old ones still listed), never none; the next compaction merges them again.
+ */
+export async function compactShards(options: CompactOptions): Promise<CompactedDay[]> {
+  const { store, field, prefix = DEFAULT_SHARD_PREFIX, compression = DEFAULT_COMPRESSION, keep = new Set(), log = silentLogger, now = Date.now, signal } = options;
+  const before = options.before ?? new Date(now() - SETTLED_MS);
+  const days = new Map<string, ShardManifest[]>();
+  for (const manifest of await openShardCatalog(store, prefix).list({ field, to: before })) {
+    const day = utcDay(new Date(manifest.from));
+    if (Date.parse(day) + DAY_MS > before.getTime()) continue;
+    const group = `${day} ${JSON.stringify(layoutOf(manifest))}`;
+    days.set(group, [...(days.get(group) ?? []), manifest]);
+  }
+  const compacted: CompactedDay[] = [];
+  for (const shards of days.values()) {
+    if (signal?.aborted) break;
+    const day = utcDay(new Date(shards[0]!.from));
+    if (shards.length < 2) continue;
+    const kept = shards.filter((shard) => keep.has(shard.id));
+    if (kept.length > 0) {
+      log.info({ field, day, shards: kept.map((shard) => shard.id) }, 'day not compacted: an unfinished training run planned on its shards');
+      continue;
+    }
+    const { rows, duplicates } = await distinctRows(store, shards);
+    const shard = await putShard(store, { prefix, layout: layoutOf(shards[0]!), rows, compression, createdAt: new Date(now()), log });
+    for (const old of shards) {
+      await store.delete(manifestKeyOf(old.dataKey));
+      await store.delete(old.dataKey);
+    }
+    log.info({ field, day, shard: shard.id, replaced: shards.length, rows: rows.length, duplicates }, 'day compacted');
+    compacted.push({ day, replaced: shards.map((old) => old.id), shard, duplicates });
+  }
+  return compacted;
+}
+
+function layoutOf({ field, height, width, encoding, normalization }: ShardManifest): ShardLayout {
+  return { field, height, width, encoding, normalization };
+}
+
+/** The rows of `shards` (listed oldest first, then in the order written) in valid-time order, each valid time once. */
+async function distinctRows(store: ObjectStore, shards: ShardManifest[]): Promise<{ rows: EncodedRow[]; duplicates: number }> {
+  const byTime = new Map<number, EncodedRow>();
+  let duplicates = 0;
+  for (const shard of [...shards].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))) {
+    const bytes = await readShardObject(store, shard);
+    for (const row of rowsFromIPC(bytes, shard, `${store.url}/${shard.dataKey}`)) {
+      if (byTime.has(row.validTime.getTime())) duplicates++;
+      else byTime.set(row.validTime.getTime(), row);
+    }
+  }
+  return { rows: [...byTime.values()].sort((a, b) => a.validTime.getTime() - b.validTime.getTime()), duplicates };
+}
