@@ -18,9 +18,9 @@ import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
 import { FolderStore } from '../store/folder.js';
-import type { ObjectStore } from '../store/object-store.js';
 import { RetryingStore } from '../store/retrying.js';
 import { commandLine, UsageError } from './usage.js';
+import { withLatency } from './with-latency.js';
 
 export const BACKFILL_USAGE = 'npm run bench -- backfill [--hours N] [--concurrency 1,4,16] [--latency-ms 0,50]';
 
@@ -55,7 +55,7 @@ export async function backfillBench(args: string[]): Promise<number> {
     let baseline: number | undefined;
     for (const concurrency of levels) {
       const out = new FolderStore(await mkdtemp(join(work, `c${concurrency}-`)));
-      const source = new RetryingStore(latencyMs > 0 ? withLatency(bucket, latencyMs) : bucket, { policy: { maxInFlight: 64 } });
+      const source = new RetryingStore(withLatency(bucket, latencyMs), { policy: { maxInFlight: 64 } });
       const started = process.hrtime.bigint();
       const summary = await runBackfill(
         { source, out, match: /:REFC:entire atmosphere:/, from: START, to: new Date(START.getTime() + (hours - 1) * HOUR_MS), concurrency },
@@ -74,20 +74,4 @@ export async function backfillBench(args: string[]): Promise<number> {
     await server.stop();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The store, with a wait before every request. */
-function withLatency(store: ObjectStore, ms: number): ObjectStore {
-  const delay = () => new Promise((resolve) => setTimeout(resolve, ms));
-  return {
-    url: store.url,
-    async *list(prefix, options) {
-      await delay();
-      yield* store.list(prefix, options);
-    },
-    head: async (key, options) => (await delay(), store.head(key, options)),
-    get: async (key, options) => (await delay(), store.get(key, options)),
-    put: async (key, body, options) => (await delay(), store.put(key, body, options)),
-    delete: async (key, options) => (await delay(), store.delete(key, options)),
-  };
 }

@@ -4,6 +4,7 @@
  */
 import { backfillBench, BACKFILL_USAGE } from './backfill.js';
 import { busBench, BUS_USAGE } from './bus.js';
+import { compactionBench, COMPACTION_USAGE } from './compaction.js';
 import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
 import { modelBench, MODEL_USAGE } from './model.js';
@@ -47,6 +48,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'shard value encodings on a real field: bytes per field, error, write and read ms per field',
     usage: SHARDS_USAGE,
     run: shardsBench,
+  },
+  compaction: {
+    summary: 'shard compaction on a real S3-compatible server: objects, requests and read time of hourly shards against day shards',
+    usage: COMPACTION_USAGE,
+    run: compactionBench,
   },
   train: {
     summary: 'the retraining loop: Adam steps per second on streamed batches, small test configuration beside the seed\'s',

@@ -9,25 +9,20 @@
  * and read time per field (encode, compression, Arrow IPC, SHA-256 and the store's put; get,
  * checks, decompression and decode).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeValues as decodeGrib, readFields } from '../grib2/index.js';
-import { SEED_MODEL_CONFIG, SEED_NORMALIZATION } from '../model/config.js';
+import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { ENCODINGS } from '../shards/encoding.js';
 import type { ShardCompression, ShardEncoding, ShardRow } from '../shards/types.js';
 import { createShardWriter } from '../shards/writer.js';
-import { normalizeAndCrop } from '../stages/transforms/normalize.js';
 import { FolderStore } from '../store/folder.js';
+import { REAL_REFC_FILE, realField } from './real-field.js';
 import { commandLine, UsageError } from './usage.js';
 
 export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match REGEX]';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DEFAULT_FILE = join(process.env.HRRR_EMBED_SHARED_DATA ?? join(repoRoot, '..', 'shared', 'data'), 'hrrr', 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2');
 
 const COMPRESSIONS: readonly ShardCompression[] = ['none', 'zstd'];
 
@@ -49,18 +44,9 @@ export async function shardsBench(args: string[]): Promise<number> {
   const rows = Number(options.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows: ${options.rows} is not a whole number of at least 1`);
   if (positionals.length > 1) throw new UsageError('give at most one FILE');
-  const file = positionals[0] ?? DEFAULT_FILE;
-  const match = new RegExp(options.match);
-  const field = readFields(await readFile(file)).find((candidate) => match.test(candidate.parameter.shortName));
-  if (!field) throw new UsageError(`${file}: no message whose short name matches ${match}`);
-  const raw = await decodeGrib(field);
-  const { nx, ny } = field.grid;
-  if (nx !== SEED_MODEL_CONFIG.inputWidth || ny !== SEED_MODEL_CONFIG.inputHeight) throw new UsageError(`${file}: a ${nx} x ${ny} grid, the seed model takes ${SEED_MODEL_CONFIG.inputWidth} x ${SEED_MODEL_CONFIG.inputHeight}`);
+  const file = positionals[0] ?? REAL_REFC_FILE;
+  const { shortName, raw, values, height, width } = await realField(file, new RegExp(options.match));
   const normalization = SEED_NORMALIZATION;
-  const values = normalizeAndCrop(raw, { nx, ny, southFirst: field.grid.template.scanning.jScansPositively }, normalization, SEED_MODEL_CONFIG.cropping);
-  const [[top, bottom], [left, right]] = SEED_MODEL_CONFIG.cropping;
-  const height = ny - top - bottom;
-  const width = nx - left - right;
   const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
   const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
 
@@ -104,7 +90,7 @@ export async function shardsBench(args: string[]): Promise<number> {
   const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
   const zeros = values.reduce((count, value) => count + (value === 0 ? 1 : 0), 0);
   const lines = [
-    `${file}: ${field.parameter.shortName}, ${height} x ${width} after the crop, ${rows} rows per shard`,
+    `${file}: ${shortName}, ${height} x ${width} after the crop, ${rows} rows per shard`,
     `values in ${normalization.clipMin}..${normalization.clipMax}: ${precision.distinct} distinct, packed in steps of ${precision.step} (${Math.round((normalization.clipMax - normalization.clipMin) / precision.step) + 1} levels would need ${Math.ceil(Math.log2((normalization.clipMax - normalization.clipMin) / precision.step + 1))} bits); ${((100 * zeros) / values.length).toFixed(1)}% of the field is 0 after clipping`,
     line(header),
     ...table.map(line),
