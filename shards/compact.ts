@@ -46,10 +46,10 @@ const SETTLED_MS = 2 * HOUR_MS;
 
 /**
  * Merges each day's shards (of one layout: encoding, size and normalization) into one shard of
- * its rows in valid-time order, a valid time kept once (from the shard written first, as the
- * trainer takes it), then removes the merged shards, manifest first. Values are copied as they are
- * stored, never decoded and encoded again. A crash part way leaves rows twice (the new shard and
- * old ones still listed), never none; the next compaction merges them again.
+ * its rows in valid-time order, a valid time kept once (from the shard written first), then
+ * removes the merged shards, manifest first. Values are copied as they are stored, never decoded
+ * and encoded again. A crash part way leaves rows twice (the new shard and old ones still
+ * listed), never none; the next compaction merges them again.
  */
 export async function compactShards(options: CompactOptions): Promise<CompactedDay[]> {
   const { store, field, prefix = DEFAULT_SHARD_PREFIX, compression = DEFAULT_COMPRESSION, keep = new Set(), log = silentLogger, now = Date.now, signal } = options;
