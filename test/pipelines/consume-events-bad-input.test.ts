@@ -136,6 +136,40 @@ describe('the event consumer on Kafka, given bad input', () => {
     await admin.close();
   });
 
+  it('an event for an object the source does not have, or holds only part of, is a dead letter, not passed over', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('absent.') });
+    const source = new FolderStore(join(work, 'absent-source'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const short = smallAnalysisOfHour(2);
+    const idx = writeIdx([
+      { offset: 0, referenceTime: short.time, variable: 'REFC', level: 'entire atmosphere', forecast: 'anl' },
+      { offset: short.grib2.length + 100, referenceTime: short.time, variable: 'TMP', level: '2 m above ground', forecast: 'anl' },
+    ]);
+    await putAnalysis(source, { ...short, idx });
+    const admin = kafka();
+    await admin.createTopic('absent-objects');
+    await admin.produce('absent-objects', [1, 2, 0].map((n) => event(keyOf(n))));
+    const outcomes = await consumeUntil(
+      { source, state: new FolderStore(join(work, 'absent-state')), codec, model: smallModel(null), events: { topic: 'absent-objects', group: 'absent' }, match: /:REFC:/ },
+      (seen) => seen.some((outcome) => outcome.key === keyOf(0)),
+    );
+    assert.deepEqual(outcomes.map((outcome) => [outcome.kind, outcome.key, outcome.kind === 'dead-letter' && outcome.stage]), [
+      ['dead-letter', keyOf(1), 'discover'],
+      ['dead-letter', keyOf(2), 'fetch'],
+      ['done', keyOf(0), false],
+    ]);
+    const reader = admin.consumer({ group: 'absent-check', topics: [codec.topics.deadLetters], fromBeginning: true });
+    const letters = await Promise.all((await take(reader, 2)).map(async (record) => ({ key: (await codec.decode(record)).key, ...((await codec.decode(record)).value as DeadLetter) })));
+    await reader.close();
+    assert.deepEqual(letters.map(({ key, stage, source: object }) => [key, stage, object?.key]), [
+      [`${source.url}/${keyOf(1)}`, 'discover', keyOf(1)],
+      [`${source.url}/${keyOf(2)}`, 'fetch', keyOf(2)],
+    ]);
+    assert.match(letters[0]!.message, /no such object/);
+    assert.match(letters[1]!.message, /shorter than its \.idx says/);
+    await admin.close();
+  });
+
   it('the alert picture store failing ends the run with nothing published or committed; the next run publishes the embedding and the alert once', async () => {
     const codec = await AvroCodec.create({ topics: topicNames('pictures.') });
     const source = new FolderStore(join(work, 'pictures-source'));
