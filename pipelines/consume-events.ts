@@ -109,7 +109,8 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await embedder.publish(fields, produce, context);
         outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
       } catch (error) {
-        if (!isBadInput(error, isRetriable)) throw error;
+        // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
+        if (context.signal.aborted || !isBadInput(error, isRetriable)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
       }

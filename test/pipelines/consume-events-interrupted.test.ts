@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { topicNames, type TopicBus } from '../../bus/bus.js';
+import { FileBus } from '../../bus/files/file-bus.js';
+import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
+import type { KafkaConsumer } from '../../bus/kafka/kafka-consumer.js';
+import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { runEventConsumer, type EventConsumerConfig, type EventOutcome } from '../../pipelines/consume-events.js';
+import type { StageInstrument } from '../../pipelines/ingest.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import type { GetOptions } from '../../store/object-store.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { take } from '../bus/helpers.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+
+// One real broker for the file; each case has its own topic prefix, events topic and group.
+let broker: TestBroker;
+let work: string;
+before(async () => {
+  [broker, work] = await Promise.all([startBroker(), mkdtemp(join(tmpdir(), 'hrrr-embed-interrupted-'))]);
+  await selectBackend('cpu', 'inference', silentLogger);
+});
+after(async () => {
+  await broker.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const kafka = () => new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
+const event = (key: string) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'noaa-hrrr-bdp-pds' }, object: { key } } }] })) });
+const smallModel = () => ({ autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' });
+const keyOf = (n: number) => smallAnalysisOfHour(n).key;
+const isoHour = (n: number) => smallAnalysisOfHour(n).time.toISOString();
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await pause(50)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+  }
+}
+
+/** Runs `before(key, context)` ahead of each fetch: to stop, abort or slow the consumer in the middle of an analysis. */
+const beforeFetch =
+  (before: (key: string) => void | Promise<void>): StageInstrument =>
+  (stage) =>
+    stage.name !== 'fetch'
+      ? stage
+      : {
+          name: stage.name,
+          async *process(input, context) {
+            await before((input as { key: string }).key);
+            yield* stage.process(input, context);
+          },
+        };
+
+/** A folder store that, as S3 does, gives up a read whose signal has aborted. */
+class AbortableFolder extends FolderStore {
+  override async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted();
+    return super.get(key, options);
+  }
+}
+
+/** A case's sources, codec and consumer config (less its bus), with analyses of these hours in the source. */
+async function setUp(name: string, hours: number[], bus: TopicBus): Promise<{ codec: AvroCodec; config: Omit<EventConsumerConfig, 'bus'> }> {
+  const codec = await AvroCodec.create({ topics: topicNames(`${name}.`) });
+  const source = new AbortableFolder(join(work, `${name}-source`));
+  for (const n of hours) await putAnalysis(source, smallAnalysisOfHour(n));
+  await bus.createTopic(`${name}-objects`, { partitions: 2 });
+  return { codec, config: { source, state: new FolderStore(join(work, `${name}-state`)), codec, model: smallModel(), events: { topic: `${name}-objects`, group: name }, match: /:REFC:/ } };
+}
+
+/** The valid times of the first `count` embeddings on the topic, in the order read. */
+async function embeddedHours(bus: TopicBus, codec: AvroCodec, count: number): Promise<string[]> {
+  const reader = bus.consumer({ group: `check-${Math.random()}`, topics: [codec.topics.embeddings], fromBeginning: true });
+  const records = await take(reader, count);
+  await reader.close();
+  return Promise.all(records.map(async (record) => ((await codec.decode(record)).value as { validTime: Date }).validTime.toISOString()));
+}
+
+for (const kind of ['kafka', 'files'] as const) {
+  describe(`the event consumer interrupted, on the ${kind} bus`, () => {
+    const openBus = (name: string) => (kind === 'kafka' ? kafka() : new FileBus(join(work, `${name}-bus`), 5));
+
+    it('a shutdown with an event in hand finishes and commits it; the next run goes on after it, and each analysis is published once', async () => {
+      const name = `${kind}-drain`;
+      const admin = openBus(name);
+      const { codec, config } = await setUp(name, [0, 1, 2], admin);
+      await admin.produce(config.events.topic, [0, 1, 2].map((n) => event(keyOf(n))));
+
+      const stop = new AbortController();
+      const first: EventOutcome[] = [];
+      const firstBus = openBus(name);
+      await runEventConsumer({ ...config, bus: firstBus, stop: stop.signal, instrument: beforeFetch((key) => void (key === keyOf(1) && stop.abort())) }, (outcome) => first.push(outcome), {
+        log: silentLogger,
+        signal: AbortSignal.timeout(60_000),
+      });
+      await firstBus.close();
+      const firstKeys = first.map((outcome) => outcome.kind === 'done' && outcome.key);
+      assert.ok(firstKeys.includes(keyOf(1)), `the event in hand was finished: ${JSON.stringify(first)}`);
+
+      const stopAgain = new AbortController();
+      const second: EventOutcome[] = [];
+      const secondBus = openBus(name);
+      const running = runEventConsumer({ ...config, bus: secondBus, stop: stopAgain.signal }, (outcome) => second.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
+      await until(() => first.length + second.length >= 3, 'every event is done');
+      stopAgain.abort();
+      await running;
+      await secondBus.close();
+      assert.deepEqual([...first, ...second].map((outcome) => outcome.kind === 'done' && outcome.key).sort(), [0, 1, 2].map(keyOf), 'each event done once');
+      assert.deepEqual((await embeddedHours(admin, codec, 3)).sort(), [0, 1, 2].map(isoHour));
+      await admin.close();
+    });
+
+    it('a shutdown whose drain time ran out with an event in hand commits nothing for it and makes no dead letter: the next run does it', async () => {
+      const name = `${kind}-deadline`;
+      const admin = openBus(name);
+      const { codec, config } = await setUp(name, [0, 1], admin);
+      await admin.produce(config.events.topic, [0, 1].map((n) => event(keyOf(n))));
+
+      const abort = new AbortController();
+      const first: EventOutcome[] = [];
+      const firstBus = openBus(name);
+      const cut = runEventConsumer({ ...config, bus: firstBus, instrument: beforeFetch((key) => void (key === keyOf(1) && abort.abort(new Error('analyses still in flight after 0 s')))) }, (outcome) => first.push(outcome), {
+        log: silentLogger,
+        signal: abort.signal,
+      });
+      await assert.rejects(cut, /still in flight/);
+      await firstBus.close();
+      assert.ok(first.every((outcome) => outcome.key !== keyOf(1)), `nothing was reported for the event cut short: ${JSON.stringify(first)}`);
+
+      const stop = new AbortController();
+      const second: EventOutcome[] = [];
+      const secondBus = openBus(name);
+      const running = runEventConsumer({ ...config, bus: secondBus, stop: stop.signal }, (outcome) => second.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
+      await until(() => second.some((outcome) => outcome.key === keyOf(1)), 'the next run handles the event cut short');
+      stop.abort();
+      await running;
+      await secondBus.close();
+      assert.deepEqual(
+        [...first, ...second].map((outcome) => [outcome.kind, outcome.key]).sort(),
+        [0, 1].map((n) => ['done', keyOf(n)]),
+      );
+      assert.deepEqual((await embeddedHours(admin, codec, 2)).sort(), [0, 1].map(isoHour));
+      await admin.close();
+    });
+  });
+}
