@@ -33,6 +33,9 @@ export interface BusTransaction {
   committedOffset(group: string, topic: string, partition: number): Promise<number | null>;
 }
 
+/** How many producers of one transactional id a transaction tries when each is fenced off in turn. */
+const fencedAttempts = 6;
+
 /** Topic partition metadata is refetched after this long, so added partitions are used. */
 const metadataMaxAgeMs = 60_000;
 
@@ -105,10 +108,13 @@ export class KafkaBus implements TopicBus {
         return result;
       } catch (error) {
         if (transaction.isActive()) await transaction.abort().catch(() => {});
-        if (!isFenced(error) || attempt > 1) throw error;
-        // Another producer of this id started since ours (the partition moved away and back):
-        // a new producer fences that one off in turn, and the work runs again under it.
+        if (!isFenced(error) || attempt >= fencedAttempts) throw error;
+        // Another producer of this id started since ours (the partition moved away and back, or
+        // another member holds the same event): a new producer fences that one off in turn, and
+        // the work runs again under it. Two members with one event fence each other off in turns
+        // until one commits; the pause before each turn, longer each time, lets the other finish.
         await this.forgetTransactionalProducer(transactionalId);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * attempt));
       }
     }
   }

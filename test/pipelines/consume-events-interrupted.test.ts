@@ -152,3 +152,42 @@ for (const kind of ['kafka', 'files'] as const) {
     });
   });
 }
+describe('the event consumer on Kafka through a rebalance', () => {
+  it('a member joins while the other is in the middle of an event: the partitions move, and each analysis is published once', async () => {
+    const hours = [0, 1, 2, 3, 4, 5, 6, 7];
+    const admin = kafka();
+    const { codec, config } = await setUp('rebalance', hours, admin);
+    const slow = beforeFetch(() => pause(400));
+    const members = ['a', 'b'].map(() => {
+      const bus = kafka();
+      return { bus, consumer: bus.consumer({ group: config.events.group, topics: [config.events.topic], fromBeginning: true }) as KafkaConsumer, stop: new AbortController(), outcomes: [] as EventOutcome[] };
+    });
+    const start = (member: (typeof members)[number]) =>
+      runEventConsumer({ ...config, bus: member.bus, consumer: member.consumer, stop: member.stop.signal, instrument: slow }, (outcome) => member.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(90_000) });
+    const [a, b] = members as [(typeof members)[number], (typeof members)[number]];
+
+    const running = [start(a)];
+    await admin.produce(config.events.topic, hours.map((n) => event(keyOf(n))));
+    await until(() => a.outcomes.length >= 1, 'the first member has done an event');
+    running.push(start(b));
+    const done = () => members.flatMap((member) => member.outcomes).filter((outcome) => outcome.kind === 'done');
+    await until(() => new Set(done().map((outcome) => outcome.key)).size === hours.length, 'every event is done');
+    for (const member of members) member.stop.abort();
+    await Promise.all(running);
+    await Promise.all(members.map((member) => member.bus.close()));
+
+    assert.ok(b.consumer.assignment()[config.events.topic]?.length, 'the second member was given a partition');
+    assert.equal(done().length, hours.length, `each event reported done once: ${JSON.stringify(members.map((member) => member.outcomes))}`);
+    // One more event after all of them: read up to its embedding, nothing may come twice before it.
+    await putAnalysis(config.source, smallAnalysisOfHour(8));
+    const last = { bus: kafka(), stop: new AbortController(), outcomes: [] as EventOutcome[] };
+    await admin.produce(config.events.topic, [event(keyOf(8))]);
+    const tail = runEventConsumer({ ...config, bus: last.bus, stop: last.stop.signal }, (outcome) => last.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
+    await until(() => last.outcomes.length > 0, 'the last event is done');
+    last.stop.abort();
+    await tail;
+    await last.bus.close();
+    assert.deepEqual((await embeddedHours(admin, codec, hours.length + 1)).sort(), [...hours, 8].map(isoHour), 'each analysis once');
+    await admin.close();
+  });
+});
