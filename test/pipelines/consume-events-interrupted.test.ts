@@ -191,3 +191,43 @@ describe('the event consumer on Kafka through a rebalance', () => {
     await admin.close();
   });
 });
+
+describe('the event consumer on Kafka through a broker restart', () => {
+  it('the broker stops and starts again mid-stream: restarted as a supervisor would, the consumer publishes each analysis once', async () => {
+    const hours = [0, 1, 2, 3, 4, 5, 6];
+    const admin = kafka();
+    const { codec, config } = await setUp('broker-restart', hours, admin);
+    await admin.produce(config.events.topic, hours.slice(0, 6).map((n) => event(keyOf(n))));
+    const outcomes: EventOutcome[] = [];
+    const failures: string[] = [];
+    const stop = new AbortController();
+    const supervised = (async () => {
+      while (!stop.signal.aborted) {
+        const bus = kafka();
+        try {
+          await runEventConsumer({ ...config, bus, stop: stop.signal }, (outcome) => outcomes.push(outcome), { log: silentLogger, signal: new AbortController().signal });
+        } catch (error) {
+          failures.push((error as Error).message);
+          await pause(200);
+        } finally {
+          await bus.close().catch(() => {});
+        }
+      }
+    })();
+    const done = () => new Set(outcomes.filter((outcome) => outcome.kind === 'done').map((outcome) => outcome.key));
+    await until(() => done().size >= 2, 'two events are done');
+    await broker.pause();
+    await pause(1_000);
+    await broker.resume();
+    await until(() => done().size === 6, 'the six events are done', 90_000);
+    // One more event after all of them: every embedding before its own is read with it.
+    await admin.produce(config.events.topic, [event(keyOf(6))]);
+    await until(() => done().size === 7, 'the last event is done');
+    stop.abort();
+    await supervised;
+    const embedded = await embeddedHours(admin, codec, hours.length);
+    await admin.close();
+    assert.deepEqual(embedded.sort(), hours.map(isoHour), `each analysis once (runs that failed: ${JSON.stringify(failures)})`);
+    assert.equal(outcomes.filter((outcome) => outcome.kind === 'done').length, hours.length, `each event reported done once: ${JSON.stringify(outcomes)}`);
+  });
+});
