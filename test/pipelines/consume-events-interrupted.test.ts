@@ -8,6 +8,7 @@ import { topicNames, type TopicBus } from '../../bus/bus.js';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
 import type { KafkaConsumer } from '../../bus/kafka/kafka-consumer.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
@@ -188,6 +189,44 @@ describe('the event consumer on Kafka through a rebalance', () => {
     await tail;
     await last.bus.close();
     assert.deepEqual((await embeddedHours(admin, codec, hours.length + 1)).sort(), [...hours, 8].map(isoHour), 'each analysis once');
+    await admin.close();
+  });
+});
+
+describe('the event consumer on Kafka with a slow event', () => {
+  it('a member busy with one event longer than its session timeout keeps its partition: the idle member does nothing twice', async () => {
+    const admin = kafka();
+    await admin.createTopic('slow-objects', { partitions: 1 });
+    const { codec, config } = await setUp('slow', [0, 1], admin);
+    // The event of hour 0 keeps its member longer than testConsumerTiming's 10 s session timeout.
+    const slowFirst = beforeFetch((key) => (key === keyOf(0) ? pause(testConsumerTiming.sessionTimeout + 3_000) : undefined));
+    const members = ['a', 'b'].map(() => {
+      const bus = kafka();
+      return { bus, consumer: bus.consumer({ group: config.events.group, topics: [config.events.topic], fromBeginning: true }) as KafkaConsumer, stop: new AbortController(), outcomes: [] as EventOutcome[] };
+    });
+    const running = members.map((member) =>
+      runEventConsumer({ ...config, bus: member.bus, consumer: member.consumer, stop: member.stop.signal, instrument: slowFirst }, (outcome) => member.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(90_000) }),
+    );
+    // The group is settled, one member holding the one partition, before the events come.
+    const groups = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await groups.connect();
+    for (let settled = false, deadline = Date.now() + 30_000; !settled; await pause(100)) {
+      const { groups: [group] } = await groups.describeGroups([config.events.group]);
+      settled = group?.state === 'Stable' && group.members.length === 2;
+      if (!settled && Date.now() > deadline) throw new Error(`the group did not settle: ${group?.state}, ${group?.members.length} members`);
+    }
+    await groups.disconnect();
+    await until(() => members.some((member) => member.consumer.assignment()[config.events.topic]?.length === 1), 'a member holds the partition');
+    const busy = members.find((member) => member.consumer.assignment()[config.events.topic]?.length === 1)!;
+    const idle = members.find((member) => member !== busy)!;
+    await admin.produce(config.events.topic, [0, 1].map((n) => event(keyOf(n))));
+    await until(() => busy.outcomes.length + idle.outcomes.length >= 2, 'both events are handled', 60_000);
+    for (const member of members) member.stop.abort();
+    await Promise.all(running);
+    await Promise.all(members.map((member) => member.bus.close()));
+    assert.deepEqual(idle.outcomes, [], 'the idle member was given nothing of the busy one');
+    assert.deepEqual(busy.outcomes.map((outcome) => [outcome.kind, outcome.key]), [0, 1].map((n) => ['done', keyOf(n)]));
+    assert.deepEqual((await embeddedHours(admin, codec, 2)).sort(), [0, 1].map(isoHour));
     await admin.close();
   });
 });
