@@ -37,7 +37,9 @@ describe('forEachConcurrently', () => {
       throw new Error(`${item}: the bus is down`);
     });
     // The source would wait for ever; aborted only once the test is over, so that it ends.
-    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(resolve, 5_000, 'still waiting for the next item'))]);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => (timer = setTimeout(resolve, 5_000, 'still waiting for the next item')))]);
+    clearTimeout(timer);
     source.abort();
     await run.catch(() => {});
     assert.equal(outcome, 'fails: the bus is down');
