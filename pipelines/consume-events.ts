@@ -10,7 +10,7 @@ import { attributed, isBadInput, StageError, type StageContext } from '../stages
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { DecodedField } from '../stages/types.js';
-import { isRetriable } from '../store/errors.js';
+import { isRetriable, ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
@@ -93,9 +93,14 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         continue;
       }
       let analysis;
-      for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: Infinity }).run(context)) analysis = found;
+      // The event says the object is written whole: one whose .idx lists more than it holds is
+      // passed on at once (gapAfterMs 0), for the fetch to say how it falls short.
+      for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: 0 }).run(context)) analysis = found;
       if (!analysis) {
-        outcomes.push({ kind: 'ignored', key: object.key, why: `not in ${source.url}, or not complete` });
+        const where = `${source.url}/${object.key}`;
+        const error = new StageError('discover', new ObjectNotFoundError(where));
+        await embedder.deadLetter(where, { store: source.url, key: object.key, byteStart: null, byteEnd: null }, error, produce);
+        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
         continue;
       }
       try {
@@ -104,7 +109,8 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await embedder.publish(fields, produce, context);
         outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
       } catch (error) {
-        if (!isBadInput(error, isRetriable)) throw error;
+        // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
+        if (context.signal.aborted || !isBadInput(error, isRetriable)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
       }

@@ -33,6 +33,9 @@ export interface BusTransaction {
   committedOffset(group: string, topic: string, partition: number): Promise<number | null>;
 }
 
+/** How many producers of one transactional id a transaction tries when each is fenced off in turn. */
+const fencedAttempts = 6;
+
 /** Topic partition metadata is refetched after this long, so added partitions are used. */
 const metadataMaxAgeMs = 60_000;
 
@@ -104,11 +107,18 @@ export class KafkaBus implements TopicBus {
         await transaction.commit();
         return result;
       } catch (error) {
-        if (transaction.isActive()) await transaction.abort().catch(() => {});
-        if (!isFenced(error) || attempt > 1) throw error;
-        // Another producer of this id started since ours (the partition moved away and back):
-        // a new producer fences that one off in turn, and the work runs again under it.
-        await this.forgetTransactionalProducer(transactionalId);
+        const aborted = transaction.isActive() && (await transaction.abort().then(() => true, () => false));
+        const fenced = isFenced(error);
+        // kafkajs begins no other transaction on a producer fenced off, or whose commit or abort
+        // failed part way (the broker busy): a new producer of the id takes its place, and Kafka
+        // completes or aborts what the old one left before the new one starts.
+        if (fenced || !aborted) await this.forgetTransactionalProducer(transactionalId);
+        if (!fenced || attempt >= fencedAttempts) throw error;
+        // Another producer of this id started since ours (the partition moved away and back, or
+        // another member holds the same event): the work runs again under the new producer, which
+        // fences that one off in turn. Two members with one event fence each other off in turns
+        // until one commits; the pause before each turn, longer each time, lets the other finish.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * attempt));
       }
     }
   }

@@ -2,6 +2,9 @@ import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage } from 'ka
 import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type Headers } from '../bus.js';
 import { Handoff } from './handoff.js';
 
+/** kafkajs's default consumer heartbeat interval. */
+const kafkajsHeartbeatIntervalMs = 3_000;
+
 /**
  * A member of a Kafka consumer group. It joins the group when first iterated; the group's
  * coordinator gives it some of the topics' partitions, and moves them to other members as members
@@ -14,6 +17,7 @@ export class KafkaConsumer implements BusConsumer {
   private started: Promise<void> | undefined;
   private assigned: Record<string, number[]> = {};
   private failure: Error | undefined;
+  private readonly heartbeatIntervalMs: number;
 
   constructor(
     kafka: Kafka,
@@ -22,6 +26,7 @@ export class KafkaConsumer implements BusConsumer {
     private readonly onClose: () => void,
   ) {
     this.consumer = kafka.consumer({ ...timing, groupId: options.group, allowAutoTopicCreation: false, readUncommitted: false });
+    this.heartbeatIntervalMs = timing.heartbeatInterval ?? kafkajsHeartbeatIntervalMs;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => (this.assigned = payload.memberAssignment));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
@@ -69,7 +74,17 @@ export class KafkaConsumer implements BusConsumer {
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false });
     await this.consumer.run({
       autoCommit: false,
-      eachMessage: ({ topic, partition, message }) => this.handoff.put(consumedRecord(topic, partition, message)),
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        // kafkajs sends heartbeats only between messages: while this one waits for the reader, busy
+        // with the one before, they are sent from here, or a reader slower than the session timeout
+        // would be taken for dead and its partitions given to another member.
+        const beating = setInterval(() => void heartbeat().catch(() => {}), this.heartbeatIntervalMs);
+        try {
+          await this.handoff.put(consumedRecord(topic, partition, message));
+        } finally {
+          clearInterval(beating);
+        }
+      },
     });
   }
 }

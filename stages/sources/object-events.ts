@@ -47,12 +47,20 @@ export function parseObjectCreated(message: string | Uint8Array): ObjectCreated[
     const time = typeof record.eventTime === 'string' ? new Date(record.eventTime) : undefined;
     return [{
       bucket,
-      // Keys in S3 events are URL-encoded, with "+" for spaces.
-      key: decodeURIComponent(key.replace(/\+/g, ' ')),
+      key: decodedKey(key, i),
       size: typeof size === 'number' ? size : undefined,
       eventTime: time && !Number.isNaN(time.getTime()) ? time : undefined,
     }];
   });
+}
+
+/** Keys in S3 events are URL-encoded, with "+" for spaces. */
+function decodedKey(key: string, i: number): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    throw new ObjectEventError(`Records[${i}]: key ${JSON.stringify(key)} is not URL-encoded`);
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -171,6 +171,25 @@ describe('Kafka bus against a real broker', () => {
     await restarted.close();
   });
 
+  it('a transaction whose abort failed leaves its id usable: the next transaction of the id runs on a new producer', async () => {
+    await bus.createTopic('tx-stuck');
+    await assert.rejects(
+      bus.inTransaction('tx-stuck-0', async (transaction) => {
+        await transaction.produce('tx-stuck', textRecords(['aborted']));
+        // Meanwhile another producer of the id begins (another member took the partition): ours is fenced off, and its abort fails.
+        const other = new KafkaBus({ brokers: [broker.address], log: silentLogger });
+        await other.inTransaction('tx-stuck-0', (theirs) => theirs.produce('tx-stuck', textRecords(['theirs'])));
+        await other.close();
+        throw Object.assign(new Error('a retriable failure'), { retriable: true });
+      }),
+      /a retriable failure/,
+    );
+    await bus.inTransaction('tx-stuck-0', (transaction) => transaction.produce('tx-stuck', textRecords(['after'])));
+    const reader = bus.consumer({ group: 'tx-stuck-reader', topics: ['tx-stuck'], fromBeginning: true });
+    assert.deepEqual((await take(reader, 2)).map((record) => text(record.value)), ['theirs', 'after']);
+    await reader.close();
+  });
+
   it('the broker stops and restarts mid-stream: the producer retries and every record arrives once, in order', async () => {
     await bus.createTopic('restart');
     const consumer = bus.consumer({ group: 'restart', topics: ['restart'], fromBeginning: true });

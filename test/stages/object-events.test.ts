@@ -42,6 +42,8 @@ describe('object-created events (S3 notifications, plain or in an SNS envelope)'
     assert.throws(() => parseObjectCreated('{"Type":"Notification"}'), /SNS notification without a string "Message"/);
     assert.throws(() => parseObjectCreated('{"hello":1}'), /no "Records" array/);
     assert.throws(() => parseObjectCreated('{"Records":[{"eventName":"ObjectCreated:Put","s3":{}}]}'), /Records\[0\] has no s3.bucket.name/);
+    const badEscape = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: 'hrrr.t00z%E0%A4%A' } } }] };
+    assert.throws(() => parseObjectCreated(JSON.stringify(badEscape)), (error: unknown) => error instanceof ObjectEventError && /Records\[0\]: key "hrrr.t00z%E0%A4%A" is not URL-encoded/.test(error.message));
   });
 
   it('maps only keys of the configured product to their cycle hour', () => {
