@@ -110,7 +110,10 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
   const decode = instrument(createDecodeStage({ match: config.match }));
 
   config.onRunning?.();
-  await forEachConcurrently(discovery.run(context), config.concurrency ?? 4, async (analysis) => {
+  // Ends discovery's wait for the next analysis once the run is over, failed or not.
+  const discoveryOver = new AbortController();
+  const discoveryContext = { ...context, signal: AbortSignal.any([context.signal, discoveryOver.signal]) };
+  await forEachConcurrently(discovery.run(discoveryContext), config.concurrency ?? 4, async (analysis) => {
     const messages: GribBytes[] = [];
     const fields: DecodedField[] = [];
     try {
@@ -144,7 +147,7 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
     summary.done++;
     summary.bytesFetched += bytes;
     emit({ kind: 'done', analysis, bytes, fields: fields.length });
-  });
+  }).finally(() => discoveryOver.abort());
   summary.doneThrough = progress.doneThrough?.toISOString() ?? null;
   context.log.info({ ...summary, progress: progress.describe() }, 'ingest finished');
   return summary;

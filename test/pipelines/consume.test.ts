@@ -127,25 +127,41 @@ describe('the consumer when the encoder thread is down', () => {
   });
 });
 
+/** A bus whose every produce fails; the topics it was asked to produce to go into `asked`. */
+function failingBus(folder: string, asked: string[] = []): TopicBus {
+  const inner = new FileBus(join(work, folder));
+  return {
+    url: inner.url,
+    createTopic: (topic, options) => inner.createTopic(topic, options),
+    produce: async (topic) => {
+      asked.push(topic);
+      throw new Error('broker unreachable');
+    },
+    consumer: (options) => inner.consumer(options),
+    close: () => inner.close(),
+  };
+}
+
 describe('the consumer when the bus fails', () => {
   it('ends the run with the error and records no progress: a failing bus never turns an analysis into a dead letter', async () => {
-    const inner = new FileBus(join(work, 'failing-bus'));
-    const deadLetters: unknown[] = [];
-    const failing: TopicBus = {
-      url: inner.url,
-      createTopic: (topic, options) => inner.createTopic(topic, options),
-      produce: async (topic) => {
-        if (topic === codec.topics.deadLetters) deadLetters.push(topic);
-        throw new Error('broker unreachable');
-      },
-      consumer: (options) => inner.consumer(options),
-      close: () => inner.close(),
-    };
+    const producedTo: string[] = [];
+    const failing = failingBus('failing-bus', producedTo);
     const source = new FolderStore(join(work, 'failing-source'));
     const state = new FolderStore(join(work, 'failing-state'));
     await putAnalysis(source, smallAnalysisOfHour(0));
     await assert.rejects(runConsumer({ source, state, bus: failing, codec, model, match: /:REFC:/, from: hour(0), to: hour(0), once: true }, undefined, { log: silentLogger, signal: new AbortController().signal }), /broker unreachable/);
-    assert.deepEqual(deadLetters, []);
+    assert.ok(!producedTo.includes(codec.topics.deadLetters), 'no dead letter was sent');
     assert.equal((await Progress.load(state, CONSUMER_PROGRESS_KEY)).isDone(hour(0)), false);
+  });
+
+  it('following new analyses, it ends without a discovery wait left behind to hold the process until the next poll', async () => {
+    const source = new FolderStore(join(work, 'failing-follow-source'));
+    const state = new FolderStore(join(work, 'failing-follow-state'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const discovery = { pollIntervalMs: 3_600_000, clock: () => hour(1).getTime() };
+    await assert.rejects(runConsumer({ source, state, bus: failingBus('failing-follow-bus'), codec, model, match: /:REFC:/, from: hour(0), discovery }, undefined, { log: silentLogger, signal: new AbortController().signal }), /broker unreachable/);
+    assert.equal(timers(), before);
   });
 });
