@@ -1,4 +1,4 @@
-import type { AvroCodec } from '../bus/avro/codec.js';
+import { UnreadableRecordError, type AvroCodec } from '../bus/avro/codec.js';
 import type { BusConsumer, ConsumedRecord, TopicBus } from '../bus/bus.js';
 import type { RetrainRequest } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
@@ -13,7 +13,8 @@ export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelSt
 
 /**
  * The trainer's reader of retrain-requests, as consumer group `group`: each request becomes a
- * trigger; a record that is no RetrainRequest is logged and passed over. A request is committed
+ * trigger; a record that is no RetrainRequest is logged and passed over, while one that cannot be
+ * read for now (the schema registry unreachable) ends the reader, uncommitted. A request is committed
  * only once the run it started has ended, so one still waiting when its trainer stops or dies is
  * heard again by the next. A run cut short after its first checkpoint is resumed by the next
  * trainer as an unfinished run; a request heard again names the run it started (its id comes
@@ -32,6 +33,7 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, 
         try {
           request = ((await codec.decode(record)) as { value: RetrainRequest }).value;
         } catch (error) {
+          if (!(error instanceof UnreadableRecordError)) throw error;
           // A malformed request asks for nothing: it is passed over, and the requests after it are heard.
           log.warn({ topic, partition: record.partition, offset: record.offset, err: error }, `retrain request ignored: ${(error as Error).message}`);
         }

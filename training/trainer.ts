@@ -3,7 +3,9 @@
  * time. A trigger that comes while a run is under way waits for it; several waiting triggers make
  * one run (forced if any of them asked for force). Stopping interrupts the run under way at its
  * next step, after a checkpoint, so the next start of the trainer resumes it; triggers still
- * waiting are not handled, so requests among them are heard again by the next trainer.
+ * waiting are not handled, so requests among them are heard again by the next trainer. When
+ * reading requests fails, the trainer ends with that error once the run under way is over (its
+ * supervisor starts it again), rather than go on deaf to requests.
  */
 import type { StageLogger } from '../stages/stage.js';
 import type { Schedule } from './schedule.js';
@@ -59,10 +61,14 @@ export async function runTrainer({ schedule, retrain, requests, initial = [], st
   };
   arm();
   const stopReading = new AbortController();
-  const reading = requests?.(stopReading.signal, push).catch((error: unknown) => log.error({ err: error }, 'reading retrain requests failed'));
+  let readingFailed: { error: unknown } | undefined;
+  const reading = requests?.(stopReading.signal, push).catch((error: unknown) => {
+    readingFailed = { error };
+    wake();
+  });
 
   try {
-    while (!stop.aborted) {
+    while (!stop.aborted && !readingFailed) {
       if (waiting.length === 0) {
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
@@ -85,5 +91,9 @@ export async function runTrainer({ schedule, retrain, requests, initial = [], st
     clearTimeout(timer);
     stopReading.abort();
     await reading;
+  }
+  if (readingFailed) {
+    const { error } = readingFailed;
+    throw new Error(`reading retrain requests failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

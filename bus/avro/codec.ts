@@ -2,7 +2,7 @@ import type avro from 'avsc';
 import { topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
 import type { TopicRecords } from '../records.js';
 import { loadPastSchemas, loadTopicSchemas, type TopicSchemas } from './schema-files.js';
-import type { SchemaRegistryClient } from './schema-registry.js';
+import { SchemaRegistryError, type SchemaRegistryClient } from './schema-registry.js';
 import { avroType } from './timestamp.js';
 
 type Part = 'key' | 'value';
@@ -17,7 +17,15 @@ export const fingerprintHeaders: Record<Part, string> = { key: 'avro.key.schema-
 const confluentMagic = 0;
 const confluentHeaderBytes = 5;
 
-export class UnknownSchemaError extends Error {
+/**
+ * A record no retry will read: bytes that are not Avro of their writer schema, or a writer schema
+ * this codec cannot have. Other errors of `decode` (a registry that cannot be reached) may pass.
+ */
+export class UnreadableRecordError extends Error {
+  override readonly name: string = 'UnreadableRecordError';
+}
+
+export class UnknownSchemaError extends UnreadableRecordError {
   override readonly name = 'UnknownSchemaError';
 }
 
@@ -120,7 +128,7 @@ export class AvroCodec {
     const { writer, body } = await this.writerOf(topic, part, buffer, headers);
     const role = this.roles.get(topic);
     const reader = role ? this.current.get(role)![part] : writer;
-    if (reader.fingerprint === writer.fingerprint) return reader.type.fromBuffer(body);
+    if (reader.fingerprint === writer.fingerprint) return readBody(topic, part, () => reader.type.fromBuffer(body));
     const id = `${writer.fingerprint}>${reader.fingerprint}`;
     let resolver = this.resolvers.get(id);
     if (!resolver) {
@@ -131,7 +139,7 @@ export class AvroCodec {
       }
       this.resolvers.set(id, resolver);
     }
-    return reader.type.fromBuffer(body, resolver);
+    return readBody(topic, part, () => reader.type.fromBuffer(body, resolver));
   }
 
   private async writerOf(topic: string, part: Part, bytes: Buffer, headers: Headers): Promise<{ writer: Writer; body: Buffer }> {
@@ -143,7 +151,12 @@ export class AvroCodec {
       return { writer, body: bytes };
     }
     if (this.registry && bytes.length >= confluentHeaderBytes && bytes[0] === confluentMagic) {
-      return { writer: await this.registered(bytes.readUInt32BE(1)), body: bytes.subarray(confluentHeaderBytes) };
+      const id = bytes.readUInt32BE(1);
+      const writer = await this.registered(id).catch((error: unknown) => {
+        if (error instanceof SchemaRegistryError && error.status === 404) throw new UnknownSchemaError(`${topic} ${part}: schema id ${id} is not in the registry`, { cause: error });
+        throw error;
+      });
+      return { writer, body: bytes.subarray(confluentHeaderBytes) };
     }
     throw new UnknownSchemaError(`${topic} ${part}: no ${fingerprintHeaders[part]} header${this.registry ? ' and no Confluent magic byte' : ' (with a schema registry configured, Confluent framing would be read)'}`);
   }
@@ -156,5 +169,13 @@ export class AvroCodec {
       writer.catch(() => this.byId.delete(id));
     }
     return writer;
+  }
+}
+
+function readBody<T>(topic: string, part: Part, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UnreadableRecordError(`${topic} ${part}: not Avro of its writer schema (${(error as Error).message})`, { cause: error });
   }
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import avro from 'avsc';
-import { AvroCodec, fingerprintHeaders, UnknownSchemaError } from '../../bus/avro/codec.js';
+import { AvroCodec, fingerprintHeaders, UnknownSchemaError, UnreadableRecordError } from '../../bus/avro/codec.js';
 import { loadTopicSchemas, type TopicSchemas } from '../../bus/avro/schema-files.js';
 import { SchemaRegistryClient, SchemaRegistryError } from '../../bus/avro/schema-registry.js';
 import { topicNames, type TopicRole } from '../../bus/bus.js';
@@ -130,6 +130,23 @@ describe('Avro codec', () => {
       assert.equal(await client.register('cache-value', schema), first);
       assert.equal(registry.requests.length, posts, 'no second request');
       await assert.rejects(client.lookup('no-such-subject', schema), (error: unknown) => error instanceof SchemaRegistryError && error.errorCode === 40401);
+    });
+
+    it('tells a record no retry will read (a schema id the registry lacks, a body that is not Avro) from one the registry cannot be reached for', async () => {
+      const codec = await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url) });
+      const { topic, record } = await codec.encode('embeddings', embeddingKey, sampleEmbedding());
+      const withValue = (value: Uint8Array) => codec.decode({ topic, key: null, value, headers: {} });
+      const unknownId = Buffer.from(record.value);
+      unknownId.writeUInt32BE(999_999, 1);
+      await assert.rejects(withValue(unknownId), (error: unknown) => error instanceof UnknownSchemaError && /schema id 999999 is not in the registry/.test(error.message));
+      const cutShort = Buffer.from(record.value).subarray(0, 20);
+      await assert.rejects(withValue(cutShort), (error: unknown) => error instanceof UnreadableRecordError && /not Avro of its writer schema/.test(error.message));
+
+      const unreachable = new FakeSchemaRegistry();
+      await unreachable.start();
+      await unreachable.stop();
+      const reader = await AvroCodec.create({ registry: new SchemaRegistryClient(unreachable.url) });
+      await assert.rejects(reader.decode({ topic, key: null, value: record.value, headers: {} }), (error: unknown) => !(error instanceof UnreadableRecordError));
     });
   });
 });

@@ -99,4 +99,27 @@ describe('the trainer', () => {
     });
     assert.deepEqual(seen, [{ runId: 'a', aborted: false }, { runId: 'b', aborted: true }]);
   });
+
+  it('ends with the error of its request reader once the run under way is over, rather than go on deaf to requests', { timeout: 30_000 }, async () => {
+    const stop = new AbortController();
+    const finished: boolean[] = [];
+    let failReading!: (error: Error) => void;
+    const trainer = runTrainer({
+      schedule: never,
+      log: silentLogger,
+      stop: stop.signal,
+      requests: (_, push) => {
+        push({ kind: 'request', at: new Date(), force: false, reason: 'asked' });
+        return new Promise((_, reject) => (failReading = reject));
+      },
+      retrain: async (_, signal) => {
+        failReading(new Error('schema registry unreachable'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        finished.push(!signal.aborted);
+      },
+    });
+    await assert.rejects(trainer, /reading retrain requests failed: schema registry unreachable/);
+    assert.deepEqual(finished, [true], 'the run under way went to its end');
+    assert.equal(stop.signal.aborted, false);
+  });
 });

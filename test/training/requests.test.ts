@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../../bus/avro/schema-registry.js';
+import { FileBus } from '../../bus/files/file-bus.js';
+import { silentLogger } from '../../stages/stage.js';
+import { requestRetraining, retrainRequests } from '../../training/requests.js';
+import type { Trigger } from '../../training/trainer.js';
+import { FakeSchemaRegistry } from '../bus/fake-schema-registry.js';
+
+let work: string;
+const registry = new FakeSchemaRegistry();
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-requests-'));
+  await registry.start();
+});
+after(async () => {
+  await registry.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Reads requests as group `trainer` until one is heard, and handles (commits) it. */
+async function readUntilHeard(bus: FileBus, codec: AvroCodec): Promise<Trigger> {
+  const heard = new AbortController();
+  let first: Trigger | undefined;
+  await retrainRequests(bus, codec, 'trainer', silentLogger)(heard.signal, (trigger) => {
+    first = trigger;
+    void trigger.handled!().then(() => heard.abort());
+  });
+  return first!;
+}
+
+describe('the retrain-requests reader', () => {
+  it('passes over a record that is no request, but leaves a request it cannot read for now (schema registry unreachable) for the next reader', { timeout: 30_000 }, async () => {
+    const bus = new FileBus(join(work, 'bus'));
+    const writer = await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url) });
+    const topic = writer.topics.retrainRequests;
+    await bus.createTopic(topic);
+    // The group's place on the topic, committed by the reader passing over what is no request.
+    const placed = readUntilHeard(bus, writer);
+    await bus.produce(topic, [{ key: null, value: new TextEncoder().encode('retrain please') }]);
+    await requestRetraining(bus, writer, 'models', { requestedAt: new Date(), reason: 'first', force: false });
+    assert.equal((await placed).reason, 'first');
+
+    await requestRetraining(bus, writer, 'models', { requestedAt: new Date(), reason: 'second', force: false });
+    const unreachable = new FakeSchemaRegistry();
+    await unreachable.start();
+    await unreachable.stop();
+    const cut = await AvroCodec.create({ registry: new SchemaRegistryClient(unreachable.url) });
+    const pushed: Trigger[] = [];
+    await assert.rejects(retrainRequests(bus, cut, 'trainer', silentLogger)(new AbortController().signal, (trigger) => pushed.push(trigger)));
+    assert.deepEqual(pushed, []);
+
+    assert.equal((await readUntilHeard(bus, writer)).reason, 'second');
+    await bus.close();
+  });
+});
