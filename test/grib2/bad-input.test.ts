@@ -93,6 +93,27 @@ describe('bad GRIB2 input is a Grib2Error naming the section, the template and t
   it('group widths that cannot be', () =>
     assertGrib2Error(mutated((b) => (b[sections[5]! + 35] = 200)), { kind: 'bad-bit-width', section: 7, template: 3, message: /bits wide: at most 32/ }));
 
+  it('a group width read from 32 bits is refused when 2^31 or more, not wrapped to a negative width', () => {
+    // One group of every value, its width in 32 bits: 0xfffffff0, which an Int32Array holds as -16.
+    const data = new Uint8Array(6 + 2 + 4 + 16);
+    data.set(refc.subarray(sections[7]! + 5, sections[7]! + 11)); // the spatial differencing descriptors
+    new DataView(data.buffer).setUint32(8, 0xfffffff0);
+    const bytes = new Uint8Array(sections[7]! + 5 + data.length + 4);
+    bytes.set(refc.subarray(0, sections[7]!));
+    bytes.set(data, sections[7]! + 5);
+    bytes.set([0x37, 0x37, 0x37, 0x37], bytes.length - 4);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(12, bytes.length);
+    view.setUint32(sections[5]! + 31, 1); // number of groups
+    view.setUint8(sections[5]! + 35, 0); // reference for group widths
+    view.setUint8(sections[5]! + 36, 32); // bits for group widths
+    view.setUint32(sections[5]! + 42, 1799 * 1059); // true length of the last group
+    view.setUint8(sections[5]! + 46, 0); // bits for group lengths
+    view.setUint32(sections[7]!, 5 + data.length);
+    bytes[sections[7]! + 4] = 7;
+    return assertGrib2Error(bytes, { kind: 'bad-bit-width', section: 7, template: 3, message: /group 0 is 4294967280 bits wide: at most 32/ });
+  });
+
   it('group lengths that do not add up to the number of values', () =>
     assertGrib2Error(mutated((_, v) => v.setUint32(sections[5]! + 42, 999_999)), { kind: 'bad-value', section: 7, message: /group lengths add up to/ }));
 
