@@ -49,6 +49,10 @@ export async function unpackJpeg2000(data: Uint8Array, count: number, packing: S
       6,
     );
   }
+  if (size && size.width * size.height !== count) {
+    // Checked before decoding: the codec would allocate and decode whatever size the header declares.
+    throw section7.fail('bad-value', `JPEG 2000 image of ${size.width} x ${size.height} samples, section 5 declares ${count} values`, 6);
+  }
   const { J2KDecoder } = await loadOpenJpeg();
   const decoder = new J2KDecoder();
   try {

@@ -194,3 +194,25 @@ describe('corrupt PNG and JPEG 2000 images (templates 5.41, 5.40) are refused or
     });
   }
 });
+
+describe('a JPEG 2000 code stream (template 5.40) that does not match section 5 is refused before it is decoded', async () => {
+  const files = await eccodesReference();
+  const original = (name: string) => readFileSync(files.find((file) => file.name === name)!.path);
+  /** The fixture with its code stream's SIZ marker segment changed (octets from the start of the code stream). */
+  function withSiz(name: string, change: (siz: DataView) => void): Uint8Array {
+    const bytes = Uint8Array.from(original(name));
+    const start = readFields(bytes)[0]!.packed.dataSection.start + 5;
+    change(new DataView(bytes.buffer, start));
+    return bytes;
+  }
+
+  it('an image of more samples than section 5 declares values', () =>
+    // 20000 x 20000 samples would take the codec 1.6 GB and many seconds to decode before the count was compared.
+    assertGrib2Error(
+      withSiz('jpeg', (siz) => {
+        siz.setUint32(8, 20_000); // Xsiz
+        siz.setUint32(12, 20_000); // Ysiz
+      }),
+      { kind: 'bad-value', section: 7, template: 40, message: /JPEG 2000 image of 20000 x 20000 samples, section 5 declares 1905141 values/ },
+    ));
+});
