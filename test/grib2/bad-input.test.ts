@@ -215,4 +215,10 @@ describe('a JPEG 2000 code stream (template 5.40) that does not match section 5 
       }),
       { kind: 'bad-value', section: 7, template: 40, message: /JPEG 2000 image of 20000 x 20000 samples, section 5 declares 1905141 values/ },
     ));
+
+  it('a component subsampled across (XRsiz 2), which the codec decodes into the wrong values', () =>
+    assertGrib2Error(
+      withSiz('jpeg-bitmap', (siz) => siz.setUint8(43, 2)),
+      { kind: 'unsupported-template', section: 7, template: 40, message: /JPEG 2000 component subsampled 2 x 1: GRIB2 packs one sample per value/ },
+    ));
 });
