@@ -117,6 +117,13 @@ describe('bad GRIB2 input is a Grib2Error naming the section, the template and t
   it('group lengths that do not add up to the number of values', () =>
     assertGrib2Error(mutated((_, v) => v.setUint32(sections[5]! + 42, 999_999)), { kind: 'bad-value', section: 7, message: /group lengths add up to/ }));
 
+  it('an end of the statistical interval (template 4.8) that is not a date', () => {
+    const vbdsf = Uint8Array.from(file.subarray(refc.length)); // message 2, VBDSF: template 4.8
+    const section4 = sectionStarts(vbdsf)[4]!;
+    vbdsf[section4 + 36] = 13; // month
+    return assertGrib2Error(vbdsf, { kind: 'bad-value', section: 4, template: 8, offset: section4 + 34, message: /end of the overall time interval 2022-13-\d+ \d+:\d+:\d+ is not a date/ });
+  });
+
   it('a grid that does not hold the declared number of points', () =>
     assertGrib2Error(mutated((_, v) => v.setUint32(sections[3]! + 30, 1800)), { kind: 'bad-value', section: 3, message: /1800 x 1059 points does not hold/ }));
 
