@@ -229,3 +229,32 @@ describe('a JPEG 2000 code stream (template 5.40) that does not match section 5 
       { kind: 'unsupported-template', section: 7, template: 40, message: /JPEG 2000 component subsampled 2 x 1: GRIB2 packs one sample per value/ },
     ));
 });
+
+describe('a bitmap reused by indicator 254 (the previous bitmap) must fit the grid it is used for', async () => {
+  const files = await eccodesReference();
+  const original = (name: string) => Uint8Array.from(readFileSync(files.find((file) => file.name === name)!.path));
+  function section(message: Uint8Array, number: number): Uint8Array {
+    const at = sectionStarts(message)[number]!;
+    return message.subarray(at, at + new DataView(message.buffer, message.byteOffset).getUint32(at));
+  }
+
+  it('a bitmap of a 360 x 181 grid reused for a 1799 x 1059 grid in the same message', () => {
+    const small = original('png-bitmap'); // 3.0, 360 x 181, a bitmap
+    const large = original('simple-bitmap'); // 3.30, 1799 x 1059, a bitmap
+    const reuse = new Uint8Array(6);
+    new DataView(reuse.buffer).setUint32(0, 6);
+    reuse.set([6, 254], 4);
+    const parts = [
+      small.subarray(0, 16),
+      ...[1, 3, 4, 5, 6, 7].map((number) => section(small, number)),
+      ...[3, 4, 5].map((number) => section(large, number)),
+      reuse,
+      section(large, 7),
+      new TextEncoder().encode('7777'),
+    ];
+    const bytes = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+    parts.reduce((at, part) => (bytes.set(part, at), at + part.length), 0);
+    new DataView(bytes.buffer).setUint32(12, bytes.length);
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 6, message: /previous bitmap, of 65160 points, cannot serve a grid of 1905141 points/ });
+  });
+});
