@@ -11,7 +11,8 @@ export function unpackPng(data: Uint8Array, count: number, packing: SimplePackin
   if (packing.bitsPerValue === 0) return new Float32Array(count).fill(valueScaler(packing).constant);
   let image;
   try {
-    image = decodePng(data);
+    // Checking each chunk's CRC: a corrupt image otherwise often decodes, into other values.
+    image = decodePng(data, { checkCrc: true });
   } catch (error) {
     throw section7.fail('bad-value', `the PNG image does not decode: ${(error as Error).message}`, 6);
   }

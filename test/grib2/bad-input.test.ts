@@ -258,3 +258,19 @@ describe('a bitmap reused by indicator 254 (the previous bitmap) must fit the gr
     return assertGrib2Error(bytes, { kind: 'bad-value', section: 6, message: /previous bitmap, of 65160 points, cannot serve a grid of 1905141 points/ });
   });
 });
+
+describe('a PNG image (template 5.41) that is corrupt or does not match section 5 is refused', async () => {
+  const files = await eccodesReference();
+  const pngBitmap = () => Uint8Array.from(readFileSync(files.find((file) => file.name === 'png-bitmap')!.path));
+  const dataOf = (bytes: Uint8Array) => {
+    const { start, length } = readFields(bytes)[0]!.packed.dataSection;
+    return bytes.subarray(start + 5, start + length);
+  };
+
+  it('one bit of its compressed pixels changed: the chunk\'s CRC says so, rather than 48,658 values changing', () => {
+    const bytes = pngBitmap();
+    const png = dataOf(bytes);
+    png[Math.floor(png.length * 0.3)]! ^= 0x01;
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 7, template: 41, message: /the PNG image does not decode: CRC mismatch for chunk IDAT/ });
+  });
+});
