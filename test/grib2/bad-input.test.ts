@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { Grib2Error, decodeValues, readFields, type Grib2ErrorKind } from '../../grib2/index.js';
 import { sharedData } from '../paths.js';
@@ -272,5 +273,16 @@ describe('a PNG image (template 5.41) that is corrupt or does not match section 
     const png = dataOf(bytes);
     png[Math.floor(png.length * 0.3)]! ^= 0x01;
     return assertGrib2Error(bytes, { kind: 'bad-value', section: 7, template: 41, message: /the PNG image does not decode: CRC mismatch for chunk IDAT/ });
+  });
+
+  it('an image header (IHDR, with its CRC) of more pixels than section 5 declares values', { timeout: 20_000 }, () => {
+    // The decoder never returned from an image 2^31 - 1 pixels wide.
+    const bytes = pngBitmap();
+    const png = dataOf(bytes);
+    const view = new DataView(png.buffer, png.byteOffset);
+    view.setUint32(16, 2 ** 31 - 1); // width
+    view.setUint32(20, 1); // height
+    view.setUint32(29, crc32(png.subarray(12, 29)));
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 7, template: 41, message: /PNG image of 2147483647 x 1 pixels, section 5 declares 61160 values/ });
   });
 });
