@@ -1,6 +1,6 @@
 import { decodeValues, inventoryLine, readIndicator, readMessage, type Grib2Field } from '../../grib2/index.js';
-import type { Stage, StageLogger } from '../stage.js';
-import type { DecodedField, GribBytes, ObjectRef } from '../types.js';
+import type { Stage } from '../stage.js';
+import type { DecodedField, GribBytes } from '../types.js';
 
 export interface DecodeConfig {
   /** Decode only the fields whose .idx-style line ("1:0:d=2019092005:REFC:entire atmosphere:anl:") matches. */
@@ -40,13 +40,9 @@ export function createDecodeStage({ match }: DecodeConfig = {}): Stage<GribBytes
         }
       }
       if (unreadable.length > 0 && matched === 0) throw unreadable[0]!.error;
-      warnUnreadable(unreadable, source, log);
+      for (const { message, error } of unreadable) {
+        log.warn({ key: source.key, message, err: (error as Error).message }, 'message skipped: it cannot be read, and other messages hold the fields that match');
+      }
     },
   };
-}
-
-function warnUnreadable(unreadable: { message: number; error: unknown }[], source: ObjectRef, log: StageLogger): void {
-  for (const { message, error } of unreadable) {
-    log.warn({ key: source.key, message, err: (error as Error).message }, 'message skipped: it cannot be read, and other messages hold the fields that match');
-  }
 }
