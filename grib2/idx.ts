@@ -60,6 +60,7 @@ export function parseIdx(text: string): IdxEntry[] {
     }
     entries.push(entry);
   });
+  if (entries.length === 0) throw new IdxFormatError(1, 'no lines: an .idx lists at least one message');
   return entries;
 }
 

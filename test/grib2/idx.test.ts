@@ -64,6 +64,12 @@ describe('.idx sidecar files', () => {
     assert.throws(() => parseIdx('1:500:d=2019092005:A:b:anl:\n2:100:d=2019092005:C:d:anl:'), /offset 100 is before the previous line's 500/);
   });
 
+  it('an empty .idx is an error, not an index of no messages (which made the fetch stage reject the object)', () => {
+    for (const text of ['', '\n\n', ' \r\n']) {
+      assert.throws(() => parseIdx(text), (error: unknown) => error instanceof IdxFormatError && /no lines/.test(error.message), JSON.stringify(text));
+    }
+  });
+
   it('an offset past 2^53 or a reference time that is not a date is an error naming the line, not a range or a date rolled over', () => {
     const first = '1:0:d=2019092005:REFC:entire atmosphere:anl:\n';
     for (const [line, message] of [
