@@ -32,13 +32,15 @@ const CODEC_MAX_SIDE = 65_535;
 
 /**
  * What the SIZ marker segment that follows the start of a J2K code stream declares: the image size,
- * and the subsampling (XRsiz, YRsiz) of its first component.
+ * and the subsampling (XRsiz, YRsiz) of its first component with the size that gives it.
  */
-function readSiz(data: Uint8Array): { width: number; height: number; subsampling: [number, number] } | undefined {
+function readSiz(data: Uint8Array): { width: number; height: number; subsampling: [number, number]; component: [number, number] } | undefined {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.length < 45 || view.getUint16(0) !== 0xff4f || view.getUint16(2) !== 0xff51) return undefined;
   const [xsiz, ysiz, xosiz, yosiz] = [view.getUint32(8), view.getUint32(12), view.getUint32(16), view.getUint32(20)];
-  return { width: xsiz - xosiz, height: ysiz - yosiz, subsampling: [view.getUint8(43), view.getUint8(44)] };
+  const [xr, yr] = [view.getUint8(43), view.getUint8(44)];
+  const component: [number, number] = [Math.ceil(xsiz / xr) - Math.ceil(xosiz / xr), Math.ceil(ysiz / yr) - Math.ceil(yosiz / yr)];
+  return { width: xsiz - xosiz, height: ysiz - yosiz, subsampling: [xr, yr], component };
 }
 
 /** Data template 7.40: the packed integers are the samples of a single-component JPEG 2000 code stream. */
@@ -56,9 +58,13 @@ export async function unpackJpeg2000(data: Uint8Array, count: number, packing: S
     // Checked before decoding: the codec would allocate and decode whatever size the header declares.
     throw section7.fail('bad-value', `JPEG 2000 image of ${size.width} x ${size.height} samples, section 5 declares ${count} values`, 6);
   }
-  if (size && (size.subsampling[0] !== 1 || size.subsampling[1] !== 1)) {
+  if (size && (size.component[0] !== size.width || size.component[1] !== size.height)) {
     // The codec would decode a subsampled component into an image of the full size, of other values.
-    throw section7.fail('unsupported-template', `JPEG 2000 component subsampled ${size.subsampling.join(' x ')}: GRIB2 packs one sample per value`, 6);
+    throw section7.fail(
+      'unsupported-template',
+      `JPEG 2000 component subsampled ${size.subsampling.join(' x ')}, of ${size.component.join(' x ')} samples in an image of ${size.width} x ${size.height}: GRIB2 packs one sample per value`,
+      6,
+    );
   }
   const { J2KDecoder } = await loadOpenJpeg();
   const decoder = new J2KDecoder();

@@ -227,8 +227,14 @@ describe('a JPEG 2000 code stream (template 5.40) that does not match section 5 
   it('a component subsampled across (XRsiz 2), which the codec decodes into the wrong values', () =>
     assertGrib2Error(
       withSiz('jpeg-bitmap', (siz) => siz.setUint8(43, 2)),
-      { kind: 'unsupported-template', section: 7, template: 40, message: /JPEG 2000 component subsampled 2 x 1: GRIB2 packs one sample per value/ },
+      { kind: 'unsupported-template', section: 7, template: 40, message: /JPEG 2000 component subsampled 2 x 1, of 30580 x 1 samples in an image of 61160 x 1: GRIB2 packs one sample per value/ },
     ));
+
+  it('a subsampling that leaves the component the image\'s size (YRsiz 32 on an image of one row) decodes as ecCodes does', async () => {
+    const bytes = withSiz('jpeg-bitmap', (siz) => siz.setUint8(44, 32));
+    const [reference] = await files.find((file) => file.name === 'jpeg-bitmap')!.messages();
+    assert.deepEqual((await decodeAll(bytes))[0], reference!.values);
+  });
 });
 
 describe('a bitmap reused by indicator 254 (the previous bitmap) must fit the grid it is used for', async () => {
