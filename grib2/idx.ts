@@ -39,11 +39,16 @@ export function parseIdx(text: string): IdxEntry[] {
     const match = LINE.exec(raw);
     if (!match) throw new IdxFormatError(i + 1, `not "N:OFFSET:d=YYYYMMDDHH:VAR:LEVEL:FORECAST:" but ${JSON.stringify(raw.slice(0, 120))}`);
     const [, messageNumber, offset, year, month, day, hour, variable, level, forecast] = match;
+    if (!Number.isSafeInteger(Number(offset))) throw new IdxFormatError(i + 1, `offset ${offset!.slice(0, 40)}${offset!.length > 40 ? '...' : ''} is not a byte offset`);
+    const referenceTime = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour)));
+    if (Number(hour) > 23 || referenceTime.getUTCMonth() !== Number(month) - 1 || referenceTime.getUTCDate() !== Number(day)) {
+      throw new IdxFormatError(i + 1, `d=${year}${month}${day}${hour} is not a date and hour`);
+    }
     const entry: IdxEntry = {
       line: i + 1,
       messageNumber: messageNumber!,
       offset: Number(offset),
-      referenceTime: new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour))),
+      referenceTime,
       variable: variable!,
       level: level!,
       forecast: forecast!,
@@ -55,6 +60,7 @@ export function parseIdx(text: string): IdxEntry[] {
     }
     entries.push(entry);
   });
+  if (entries.length === 0) throw new IdxFormatError(1, 'no lines: an .idx lists at least one message');
   return entries;
 }
 

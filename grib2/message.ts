@@ -86,7 +86,8 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
   let representation: DataRepresentation | undefined;
   let bitMapIndicator = 255;
   let bitmapStart: number | undefined;
-  let previousBitmapStart: number | undefined;
+  /** The last bitmap of this message, which indicator 254 reuses, and the number of points it covers. */
+  let previousBitmap: { start: number; points: number } | undefined;
   let previousSection = 0;
 
   for (let at = offset + INDICATOR_LENGTH; at < end; ) {
@@ -116,8 +117,8 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
         representation = readDataRepresentation(octets);
         break;
       case 6:
-        [bitMapIndicator, bitmapStart] = readBitmapSection(octets, grid!, previousBitmapStart);
-        previousBitmapStart = bitmapStart;
+        [bitMapIndicator, bitmapStart] = readBitmapSection(octets, grid!, previousBitmap);
+        previousBitmap = bitmapStart === undefined ? undefined : { start: bitmapStart, points: grid!.numberOfDataPoints };
         break;
       case 7: {
         checkValueCount(octets, grid!, representation!, bitmapStart !== undefined);
@@ -154,12 +155,15 @@ export function readMessage(bytes: Uint8Array, offset: number, index = 0): Grib2
   return fields;
 }
 
-function readBitmapSection(octets: SectionOctets, grid: GridDefinition, previousStart: number | undefined): [number, number | undefined] {
+function readBitmapSection(octets: SectionOctets, grid: GridDefinition, previous: { start: number; points: number } | undefined): [number, number | undefined] {
   const indicator = octets.u8(6);
   if (indicator === 255) return [indicator, undefined];
   if (indicator === 254) {
-    if (previousStart === undefined) throw octets.fail('bad-value', 'bitmap indicator 254 (previous bitmap) but no bitmap came before', 6);
-    return [indicator, previousStart];
+    if (previous === undefined) throw octets.fail('bad-value', 'bitmap indicator 254 (previous bitmap) but no bitmap came before', 6);
+    if (previous.points !== grid.numberOfDataPoints) {
+      throw octets.fail('bad-value', `bitmap indicator 254: the previous bitmap, of ${previous.points} points, cannot serve a grid of ${grid.numberOfDataPoints} points`, 6);
+    }
+    return [indicator, previous.start];
   }
   if (indicator !== 0) throw octets.fail('unsupported-template', `predefined bitmap ${indicator} is not supported`, 6);
   const needed = Math.ceil(grid.numberOfDataPoints / 8);

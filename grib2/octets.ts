@@ -57,6 +57,18 @@ export class SectionOctets {
     return this.view.getFloat32(this.at(octet, 4));
   }
 
+  /** Year (2 octets), month, day, hour, minute and second from `octet` on, as a UTC date; `what` names it in the error when it is not a date. */
+  dateTime(octet: number, what: string): Date {
+    const [year, month, day, hour, minute, second] = [
+      this.u16(octet), this.u8(octet + 2), this.u8(octet + 3), this.u8(octet + 4), this.u8(octet + 5), this.u8(octet + 6),
+    ];
+    const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59 || date.getUTCDate() !== day) {
+      throw this.fail('bad-value', `${what} ${year}-${month}-${day} ${hour}:${minute}:${second} is not a date`, octet);
+    }
+    return date;
+  }
+
   /** Byte offset in `bytes` of an octet of this section. */
   offsetOf(octet: number): number {
     return this.start + octet - 1;

@@ -13,16 +13,7 @@ export interface Identification {
 }
 
 export function readIdentification(octets: SectionOctets): Identification {
-  const [year, month, day, hour, minute, second] = [
-    octets.u16(13), octets.u8(15), octets.u8(16), octets.u8(17), octets.u8(18), octets.u8(19),
-  ];
-  const referenceTime = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  if (
-    month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59 ||
-    referenceTime.getUTCDate() !== day
-  ) {
-    throw octets.fail('bad-value', `reference time ${year}-${month}-${day} ${hour}:${minute}:${second} is not a date`, 13);
-  }
+  const referenceTime = octets.dateTime(13, 'reference time');
   return {
     centre: octets.u16(6),
     subCentre: octets.u16(8),

@@ -19,9 +19,7 @@ export interface StatisticalProcessing {
 }
 
 export function readStatisticalProcessing(octets: SectionOctets): StatisticalProcessing {
-  const endOfOverallTimeInterval = new Date(
-    Date.UTC(octets.u16(35), octets.u8(37) - 1, octets.u8(38), octets.u8(39), octets.u8(40), octets.u8(41)),
-  );
+  const endOfOverallTimeInterval = octets.dateTime(35, 'end of the overall time interval');
   const numberOfTimeRange = octets.u8(42);
   const timeRanges: StatisticalTimeRange[] = [];
   for (let i = 0, at = 47; i < numberOfTimeRange; i += 1, at += 12) {

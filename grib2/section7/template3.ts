@@ -5,7 +5,8 @@ import { valueScaler } from './scale.js';
 
 interface Groups {
   references: Float64Array;
-  widths: Int32Array;
+  /** Float64, not Int32: a width read from 32 bits may be 2^31 or more, which an Int32Array would wrap to a negative width. */
+  widths: Float64Array;
   lengths: Float64Array;
   /** The widest group, in bits. */
   maxWidth: number;
@@ -69,7 +70,7 @@ function readGroups(reader: BitReader, count: number, packing: ComplexPacking, s
   reader.readInto(references, 0, ng, packing.bitsPerValue, 0);
   reader.alignToByte();
 
-  const widths = new Int32Array(ng);
+  const widths = new Float64Array(ng);
   reader.readInto(widths, 0, ng, packing.numberOfBitsUsedForTheGroupWidths, packing.referenceForGroupWidths);
   reader.alignToByte();
 

@@ -30,22 +30,39 @@ function loadOpenJpeg(): Promise<OpenJpegModule> {
 /** The Cornerstone build keeps image sides in 16 bits and silently truncates larger ones. */
 const CODEC_MAX_SIDE = 65_535;
 
-/** Image size from the SIZ marker segment that follows the start of a J2K code stream. */
-function imageSize(data: Uint8Array): { width: number; height: number } | undefined {
+/**
+ * What the SIZ marker segment that follows the start of a J2K code stream declares: the image size,
+ * and the subsampling (XRsiz, YRsiz) of its first component with the size that gives it.
+ */
+function readSiz(data: Uint8Array): { width: number; height: number; subsampling: [number, number]; component: [number, number] } | undefined {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (data.length < 24 || view.getUint16(0) !== 0xff4f || view.getUint16(2) !== 0xff51) return undefined;
+  if (data.length < 45 || view.getUint16(0) !== 0xff4f || view.getUint16(2) !== 0xff51) return undefined;
   const [xsiz, ysiz, xosiz, yosiz] = [view.getUint32(8), view.getUint32(12), view.getUint32(16), view.getUint32(20)];
-  return { width: xsiz - xosiz, height: ysiz - yosiz };
+  const [xr, yr] = [view.getUint8(43), view.getUint8(44)];
+  const component: [number, number] = [Math.ceil(xsiz / xr) - Math.ceil(xosiz / xr), Math.ceil(ysiz / yr) - Math.ceil(yosiz / yr)];
+  return { width: xsiz - xosiz, height: ysiz - yosiz, subsampling: [xr, yr], component };
 }
 
 /** Data template 7.40: the packed integers are the samples of a single-component JPEG 2000 code stream. */
 export async function unpackJpeg2000(data: Uint8Array, count: number, packing: SimplePacking, section7: SectionOctets): Promise<Float32Array> {
   if (packing.bitsPerValue === 0) return new Float32Array(count).fill(valueScaler(packing).constant);
-  const size = imageSize(data);
+  const size = readSiz(data);
   if (size && (size.width > CODEC_MAX_SIDE || size.height > CODEC_MAX_SIDE)) {
     throw section7.fail(
       'unsupported-template',
       `JPEG 2000 image of ${size.width} x ${size.height} samples: the codec reads at most ${CODEC_MAX_SIDE} a side (a bitmapped field is packed as one row)`,
+      6,
+    );
+  }
+  if (size && size.width * size.height !== count) {
+    // Checked before decoding: the codec would allocate and decode whatever size the header declares.
+    throw section7.fail('bad-value', `JPEG 2000 image of ${size.width} x ${size.height} samples, section 5 declares ${count} values`, 6);
+  }
+  if (size && (size.component[0] !== size.width || size.component[1] !== size.height)) {
+    // The codec would decode a subsampled component into an image of the full size, of other values.
+    throw section7.fail(
+      'unsupported-template',
+      `JPEG 2000 component subsampled ${size.subsampling.join(' x ')}, of ${size.component.join(' x ')} samples in an image of ${size.width} x ${size.height}: GRIB2 packs one sample per value`,
       6,
     );
   }

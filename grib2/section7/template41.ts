@@ -9,9 +9,15 @@ import { scaleInto, valueScaler } from './scale.js';
  */
 export function unpackPng(data: Uint8Array, count: number, packing: SimplePacking, section7: SectionOctets): Float32Array {
   if (packing.bitsPerValue === 0) return new Float32Array(count).fill(valueScaler(packing).constant);
+  const size = headerSize(data);
+  if (size && size.width * size.height !== count) {
+    // Checked before decoding: fast-png allocates, and runs over, whatever size the header declares.
+    throw section7.fail('bad-value', `PNG image of ${size.width} x ${size.height} pixels, section 5 declares ${count} values`, 6);
+  }
   let image;
   try {
-    image = decodePng(data);
+    // Checking each chunk's CRC: a corrupt image otherwise often decodes, into other values.
+    image = decodePng(data, { checkCrc: true });
   } catch (error) {
     throw section7.fail('bad-value', `the PNG image does not decode: ${(error as Error).message}`, 6);
   }
@@ -26,6 +32,13 @@ export function unpackPng(data: Uint8Array, count: number, packing: SimplePackin
   const out = new Float32Array(count);
   scaleInto(out, packed, packing);
   return out;
+}
+
+/** Image size from the IHDR chunk, which follows the 8-octet PNG signature. */
+function headerSize(data: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 24 || view.getUint32(12) !== 0x49484452) return undefined; // "IHDR"
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
 function pixelValues(data: ArrayLike<number>, width: number, height: number, depth: number, channels: number): ArrayLike<number> | undefined {

@@ -1,4 +1,4 @@
-import { decodeValues, inventoryLine, readFields } from '../../grib2/index.js';
+import { decodeValues, inventoryLine, readIndicator, readMessage, type Grib2Field } from '../../grib2/index.js';
 import type { Stage } from '../stage.js';
 import type { DecodedField, GribBytes } from '../types.js';
 
@@ -7,17 +7,41 @@ export interface DecodeConfig {
   match?: RegExp;
 }
 
-/** GRIB2 bytes -> one DecodedField per (matching) field. Bad bytes throw a Grib2Error. */
+/**
+ * GRIB2 bytes -> one DecodedField per (matching) field. Bad bytes throw a Grib2Error, except that
+ * with `match`, a message that cannot be read (an unsupported template, say) is skipped with a
+ * warning when other messages hold fields that match: it may not have been wanted, and it does
+ * not cost the ones that were.
+ */
 export function createDecodeStage({ match }: DecodeConfig = {}): Stage<GribBytes, DecodedField> {
   return {
     name: 'decode',
     async *process({ source, bytes }, { log }) {
-      for (const field of readFields(bytes)) {
-        const line = inventoryLine(field);
-        if (match && !match.test(line)) continue;
-        const values = await decodeValues(field);
-        log.debug({ key: source.key, field: line, points: values.length }, 'decoded');
-        yield { source, field, values };
+      const unreadable: { message: number; error: unknown }[] = [];
+      let matched = 0;
+      for (let offset = 0, index = 0; offset < bytes.length; index++) {
+        const { length } = readIndicator(bytes, offset);
+        let fields: Grib2Field[];
+        try {
+          fields = readMessage(bytes, offset, index);
+        } catch (error) {
+          if (!match) throw error;
+          unreadable.push({ message: index + 1, error });
+          fields = [];
+        }
+        offset += length;
+        for (const field of fields) {
+          const line = inventoryLine(field);
+          if (match && !match.test(line)) continue;
+          matched++;
+          const values = await decodeValues(field);
+          log.debug({ key: source.key, field: line, points: values.length }, 'decoded');
+          yield { source, field, values };
+        }
+      }
+      if (unreadable.length > 0 && matched === 0) throw unreadable[0]!.error;
+      for (const { message, error } of unreadable) {
+        log.warn({ key: source.key, message, err: (error as Error).message }, 'message skipped: it cannot be read, and other messages hold the fields that match');
       }
     },
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { Grib2Error, decodeValues, readFields, type Grib2ErrorKind } from '../../grib2/index.js';
 import { sharedData } from '../paths.js';
@@ -93,8 +94,36 @@ describe('bad GRIB2 input is a Grib2Error naming the section, the template and t
   it('group widths that cannot be', () =>
     assertGrib2Error(mutated((b) => (b[sections[5]! + 35] = 200)), { kind: 'bad-bit-width', section: 7, template: 3, message: /bits wide: at most 32/ }));
 
+  it('a group width read from 32 bits is refused when 2^31 or more, not wrapped to a negative width', () => {
+    // One group of every value, its width in 32 bits: 0xfffffff0, which an Int32Array holds as -16.
+    const data = new Uint8Array(6 + 2 + 4 + 16);
+    data.set(refc.subarray(sections[7]! + 5, sections[7]! + 11)); // the spatial differencing descriptors
+    new DataView(data.buffer).setUint32(8, 0xfffffff0);
+    const bytes = new Uint8Array(sections[7]! + 5 + data.length + 4);
+    bytes.set(refc.subarray(0, sections[7]!));
+    bytes.set(data, sections[7]! + 5);
+    bytes.set([0x37, 0x37, 0x37, 0x37], bytes.length - 4);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(12, bytes.length);
+    view.setUint32(sections[5]! + 31, 1); // number of groups
+    view.setUint8(sections[5]! + 35, 0); // reference for group widths
+    view.setUint8(sections[5]! + 36, 32); // bits for group widths
+    view.setUint32(sections[5]! + 42, 1799 * 1059); // true length of the last group
+    view.setUint8(sections[5]! + 46, 0); // bits for group lengths
+    view.setUint32(sections[7]!, 5 + data.length);
+    bytes[sections[7]! + 4] = 7;
+    return assertGrib2Error(bytes, { kind: 'bad-bit-width', section: 7, template: 3, message: /group 0 is 4294967280 bits wide: at most 32/ });
+  });
+
   it('group lengths that do not add up to the number of values', () =>
     assertGrib2Error(mutated((_, v) => v.setUint32(sections[5]! + 42, 999_999)), { kind: 'bad-value', section: 7, message: /group lengths add up to/ }));
+
+  it('an end of the statistical interval (template 4.8) that is not a date', () => {
+    const vbdsf = Uint8Array.from(file.subarray(refc.length)); // message 2, VBDSF: template 4.8
+    const section4 = sectionStarts(vbdsf)[4]!;
+    vbdsf[section4 + 36] = 13; // month
+    return assertGrib2Error(vbdsf, { kind: 'bad-value', section: 4, template: 8, offset: section4 + 34, message: /end of the overall time interval 2022-13-\d+ \d+:\d+:\d+ is not a date/ });
+  });
 
   it('a grid that does not hold the declared number of points', () =>
     assertGrib2Error(mutated((_, v) => v.setUint32(sections[3]! + 30, 1800)), { kind: 'bad-value', section: 3, message: /1800 x 1059 points does not hold/ }));
@@ -172,4 +201,94 @@ describe('corrupt PNG and JPEG 2000 images (templates 5.41, 5.40) are refused or
       }
     });
   }
+});
+
+describe('a JPEG 2000 code stream (template 5.40) that does not match section 5 is refused before it is decoded', async () => {
+  const files = await eccodesReference();
+  const original = (name: string) => readFileSync(files.find((file) => file.name === name)!.path);
+  /** The fixture with its code stream's SIZ marker segment changed (octets from the start of the code stream). */
+  function withSiz(name: string, change: (siz: DataView) => void): Uint8Array {
+    const bytes = Uint8Array.from(original(name));
+    const start = readFields(bytes)[0]!.packed.dataSection.start + 5;
+    change(new DataView(bytes.buffer, start));
+    return bytes;
+  }
+
+  it('an image of more samples than section 5 declares values', () =>
+    // 20000 x 20000 samples would take the codec 1.6 GB and many seconds to decode before the count was compared.
+    assertGrib2Error(
+      withSiz('jpeg', (siz) => {
+        siz.setUint32(8, 20_000); // Xsiz
+        siz.setUint32(12, 20_000); // Ysiz
+      }),
+      { kind: 'bad-value', section: 7, template: 40, message: /JPEG 2000 image of 20000 x 20000 samples, section 5 declares 1905141 values/ },
+    ));
+
+  it('a component subsampled across (XRsiz 2), which the codec decodes into the wrong values', () =>
+    assertGrib2Error(
+      withSiz('jpeg-bitmap', (siz) => siz.setUint8(43, 2)),
+      { kind: 'unsupported-template', section: 7, template: 40, message: /JPEG 2000 component subsampled 2 x 1, of 30580 x 1 samples in an image of 61160 x 1: GRIB2 packs one sample per value/ },
+    ));
+
+  it('a subsampling that leaves the component the image\'s size (YRsiz 32 on an image of one row) decodes as ecCodes does', async () => {
+    const bytes = withSiz('jpeg-bitmap', (siz) => siz.setUint8(44, 32));
+    const [reference] = await files.find((file) => file.name === 'jpeg-bitmap')!.messages();
+    assert.deepEqual((await decodeAll(bytes))[0], reference!.values);
+  });
+});
+
+describe('a bitmap reused by indicator 254 (the previous bitmap) must fit the grid it is used for', async () => {
+  const files = await eccodesReference();
+  const original = (name: string) => Uint8Array.from(readFileSync(files.find((file) => file.name === name)!.path));
+  function section(message: Uint8Array, number: number): Uint8Array {
+    const at = sectionStarts(message)[number]!;
+    return message.subarray(at, at + new DataView(message.buffer, message.byteOffset).getUint32(at));
+  }
+
+  it('a bitmap of a 360 x 181 grid reused for a 1799 x 1059 grid in the same message', () => {
+    const small = original('png-bitmap'); // 3.0, 360 x 181, a bitmap
+    const large = original('simple-bitmap'); // 3.30, 1799 x 1059, a bitmap
+    const reuse = new Uint8Array(6);
+    new DataView(reuse.buffer).setUint32(0, 6);
+    reuse.set([6, 254], 4);
+    const parts = [
+      small.subarray(0, 16),
+      ...[1, 3, 4, 5, 6, 7].map((number) => section(small, number)),
+      ...[3, 4, 5].map((number) => section(large, number)),
+      reuse,
+      section(large, 7),
+      new TextEncoder().encode('7777'),
+    ];
+    const bytes = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+    parts.reduce((at, part) => (bytes.set(part, at), at + part.length), 0);
+    new DataView(bytes.buffer).setUint32(12, bytes.length);
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 6, message: /previous bitmap, of 65160 points, cannot serve a grid of 1905141 points/ });
+  });
+});
+
+describe('a PNG image (template 5.41) that is corrupt or does not match section 5 is refused', async () => {
+  const files = await eccodesReference();
+  const pngBitmap = () => Uint8Array.from(readFileSync(files.find((file) => file.name === 'png-bitmap')!.path));
+  const dataOf = (bytes: Uint8Array) => {
+    const { start, length } = readFields(bytes)[0]!.packed.dataSection;
+    return bytes.subarray(start + 5, start + length);
+  };
+
+  it('one bit of its compressed pixels changed: the chunk\'s CRC says so, rather than 48,658 values changing', () => {
+    const bytes = pngBitmap();
+    const png = dataOf(bytes);
+    png[Math.floor(png.length * 0.3)]! ^= 0x01;
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 7, template: 41, message: /the PNG image does not decode: CRC mismatch for chunk IDAT/ });
+  });
+
+  it('an image header (IHDR, with its CRC) of more pixels than section 5 declares values', { timeout: 20_000 }, () => {
+    // The decoder never returned from an image 2^31 - 1 pixels wide.
+    const bytes = pngBitmap();
+    const png = dataOf(bytes);
+    const view = new DataView(png.buffer, png.byteOffset);
+    view.setUint32(16, 2 ** 31 - 1); // width
+    view.setUint32(20, 1); // height
+    view.setUint32(29, crc32(png.subarray(12, 29)));
+    return assertGrib2Error(bytes, { kind: 'bad-value', section: 7, template: 41, message: /PNG image of 2147483647 x 1 pixels, section 5 declares 61160 values/ });
+  });
 });

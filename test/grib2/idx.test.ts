@@ -63,4 +63,23 @@ describe('.idx sidecar files', () => {
     assert.throws(() => parseIdx('1:0:d=2019092005:REFC:entire atmosphere:anl:\nnot an idx line\n'), (error: unknown) => error instanceof IdxFormatError && error.line === 2 && /line 2/.test(error.message));
     assert.throws(() => parseIdx('1:500:d=2019092005:A:b:anl:\n2:100:d=2019092005:C:d:anl:'), /offset 100 is before the previous line's 500/);
   });
+
+  it('an empty .idx is an error, not an index of no messages (which made the fetch stage reject the object)', () => {
+    for (const text of ['', '\n\n', ' \r\n']) {
+      assert.throws(() => parseIdx(text), (error: unknown) => error instanceof IdxFormatError && /no lines/.test(error.message), JSON.stringify(text));
+    }
+  });
+
+  it('an offset past 2^53 or a reference time that is not a date is an error naming the line, not a range or a date rolled over', () => {
+    const first = '1:0:d=2019092005:REFC:entire atmosphere:anl:\n';
+    for (const [line, message] of [
+      [`2:${'9'.repeat(400)}:d=2019092005:TMP:surface:anl:`, /line 2: offset 9{40}\.\.\. is not a byte offset/],
+      ['2:1152921504606846976:d=2019092005:TMP:surface:anl:', /line 2: offset 1152921504606846976 is not a byte offset/],
+      ['2:100:d=2019132005:TMP:surface:anl:', /line 2: d=2019132005 is not a date and hour/],
+      ['2:100:d=2019093105:TMP:surface:anl:', /line 2: d=2019093105 is not a date and hour/],
+      ['2:100:d=2019092024:TMP:surface:anl:', /line 2: d=2019092024 is not a date and hour/],
+    ] as const) {
+      assert.throws(() => parseIdx(first + line), (error: unknown) => error instanceof IdxFormatError && error.line === 2 && message.test(error.message), line.slice(0, 40));
+    }
+  });
 });

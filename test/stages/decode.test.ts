@@ -42,6 +42,38 @@ describe('the decode stage', () => {
   });
 });
 
+describe('a message the decode stage cannot read, next to good ones', () => {
+  const refcLength = 432197;
+  /** The file with VBDSF's product template (its message's section 4, octets 8-9) changed to 4.32, which the decoder does not read. */
+  function withUnreadableVbdsf(): Uint8Array {
+    const copy = Uint8Array.from(bytes);
+    const view = new DataView(copy.buffer);
+    let at = refcLength + 16;
+    while (copy[at + 4] !== 4) at += view.getUint32(at);
+    view.setUint16(at + 7, 32);
+    return copy;
+  }
+
+  it('does not cost the fields that match in the other messages: it is named in a warning', async () => {
+    const warnings: object[] = [];
+    const log = { ...silentLogger, warn: (object: object) => void warnings.push(object) };
+    const fields = await collect(createDecodeStage({ match: /:REFC:/ }).process({ source, bytes: withUnreadableVbdsf() }, { ...context, log }));
+    assert.deepEqual(fields.map(({ field }) => field.parameter.shortName), ['REFC']);
+    assert.equal(warnings.length, 1);
+    assert.match(JSON.stringify(warnings[0]), /"message":2.*GRIB2 section 4 template 4.32 at byte \d+: only product templates 4.0 and 4.8 are supported/);
+  });
+
+  it('fails the stage when no other field matches, or when every field is wanted', async () => {
+    for (const match of [/:VBDSF:/, undefined]) {
+      await assert.rejects(collect(createDecodeStage(match && { match }).process({ source, bytes: withUnreadableVbdsf() }, context)), (error: unknown) => {
+        assert.ok(error instanceof Grib2Error);
+        assert.equal(error.kind, 'unsupported-template');
+        return true;
+      });
+    }
+  });
+});
+
 describe('stages compose with pipe', () => {
   const maxima: Stage<DecodedField, number> = {
     name: 'maximum',
