@@ -13,7 +13,7 @@ export interface S3StoreConfig {
   /** Anonymous (unsigned) requests, as NOAA's public bucket allows; otherwise the SDK's credential chain. */
   anonymous?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Milliseconds to connect, and without a byte of response, before a request fails as a timeout. */
+  /** Milliseconds to connect, and without a byte of response (headers or, part way through, body), before a request fails as a timeout. */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   /** Keys per listing request (at most 1000, S3's default). */
@@ -37,7 +37,13 @@ export class S3Store implements ObjectStore {
     this.client = new S3Client({
       region: config.region ?? 'us-east-1',
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: config.connectTimeoutMs ?? 10_000, requestTimeout: config.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: config.connectTimeoutMs ?? 10_000,
+        requestTimeout: config.requestTimeoutMs ?? 60_000,
+        throwOnRequestTimeout: true,
+        // requestTimeout ends once the headers are in; a body that stops coming needs the socket's own timeout.
+        socketTimeout: config.requestTimeoutMs ?? 60_000,
+      },
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),

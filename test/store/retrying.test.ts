@@ -64,6 +64,19 @@ describe('retries against a real S3 server behind a fault-injecting proxy', () =
     assert.deepEqual(proxy.requests.map((seen) => seen.fault), ['stall', undefined]);
   });
 
+  it('retries a download whose connection drops part way through the body', async () => {
+    proxy.inject({ kind: 'cut', afterBytes: 30_000, then: 'reset' });
+    assert.deepEqual(await store.get('object'), body);
+    assert.deepEqual(proxy.requests.map((seen) => [seen.fault, seen.responseBytes]), [['cut', 30_000], [undefined, body.length]]);
+  });
+
+  it('retries, as a timeout, a download whose body stops coming part way through', { timeout: 20_000 }, async () => {
+    const impatient = new RetryingStore(new S3Store({ bucket: BUCKET, endpoint: proxy.endpoint, forcePathStyle: true, credentials: testCredentials, requestTimeoutMs: 300 }), { sleep: async () => {} });
+    proxy.inject({ kind: 'cut', afterBytes: 30_000, then: 'stall' });
+    assert.deepEqual(await impatient.get('object'), body);
+    assert.deepEqual(proxy.requests.map((seen) => seen.fault), ['cut', undefined]);
+  });
+
   it('gives up after the last try with an error naming the object and the cause', async () => {
     proxy.inject(...Array.from({ length: 4 }, () => ({ kind: 'status', status: 500, code: 'InternalError' }) as const));
     await assert.rejects(store.get('object'), (error: unknown) => error instanceof StoreError && error.kind === 'server' && /s3:\/\/retries\/object: HTTP 500/.test(error.message));
