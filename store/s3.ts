@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
+import type { ByteRange, GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -94,6 +94,8 @@ export class S3Store implements ObjectStore {
         // The connection ended early: the object may be whole, this download is not.
         throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${response.ContentLength} bytes`);
       }
+      const wrong = options.range && wrongRange(options.range, response.ContentRange, bytes.length);
+      if (wrong) throw new StoreError(wrong.kind, this.location(key), wrong.message);
       return bytes;
     });
   }
@@ -131,6 +133,27 @@ export class S3Store implements ObjectStore {
       throw new StoreError(kind, this.location(key), describe(error), { cause: error });
     }
   }
+}
+
+/**
+ * What is wrong with the answer to a ranged get, if anything: it must hold the bytes from
+ * `start` up to `end` or the object's end. A server or cache may ignore the Range header and send
+ * the whole object, or send less than asked.
+ */
+function wrongRange(range: ByteRange, contentRange: string | undefined, received: number): { kind: StoreErrorKind; message: string } | undefined {
+  const asked = `asked for bytes ${range.start}-${range.end ?? ''}`;
+  if (contentRange === undefined) {
+    // The whole object, which is what was asked only for a range from 0 that reaches its end.
+    if (range.start === 0 && (range.end === undefined || range.end >= received - 1)) return undefined;
+    return { kind: 'invalid', message: `${asked}, the server sent the whole object (${received} bytes)` };
+  }
+  const sent = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange);
+  if (!sent) return { kind: 'invalid', message: `${asked}, the server's Content-Range is ${JSON.stringify(contentRange)}` };
+  const [first, last] = [Number(sent[1]), Number(sent[2])];
+  const lastWanted = Math.min(range.end ?? Infinity, sent[3] === '*' ? last : Number(sent[3]) - 1);
+  if (first !== range.start || last > lastWanted) return { kind: 'invalid', message: `${asked}, the server sent ${contentRange}` };
+  if (last < lastWanted) return { kind: 'truncated', message: `${asked}, the server sent ${contentRange}` };
+  return undefined;
 }
 
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {
