@@ -76,6 +76,22 @@ for (const kind of setup.kinds) {
       assert.deepEqual(await keys(store, 'lease/'), ['lease/1', 'lease/2']);
     });
 
+    it('keeps a key as written, spaces and unicode included, and never lets two keys name one object: a key the store cannot hold as it is, it refuses', async () => {
+      const written = ['odd/a b/é ü 😀.txt', 'odd/plus+&=?#%20', 'odd/y', 'odd/x/../y', 'odd/z', 'odd/./z', 'odd/w', 'odd//w', 'odd/v', 'odd/v/', '/odd/u'];
+      const kept: string[] = [];
+      for (const key of written) {
+        try {
+          await store.put(key, bytes(`content of ${key}`));
+          kept.push(key);
+        } catch (error) {
+          assert.ok(error instanceof StoreError && error.kind === 'invalid' && error.message.includes(key), `${key}: ${error}`);
+        }
+      }
+      assert.ok(kept.includes('odd/a b/é ü 😀.txt') && kept.includes('odd/plus+&=?#%20') && kept.includes('odd/y'));
+      for (const key of kept) assert.equal(text(await store.get(key)), `content of ${key}`);
+      assert.deepEqual(await keys(store, 'odd/'), kept.filter((key) => key.startsWith('odd/')).sort());
+    });
+
     it('keeps binary content byte for byte', async () => {
       const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
       await store.put('scratch/binary', data);
