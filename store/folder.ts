@@ -51,7 +51,10 @@ export class FolderStore implements ObjectStore {
       throw isMissing(error) ? new ObjectNotFoundError(this.location(key), { cause: error }) : this.failure(key, error);
     }
     try {
-      const size = (await file.stat()).size;
+      const stats = await file.stat();
+      // A folder is where keys beginning with this one are; this key names no object.
+      if (stats.isDirectory()) throw new ObjectNotFoundError(this.location(key));
+      const size = stats.size;
       const start = options.range?.start ?? 0;
       const end = Math.min(options.range?.end ?? size - 1, size - 1);
       if (start > end && size > 0) {
@@ -82,14 +85,21 @@ export class FolderStore implements ObjectStore {
       if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
       else await rename(temporary, path);
     } catch (error) {
-      await rm(temporary, { force: true });
+      // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
+      await rm(temporary, { force: true }).catch(() => {});
       if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.location(key), { cause: error });
       throw this.failure(key, error);
     }
   }
 
   async delete(key: string, _options?: RequestOptions): Promise<void> {
-    await rm(this.objectPath(key), { force: true });
+    const path = this.objectPath(key);
+    try {
+      if ((await stat(path)).isDirectory()) return;
+      await rm(path, { force: true });
+    } catch (error) {
+      if (!isMissing(error)) throw this.failure(key, error);
+    }
   }
 
   private async collect(folder: string, keys: string[]): Promise<void> {

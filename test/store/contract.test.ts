@@ -92,6 +92,14 @@ for (const kind of setup.kinds) {
       assert.deepEqual(await keys(store, 'odd/'), kept.filter((key) => key.startsWith('odd/')).sort());
     });
 
+    it('takes a key that only begins other keys (a folder, to a folder store) for a missing object: get not-found, head undefined, delete no error', async () => {
+      await store.put('prefix-only/inside', bytes('x'));
+      await assert.rejects(store.get('prefix-only'), (error: unknown) => error instanceof ObjectNotFoundError && error.message.includes('prefix-only'));
+      assert.equal(await store.head('prefix-only'), undefined);
+      await store.delete('prefix-only');
+      assert.equal(text(await store.get('prefix-only/inside')), 'x');
+    });
+
     it('keeps binary content byte for byte', async () => {
       const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
       await store.put('scratch/binary', data);
@@ -99,6 +107,18 @@ for (const kind of setup.kinds) {
     });
   });
 }
+
+describe('folder store specifics', () => {
+  it('refuses, with a StoreError naming the key, an object the folder cannot hold: one under a file, one where a folder is', async () => {
+    const store = await setup.kinds[0]!.create();
+    await store.put('file', bytes('x'));
+    await store.put('folder/inside', bytes('y'));
+    for (const key of ['file/under', 'folder']) {
+      await assert.rejects(store.put(key, bytes('z')), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && error.message.includes(key));
+    }
+    assert.deepEqual(await keys(store, ''), ['file', 'folder/inside']);
+  });
+});
 
 describe('S3 store specifics (moto server)', () => {
   it('lists past a page: pagination by continuation token returns every key once', async () => {
