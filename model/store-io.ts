@@ -29,7 +29,8 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
     },
 
     async load() {
-      const modelJson = JSON.parse(new TextDecoder().decode(await store.get(prefix + MODEL_JSON))) as tf.io.ModelJSON;
+      const modelJson = (await readJson(store, prefix + MODEL_JSON)) as tf.io.ModelJSON;
+      if (typeof modelJson !== 'object' || modelJson === null || !Array.isArray(modelJson.weightsManifest)) throw new Error(`${store.url}/${prefix}${MODEL_JSON}: no weightsManifest`);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const parts = await Promise.all(manifest.flatMap((group) => group.paths).map((path) => store.get(prefix + path)));
@@ -37,4 +38,14 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
       });
     },
   };
+}
+
+/** The JSON of an object; the error of one that is not JSON names it. */
+export async function readJson(store: ObjectStore, key: string): Promise<unknown> {
+  const text = new TextDecoder().decode(await store.get(key));
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${store.url}/${key}: not JSON (${(error as Error).message})`, { cause: error });
+  }
 }

@@ -64,6 +64,24 @@ describe('model versions in an object store', () => {
     assert.equal((await loadVersion(store)).model.version, 'v2');
   });
 
+  it('names the object and what is wrong when promoted.json, manifest.json or model.json cannot be read', async () => {
+    const store = new FolderStore(join(work, 'f'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    await promoteVersion(store, 'v1');
+    const cut = async (key: string, pattern: RegExp, text?: string) => {
+      const whole = await store.get(key);
+      await store.put(key, text === undefined ? whole.subarray(0, 20) : new TextEncoder().encode(text));
+      await assert.rejects(loadVersion(store), pattern);
+      await store.put(key, whole);
+    };
+    await cut('promoted.json', /promoted\.json: not JSON/);
+    await cut('promoted.json', /promoted\.json: modelId is not a version id/, '{}');
+    await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: not JSON/);
+    await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: hyperparameters is not an object/, '{"format": "hrrr-embed-model/1", "normalization": {}}');
+    await cut('versions/v1/model.json', /versions\/v1\/model\.json: not JSON/);
+    assert.equal((await loadVersion(store)).model.version, 'v1');
+  });
+
   it('a consumer of a model store where nothing is promoted yet serves the seed model until a version is, and says so', async () => {
     const folder = join(work, 'd');
     const warnings: string[] = [];
