@@ -64,6 +64,16 @@ describe('model versions in an object store', () => {
     assert.equal((await loadVersion(store)).model.version, 'v2');
   });
 
+  it('refuses a version whose weights.bin is cut short or longer than its model.json says, naming the object and both sizes', async () => {
+    const store = new FolderStore(join(work, 'e'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    const weights = await store.get('versions/v1/weights.bin');
+    for (const size of [0, 100, 101, weights.length - 4, weights.length + 4]) {
+      await store.put('versions/v1/weights.bin', size <= weights.length ? weights.subarray(0, size) : new Uint8Array(size));
+      await assert.rejects(loadVersion(store, 'v1'), new RegExp(`versions/v1/weights.bin: ${size} bytes, its model.json's weights take ${weights.length}`));
+    }
+  });
+
   it('names the object and what is wrong when promoted.json, manifest.json or model.json cannot be read', async () => {
     const store = new FolderStore(join(work, 'f'));
     await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
