@@ -12,14 +12,13 @@ import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption } from './sources.js';
+import { commandLogger, hourOption, storeOption } from './sources.js';
 import { settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
@@ -96,8 +95,8 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
-  const models = openStore(values.models!, location);
-  const shardStore = openStore(values.shards!, location);
+  const models = storeOption(origin('models'), values.models!, usage, location);
+  const shardStore = storeOption(origin('shards'), values.shards!, usage, location);
   const shards = openShardCatalog(shardStore);
   let bus;
   try {

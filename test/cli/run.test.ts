@@ -62,13 +62,16 @@ describe('hrrr-embed run', () => {
     assert.deepEqual([rows[0]!.height, rows[0]!.width], [32, 64]);
   });
 
-  it('names a wrong option value and exits 2', async () => {
+  it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
     for (const [extra, message] of [
       [['--device', 'tpu'], /--device: /],
       [['--partitions', '0'], /--partitions: 0 is not a number of at least 1/],
       [['--encoder-thread', 'gpu'], /--encoder-thread: "gpu" is not one of auto, main, worker/],
       [['--batch-size', '0'], /--batch-size: 0 is not a whole number from 1 to 256/],
       [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
+      [['--state', 's3://'], /--state: store location "s3:\/\/": not s3:\/\/BUCKET/],
+      [['--shards', 's3://'], /--shards: store location "s3:\/\/"/],
+      [['--model', 's3://'], /--model: store location "s3:\/\/"/],
     ] as const) {
       const result = await run([...extra]);
       assert.equal(result.status, 2, result.stderr);

@@ -96,7 +96,7 @@ describe('model versions in an object store', () => {
     const folder = join(work, 'd');
     const warnings: string[] = [];
     const log: StageLogger = { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? '') };
-    const opened = await openModel(folder, undefined, log);
+    const opened = await openModel(new FolderStore(folder), undefined, log);
     assert.equal(opened.model.version, 'untrained');
     assert.equal(opened.id, new FolderStore(folder).url);
     assert.equal(opened.manifest, undefined);
