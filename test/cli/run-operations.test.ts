@@ -83,7 +83,7 @@ describe('hrrr-embed run, operations', () => {
 
     const wrongType = await runCommandProcess(['run', '--data', join(work, 'unused')], { env: { HRRR_EMBED_PARTITIONS: 'many' } });
     assert.equal(wrongType.status, 2, wrongType.stderr);
-    assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a number of at least 1/);
+    assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a whole number of at least 1/);
 
     const badHour = await configFile('hour.json', { from: 'yesterday', source: join(work, 'unused') });
     const fromFile = await runCommandProcess(['run', '--config', badHour, '--data', join(work, 'unused')]);

@@ -65,7 +65,7 @@ describe('hrrr-embed run', () => {
   it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
     for (const [extra, message] of [
       [['--device', 'tpu'], /--device: /],
-      [['--partitions', '0'], /--partitions: 0 is not a number of at least 1/],
+      [['--partitions', '0'], /--partitions: 0 is not a whole number of at least 1/],
       [['--encoder-thread', 'gpu'], /--encoder-thread: "gpu" is not one of auto, main, worker/],
       [['--batch-size', '0'], /--batch-size: 0 is not a whole number from 1 to 256/],
       [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
