@@ -77,6 +77,7 @@ ${sourceUsage}`;
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values, origin } = settingsOrUsage(() => loadRunSettings(args, process.env), runUsage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, runUsage);
+  if (values.version !== undefined && values.model === undefined) throw new UsageError(`${origin('version')} needs --model`, runUsage);
   let device;
   try {
     device = parseDevice(values.device);
@@ -89,7 +90,9 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
+  const givenFrom = values.from === undefined ? undefined : hourOption(origin('from'), values.from, runUsage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, runUsage);
+  if (givenFrom && to && to < givenFrom) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, runUsage);
   const match = fieldMatcher(values, runUsage, origin);
 
   const log = commandLogger(values.verbose, 'info');
@@ -97,7 +100,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
   const shardStore = values.shards === undefined || values.shards === 'off' ? undefined : storeOption(origin('shards'), values.shards, runUsage, { log });
   const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
-  const from = values.from !== undefined ? hourOption(origin('from'), values.from, runUsage) : await resumeHour(state);
+  const from = givenFrom ?? (await resumeHour(state));
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });

@@ -72,10 +72,14 @@ describe('hrrr-embed run', () => {
       [['--state', 's3://'], /--state: store location "s3:\/\/": not s3:\/\/BUCKET/],
       [['--shards', 's3://'], /--shards: store location "s3:\/\/"/],
       [['--model', 's3://'], /--model: store location "s3:\/\/"/],
+      [['--from', '2019-09-20T05Z', '--to', '2019-09-20T01Z'], /--to 2019-09-20T01Z comes before --from 2019-09-20T05Z/],
     ] as const) {
       const result = await run([...extra]);
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, message);
     }
+    const versionAlone = await runCommandProcess(['run', '--data', join(work, 'data'), '--version', 'small-1']);
+    assert.equal(versionAlone.status, 2, versionAlone.stderr);
+    assert.match(versionAlone.stderr, /--version needs --model/);
   });
 });
