@@ -19,7 +19,7 @@ import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { commandLogger, hourOption, storeOption } from './sources.js';
-import { settingsOrUsage, UsageError } from './usage.js';
+import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
                      the runs' checkpoints under training/RUN_ID/
@@ -93,6 +93,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
     throw new UsageError(`${origin('device')}: ${(error as Error).message}`, usage);
   }
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = storeOption(origin('models'), values.models!, usage, location);
@@ -104,7 +105,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
   await selectBackend(device, 'training', log);
   const range = (now: Date) => {
     const end = to ?? new Date(floorHour(now.getTime()));

@@ -22,7 +22,7 @@ import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
-import { settingsOrUsage, UsageError } from './usage.js';
+import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
 
@@ -95,6 +95,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   if (givenFrom && to && to < givenFrom) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, runUsage);
   const match = fieldMatcher(values, runUsage, origin);
 
+  const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const log = commandLogger(values.verbose, 'info');
   const source = openSource(values, log, runUsage, origin);
   const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
@@ -110,7 +111,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const readiness = new Readiness();
   const operations = values.metricsPort === undefined ? undefined : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
   // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
