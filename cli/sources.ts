@@ -54,6 +54,7 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
     }
   }
   const fields = field ?? ['REFC:entire atmosphere'];
+  if (fields.length === 0) throw new UsageError(`${label('field')}: an empty list names no field`, usage);
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const alternatives = fields.map((spec) => {
     const [name, ...level] = spec.split(':');

@@ -89,5 +89,10 @@ describe('hrrr-embed run, operations', () => {
     const fromFile = await runCommandProcess(['run', '--config', badHour, '--data', join(work, 'unused')]);
     assert.equal(fromFile.status, 2, fromFile.stderr);
     assert.ok(fromFile.stderr.includes(`${badHour}: "from": "yesterday" is not an hour`), fromFile.stderr);
+
+    const noFields = await configFile('fields.json', { field: [], source: join(work, 'unused') });
+    const emptyList = await runCommandProcess(['run', '--config', noFields, '--data', join(work, 'unused')]);
+    assert.equal(emptyList.status, 2, emptyList.stderr);
+    assert.ok(emptyList.stderr.includes(`${noFields}: "field": an empty list names no field`), emptyList.stderr);
   });
 });
