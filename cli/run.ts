@@ -12,7 +12,7 @@ import { CONSUMER_PROGRESS_KEY, createOutputTopics, runConsumer } from '../pipel
 import { runEventConsumer } from '../pipelines/consume-events.js';
 import { followPromotions } from '../pipelines/follow-promotions.js';
 import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
-import { createShardWriter } from '../shards/writer.js';
+import { createShardWriter, type ShardWriter } from '../shards/writer.js';
 import type { StageLogger } from '../stages/stage.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
@@ -137,16 +137,19 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
-  const shards = values.shards === 'off' ? undefined : createShardWriter({ store: shardStore ?? state, normalization: model.normalization, log });
-  const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
-  await createOutputTopics(bus, codec, partitions);
   const following = new AbortController();
-  const promotions =
-    models !== undefined && values.version === undefined
-      ? followModel(models, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
-      : undefined;
-  const product = { domain: values.domain, product: values.product };
+  let shards: ShardWriter | undefined;
+  let promotions: Promise<void> | undefined;
+  // From here on the encoder thread and the bus are open: a failure, starting included, closes them on its way out.
   try {
+    shards = values.shards === 'off' ? undefined : createShardWriter({ store: shardStore ?? state, normalization: model.normalization, log });
+    const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
+    await createOutputTopics(bus, codec, partitions);
+    promotions =
+      models !== undefined && values.version === undefined
+        ? followModel(models, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
+        : undefined;
+    const product = { domain: values.domain, product: values.product };
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,13 @@ describe('hrrr-embed run', () => {
     for (const manifest of await catalog.list({ field: 'REFC:entire atmosphere:anl' })) for await (const row of catalog.read(manifest)) rows.push(row);
     assert.deepEqual(rows.map((row) => row.validTime.toISOString().slice(0, 13)), ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}`));
     assert.deepEqual([rows[0]!.height, rows[0]!.width], [32, 64]);
+  });
+
+  it('exits 1 naming the cause when it cannot start, its encoder thread and bus closed: a --data folder that cannot be made', { timeout: 120_000 }, async () => {
+    await writeFile(join(work, 'a-file'), '');
+    const result = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'a-file', 'data'), '--state', join(work, 'state'), '--device', 'cpu', '--once']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /hrrr-embed run: ENOTDIR: not a directory, .*a-file\/data/);
   });
 
   it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
