@@ -109,7 +109,12 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }
   const readiness = new Readiness();
-  const operations = values.metricsPort === undefined ? undefined : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness });
+  const operations =
+    values.metricsPort === undefined
+      ? undefined
+      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
+          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
+        });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
   const { backend } = await selectBackend(device, 'inference', log);

@@ -80,6 +80,7 @@ describe('hrrr-embed run', () => {
       [['--shards', 's3://'], /--shards: store location "s3:\/\/"/],
       [['--model', 's3://'], /--model: store location "s3:\/\/"/],
       [['--from', '2019-09-20T05Z', '--to', '2019-09-20T01Z'], /--to 2019-09-20T01Z comes before --from 2019-09-20T05Z/],
+      [['--metrics-host', 'no such host', '--metrics-port', '0'], /--metrics-host "no such host", --metrics-port 0: cannot serve there: /],
       [['--registry', 'registry:8081'], /--registry: schema registry URL "registry:8081" is not an http:\/\/ or https:\/\/ URL/],
     ] as const) {
       const result = await run([...extra]);
