@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import { runBackfill } from '../pipelines/backfill.js';
 import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
-import { openStore } from '../store/open.js';
 import { ProgressBar } from './progress-bar.js';
-import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage } from './sources.js';
+import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage, storeOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const backfillUsage = `usage: hrrr-embed backfill --from YYYY-MM-DDTHHZ --to YYYY-MM-DDTHHZ --out LOC [OPTIONS]
@@ -36,7 +35,7 @@ export async function backfillCommand(args: string[], out: (line: string) => voi
   const match = fieldMatcher(values, backfillUsage);
   const log = commandLogger(values.verbose);
   const source = openSource(values, log, backfillUsage);
-  const target = openStore(values.out!, { log });
+  const target = storeOption('--out', values.out!, backfillUsage, { log });
   const hours = (to.getTime() - from.getTime()) / HOUR_MS + 1;
   const bar = values.quiet ? undefined : new ProgressBar(hours, 'hours');
 

@@ -9,6 +9,7 @@ import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
+import { storeOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
@@ -42,7 +43,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   }
   const log = pino({ name: 'hrrr-embed' }, pino.destination(2));
   const { backend } = await selectBackend(device, 'inference', log);
-  const { model } = await openModel(options.model, options.version, log);
+  const { model } = await openModel(options.model === undefined ? undefined : storeOption('--model', options.model, embedUsage, { log }), options.version, log);
   try {
     const file = positionals[0]!;
     const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model: fixedModel(model), backend }));

@@ -6,7 +6,7 @@ import type { Embedding } from '../bus/records.js';
 import { fileBusQuiet, kafkaQuiet, readEmbeddings } from '../search/embeddings.js';
 import { findEmbedding } from '../search/similar.js';
 import { hourOption } from './sources.js';
-import { UsageError } from './usage.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 /** The options of the commands that look embeddings up on the embeddings topic. */
 export const embeddingsTopicOptions = {
@@ -43,6 +43,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   if (values.time === undefined) throw new UsageError('--time is required', usage);
   const validTime = hourOption('--time', values.time, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', usage);
+  const registry = values.registry === undefined ? undefined : optionOrUsage('--registry', usage, () => new SchemaRegistryClient(values.registry!));
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }) });
@@ -50,7 +51,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }
   try {
-    const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+    const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(registry && { registry }) });
     const embeddings = await readEmbeddings(bus, codec, values.kafka === undefined ? fileBusQuiet : kafkaQuiet);
     const field = fieldOf(values.field, embeddings);
     const query = findEmbedding(embeddings, { field, validTime, ...(values['model-version'] !== undefined && { modelVersion: values['model-version'] }) });

@@ -12,15 +12,14 @@ import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { openStore } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption } from './sources.js';
-import { settingsOrUsage, UsageError } from './usage.js';
+import { commandLogger, hourOption, storeOption } from './sources.js';
+import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
                      the runs' checkpoints under training/RUN_ID/
@@ -94,10 +93,11 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
     throw new UsageError(`${origin('device')}: ${(error as Error).message}`, usage);
   }
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
-  const models = openStore(values.models!, location);
-  const shardStore = openStore(values.shards!, location);
+  const models = storeOption(origin('models'), values.models!, usage, location);
+  const shardStore = storeOption(origin('shards'), values.shards!, usage, location);
   const shards = openShardCatalog(shardStore);
   let bus;
   try {
@@ -105,7 +105,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
   await selectBackend(device, 'training', log);
   const range = (now: Date) => {
     const end = to ?? new Date(floorHour(now.getTime()));

@@ -12,17 +12,17 @@ import { CONSUMER_PROGRESS_KEY, createOutputTopics, runConsumer } from '../pipel
 import { runEventConsumer } from '../pipelines/consume-events.js';
 import { followPromotions } from '../pipelines/follow-promotions.js';
 import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
-import { createShardWriter } from '../shards/writer.js';
+import { createShardWriter, type ShardWriter } from '../shards/writer.js';
 import type { StageLogger } from '../stages/stage.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
-import { openStore } from '../store/open.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
-import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage } from './sources.js';
-import { settingsOrUsage, UsageError } from './usage.js';
+import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
+import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
 
@@ -77,6 +77,7 @@ ${sourceUsage}`;
 export async function runCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values, origin } = settingsOrUsage(() => loadRunSettings(args, process.env), runUsage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, runUsage);
+  if (values.version !== undefined && values.model === undefined) throw new UsageError(`${origin('version')} needs --model`, runUsage);
   let device;
   try {
     device = parseDevice(values.device);
@@ -89,13 +90,18 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const pollIntervalMs = values.pollSeconds * 1000;
   const drainMs = values.drainSeconds * 1000;
   const threshold = values.alertThreshold;
+  const givenFrom = values.from === undefined ? undefined : hourOption(origin('from'), values.from, runUsage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, runUsage);
+  if (givenFrom && to && to < givenFrom) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, runUsage);
   const match = fieldMatcher(values, runUsage, origin);
 
+  const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const log = commandLogger(values.verbose, 'info');
   const source = openSource(values, log, runUsage, origin);
-  const state = openStore(values.state ?? values.data ?? defaultDataFolder, { log });
-  const from = values.from !== undefined ? hourOption(origin('from'), values.from, runUsage) : await resumeHour(state);
+  const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
+  const shardStore = values.shards === undefined || values.shards === 'off' ? undefined : storeOption(origin('shards'), values.shards, runUsage, { log });
+  const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
+  const from = givenFrom ?? (await resumeHour(state));
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
@@ -103,15 +109,20 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }
   const readiness = new Readiness();
-  const operations = values.metricsPort === undefined ? undefined : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness });
+  const operations =
+    values.metricsPort === undefined
+      ? undefined
+      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
+          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
+        });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(values.registry !== undefined && { registry: new SchemaRegistryClient(values.registry) }) });
+  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
   // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
   const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
-  const { model, id, manifest } = await openModel(values.model, values.version, log);
+  const { model, id, manifest } = await openModel(models, values.version, log);
   const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
     const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;
     return { autoencoder, id, alertThreshold: threshold ?? alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch, close: encoder.close }) };
@@ -131,16 +142,19 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
-  const shards = values.shards === 'off' ? undefined : createShardWriter({ store: values.shards === undefined ? state : openStore(values.shards, { log }), normalization: model.normalization, log });
-  const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
-  await createOutputTopics(bus, codec, partitions);
   const following = new AbortController();
-  const promotions =
-    values.model !== undefined && values.version === undefined
-      ? followModel(values.model, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
-      : undefined;
-  const product = { domain: values.domain, product: values.product };
+  let shards: ShardWriter | undefined;
+  let promotions: Promise<void> | undefined;
+  // From here on the encoder thread and the bus are open: a failure, starting included, closes them on its way out.
   try {
+    shards = values.shards === 'off' ? undefined : createShardWriter({ store: shardStore ?? state, normalization: model.normalization, log });
+    const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
+    await createOutputTopics(bus, codec, partitions);
+    promotions =
+      models !== undefined && values.version === undefined
+        ? followModel(models, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
+        : undefined;
+    const product = { domain: values.domain, product: values.product };
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
       readiness.pipelineIsRunning();
@@ -207,9 +221,8 @@ interface FollowModelOptions {
   onSwap?(version: string): void;
 }
 
-/** Swaps newly promoted versions of the model store at `location` into the slot until `signal` aborts. */
-async function followModel(location: string, { bus, codec, slot, log, pollMs, serve, onSwap }: FollowModelOptions, signal: AbortSignal): Promise<void> {
-  const models = openStore(location, { log });
+/** Swaps newly promoted versions of the model store `models` into the slot until `signal` aborts. */
+async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs, serve, onSwap }: FollowModelOptions, signal: AbortSignal): Promise<void> {
   // A group of its own, reading only what is announced from now on: every consumer hears every promotion.
   const announcements = bus.consumer({ group: `hrrr-embed-model-watch-${randomUUID()}`, topics: [codec.topics.modelVersions] });
   const load = async (version: string) => {
@@ -222,7 +235,7 @@ async function followModel(location: string, { bus, codec, slot, log, pollMs, se
 const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;
 
 /** Where a consumer with no --from starts: after the last hour its progress record has, or the hour before this one. */
-async function resumeHour(state: ReturnType<typeof openStore>): Promise<Date> {
+async function resumeHour(state: ObjectStore): Promise<Date> {
   const done = (await Progress.load(state, CONSUMER_PROGRESS_KEY)).doneThrough;
   return done ? new Date(done.getTime() + HOUR_MS) : new Date(floorHour(Date.now()) - HOUR_MS);
 }

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
-import { NOAA_HRRR_BUCKET, openStore } from '../store/open.js';
+import { NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { UsageError } from './usage.js';
 
@@ -54,6 +54,7 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
     }
   }
   const fields = field ?? ['REFC:entire atmosphere'];
+  if (fields.length === 0) throw new UsageError(`${label('field')}: an empty list names no field`, usage);
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const alternatives = fields.map((spec) => {
     const [name, ...level] = spec.split(':');
@@ -64,10 +65,15 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
 }
 
 export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
+  return storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+}
+
+/** The store a setting names; `label` names the setting (e.g. "--state") when the location is none. */
+export function storeOption(label: string, location: string, usage: string, options: OpenStoreOptions): ObjectStore {
   try {
-    return openStore(values.source, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+    return openStore(location, options);
   } catch (error) {
-    throw new UsageError(`${label('source')}: ${(error as Error).message}`, usage);
+    throw new UsageError(`${label}: ${(error as Error).message}`, usage);
   }
 }
 

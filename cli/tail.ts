@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { UsageError } from './usage.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 export const tailUsage = `usage: hrrr-embed tail TOPIC [--data DIR | --kafka HOST:PORT] [--from-beginning] [--max N] [--registry URL]
 
@@ -36,7 +36,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   if (!(Number.isInteger(max) && max >= 1) && max !== Infinity) throw new UsageError(`--max: ${options.max} is not a whole number of at least 1`, tailUsage);
   const topic = positionals[0]!;
 
-  const codec = await AvroCodec.create(options.registry === undefined ? {} : { registry: new SchemaRegistryClient(options.registry) });
+  const codec = await AvroCodec.create(options.registry === undefined ? {} : { registry: optionOrUsage('--registry', tailUsage, () => new SchemaRegistryClient(options.registry!)) });
   let bus;
   try {
     bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}) });

@@ -1,5 +1,5 @@
 import type { StageLogger } from '../stages/stage.js';
-import { openStore } from '../store/open.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { createAutoencoder, UNTRAINED, type Autoencoder } from './autoencoder.js';
 import { loadVersion, promotedVersion, type ModelManifest } from './versions.js';
 
@@ -12,16 +12,15 @@ export interface OpenedModel {
 }
 
 /**
- * The model a command runs: the promoted version (or `version`) in the model store at
- * `location`, or, with no location or nothing promoted there yet, a fresh model of the seed configuration with fixed seeds,
+ * The model a command runs: the promoted version (or `version`) in the model store `store`,
+ * or, with no store or nothing promoted there yet, a fresh model of the seed configuration with fixed seeds,
  * whose embeddings mean nothing yet (said in the log, and by its version "untrained").
  */
-export async function openModel(location: string | undefined, version: string | undefined, log: StageLogger): Promise<OpenedModel> {
-  if (location === undefined) {
+export async function openModel(store: ObjectStore | undefined, version: string | undefined, log: StageLogger): Promise<OpenedModel> {
+  if (store === undefined) {
     log.warn({ modelVersion: UNTRAINED }, 'no --model: using a freshly initialised model of the seed configuration; its embeddings mean nothing yet');
     return { model: createAutoencoder(), id: UNTRAINED };
   }
-  const store = openStore(location, { log });
   if (version === undefined && (await promotedVersion(store)) === undefined) {
     // A deployment's first start, before the first training: the seed model until a version is promoted.
     log.warn({ models: store.url, modelVersion: UNTRAINED }, 'no model version is promoted yet: using a freshly initialised model of the seed configuration until one is');

@@ -29,12 +29,37 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
     },
 
     async load() {
-      const modelJson = JSON.parse(new TextDecoder().decode(await store.get(prefix + MODEL_JSON))) as tf.io.ModelJSON;
+      const modelJson = (await readJson(store, prefix + MODEL_JSON)) as tf.io.ModelJSON;
+      if (typeof modelJson !== 'object' || modelJson === null || !Array.isArray(modelJson.weightsManifest)) throw new Error(`${store.url}/${prefix}${MODEL_JSON}: no weightsManifest`);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
-        const parts = await Promise.all(manifest.flatMap((group) => group.paths).map((path) => store.get(prefix + path)));
+        const paths = manifest.flatMap((group) => group.paths);
+        const parts = await Promise.all(paths.map((path) => store.get(prefix + path)));
+        // tfjs would build tensors from whatever bytes there are: a short object fails far from its cause, a long one loads.
+        const size = parts.reduce((sum, part) => sum + part.length, 0);
+        const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+        if (size !== expected) throw new Error(`${store.url}/${prefix}${paths.join(', ')}: ${size} bytes, its ${MODEL_JSON}'s weights take ${expected}`);
         return [specs, tf.io.CompositeArrayBuffer.join(parts.map((part) => part.slice().buffer as ArrayBuffer))];
       });
     },
   };
+}
+
+/** The JSON of an object; the error of one that is not JSON names it. */
+export async function readJson(store: ObjectStore, key: string): Promise<unknown> {
+  const text = new TextDecoder().decode(await store.get(key));
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${store.url}/${key}: not JSON (${(error as Error).message})`, { cause: error });
+  }
+}
+
+const bytesPerValue: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, float16: 2, uint16: 2, uint8: 1 };
+
+function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const bytes = bytesPerValue[dtype];
+  if (bytes === undefined) throw new Error(`weight ${spec.name}: values of type ${dtype} cannot be stored here`);
+  return spec.shape.reduce((product, length) => product * length, bytes);
 }

@@ -11,7 +11,7 @@ import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { withSharedModels, type Autoencoder } from './autoencoder.js';
 import { modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
-import { objectStoreIO } from './store-io.js';
+import { objectStoreIO, readJson } from './store-io.js';
 
 export const MANIFEST_FORMAT = 'hrrr-embed-model/1';
 
@@ -46,6 +46,7 @@ export class VersionExistsError extends Error {
   override readonly name = 'VersionExistsError';
 }
 
+const VERSION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const versionPrefix = (prefix: string, id: string) => `${prefix}versions/${id}/`;
 const PROMOTED = 'promoted.json';
 
@@ -53,7 +54,7 @@ const PROMOTED = 'promoted.json';
 export async function saveVersion(store: ObjectStore, model: Autoencoder, details: SaveDetails = {}, prefix = ''): Promise<ModelManifest> {
   const createdAt = details.now ?? new Date();
   const modelId = details.modelId ?? `${createdAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(modelId)) throw new Error(`model version id ${JSON.stringify(modelId)}: letters, digits, ".", "_" and "-" only`);
+  if (!VERSION_ID.test(modelId)) throw new Error(`model version id ${JSON.stringify(modelId)}: letters, digits, ".", "_" and "-" only`);
   const at = versionPrefix(prefix, modelId);
   if (await anyObjectUnder(store, at)) throw new VersionExistsError(`model version ${modelId} exists in ${store.url}`);
   await model.autoencoder.save(objectStoreIO(store, at));
@@ -84,12 +85,16 @@ export async function promoteVersion(store: ObjectStore, modelId: string, prefix
 
 /** The promoted version's id, or undefined when none is promoted. */
 export async function promotedVersion(store: ObjectStore, prefix = ''): Promise<string | undefined> {
+  let promoted;
   try {
-    return (JSON.parse(new TextDecoder().decode(await store.get(prefix + PROMOTED))) as { modelId: string }).modelId;
+    promoted = (await readJson(store, prefix + PROMOTED)) as { modelId?: unknown } | null;
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw error;
   }
+  const modelId = promoted?.modelId;
+  if (typeof modelId !== 'string' || !VERSION_ID.test(modelId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: modelId is not a version id (${JSON.stringify(modelId)})`);
+  return modelId;
 }
 
 /** Complete versions (those with a manifest), oldest first. */
@@ -103,8 +108,12 @@ export async function listVersions(store: ObjectStore, prefix = ''): Promise<str
 }
 
 export async function readManifest(store: ObjectStore, modelId: string, prefix = ''): Promise<ModelManifest> {
-  const manifest = JSON.parse(new TextDecoder().decode(await store.get(`${versionPrefix(prefix, modelId)}manifest.json`))) as ModelManifest;
-  if (manifest.format !== MANIFEST_FORMAT) throw new Error(`model version ${modelId}: unknown manifest format ${JSON.stringify(manifest.format)}`);
+  const key = `${versionPrefix(prefix, modelId)}manifest.json`;
+  const manifest = (await readJson(store, key)) as ModelManifest | null;
+  if (manifest?.format !== MANIFEST_FORMAT) throw new Error(`model version ${modelId}: unknown manifest format ${JSON.stringify(manifest?.format)}`);
+  for (const part of ['hyperparameters', 'normalization'] as const) {
+    if (typeof manifest[part] !== 'object' || manifest[part] === null) throw new Error(`${store.url}/${key}: ${part} is not an object`);
+  }
   return manifest;
 }
 

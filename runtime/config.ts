@@ -19,7 +19,7 @@ export const RUN_SETTINGS = {
   kafka: { kind: 'string' },
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
-  partitions: { kind: 'number', default: 1, min: 1 },
+  partitions: { kind: 'number', default: 1, min: 1, integer: true },
   state: { kind: 'string' },
   shards: { kind: 'string' },
   from: { kind: 'string' },
@@ -30,7 +30,7 @@ export const RUN_SETTINGS = {
   device: { kind: 'string', default: 'auto' },
   alertThreshold: { kind: 'number', min: 0 },
   // No defaults: both follow the backend (see defaultBatching in cli/run.ts).
-  concurrency: { kind: 'number', min: 1 },
+  concurrency: { kind: 'number', min: 1, integer: true },
   batchSize: { kind: 'number', min: 1, max: 256, integer: true },
   batchWaitMs: { kind: 'number', default: 50, min: 0 },
   encoderThread: { kind: 'string', default: 'auto' },

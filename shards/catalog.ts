@@ -31,11 +31,23 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
 
     async *read(manifest) {
       const bytes = await readShardObject(store, manifest);
-      for (const row of rowsFromIPC(bytes, manifest, `${store.url}/${manifest.dataKey}`)) {
+      let rows;
+      try {
+        rows = [...rowsFromIPC(bytes, manifest, `${store.url}/${manifest.dataKey}`)];
+      } catch (error) {
+        // The bytes are those the manifest's checksum names: another try reads the same.
+        throw new CorruptShardError(`shard ${manifest.id}: ${(error as Error).message}`, { cause: error });
+      }
+      for (const row of rows) {
         yield { validTime: row.validTime, field: manifest.field, source: row.source, height: manifest.height, width: manifest.width, values: decodeValues(row.values, manifest.encoding, manifest.normalization) };
       }
     },
   };
+}
+
+/** A shard that cannot be read as its manifest says, however often it is tried: missing, of another size or checksum, or unreadable. */
+export class CorruptShardError extends Error {
+  override readonly name = 'CorruptShardError';
 }
 
 /** A shard's Arrow object, refused when its size or SHA-256 differs from its manifest. */
@@ -45,12 +57,12 @@ export async function readShardObject(store: ObjectStore, manifest: ShardManifes
   try {
     bytes = await store.get(manifest.dataKey);
   } catch (error) {
-    if (error instanceof ObjectNotFoundError) throw new Error(`shard ${manifest.id}: its data object ${name} is missing`, { cause: error });
+    if (error instanceof ObjectNotFoundError) throw new CorruptShardError(`shard ${manifest.id}: its data object ${name} is missing`, { cause: error });
     throw error;
   }
-  if (bytes.length !== manifest.bytes) throw new Error(`shard ${manifest.id}: ${name} is ${bytes.length} bytes, its manifest says ${manifest.bytes}`);
+  if (bytes.length !== manifest.bytes) throw new CorruptShardError(`shard ${manifest.id}: ${name} is ${bytes.length} bytes, its manifest says ${manifest.bytes}`);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== manifest.sha256) throw new Error(`shard ${manifest.id}: ${name} has SHA-256 ${sha256}, its manifest says ${manifest.sha256}: the object is corrupt or was replaced`);
+  if (sha256 !== manifest.sha256) throw new CorruptShardError(`shard ${manifest.id}: ${name} has SHA-256 ${sha256}, its manifest says ${manifest.sha256}: the object is corrupt or was replaced`);
   return bytes;
 }
 

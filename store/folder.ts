@@ -35,7 +35,7 @@ export class FolderStore implements ObjectStore {
 
   async head(key: string, _options?: RequestOptions): Promise<ObjectInfo | undefined> {
     try {
-      const stats = await stat(this.path(key));
+      const stats = await stat(this.objectPath(key));
       return stats.isFile() ? { key, size: stats.size, lastModified: stats.mtime } : undefined;
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -46,12 +46,15 @@ export class FolderStore implements ObjectStore {
   async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
     let file;
     try {
-      file = await open(this.path(key), 'r');
+      file = await open(this.objectPath(key), 'r');
     } catch (error) {
       throw isMissing(error) ? new ObjectNotFoundError(this.location(key), { cause: error }) : this.failure(key, error);
     }
     try {
-      const size = (await file.stat()).size;
+      const stats = await file.stat();
+      // A folder is where keys beginning with this one are; this key names no object.
+      if (stats.isDirectory()) throw new ObjectNotFoundError(this.location(key));
+      const size = stats.size;
       const start = options.range?.start ?? 0;
       const end = Math.min(options.range?.end ?? size - 1, size - 1);
       if (start > end && size > 0) {
@@ -67,7 +70,7 @@ export class FolderStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
-    const path = this.path(key);
+    const path = this.objectPath(key);
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -82,14 +85,21 @@ export class FolderStore implements ObjectStore {
       if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
       else await rename(temporary, path);
     } catch (error) {
-      await rm(temporary, { force: true });
+      // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
+      await rm(temporary, { force: true }).catch(() => {});
       if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.location(key), { cause: error });
       throw this.failure(key, error);
     }
   }
 
   async delete(key: string, _options?: RequestOptions): Promise<void> {
-    await rm(this.path(key), { force: true });
+    const path = this.objectPath(key);
+    try {
+      if ((await stat(path)).isDirectory()) return;
+      await rm(path, { force: true });
+    } catch (error) {
+      if (!isMissing(error)) throw this.failure(key, error);
+    }
   }
 
   private async collect(folder: string, keys: string[]): Promise<void> {
@@ -105,6 +115,17 @@ export class FolderStore implements ObjectStore {
       if (entry.isDirectory()) await this.collect(path, keys);
       else if (entry.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
     }
+  }
+
+  /**
+   * The file of an object. A key the folder would rewrite ("a/../b", "a/./b", "a//b", "a/",
+   * "/a") is refused: as a file it would be another key's, and list would give it back changed.
+   */
+  private objectPath(key: string): string {
+    if (key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new StoreError('invalid', this.location(key), 'a folder cannot hold a key with an empty, "." or ".." part between its slashes');
+    }
+    return this.path(key);
   }
 
   private path(key: string): string {

@@ -34,7 +34,13 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   if (location.startsWith('file://')) return new FolderStore(decodeURIComponent(new URL(location).pathname));
   const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
   if (s3) {
-    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    const [endpoint, named] = [
+      [options.endpoint, 'endpoint'],
+      [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
+      [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
+    ].find(([url]) => url !== undefined) ?? [];
+    // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint)} is not an http:// or https:// URL`);
     const signed = options.signed ?? Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
     return new S3Store({
       bucket: s3[1]!,

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
-import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
+import type { ByteRange, GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 export interface S3StoreConfig {
   bucket: string;
@@ -13,7 +13,7 @@ export interface S3StoreConfig {
   /** Anonymous (unsigned) requests, as NOAA's public bucket allows; otherwise the SDK's credential chain. */
   anonymous?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Milliseconds to connect, and without a byte of response, before a request fails as a timeout. */
+  /** Milliseconds to connect, and without a byte of response (headers or, part way through, body), before a request fails as a timeout. */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   /** Keys per listing request (at most 1000, S3's default). */
@@ -37,7 +37,13 @@ export class S3Store implements ObjectStore {
     this.client = new S3Client({
       region: config.region ?? 'us-east-1',
       maxAttempts: 1,
-      requestHandler: { connectionTimeout: config.connectTimeoutMs ?? 10_000, requestTimeout: config.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: config.connectTimeoutMs ?? 10_000,
+        requestTimeout: config.requestTimeoutMs ?? 60_000,
+        throwOnRequestTimeout: true,
+        // requestTimeout ends once the headers are in; a body that stops coming needs the socket's own timeout.
+        socketTimeout: config.requestTimeoutMs ?? 60_000,
+      },
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),
@@ -88,6 +94,8 @@ export class S3Store implements ObjectStore {
         // The connection ended early: the object may be whole, this download is not.
         throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${response.ContentLength} bytes`);
       }
+      const wrong = options.range && wrongRange(options.range, response.ContentRange, bytes.length);
+      if (wrong) throw new StoreError(wrong.kind, this.location(key), wrong.message);
       return bytes;
     });
   }
@@ -125,6 +133,27 @@ export class S3Store implements ObjectStore {
       throw new StoreError(kind, this.location(key), describe(error), { cause: error });
     }
   }
+}
+
+/**
+ * What is wrong with the answer to a ranged get, if anything: it must hold the bytes from
+ * `start` up to `end` or the object's end. A server or cache may ignore the Range header and send
+ * the whole object, or send less than asked.
+ */
+function wrongRange(range: ByteRange, contentRange: string | undefined, received: number): { kind: StoreErrorKind; message: string } | undefined {
+  const asked = `asked for bytes ${range.start}-${range.end ?? ''}`;
+  if (contentRange === undefined) {
+    // The whole object, which is what was asked only for a range from 0 that reaches its end.
+    if (range.start === 0 && (range.end === undefined || range.end >= received - 1)) return undefined;
+    return { kind: 'invalid', message: `${asked}, the server sent the whole object (${received} bytes)` };
+  }
+  const sent = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange);
+  if (!sent) return { kind: 'invalid', message: `${asked}, the server's Content-Range is ${JSON.stringify(contentRange)}` };
+  const [first, last] = [Number(sent[1]), Number(sent[2])];
+  const lastWanted = Math.min(range.end ?? Infinity, sent[3] === '*' ? last : Number(sent[3]) - 1);
+  if (first !== range.start || last > lastWanted) return { kind: 'invalid', message: `${asked}, the server sent ${contentRange}` };
+  if (last < lastWanted) return { kind: 'truncated', message: `${asked}, the server sent ${contentRange}` };
+  return undefined;
 }
 
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {

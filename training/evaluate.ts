@@ -43,6 +43,7 @@ export async function evaluateHeldOut(models: readonly Autoencoder[], catalog: S
     }
   }
   await flush();
+  if (errors[0]!.length === 0) throw new Error(`no held-out shard could be read (${shards.map((shard) => shard.id).join(', ')})`);
   return { errors: errors.map((list) => Float32Array.from(list)), stormiest: stormiest?.row };
 }
 

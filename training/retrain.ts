@@ -16,6 +16,7 @@ import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { shuffledRows, START, trainingBatches, type StreamPosition } from './batches.js';
+import { leavingOutCorruptShards } from './corrupt-shards.js';
 import { loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
@@ -79,7 +80,8 @@ export interface RetrainResult extends RunOutcome {
   resumedAt: number;
 }
 
-export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
+export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
+  const options = { ...given, shards: leavingOutCorruptShards(given.shards, given.log) };
   const { models, runId, log } = options;
   const pointer = await readPointer(models, runId);
   if (pointer?.finished) {

@@ -25,6 +25,8 @@ export class SchemaRegistryClient {
   private readonly base: string;
 
   constructor(url: string) {
+    // Checked here: otherwise a wrong URL fails only at the first record, after everything started.
+    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`schema registry URL ${JSON.stringify(url)} is not an http:// or https:// URL`);
     this.base = url.replace(/\/+$/, '');
   }
 

@@ -59,6 +59,7 @@ describe('hrrr-embed fetch', () => {
       [['--time', '2019-09-20T05Z'], /--out is required/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--field', 'REFC', '--match', 'x'], /--match and --field/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 'ftp://x'], /--source: store location "ftp:\/\/x"/],
+      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 's3://hrrr', '--endpoint', '127.0.0.1:9000'], /--source: endpoint "127.0.0.1:9000" is not an http:\/\/ or https:\/\/ URL/],
     ] as const) {
       const result = await cli('fetch', ...args);
       assert.equal(result.status, 2, result.stderr);

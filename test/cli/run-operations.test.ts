@@ -83,11 +83,16 @@ describe('hrrr-embed run, operations', () => {
 
     const wrongType = await runCommandProcess(['run', '--data', join(work, 'unused')], { env: { HRRR_EMBED_PARTITIONS: 'many' } });
     assert.equal(wrongType.status, 2, wrongType.stderr);
-    assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a number of at least 1/);
+    assert.match(wrongType.stderr, /HRRR_EMBED_PARTITIONS: many is not a whole number of at least 1/);
 
     const badHour = await configFile('hour.json', { from: 'yesterday', source: join(work, 'unused') });
     const fromFile = await runCommandProcess(['run', '--config', badHour, '--data', join(work, 'unused')]);
     assert.equal(fromFile.status, 2, fromFile.stderr);
     assert.ok(fromFile.stderr.includes(`${badHour}: "from": "yesterday" is not an hour`), fromFile.stderr);
+
+    const noFields = await configFile('fields.json', { field: [], source: join(work, 'unused') });
+    const emptyList = await runCommandProcess(['run', '--config', noFields, '--data', join(work, 'unused')]);
+    assert.equal(emptyList.status, 2, emptyList.stderr);
+    assert.ok(emptyList.stderr.includes(`${noFields}: "field": an empty list names no field`), emptyList.stderr);
   });
 });

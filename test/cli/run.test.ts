@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,17 +62,33 @@ describe('hrrr-embed run', () => {
     assert.deepEqual([rows[0]!.height, rows[0]!.width], [32, 64]);
   });
 
-  it('names a wrong option value and exits 2', async () => {
+  it('exits 1 naming the cause when it cannot start, its encoder thread and bus closed: a --data folder that cannot be made', { timeout: 120_000 }, async () => {
+    await writeFile(join(work, 'a-file'), '');
+    const result = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'a-file', 'data'), '--state', join(work, 'state'), '--device', 'cpu', '--once']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /hrrr-embed run: ENOTDIR: not a directory, .*a-file\/data/);
+  });
+
+  it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
     for (const [extra, message] of [
       [['--device', 'tpu'], /--device: /],
-      [['--partitions', '0'], /--partitions: 0 is not a number of at least 1/],
+      [['--partitions', '0'], /--partitions: 0 is not a whole number of at least 1/],
       [['--encoder-thread', 'gpu'], /--encoder-thread: "gpu" is not one of auto, main, worker/],
       [['--batch-size', '0'], /--batch-size: 0 is not a whole number from 1 to 256/],
       [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
+      [['--state', 's3://'], /--state: store location "s3:\/\/": not s3:\/\/BUCKET/],
+      [['--shards', 's3://'], /--shards: store location "s3:\/\/"/],
+      [['--model', 's3://'], /--model: store location "s3:\/\/"/],
+      [['--from', '2019-09-20T05Z', '--to', '2019-09-20T01Z'], /--to 2019-09-20T01Z comes before --from 2019-09-20T05Z/],
+      [['--metrics-host', 'no such host', '--metrics-port', '0'], /--metrics-host "no such host", --metrics-port 0: cannot serve there: /],
+      [['--registry', 'registry:8081'], /--registry: schema registry URL "registry:8081" is not an http:\/\/ or https:\/\/ URL/],
     ] as const) {
       const result = await run([...extra]);
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, message);
     }
+    const versionAlone = await runCommandProcess(['run', '--data', join(work, 'data'), '--version', 'small-1']);
+    assert.equal(versionAlone.status, 2, versionAlone.stderr);
+    assert.match(versionAlone.stderr, /--version needs --model/);
   });
 });

@@ -64,11 +64,39 @@ describe('model versions in an object store', () => {
     assert.equal((await loadVersion(store)).model.version, 'v2');
   });
 
+  it('refuses a version whose weights.bin is cut short or longer than its model.json says, naming the object and both sizes', async () => {
+    const store = new FolderStore(join(work, 'e'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    const weights = await store.get('versions/v1/weights.bin');
+    for (const size of [0, 100, 101, weights.length - 4, weights.length + 4]) {
+      await store.put('versions/v1/weights.bin', size <= weights.length ? weights.subarray(0, size) : new Uint8Array(size));
+      await assert.rejects(loadVersion(store, 'v1'), new RegExp(`versions/v1/weights.bin: ${size} bytes, its model.json's weights take ${weights.length}`));
+    }
+  });
+
+  it('names the object and what is wrong when promoted.json, manifest.json or model.json cannot be read', async () => {
+    const store = new FolderStore(join(work, 'f'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    await promoteVersion(store, 'v1');
+    const cut = async (key: string, pattern: RegExp, text?: string) => {
+      const whole = await store.get(key);
+      await store.put(key, text === undefined ? whole.subarray(0, 20) : new TextEncoder().encode(text));
+      await assert.rejects(loadVersion(store), pattern);
+      await store.put(key, whole);
+    };
+    await cut('promoted.json', /promoted\.json: not JSON/);
+    await cut('promoted.json', /promoted\.json: modelId is not a version id/, '{}');
+    await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: not JSON/);
+    await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: hyperparameters is not an object/, '{"format": "hrrr-embed-model/1", "normalization": {}}');
+    await cut('versions/v1/model.json', /versions\/v1\/model\.json: not JSON/);
+    assert.equal((await loadVersion(store)).model.version, 'v1');
+  });
+
   it('a consumer of a model store where nothing is promoted yet serves the seed model until a version is, and says so', async () => {
     const folder = join(work, 'd');
     const warnings: string[] = [];
     const log: StageLogger = { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? '') };
-    const opened = await openModel(folder, undefined, log);
+    const opened = await openModel(new FolderStore(folder), undefined, log);
     assert.equal(opened.model.version, 'untrained');
     assert.equal(opened.id, new FolderStore(folder).url);
     assert.equal(opened.manifest, undefined);

@@ -56,7 +56,9 @@ describe('run settings', () => {
     assert.throws(() => loadRunSettings(['--config', quoted], {}), new SettingError(`${quoted}: "partitions": expected a number, not "3"`));
     const flag = await configFile('flag.json', { once: 'yes' });
     assert.throws(() => loadRunSettings(['--config', flag], {}), /flag\.json: "once": expected true or false, not "yes"/);
-    assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONCURRENCY: 'two' }), new SettingError('HRRR_EMBED_CONCURRENCY: two is not a number of at least 1'));
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONCURRENCY: 'two' }), new SettingError('HRRR_EMBED_CONCURRENCY: two is not a whole number of at least 1'));
+    assert.throws(() => loadRunSettings(['--partitions', '2.5'], {}), new SettingError('--partitions: 2.5 is not a whole number of at least 1'));
+    assert.throws(() => loadRunSettings(['--concurrency', '1.5'], {}), new SettingError('--concurrency: 1.5 is not a whole number of at least 1'));
     assert.throws(() => loadRunSettings(['--metrics-port', '70000'], {}), new SettingError('--metrics-port: 70000 is not a whole number from 0 to 65535'));
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SEED_NORMALIZATION } from '../../model/config.js';
-import { openShardCatalog } from '../../shards/catalog.js';
+import { CorruptShardError, openShardCatalog } from '../../shards/catalog.js';
 import type { ShardCatalog, ShardEncoding, ShardManifest, ShardRow } from '../../shards/types.js';
 import { createShardWriter, type ShardWriterOptions } from '../../shards/writer.js';
 import { silentLogger } from '../../stages/stage.js';
@@ -153,11 +153,11 @@ for (const kind of setup.kinds) {
       const flipped = good.slice();
       flipped[good.length - 100]! ^= 0xff;
       await store.put(manifest!.dataKey, flipped);
-      await assert.rejects(rowsOf(shards, [manifest!]), new RegExp(`shard ${manifest!.id}: .*${manifest!.dataKey} has SHA-256 [0-9a-f]{64}, its manifest says ${manifest!.sha256}: the object is corrupt`));
+      await assert.rejects(rowsOf(shards, [manifest!]), (error: Error) => error instanceof CorruptShardError && new RegExp(`shard ${manifest!.id}: .*${manifest!.dataKey} has SHA-256 [0-9a-f]{64}, its manifest says ${manifest!.sha256}: the object is corrupt`).test(error.message));
       await store.put(manifest!.dataKey, good.subarray(0, 100));
-      await assert.rejects(rowsOf(shards, [manifest!]), new RegExp(`shard ${manifest!.id}: .* is 100 bytes, its manifest says ${manifest!.bytes}`));
+      await assert.rejects(rowsOf(shards, [manifest!]), (error: Error) => error instanceof CorruptShardError && new RegExp(`shard ${manifest!.id}: .* is 100 bytes, its manifest says ${manifest!.bytes}`).test(error.message));
       await store.delete(manifest!.dataKey);
-      await assert.rejects(rowsOf(shards, [manifest!]), new RegExp(`shard ${manifest!.id}: its data object .* is missing`));
+      await assert.rejects(rowsOf(shards, [manifest!]), (error: Error) => error instanceof CorruptShardError && new RegExp(`shard ${manifest!.id}: its data object .* is missing`).test(error.message));
     });
 
     it('refuses a manifest that is not one, naming its key', async () => {

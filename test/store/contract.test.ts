@@ -76,6 +76,30 @@ for (const kind of setup.kinds) {
       assert.deepEqual(await keys(store, 'lease/'), ['lease/1', 'lease/2']);
     });
 
+    it('keeps a key as written, spaces and unicode included, and never lets two keys name one object: a key the store cannot hold as it is, it refuses', async () => {
+      const written = ['odd/a b/é ü 😀.txt', 'odd/plus+&=?#%20', 'odd/y', 'odd/x/../y', 'odd/z', 'odd/./z', 'odd/w', 'odd//w', 'odd/v', 'odd/v/', '/odd/u'];
+      const kept: string[] = [];
+      for (const key of written) {
+        try {
+          await store.put(key, bytes(`content of ${key}`));
+          kept.push(key);
+        } catch (error) {
+          assert.ok(error instanceof StoreError && error.kind === 'invalid' && error.message.includes(key), `${key}: ${error}`);
+        }
+      }
+      assert.ok(kept.includes('odd/a b/é ü 😀.txt') && kept.includes('odd/plus+&=?#%20') && kept.includes('odd/y'));
+      for (const key of kept) assert.equal(text(await store.get(key)), `content of ${key}`);
+      assert.deepEqual(await keys(store, 'odd/'), kept.filter((key) => key.startsWith('odd/')).sort());
+    });
+
+    it('takes a key that only begins other keys (a folder, to a folder store) for a missing object: get not-found, head undefined, delete no error', async () => {
+      await store.put('prefix-only/inside', bytes('x'));
+      await assert.rejects(store.get('prefix-only'), (error: unknown) => error instanceof ObjectNotFoundError && error.message.includes('prefix-only'));
+      assert.equal(await store.head('prefix-only'), undefined);
+      await store.delete('prefix-only');
+      assert.equal(text(await store.get('prefix-only/inside')), 'x');
+    });
+
     it('keeps binary content byte for byte', async () => {
       const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 256);
       await store.put('scratch/binary', data);
@@ -83,6 +107,18 @@ for (const kind of setup.kinds) {
     });
   });
 }
+
+describe('folder store specifics', () => {
+  it('refuses, with a StoreError naming the key, an object the folder cannot hold: one under a file, one where a folder is', async () => {
+    const store = await setup.kinds[0]!.create();
+    await store.put('file', bytes('x'));
+    await store.put('folder/inside', bytes('y'));
+    for (const key of ['file/under', 'folder']) {
+      await assert.rejects(store.put(key, bytes('z')), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && error.message.includes(key));
+    }
+    assert.deepEqual(await keys(store, ''), ['file', 'folder/inside']);
+  });
+});
 
 describe('S3 store specifics (moto server)', () => {
   it('lists past a page: pagination by continuation token returns every key once', async () => {

@@ -64,6 +64,35 @@ describe('retries against a real S3 server behind a fault-injecting proxy', () =
     assert.deepEqual(proxy.requests.map((seen) => seen.fault), ['stall', undefined]);
   });
 
+  it('retries a download whose connection drops part way through the body', async () => {
+    proxy.inject({ kind: 'cut', afterBytes: 30_000, then: 'reset' });
+    assert.deepEqual(await store.get('object'), body);
+    assert.deepEqual(proxy.requests.map((seen) => [seen.fault, seen.responseBytes]), [['cut', 30_000], [undefined, body.length]]);
+  });
+
+  it('retries, as a timeout, a download whose body stops coming part way through', { timeout: 20_000 }, async () => {
+    const impatient = new RetryingStore(new S3Store({ bucket: BUCKET, endpoint: proxy.endpoint, forcePathStyle: true, credentials: testCredentials, requestTimeoutMs: 300 }), { sleep: async () => {} });
+    proxy.inject({ kind: 'cut', afterBytes: 30_000, then: 'stall' });
+    assert.deepEqual(await impatient.get('object'), body);
+    assert.deepEqual(proxy.requests.map((seen) => seen.fault), ['cut', undefined]);
+  });
+
+  it('refuses a ranged answer that holds other bytes than those asked for, naming both', async () => {
+    proxy.inject({ kind: 'range', range: undefined });
+    await assert.rejects(store.get('object', { range: { start: 10, end: 19 } }), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && /retries\/object: asked for bytes 10-19, the server sent the whole object \(100000 bytes\)/.test(error.message));
+    proxy.inject({ kind: 'range', range: 'bytes=10-14' });
+    await assert.rejects(store.get('object', { range: { start: 10, end: 19 } }), (error: unknown) => error instanceof StoreError && error.kind === 'truncated' && /asked for bytes 10-19, the server sent bytes 10-14\/100000/.test(error.message));
+    proxy.inject({ kind: 'range', range: 'bytes=20-29' });
+    await assert.rejects(store.get('object', { range: { start: 10, end: 19 } }), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && /sent bytes 20-29\/100000/.test(error.message));
+  });
+
+  it('reads a range that runs past the end up to the end, and the whole object when a range from 0 is answered with all of it', async () => {
+    assert.deepEqual(await store.get('object', { range: { start: 99_990, end: 200_000 } }), body.subarray(99_990));
+    proxy.inject({ kind: 'range', range: undefined });
+    assert.deepEqual(await store.get('object', { range: { start: 0, end: 200_000 } }), body);
+    await assert.rejects(store.get('object', { range: { start: 100_000 } }), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && !error.retriable);
+  });
+
   it('gives up after the last try with an error naming the object and the cause', async () => {
     proxy.inject(...Array.from({ length: 4 }, () => ({ kind: 'status', status: 500, code: 'InternalError' }) as const));
     await assert.rejects(store.get('object'), (error: unknown) => error instanceof StoreError && error.kind === 'server' && /s3:\/\/retries\/object: HTTP 500/.test(error.message));

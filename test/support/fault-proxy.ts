@@ -5,7 +5,11 @@ export type Fault =
   | { kind: 'status'; status: number; code: string; when?: (request: SeenRequest) => boolean }
   | { kind: 'reset'; when?: (request: SeenRequest) => boolean }
   /** Never answers: the client's timeout has to end it. */
-  | { kind: 'stall'; when?: (request: SeenRequest) => boolean };
+  | { kind: 'stall'; when?: (request: SeenRequest) => boolean }
+  /** Forwards the request, then sends only the first `afterBytes` of the answer's body and drops the connection, or goes silent. */
+  | { kind: 'cut'; afterBytes: number; then: 'reset' | 'stall'; when?: (request: SeenRequest) => boolean }
+  /** Forwards the request with its Range header replaced (undefined: removed), as a server or cache that mishandles ranges would answer. */
+  | { kind: 'range'; range: string | undefined; when?: (request: SeenRequest) => boolean };
 
 export interface SeenRequest {
   method: string;
@@ -20,7 +24,8 @@ export interface SeenRequest {
 /**
  * An HTTP proxy on loopback in front of a real S3 server, for tests: it records every request
  * with the bytes it sent back, and answers chosen requests with an S3 error (500, 503 SlowDown),
- * a dropped connection or silence instead of forwarding them.
+ * a dropped connection or silence instead of forwarding them; or forwards them and cuts the
+ * answer's body short, or asks the server for another byte range than the client did.
  */
 export class FaultProxy {
   readonly requests: SeenRequest[] = [];
@@ -70,8 +75,8 @@ export class FaultProxy {
     response.once('close', () => this.inFlight--);
     const index = this.faults.findIndex((fault) => !fault.when || fault.when(seen));
     const fault = index >= 0 ? this.faults.splice(index, 1)[0] : undefined;
-    if (fault) {
-      seen.fault = fault.kind;
+    if (fault) seen.fault = fault.kind;
+    if (fault && fault.kind !== 'cut' && fault.kind !== 'range') {
       incoming.resume();
       incoming.once('end', () => {
         if (fault.kind === 'reset') return void incoming.socket.destroy();
@@ -83,16 +88,33 @@ export class FaultProxy {
       });
       return;
     }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
-      (answer) => {
-        seen.status = answer.statusCode ?? 0;
-        response.writeHead(seen.status, answer.headers);
-        answer.on('data', (chunk: Buffer) => (seen.responseBytes += chunk.length));
-        answer.pipe(response);
-      },
-    );
+    const headers = { ...incoming.headers, host: upstream.host };
+    if (fault?.kind === 'range') {
+      delete headers.range;
+      if (fault.range !== undefined) headers.range = fault.range;
+    }
+    const forward = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers }, (answer) => {
+      seen.status = answer.statusCode ?? 0;
+      response.writeHead(seen.status, answer.headers);
+      if (fault?.kind === 'cut') return cut(answer, response, seen, fault);
+      answer.on('data', (chunk: Buffer) => (seen.responseBytes += chunk.length));
+      answer.pipe(response);
+    });
     forward.on('error', () => response.destroy());
     incoming.pipe(forward);
   }
+}
+
+/** Passes on the first `afterBytes` of an answer's body, then drops the connection or goes silent. */
+function cut(answer: IncomingMessage, response: import('node:http').ServerResponse, seen: SeenRequest, fault: Extract<Fault, { kind: 'cut' }>): void {
+  answer.on('data', (chunk: Buffer) => {
+    const left = fault.afterBytes - seen.responseBytes;
+    if (left <= 0) return;
+    const part = chunk.subarray(0, left);
+    seen.responseBytes += part.length;
+    response.write(part);
+    if (seen.responseBytes < fault.afterBytes) return;
+    answer.destroy();
+    if (fault.then === 'reset') response.socket?.destroy();
+  });
 }

@@ -4,10 +4,11 @@ import type { ObjectStore } from '../../store/object-store.js';
 import type { RetrainOptions } from '../../training/retrain.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { START } from '../support/analyses.js';
-import { FIELD, type MemoryShardCatalog } from './memory-shards.js';
+import type { ShardCatalog } from '../../shards/types.js';
+import { FIELD } from './memory-shards.js';
 
 /** A retraining of the small model over every fixture shard; the test gives what differs. */
-export function smallRun(models: ObjectStore, shards: MemoryShardCatalog, overrides: Partial<RetrainOptions> = {}): RetrainOptions {
+export function smallRun(models: ObjectStore, shards: ShardCatalog, overrides: Partial<RetrainOptions> = {}): RetrainOptions {
   return {
     models,
     shards,

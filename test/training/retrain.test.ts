@@ -15,11 +15,17 @@ import { FolderStore } from '../../store/folder.js';
 import { announcePromotion } from '../../training/announce.js';
 import { readPointer } from '../../training/checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from '../../training/evaluate.js';
-import type { ShardManifest } from '../../shards/types.js';
+import { CorruptShardError } from '../../shards/catalog.js';
+import type { ShardCatalog, ShardManifest, ShardRow } from '../../shards/types.js';
 import { splitShards } from '../../training/held-out.js';
 import { retrain } from '../../training/retrain.js';
 import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
+
+/** A shard's rows as a catalog reads a bad shard: the first next() rejects. */
+function failing(error: Error): AsyncIterable<ShardRow> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+}
 
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-retrain-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -132,6 +138,24 @@ describe('retraining on shards', () => {
     assert.ok(splitShards([...many, again], 0.2).heldOut.includes(again), 'the second shard of a held-out hour is trained on');
     const two = splitShards(await smallShards(2, 1).list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
     assert.deepEqual([two.train.length, two.heldOut.length], [1, 1]);
+  });
+
+  it('leaves out a shard whose object fails its checks, naming it in the log, and trains and judges on the others', async () => {
+    const many = smallShards(16, 6);
+    const held = splitShards(await many.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    assert.ok(held.heldOut.length >= 2, `${held.heldOut.length} held-out shards`);
+    const bad = new Set([held.train[0]!.id, held.heldOut[0]!.id]);
+    const catalog: ShardCatalog = {
+      list: (query) => many.list(query),
+      read: (manifest) => (bad.has(manifest.id) ? failing(new CorruptShardError(`shard ${manifest.id}: memory/${manifest.id}.arrow has SHA-256 0, its manifest says 1`)) : many.read(manifest)),
+    };
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (fields: object, message?: string) => void errors.push(`${message} ${JSON.stringify(fields)}`) };
+    const result = await retrain(smallRun(new FolderStore(join(work, 'corrupt-models')), catalog, { runId: 'corrupt', fresh: smallFresh(), steps: 20, log }));
+    assert.ok(Number.isFinite(result.candidateLoss));
+    for (const id of bad) assert.match(errors.join('\n'), new RegExp(`shard left out: shard ${id}: memory/${id}.arrow has SHA-256`));
+    const all = await retrain(smallRun(new FolderStore(join(work, 'corrupt-models-2')), { ...catalog, read: (manifest) => failing(new CorruptShardError(`shard ${manifest.id} is bad`)) }, { runId: 'all-corrupt', fresh: smallFresh(), steps: 20, log })).catch((error: Error) => error);
+    assert.match(String(all), /the training shards hold no rows|no held-out shard could be read/);
   });
 
   it("refuses, naming what is wrong: no shards in the range, shards of another shape (a first training with nothing promoted takes the seed's configuration)", async () => {

@@ -43,6 +43,11 @@ describe('the trainer\'s schedule', () => {
     assert.match(missing.stderr, /--models is required/);
     assert.match(run('retrain', '--models', '/a', '--shards', '/b', '--model-config', 'x.json').stderr, /needs --fresh/);
     assert.match(run('retrain', '--models', '/a', '--shards', '/b', '--steps', '0').stderr, /--steps: 0 is not a whole number of at least 1/);
+    for (const [option, args] of [['--models', ['--models', 's3://', '--shards', '/b']], ['--shards', ['--models', '/a', '--shards', 's3://']]] as const) {
+      const wrong = run('retrain', ...args);
+      assert.equal(wrong.status, 2, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`${option}: store location "s3://": not s3://BUCKET`));
+    }
   });
 });
 
