@@ -78,6 +78,10 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const { values, origin } = settingsOrUsage(() => loadRunSettings(args, process.env), runUsage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, runUsage);
   if (values.version !== undefined && values.model === undefined) throw new UsageError(`${origin('version')} needs --model`, runUsage);
+  if (values.events !== undefined) {
+    const polling = (['from', 'to', 'once'] as const).filter((key) => values[key] !== undefined && values[key] !== false);
+    if (polling.length > 0) throw new UsageError(`${polling.map((key) => origin(key)).join(', ')}: ${origin('events')} does the analyses its events name, so hours and --once do not apply`, runUsage);
+  }
   let device;
   try {
     device = parseDevice(values.device);

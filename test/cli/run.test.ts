@@ -82,6 +82,7 @@ describe('hrrr-embed run', () => {
       [['--from', '2019-09-20T05Z', '--to', '2019-09-20T01Z'], /--to 2019-09-20T01Z comes before --from 2019-09-20T05Z/],
       [['--metrics-host', 'no such host', '--metrics-port', '0'], /--metrics-host "no such host", --metrics-port 0: cannot serve there: /],
       [['--registry', 'registry:8081'], /--registry: schema registry URL "registry:8081" is not an http:\/\/ or https:\/\/ URL/],
+      [['--events', 'hrrr-objects', '--once', '--to', '2019-09-20T01Z'], /--to, --once: --events does the analyses its events name, so hours and --once do not apply/],
     ] as const) {
       const result = await run([...extra]);
       assert.equal(result.status, 2, result.stderr);
