@@ -70,6 +70,7 @@ export class S3Store implements ObjectStore {
         if (object.Key === undefined) continue;
         yield { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
       }
+      if (page.IsTruncated && !page.NextContinuationToken) throw new StoreError('invalid', this.location(prefix), 'the listing says there is more but gives no continuation token');
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
   }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
@@ -135,6 +137,21 @@ describe('S3 store specifics (moto server)', () => {
     await assert.rejects(missing.get('x'), ObjectNotFoundError);
     const nowhere = new S3Store({ bucket: 'b', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: testCredentials });
     await assert.rejects(nowhere.get('x'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.retriable);
+  });
+
+  it('a listing page that says there is more but gives no continuation token is an error, not the end of the listing', async () => {
+    // What moto never answers: a server of its own on loopback.
+    const server = createServer((_, response) => {
+      response.writeHead(200, { 'content-type': 'application/xml' });
+      response.end('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix><KeyCount>1</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Contents><Key>p/1</Key><Size>1</Size></Contents></ListBucketResult>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forcePathStyle: true, credentials: testCredentials });
+      await assert.rejects(keys(store, 'p/'), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && /s3:\/\/b\/p\/: the listing says there is more but gives no continuation token/.test(error.message));
+    } finally {
+      server.close();
+    }
   });
 });
 
