@@ -98,7 +98,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = storeOption(origin('models'), values.models!, usage, location);
   const shardStore = storeOption(origin('shards'), values.shards!, usage, location);
-  const shards = openShardCatalog(shardStore);
+  const shards = openShardCatalog(shardStore, undefined, { onUnreadableManifest: (error) => log.error({ err: error.message }, `shard left out: ${error.message}`) });
   let bus;
   try {
     bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });

@@ -6,12 +6,17 @@ import { decodeValues, ENCODINGS } from './encoding.js';
 import { DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
 import { SHARD_FORMAT, type ShardCatalog, type ShardManifest } from './types.js';
 
+export interface ShardCatalogOptions {
+  /** Told of each manifest that is not one (its shard is then left out of the listing); default: the listing fails. */
+  onUnreadableManifest?: (error: CorruptShardError) => void;
+}
+
 /**
  * The shards in a store, as the trainer reads them. Only manifests are listed, so a data object
  * whose manifest was never written (a crash between the two) is not seen. Shards are not
  * deduplicated: a valid time written twice (a re-run) is in both shards' rows.
  */
-export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREFIX): ShardCatalog {
+export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREFIX, { onUnreadableManifest }: ShardCatalogOptions = {}): ShardCatalog {
   return {
     async list({ field, from, to }) {
       const folder = fieldFolder(prefix, field);
@@ -24,7 +29,7 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
         if (last && key > last && !key.startsWith(last)) break;
         if (key.endsWith(MANIFEST_SUFFIX)) keys.push(key);
       }
-      return (await readManifests(store, keys))
+      return (await readManifests(store, keys, onUnreadableManifest))
         .filter((manifest) => manifest.field === field && (!from || Date.parse(manifest.to) >= from.getTime()) && (!to || Date.parse(manifest.from) <= to.getTime()))
         .sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     },
@@ -69,14 +74,22 @@ export async function readShardObject(store: ObjectStore, manifest: ShardManifes
 /** Manifests read at once: enough to hide a store's latency, few enough for a folder's open files. */
 const MANIFESTS_AT_ONCE = 16;
 
-async function readManifests(store: ObjectStore, keys: string[]): Promise<ShardManifest[]> {
-  const manifests: ShardManifest[] = [];
+async function readManifests(store: ObjectStore, keys: string[], onUnreadable?: (error: CorruptShardError) => void): Promise<ShardManifest[]> {
+  const manifests: Array<ShardManifest | undefined> = [];
   let next = 0;
   const reader = async () => {
-    for (let i = next++; i < keys.length; i = next++) manifests[i] = parseManifest(await store.get(keys[i]!), `${store.url}/${keys[i]}`);
+    for (let i = next++; i < keys.length; i = next++) {
+      const bytes = await store.get(keys[i]!);
+      try {
+        manifests[i] = parseManifest(bytes, `${store.url}/${keys[i]}`);
+      } catch (error) {
+        if (!onUnreadable) throw error;
+        onUnreadable(new CorruptShardError((error as Error).message, { cause: error }));
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(MANIFESTS_AT_ONCE, keys.length) }, reader));
-  return manifests;
+  return manifests.filter((manifest) => manifest !== undefined);
 }
 
 /** A manifest's JSON, checked: `name` (store and key) is in every error. */

@@ -166,6 +166,18 @@ for (const kind of setup.kinds) {
       await assert.rejects(openShardCatalog(store, prefix).list({ field: FIELD }), /shard manifest .*part-x.manifest.json: format is "something else", not "hrrr-embed-shard\/1"/);
     });
 
+    it('with onUnreadableManifest, lists the other shards and tells of the manifest that is not one', async () => {
+      const prefix = 'bad-manifest-beside-good/';
+      const writer = writerOn(store, { prefix });
+      await writer.append(testRow(hour(0)));
+      await writer.close();
+      await store.put(`${prefix}REFC_entire_atmosphere_anl/2019/09/part-x.manifest.json`, new TextEncoder().encode('not json'));
+      const unreadable: Error[] = [];
+      const listed = await openShardCatalog(store, prefix, { onUnreadableManifest: (error) => unreadable.push(error) }).list({ field: FIELD });
+      assert.equal(listed.length, 1);
+      assert.deepEqual(unreadable.map((error) => [error instanceof CorruptShardError, /part-x.manifest.json/.test(error.message)]), [[true, true]]);
+    });
+
     it('removes the data object of a shard whose manifest failed to be written, and keeps nothing of the failed append', async () => {
       const prefix = 'orphan/';
       let failManifests = true;
