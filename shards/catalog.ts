@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { rowsFromIPC } from './arrow.js';
+import { rowsFromIPC, type EncodedRow } from './arrow.js';
 import { decodeValues, ENCODINGS } from './encoding.js';
 import { DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
 import { SHARD_FORMAT, type ShardCatalog, type ShardManifest } from './types.js';
@@ -35,15 +35,7 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
     },
 
     async *read(manifest) {
-      const bytes = await readShardObject(store, manifest);
-      let rows;
-      try {
-        rows = [...rowsFromIPC(bytes, manifest, `${store.url}/${manifest.dataKey}`)];
-      } catch (error) {
-        // The bytes are those the manifest's checksum names: another try reads the same.
-        throw new CorruptShardError(`shard ${manifest.id}: ${(error as Error).message}`, { cause: error });
-      }
-      for (const row of rows) {
+      for (const row of await readEncodedRows(store, manifest)) {
         yield { validTime: row.validTime, field: manifest.field, source: row.source, height: manifest.height, width: manifest.width, values: decodeValues(row.values, manifest.encoding, manifest.normalization) };
       }
     },
@@ -53,6 +45,17 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
 /** A shard that cannot be read as its manifest says, however often it is tried: missing, of another size or checksum, or unreadable. */
 export class CorruptShardError extends Error {
   override readonly name = 'CorruptShardError';
+}
+
+/** A shard's rows with their values as stored; a CorruptShardError when its object fails its checks or cannot be read. */
+export async function readEncodedRows(store: ObjectStore, manifest: ShardManifest): Promise<EncodedRow[]> {
+  const bytes = await readShardObject(store, manifest);
+  try {
+    return [...rowsFromIPC(bytes, manifest, `${store.url}/${manifest.dataKey}`)];
+  } catch (error) {
+    // The bytes are those the manifest's checksum names: another try reads the same.
+    throw new CorruptShardError(`shard ${manifest.id}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** A shard's Arrow object, refused when its size or SHA-256 differs from its manifest. */

@@ -5,8 +5,8 @@
  */
 import { silentLogger, type StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { rowsFromIPC, type EncodedRow, type ShardLayout } from './arrow.js';
-import { openShardCatalog, readShardObject } from './catalog.js';
+import type { EncodedRow, ShardLayout } from './arrow.js';
+import { CorruptShardError, openShardCatalog, readEncodedRows } from './catalog.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
 import { DEFAULT_SHARD_PREFIX, manifestKeyOf, utcDay } from './layout.js';
 import { putShard } from './put-shard.js';
@@ -49,7 +49,8 @@ const SETTLED_MS = 2 * HOUR_MS;
  * its rows in valid-time order, a valid time kept once (from the shard written first), then
  * removes the merged shards, manifest first. Values are copied as they are stored, never decoded
  * and encoded again. A crash part way leaves rows twice (the new shard and old ones still
- * listed), never none; the next compaction merges them again.
+ * listed), never none; the next compaction merges them again. A day holding a shard whose object
+ * fails its checks is left as it is, with an error naming the shard, and the other days go on.
  */
 export async function compactShards(options: CompactOptions): Promise<CompactedDay[]> {
   const { store, field, prefix = DEFAULT_SHARD_PREFIX, compression = DEFAULT_COMPRESSION, keep = new Set(), log = silentLogger, now = Date.now, signal } = options;
@@ -71,7 +72,15 @@ export async function compactShards(options: CompactOptions): Promise<CompactedD
       log.info({ field, day, shards: kept.map((shard) => shard.id) }, 'day not compacted: an unfinished training run planned on its shards');
       continue;
     }
-    const { rows, duplicates } = await distinctRows(store, shards);
+    let distinct;
+    try {
+      distinct = await distinctRows(store, shards);
+    } catch (error) {
+      if (!(error instanceof CorruptShardError)) throw error;
+      log.error({ field, day, err: error.message }, `day not compacted: ${error.message}`);
+      continue;
+    }
+    const { rows, duplicates } = distinct;
     const shard = await putShard(store, { prefix, layout: layoutOf(shards[0]!), rows, compression, createdAt: new Date(now()), log });
     for (const old of shards) {
       await store.delete(manifestKeyOf(old.dataKey));
@@ -92,8 +101,7 @@ async function distinctRows(store: ObjectStore, shards: ShardManifest[]): Promis
   const byTime = new Map<number, EncodedRow>();
   let duplicates = 0;
   for (const shard of [...shards].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))) {
-    const bytes = await readShardObject(store, shard);
-    for (const row of rowsFromIPC(bytes, shard, `${store.url}/${shard.dataKey}`)) {
+    for (const row of await readEncodedRows(store, shard)) {
       if (byTime.has(row.validTime.getTime())) duplicates++;
       else byTime.set(row.validTime.getTime(), row);
     }

@@ -7,6 +7,7 @@ import { compactShards } from '../../shards/compact.js';
 import type { ShardEncoding, ShardManifest, ShardRow } from '../../shards/types.js';
 import { createShardWriter } from '../../shards/writer.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { silentLogger } from '../../stages/stage.js';
 import { CHECKPOINT_FORMAT } from '../../training/checkpoints.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
@@ -81,6 +82,23 @@ for (const kind of setup.kinds) {
         ['2019-09-21', uint8.map((m) => m.id), 'uint8', 2],
       ]);
       assert.equal((await openShardCatalog(store).list({ field: FIELD, to: hour(2) })).length, 2, 'the planned-on day keeps its two shards');
+    });
+
+    it('leaves a day holding a shard whose object fails its checks as it is, naming the shard, and compacts the other days', async () => {
+      const store = await kind.create();
+      const corrupt = await shardOf(store, [testRow(hour(0))]);
+      const beside = await shardOf(store, [testRow(hour(1))]);
+      const nextDay = [await shardOf(store, [testRow(hour(DAY))]), await shardOf(store, [testRow(hour(DAY + 1))])];
+      const bytes = await store.get(corrupt.dataKey);
+      bytes[bytes.length - 9]! ^= 0xff;
+      await store.put(corrupt.dataKey, bytes);
+
+      const errors: string[] = [];
+      const log = { ...silentLogger, error: (_: object, message?: string) => void errors.push(message ?? '') };
+      const compacted = await compactShards({ store, field: FIELD, before: hour(3 * DAY), log });
+      assert.deepEqual(compacted.map(({ day, replaced }) => [day, replaced]), [['2019-09-21', nextDay.map((m) => m.id)]]);
+      assert.match(errors.join('\n'), new RegExp(`day not compacted: shard ${corrupt.id}: .* has SHA-256 `));
+      assert.deepEqual((await openShardCatalog(store).list({ field: FIELD, to: hour(2) })).map((m) => m.id), [corrupt.id, beside.id]);
     });
   });
 }
