@@ -18,6 +18,7 @@ import { StoreError } from '../../store/errors.js';
 import { FolderStore } from '../../store/folder.js';
 import type { PutOptions } from '../../store/object-store.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { objectCreatedRecord, s3ObjectCreated } from '../support/object-events.js';
 import { take } from '../bus/helpers.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
@@ -34,8 +35,6 @@ after(async () => {
 });
 
 const kafka = () => new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
-const s3Event = (key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'noaa-hrrr-bdp-pds' }, object: { key } } }] });
-const event = (key: string) => ({ key: Buffer.from(key), value: Buffer.from(s3Event(key)) });
 const smallModel = (alertThreshold: number | null) => ({ autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold, backend: 'cpu' });
 const keyOf = (n: number) => smallAnalysisOfHour(n).key;
 const isoHour = (n: number) => smallAnalysisOfHour(n).time.toISOString();
@@ -98,13 +97,13 @@ describe('the event consumer on Kafka, given bad input', () => {
     const admin = kafka();
     await admin.createTopic('poison-objects');
     await admin.produce('poison-objects', [
-      event(keyOf(0)),
+      objectCreatedRecord(keyOf(0)),
       { key: null, value: Buffer.from('{not json') },
       { key: null, value: Buffer.from('{"hello":1}') },
-      { key: null, value: Buffer.from(s3Event('hrrr.20190920/conus/hrrr.t00z.wrfsfcf00.grib2%E0%A4%A')) },
-      event(keyOf(1)),
-      ...[2, 3, 5, 7].map((n) => event(keyOf(n))),
-      event(keyOf(4)),
+      { key: null, value: Buffer.from(s3ObjectCreated('hrrr.20190920/conus/hrrr.t00z.wrfsfcf00.grib2%E0%A4%A')) },
+      objectCreatedRecord(keyOf(1)),
+      ...[2, 3, 5, 7].map((n) => objectCreatedRecord(keyOf(n))),
+      objectCreatedRecord(keyOf(4)),
     ]);
     const outcomes = await consumeUntil(
       { source, state: new FolderStore(join(work, 'poison-state')), codec, model: smallModel(null), events: { topic: 'poison-objects', group: 'poison' }, match: /:REFC:/, instrument: deleteBeforeFetch },
@@ -148,7 +147,7 @@ describe('the event consumer on Kafka, given bad input', () => {
     await putAnalysis(source, { ...short, idx });
     const admin = kafka();
     await admin.createTopic('absent-objects');
-    await admin.produce('absent-objects', [1, 2, 0].map((n) => event(keyOf(n))));
+    await admin.produce('absent-objects', [1, 2, 0].map((n) => objectCreatedRecord(keyOf(n))));
     const outcomes = await consumeUntil(
       { source, state: new FolderStore(join(work, 'absent-state')), codec, model: smallModel(null), events: { topic: 'absent-objects', group: 'absent' }, match: /:REFC:/ },
       (seen) => seen.some((outcome) => outcome.key === keyOf(0)),
@@ -184,13 +183,13 @@ describe('the event consumer on Kafka, given bad input', () => {
     const config = { source, state: new FailingPictures(join(work, 'pictures-state')), codec, model: smallModel(0), events: { topic: 'pictures-objects', group: 'pictures' }, match: /:REFC:/ };
     const admin = kafka();
     await admin.createTopic('pictures-objects');
-    await admin.produce('pictures-objects', [event(keyOf(0))]);
+    await admin.produce('pictures-objects', [objectCreatedRecord(keyOf(0))]);
 
     const failing = kafka();
     await assert.rejects(runEventConsumer({ ...config, bus: failing }, undefined, { log: silentLogger, signal: AbortSignal.timeout(60_000) }), /injected failure/);
     await failing.close();
 
-    await admin.produce('pictures-objects', [event(keyOf(1))]);
+    await admin.produce('pictures-objects', [objectCreatedRecord(keyOf(1))]);
     const outcomes = await consumeUntil(config, (seen) => seen.length === 2);
     assert.deepEqual(outcomes.map((outcome) => [outcome.kind, outcome.key]), [['done', keyOf(0)], ['done', keyOf(1)]]);
     const reader = admin.consumer({ group: 'pictures-check', topics: [codec.topics.embeddings, codec.topics.alerts], fromBeginning: true });

@@ -18,6 +18,7 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import type { GetOptions } from '../../store/object-store.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { objectCreatedRecord } from '../support/object-events.js';
 import { take } from '../bus/helpers.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
@@ -34,7 +35,6 @@ after(async () => {
 });
 
 const kafka = () => new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
-const event = (key: string) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'noaa-hrrr-bdp-pds' }, object: { key } } }] })) });
 const smallModel = () => ({ autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' });
 const keyOf = (n: number) => smallAnalysisOfHour(n).key;
 const isoHour = (n: number) => smallAnalysisOfHour(n).time.toISOString();
@@ -93,7 +93,7 @@ for (const kind of ['kafka', 'files'] as const) {
       const name = `${kind}-drain`;
       const admin = openBus(name);
       const { codec, config } = await setUp(name, [0, 1, 2], admin);
-      await admin.produce(config.events.topic, [0, 1, 2].map((n) => event(keyOf(n))));
+      await admin.produce(config.events.topic, [0, 1, 2].map((n) => objectCreatedRecord(keyOf(n))));
 
       const stop = new AbortController();
       const first: EventOutcome[] = [];
@@ -123,7 +123,7 @@ for (const kind of ['kafka', 'files'] as const) {
       const name = `${kind}-deadline`;
       const admin = openBus(name);
       const { codec, config } = await setUp(name, [0, 1], admin);
-      await admin.produce(config.events.topic, [0, 1].map((n) => event(keyOf(n))));
+      await admin.produce(config.events.topic, [0, 1].map((n) => objectCreatedRecord(keyOf(n))));
 
       const abort = new AbortController();
       const first: EventOutcome[] = [];
@@ -168,7 +168,7 @@ describe('the event consumer on Kafka through a rebalance', () => {
     const [a, b] = members as [(typeof members)[number], (typeof members)[number]];
 
     const running = [start(a)];
-    await admin.produce(config.events.topic, hours.map((n) => event(keyOf(n))));
+    await admin.produce(config.events.topic, hours.map((n) => objectCreatedRecord(keyOf(n))));
     await until(() => a.outcomes.length >= 1, 'the first member has done an event');
     running.push(start(b));
     const done = () => members.flatMap((member) => member.outcomes).filter((outcome) => outcome.kind === 'done');
@@ -182,7 +182,7 @@ describe('the event consumer on Kafka through a rebalance', () => {
     // One more event after all of them: read up to its embedding, nothing may come twice before it.
     await putAnalysis(config.source, smallAnalysisOfHour(8));
     const last = { bus: kafka(), stop: new AbortController(), outcomes: [] as EventOutcome[] };
-    await admin.produce(config.events.topic, [event(keyOf(8))]);
+    await admin.produce(config.events.topic, [objectCreatedRecord(keyOf(8))]);
     const tail = runEventConsumer({ ...config, bus: last.bus, stop: last.stop.signal }, (outcome) => last.outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
     await until(() => last.outcomes.length > 0, 'the last event is done');
     last.stop.abort();
@@ -219,7 +219,7 @@ describe('the event consumer on Kafka with a slow event', () => {
     await until(() => members.some((member) => member.consumer.assignment()[config.events.topic]?.length === 1), 'a member holds the partition');
     const busy = members.find((member) => member.consumer.assignment()[config.events.topic]?.length === 1)!;
     const idle = members.find((member) => member !== busy)!;
-    await admin.produce(config.events.topic, [0, 1].map((n) => event(keyOf(n))));
+    await admin.produce(config.events.topic, [0, 1].map((n) => objectCreatedRecord(keyOf(n))));
     await until(() => busy.outcomes.length + idle.outcomes.length >= 2, 'both events are handled', 60_000);
     for (const member of members) member.stop.abort();
     await Promise.all(running);
@@ -236,7 +236,7 @@ describe('the event consumer on Kafka through a broker restart', () => {
     const hours = [0, 1, 2, 3, 4, 5, 6];
     const admin = kafka();
     const { codec, config } = await setUp('broker-restart', hours, admin);
-    await admin.produce(config.events.topic, hours.slice(0, 6).map((n) => event(keyOf(n))));
+    await admin.produce(config.events.topic, hours.slice(0, 6).map((n) => objectCreatedRecord(keyOf(n))));
     const outcomes: EventOutcome[] = [];
     const failures: string[] = [];
     const stop = new AbortController();
@@ -260,7 +260,7 @@ describe('the event consumer on Kafka through a broker restart', () => {
     await broker.resume();
     await until(() => done().size === 6, 'the six events are done', 90_000);
     // One more event after all of them: every embedding before its own is read with it.
-    await admin.produce(config.events.topic, [event(keyOf(6))]);
+    await admin.produce(config.events.topic, [objectCreatedRecord(keyOf(6))]);
     await until(() => done().size === 7, 'the last event is done');
     stop.abort();
     await supervised;

@@ -14,6 +14,7 @@ import { runEventConsumer, type EventOutcome } from '../../pipelines/consume-eve
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { objectCreatedRecord } from '../support/object-events.js';
 import { take } from '../bus/helpers.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { promoteVersion, saveVersion } from '../../model/versions.js';
@@ -31,7 +32,6 @@ after(async () => {
 });
 
 const kafka = () => new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
-const event = (key: string) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'noaa-hrrr-bdp-pds' }, object: { key } } }] })) });
 
 describe('the consumer driven by object-created events on Kafka', () => {
   it('two consumers of one group share the work; when one leaves the other takes over; every analysis has exactly one embedding', async () => {
@@ -54,7 +54,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     // The group has settled when each member holds one of the two partitions (as the broker assigned them).
     while (!members.every((member) => member.consumer.assignment()['hrrr-objects']?.length === 1)) await new Promise((resolve) => setTimeout(resolve, 50));
     const keys = Array.from({ length: 8 }, (_, n) => smallAnalysisOfHour(n).key);
-    const produced = await admin.produce('hrrr-objects', [...keys.slice(0, 6).map(event), event(`${keys[0]}.idx`), { key: null, value: Buffer.from('not json') }]);
+    const produced = await admin.produce('hrrr-objects', [...keys.slice(0, 6).map((key) => objectCreatedRecord(key)), objectCreatedRecord(`${keys[0]}.idx`), { key: null, value: Buffer.from('not json') }]);
     assert.deepEqual(new Set(produced.slice(0, 6).map((record) => record.partition)), new Set([0, 1]), 'the analyses span both partitions');
 
     const reader = admin.consumer({ group: 'check', topics: [codec.topics.embeddings], fromBeginning: true });
@@ -68,7 +68,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     await members[0]!.bus.close();
     // The group has settled again when the other member holds both partitions.
     while (members[1]!.consumer.assignment()['hrrr-objects']?.length !== 2) await new Promise((resolve) => setTimeout(resolve, 50));
-    await admin.produce('hrrr-objects', keys.slice(6).map(event));
+    await admin.produce('hrrr-objects', keys.slice(6).map((key) => objectCreatedRecord(key)));
     const later = await take(reader, 2);
 
     const hours = await Promise.all([...first, ...later].map(async (record) => ((await codec.decode(record)).value as { validTime: Date }).validTime.toISOString()));
@@ -88,7 +88,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     for (let n = 0; n < 3; n++) await putAnalysis(source, smallAnalysisOfHour(n));
     const admin = kafka();
     await admin.createTopic('zombie-objects');
-    await admin.produce('zombie-objects', [0, 1].map((n) => event(smallAnalysisOfHour(n).key)));
+    await admin.produce('zombie-objects', [0, 1].map((n) => objectCreatedRecord(smallAnalysisOfHour(n).key)));
     const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' };
     const config = { source, state: new FolderStore(join(work, 'zombie-state')), codec, model, events: { topic: 'zombie-objects', group: 'zombies' }, match: /:REFC:/ };
 
@@ -106,7 +106,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     assert.deepEqual(zombie.outcomes, [{ kind: 'ignored', key: 'kafka:zombie-objects/0/0', why: 'already handled by another member of the group' }]);
 
     // Its transactional producer fenced off the owner's; the owner's next event still goes through.
-    await admin.produce('zombie-objects', [event(smallAnalysisOfHour(2).key)]);
+    await admin.produce('zombie-objects', [objectCreatedRecord(smallAnalysisOfHour(2).key)]);
     const reader = admin.consumer({ group: 'zombie-check', topics: [codec.topics.embeddings], fromBeginning: true });
     const ownerFailed = running.then(() => Promise.reject(new Error('the owner stopped')));
     const records = await Promise.race([take(reader, 3), ownerFailed]);
@@ -127,7 +127,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
     await promoteVersion(models, 'small-1');
     const admin = kafka();
     await admin.createTopic('cli-objects');
-    await admin.produce('cli-objects', [event(smallAnalysisOfHour(0).key)]);
+    await admin.produce('cli-objects', [objectCreatedRecord(smallAnalysisOfHour(0).key)]);
     let signalled = false;
     const result = await runCommandProcess(
       ['run', '--kafka', broker.address, '--events', 'cli-objects', '--group', 'cli', '--topic-prefix', 'cli.', '--source', join(work, 'cli-source'), '--state', join(work, 'cli-state'), '--model', join(work, 'cli-models'), '--device', 'cpu'],

@@ -13,6 +13,7 @@ import { runConsumer } from '../../pipelines/consume.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { hour, putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { s3ObjectCreated } from '../support/object-events.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { take } from '../bus/helpers.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
@@ -94,7 +95,7 @@ describe('the consumer through failures of its infrastructure (real Kafka broker
     await promoteVersion(models, 'small-1');
     const admin = kafka();
     await admin.createTopic('kill-objects');
-    await admin.produce('kill-objects', hours.map((n) => ({ key: null, value: Buffer.from(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key: smallAnalysisOfHour(n).key } } }] })) })));
+    await admin.produce('kill-objects', hours.map((n) => ({ key: null, value: Buffer.from(s3ObjectCreated(smallAnalysisOfHour(n).key, 'b')) })));
     const args = ['run', '--kafka', broker.address, '--events', 'kill-objects', '--group', 'kill', '--topic-prefix', 'kill.', '--source', join(work, 'kill-source'), '--state', join(work, 'kill-state'), '--model', join(work, 'kill-models'), '--device', 'cpu'];
 
     let seen = 0;
