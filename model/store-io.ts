@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -7,7 +8,9 @@ const WEIGHTS = 'weights.bin';
 /**
  * A tfjs IO handler that keeps a model in an object store, as tfjs's own file format: PREFIX
  * model.json (topology and weights manifest) and PREFIX weights.bin (all weights in one object,
- * written first, so a model.json never names weights that are not there yet).
+ * written first, so a model.json never names weights that are not there yet). model.json's
+ * userDefinedMetadata holds the weights' SHA-256, checked on load when present (models saved
+ * before it was added load unchecked).
  */
 export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandler {
   return {
@@ -22,6 +25,7 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
         ...(artifacts.generatedBy === undefined ? {} : { generatedBy: artifacts.generatedBy }),
         ...(artifacts.convertedBy === undefined ? {} : { convertedBy: artifacts.convertedBy }),
         ...(artifacts.trainingConfig === undefined ? {} : { trainingConfig: artifacts.trainingConfig }),
+        userDefinedMetadata: { ...artifacts.userDefinedMetadata, weightsSha256: sha256(new Uint8Array(weights)) },
       };
       await store.put(prefix + WEIGHTS, new Uint8Array(weights), { contentType: 'application/octet-stream' });
       await store.put(prefix + MODEL_JSON, new TextEncoder().encode(JSON.stringify(modelJson)), { contentType: 'application/json' });
@@ -39,6 +43,11 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
         const size = parts.reduce((sum, part) => sum + part.length, 0);
         const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
         if (size !== expected) throw new Error(`${store.url}/${prefix}${paths.join(', ')}: ${size} bytes, its ${MODEL_JSON}'s weights take ${expected}`);
+        const saved = (modelJson.userDefinedMetadata as { weightsSha256?: unknown } | undefined)?.weightsSha256;
+        if (saved !== undefined) {
+          const loaded = sha256(...parts);
+          if (loaded !== saved) throw new Error(`${store.url}/${prefix}${paths.join(', ')}: SHA-256 ${loaded}, its ${MODEL_JSON} says ${String(saved)}: the object is corrupt or was replaced`);
+        }
         return [specs, tf.io.CompositeArrayBuffer.join(parts.map((part) => part.slice().buffer as ArrayBuffer))];
       });
     },
@@ -62,4 +71,10 @@ function weightBytes(spec: tf.io.WeightsManifestEntry): number {
   const bytes = bytesPerValue[dtype];
   if (bytes === undefined) throw new Error(`weight ${spec.name}: values of type ${dtype} cannot be stored here`);
   return spec.shape.reduce((product, length) => product * length, bytes);
+}
+
+function sha256(...parts: Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
 }

@@ -74,6 +74,15 @@ describe('model versions in an object store', () => {
     }
   });
 
+  it('refuses a version whose weights.bin has the right size but other bytes than were saved, naming the object and both SHA-256', async () => {
+    const store = new FolderStore(join(work, 'e2'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    const weights = await store.get('versions/v1/weights.bin');
+    weights[weights.length >> 1]! ^= 0x01;
+    await store.put('versions/v1/weights.bin', weights);
+    await assert.rejects(loadVersion(store, 'v1'), /versions\/v1\/weights.bin: SHA-256 [0-9a-f]{64}, its model.json says [0-9a-f]{64}: the object is corrupt or was replaced/);
+  });
+
   it('names the object and what is wrong when promoted.json, manifest.json or model.json cannot be read', async () => {
     const store = new FolderStore(join(work, 'f'));
     await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
