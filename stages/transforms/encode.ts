@@ -61,8 +61,16 @@ export function createEncodeStage({ model, backend, batching = { maxBatch: 1, ma
       assertCroppedShape(model().autoencoder.config, [height, width, 1]);
       if (values.length !== height * width) throw new Error(`a field of ${height} x ${width} has ${height * width} values, not ${values.length}`);
       const { embedding, reconstructionError, version } = await batcher.submit(normalized);
+      assertFinite(embedding, reconstructionError, version);
       log.debug({ key: source.key, reconstructionError, version }, 'encoded');
       yield { source, field, embedding, reconstructionError, model: { version, backend } };
     },
   };
+}
+
+/** Throws unless the model's output is all numbers: a NaN or infinity (a model broken in training) must not be published as one. */
+function assertFinite(embedding: Float32Array, reconstructionError: number, version: string): void {
+  const at = embedding.findIndex((value) => !Number.isFinite(value));
+  if (at >= 0) throw new Error(`the model gave a non-finite embedding (${embedding[at]} at ${at}): model version ${version} is broken`);
+  if (!Number.isFinite(reconstructionError)) throw new Error(`the model gave a non-finite reconstruction error (${reconstructionError}): model version ${version} is broken`);
 }

@@ -89,4 +89,14 @@ describe('the encode stage', () => {
       for await (const _ of createEncodeStage({ model: fixedModel(model), backend: 'cpu' }).process(wrong, context));
     }, /the model takes cropped fields of 32 x 64 x 1, not 16 x 64 x 1/);
   });
+
+  it('rejects a field whose embedding or reconstruction error the model made NaN, naming it, rather than giving it as a number', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const input = { source, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) };
+    const broken = (embedding: Float32Array, reconstructionError: number) =>
+      createEncodeStage({ model: fixedModel(model, async (fields) => fields.map(() => ({ embedding, reconstructionError }))), backend: 'cpu' });
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, Number.NaN]), 0.2), input), /the model gave a non-finite embedding \(NaN at 1\)/);
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.NaN), input), /the model gave a non-finite reconstruction error \(NaN\)/);
+  });
 });
