@@ -33,12 +33,17 @@ export function computesOnCallingThread(backend: string): boolean {
 /**
  * A copy of `model` in a worker thread, on `backend` (tfjs's state is per thread: the worker
  * loads the weights from the model's saved artifacts), and the encoder that sends it batches.
- * Resolves once the worker has loaded the model; `close` ends the worker.
+ * Resolves once the worker has loaded the model; `close` ends the worker. `script` is the
+ * worker's entry (encoder-worker.js; tests give one that fails).
  */
-export async function startEncoderThread(model: Autoencoder, backend: string): Promise<{ encodeBatch: BatchEncoder; close(): Promise<void> }> {
+export async function startEncoderThread(
+  model: Autoencoder,
+  backend: string,
+  script: URL = new URL('./encoder-worker.js', import.meta.url),
+): Promise<{ encodeBatch: BatchEncoder; close(): Promise<void> }> {
   const artifacts = await savedArtifacts(model);
   const workerData: EncoderWorkerData = { artifacts, config: model.config, normalization: model.normalization, version: model.version, backend };
-  const worker = new Worker(new URL('./encoder-worker.js', import.meta.url), { workerData });
+  const worker = new Worker(script, { workerData });
   const pending = new Map<number, { resolve(embeddings: Embedding[]): void; reject(error: Error): void }>();
   let nextId = 0;
   let failure: StageUnavailableError | undefined;
@@ -53,6 +58,7 @@ export async function startEncoderThread(model: Autoencoder, backend: string): P
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: { ready: boolean; error?: string }) => (message.ready ? resolve() : reject(new Error(`the encoder thread could not load the model: ${message.error}`))));
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the encoder thread exited (code ${code}) while it loaded the model`)));
   }).catch(async (error: unknown) => {
     await worker.terminate();
     throw error;

@@ -51,7 +51,7 @@ export interface EventConsumerConfig {
 
 export type EventOutcome =
   | { kind: 'done'; hour: string; key: string; fields: number }
-  | { kind: 'dead-letter'; hour: string | null; key: string; stage: string; error: string }
+  | { kind: 'dead-letter'; hour: string | null; key: string; stage: string; errorClass: string; error: string }
   | { kind: 'ignored'; key: string; why: string };
 
 /**
@@ -83,7 +83,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       if (!(error instanceof ObjectEventError)) throw error;
       const where = `kafka:${record.topic}/${record.partition}/${record.offset}`;
       await embedder.deadLetter(where, null, new StageError('object-events', error), produce);
-      return [{ kind: 'dead-letter', hour: null, key: where, stage: 'object-events', error: error.message }];
+      return [{ kind: 'dead-letter', hour: null, key: where, stage: 'object-events', errorClass: error.name, error: error.message }];
     }
     for (const object of created) {
       const time = timeOfKey(object.key, product);
@@ -100,7 +100,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         const where = `${source.url}/${object.key}`;
         const error = new StageError('discover', new ObjectNotFoundError(where));
         await embedder.deadLetter(where, { store: source.url, key: object.key, byteStart: null, byteEnd: null }, error, produce);
-        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
+        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, errorClass: causeClass(error), error: error.message });
         continue;
       }
       try {
@@ -112,7 +112,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
         if (context.signal.aborted || !isBadInput(error, isRetriable)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
-        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, error: error.message });
+        outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, errorClass: causeClass(error), error: error.message });
       }
     }
     return outcomes;
@@ -171,4 +171,9 @@ async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Pr
 
 function isTransactional(bus: TopicBus): bus is TransactionalBus {
   return typeof (bus as Partial<TransactionalBus>).inTransaction === 'function';
+}
+
+/** The name of what made a stage reject its input (InvalidObjectError), as the dead letter records it. */
+function causeClass(error: StageError): string {
+  return error.cause instanceof Error ? error.cause.name : 'Error';
 }

@@ -15,6 +15,7 @@ import { openShardCatalog } from '../shards/catalog.js';
 import type { ShardRow } from '../shards/types.js';
 import { createShardWriter } from '../shards/writer.js';
 import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { pictureKey } from '../stages/sinks/publish.js';
 import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import type { StageContext } from '../stages/stage.js';
 import { FolderStore } from '../store/folder.js';
@@ -184,11 +185,11 @@ async function alertTimeline(published: Embedding[], models: FolderStore, state:
   const pictures = new Set<string>();
   for await (const { key } of state.list('alerts/')) pictures.add(key);
   return published
-    .map(({ validTime, reconstructionError, modelVersion }) => ({
+    .map(({ field, validTime, reconstructionError, modelVersion }) => ({
       validTime,
       reconstructionError,
       threshold: thresholds.get(modelVersion) ?? null,
-      alert: pictures.has(`alerts/REFC/${formatHour(validTime)}-${modelVersion}.png`),
+      alert: pictures.has(pictureKey(field, validTime, modelVersion)),
     }))
     .sort((a, b) => a.validTime.getTime() - b.validTime.getTime());
 }

@@ -80,7 +80,7 @@ export class ConsumerMetrics {
   /** Counts what the event-driven consumer did with an object an event named. */
   recordOutcome(outcome: EventOutcome): void {
     this.analyses.labels(outcome.kind).inc();
-    if (outcome.kind === 'dead-letter') this.errors.labels(outcome.stage, 'rejected').inc();
+    if (outcome.kind === 'dead-letter') this.errors.labels(outcome.stage, outcome.errorClass).inc();
     if (outcome.kind === 'done' && outcome.hour) {
       const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
       this.newestDone = Math.max(this.newestDone ?? time, time);

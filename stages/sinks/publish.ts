@@ -62,7 +62,7 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
 
       const threshold = alertThreshold(encoded);
       if (threshold === null || !(embedded.reconstructionError > threshold)) return;
-      const picture = { store: pictures.url, key: `alerts/${field.split(':')[0]}/${formatHour(validTime)}-${embedded.model.version}.png` };
+      const picture = { store: pictures.url, key: pictureKey(field, validTime, embedded.model.version) };
       await pictures.put(picture.key, await drawAlert(encoded), { contentType: 'image/png' });
       const alert: Alert = { validTime, field, reconstructionError: embedded.reconstructionError, threshold, modelId: model.id, modelVersion: embedded.model.version, picture };
       log.warn({ field, validTime: validTime.toISOString(), reconstructionError: embedded.reconstructionError, threshold, picture: `${picture.store}/${picture.key}` }, 'field unlike what the model knows: alert');
@@ -71,6 +71,16 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
       yield record.topic;
     },
   };
+}
+
+/**
+ * Where the alert picture of a field (as fieldName names it) goes: alerts/REFC/entire-atmosphere/anl/2022-10-14T01Z-VERSION.png.
+ * Level and forecast are in it, so that fields of one parameter and hour (TMP at 2 m and at 500 mb)
+ * do not overwrite each other's picture.
+ */
+export function pictureKey(field: string, validTime: Date, version: string): string {
+  const segment = (text: string) => text.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '') || '-';
+  return `alerts/${field.split(':').map(segment).join('/')}/${formatHour(validTime)}-${version}.png`;
 }
 
 /** "REFC:entire atmosphere:anl": the field as an .idx line names it. */

@@ -1,6 +1,6 @@
 import type { Autoencoder } from '../../model/autoencoder.js';
 import { assertCroppedShape, embedFields, type BatchEncoder } from '../../model/embed.js';
-import type { Stage } from '../stage.js';
+import { StageUnavailableError, type Stage } from '../stage.js';
 import type { EmbeddedField, NormalizedField } from '../types.js';
 import { MicroBatcher, type Schedule } from './micro-batcher.js';
 
@@ -61,8 +61,20 @@ export function createEncodeStage({ model, backend, batching = { maxBatch: 1, ma
       assertCroppedShape(model().autoencoder.config, [height, width, 1]);
       if (values.length !== height * width) throw new Error(`a field of ${height} x ${width} has ${height * width} values, not ${values.length}`);
       const { embedding, reconstructionError, version } = await batcher.submit(normalized);
+      assertFinite(embedding, reconstructionError, version);
       log.debug({ key: source.key, reconstructionError, version }, 'encoded');
       yield { source, field, embedding, reconstructionError, model: { version, backend } };
     },
   };
+}
+
+/**
+ * Throws unless the model's output is all numbers. Its input is bounded by the normalization, so a
+ * NaN or infinity says the model is broken (in training), not the field: a StageUnavailableError,
+ * which fails the run for a restart with another version instead of dead-lettering every field.
+ */
+function assertFinite(embedding: Float32Array, reconstructionError: number, version: string): void {
+  const at = embedding.findIndex((value) => !Number.isFinite(value));
+  if (at >= 0) throw new StageUnavailableError(`the model gave a non-finite embedding (${embedding[at]} at ${at}): model version ${version} is broken`);
+  if (!Number.isFinite(reconstructionError)) throw new StageUnavailableError(`the model gave a non-finite reconstruction error (${reconstructionError}): model version ${version} is broken`);
 }

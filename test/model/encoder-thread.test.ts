@@ -57,6 +57,15 @@ describe('the encoder thread', () => {
       await assert.rejects(thread.encodeBatch(fields(1, 32, 64)), (error: unknown) => error instanceof StageUnavailableError && /the encoder thread is closed/.test(error.message));
     }));
 
+  it('fails to start, naming the exit code, when the thread exits while it loads the model, rather than waiting for ever', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    try {
+      await assert.rejects(startEncoderThread(model, 'cpu', new URL('../support/exiting-worker.js', import.meta.url)), /the encoder thread exited \(code 3\) while it loaded the model/);
+    } finally {
+      disposeAutoencoder(model);
+    }
+  });
+
   describe('with a model big enough that a batch takes a while', () => {
     const config = { ...SMALL_CONFIG, inputHeight: 134, inputWidth: 262, numfilters: 4 };
     const model = createAutoencoder({ config });

@@ -58,14 +58,14 @@ describe('the operations server', () => {
     assert.match(text, /^nodejs_eventloop_lag_seconds /m);
   });
 
-  it('counts what the event-driven consumer did with each object, and its lag from the newest hour done', async () => {
+  it('counts what the event-driven consumer did with each object, a dead letter under the class of its cause, and its lag from the newest hour done', async () => {
     const eventRegistry = new Registry();
     const metrics = new ConsumerMetrics(eventRegistry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(3).getTime() });
     metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T02Z', key: 'k2', fields: 1 });
     metrics.recordOutcome({ kind: 'ignored', key: 'k2.idx', why: 'an .idx' });
-    metrics.recordOutcome({ kind: 'dead-letter', hour: null, key: 'kafka:objects/0/7', stage: 'object-events', error: 'event is not JSON' });
+    metrics.recordOutcome({ kind: 'dead-letter', hour: null, key: 'kafka:objects/0/7', stage: 'object-events', errorClass: 'ObjectEventError', error: 'event is not JSON' });
     const text = await eventRegistry.metrics();
-    for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="rejected"} 1', 'hrrr_embed_lag_hours 1'])
+    for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="ObjectEventError"} 1', 'hrrr_embed_lag_hours 1'])
       assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
   });
 });

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { compileForTraining } from '../../model/train.js';
-import { silentLogger, type Stage, type StageContext } from '../../stages/stage.js';
+import { silentLogger, StageUnavailableError, type Stage, type StageContext } from '../../stages/stage.js';
 import { createEncodeStage, fixedModel } from '../../stages/transforms/encode.js';
 import type { EmbeddedField, NormalizedField } from '../../stages/types.js';
 import { maxAbsDifference, refcField, refcWindows, SMALL_CONFIG } from '../model/fixtures.js';
@@ -88,5 +88,15 @@ describe('the encode stage', () => {
     await assert.rejects(async () => {
       for await (const _ of createEncodeStage({ model: fixedModel(model), backend: 'cpu' }).process(wrong, context));
     }, /the model takes cropped fields of 32 x 64 x 1, not 16 x 64 x 1/);
+  });
+
+  it('rejects a field whose embedding or reconstruction error the model made NaN with a StageUnavailableError naming it (the model, not the field, is broken), rather than giving it as a number', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const input = { source, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) };
+    const broken = (embedding: Float32Array, reconstructionError: number) =>
+      createEncodeStage({ model: fixedModel(model, async (fields) => fields.map(() => ({ embedding, reconstructionError }))), backend: 'cpu' });
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, Number.NaN]), 0.2), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite embedding \(NaN at 1\)/.test(error.message));
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.NaN), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite reconstruction error \(NaN\)/.test(error.message));
   });
 });
