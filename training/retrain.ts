@@ -242,10 +242,13 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
     const candidateLoss = mean(errors[0]!);
     const currentLoss = comparable ? mean(errors[1]!) : null;
     const alertThreshold = quantile(errors[0]!, options.thresholdQuantile);
-    const better = current === undefined || (currentLoss !== null && candidateLoss < currentLoss);
-    const promote = better || options.force;
+    // A diverged run (NaN or Infinity) is never promoted, not even forced: no consumer could use it.
+    const finite = Number.isFinite(candidateLoss);
+    const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
+    const promote = better || (finite && options.force);
     const reason =
-      current === undefined ? 'no version was promoted'
+      !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
+      : current === undefined ? 'no version was promoted'
       : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape: not comparable${options.force ? ', promoted because forced' : ''}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
       : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${options.force ? ': promoted because forced' : ': saved, not promoted'}`;
