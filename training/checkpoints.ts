@@ -60,6 +60,12 @@ export interface RunState {
 export interface RunPointer {
   step: number;
   checkpoint: string;
+  /**
+   * The candidate, saved and judged against `against` (the version promoted then, or null), set
+   * before it is promoted: a run stopped after that promotes and announces it rather than train
+   * and save again.
+   */
+  judged?: RunOutcome & { against: string | null };
   finished?: RunOutcome;
 }
 
