@@ -186,11 +186,14 @@ function checkShards(shards: readonly ShardManifest[], model: Autoencoder): void
   const [height, width] = croppedShape(model.config);
   for (const shard of shards) {
     if (shard.height !== height || shard.width !== width) throw new Error(`shard ${shard.id} holds ${shard.height} x ${shard.width} fields, the model takes ${height} x ${width}`);
-    const keys = ['missingValue', 'clipMin', 'clipMax', 'scale'] as const;
-    if (keys.some((key) => shard.normalization[key] !== model.normalization[key])) {
+    if (!sameNormalization(shard.normalization, model.normalization)) {
       throw new Error(`shard ${shard.id} was normalized with ${JSON.stringify(shard.normalization)}, the model with ${JSON.stringify(model.normalization)}`);
     }
   }
+}
+
+function sameNormalization(a: NormalizationConfig, b: NormalizationConfig): boolean {
+  return (['missingValue', 'clipMin', 'clipMax', 'scale'] as const).every((key) => a[key] === b[key]);
 }
 
 async function train(options: RetrainOptions, run: Run): Promise<void> {
@@ -242,7 +245,8 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
   const promoted = await promotedVersion(models);
   const current = promoted === undefined ? undefined : (await loadVersion(models, promoted)).model;
   try {
-    const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join();
+    // The held-out rows were normalized for the candidate: a version of another normalization would be judged on rows it was never meant to read.
+    const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join() && sameNormalization(current.normalization, candidate.normalization);
     const { errors, stormiest } = await evaluateHeldOut(comparable ? [candidate, current] : [candidate], options.shards, run.shards.heldOut, plan.batchSize);
     const candidateLoss = mean(errors[0]!);
     const currentLoss = comparable ? mean(errors[1]!) : null;
@@ -254,7 +258,7 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const reason =
       !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
       : current === undefined ? 'no version was promoted'
-      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape: not comparable${options.force ? ', promoted because forced' : ''}`
+      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${options.force ? ', promoted because forced' : ''}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
       : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${options.force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);
