@@ -40,6 +40,8 @@ export interface RunPlan {
   seed: number;
   interleave: number;
   bufferSize: number;
+  /** Promote the candidate even when worse: asked for when the run started (absent in checkpoints of before it was kept). */
+  force?: boolean;
 }
 
 export interface RunState {

@@ -161,6 +161,7 @@ async function begin(options: RetrainOptions): Promise<Run> {
     seed: options.seed,
     interleave: options.interleave,
     bufferSize: options.bufferSize,
+    force: options.force,
   };
   log.info({ runId: plan.runId, startedFrom, trainShards: plan.train.length, heldOutShards: plan.heldOut.length, steps: plan.steps }, 'training run planned');
   return { plan, model, shards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [], checkpoint: '' };
@@ -242,6 +243,8 @@ async function checkpoint(options: RetrainOptions, run: Run): Promise<void> {
 async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { against: string | null }> {
   const { models } = options;
   const { plan, model: candidate } = run;
+  // A forced run stays forced when resumed (by a trainer that no longer has the request that forced it).
+  const force = options.force || plan.force === true;
   const promoted = await promotedVersion(models);
   const current = promoted === undefined ? undefined : (await loadVersion(models, promoted)).model;
   try {
@@ -254,13 +257,13 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     // A diverged run (NaN or Infinity) is never promoted, not even forced: no consumer could use it.
     const finite = Number.isFinite(candidateLoss);
     const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
-    const promote = better || (finite && options.force);
+    const promote = better || (finite && force);
     const reason =
       !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
       : current === undefined ? 'no version was promoted'
-      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${options.force ? ', promoted because forced' : ''}`
+      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${force ? ', promoted because forced' : ''}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
-      : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${options.force ? ': promoted because forced' : ': saved, not promoted'}`;
+      : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);
     const attachments: Record<string, { bytes: Uint8Array; contentType: string }> = { 'loss.png': { bytes: lossCurvePicture(run.trainLoss, run.heldOutLoss), contentType: 'image/png' } };
     if (stormiest) attachments['before-after.png'] = { bytes: await beforeAfter(stormiest, comparable ? current : undefined, candidate), contentType: 'image/png' };

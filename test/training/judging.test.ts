@@ -9,7 +9,7 @@ import { SEED_NORMALIZATION } from '../../model/config.js';
 import { promotedVersion, promoteVersion, saveVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
-import { retrain } from '../../training/retrain.js';
+import { retrain, RunInterrupted } from '../../training/retrain.js';
 import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
 
@@ -31,5 +31,24 @@ describe('judging against a promoted version of another normalization', () => {
     assert.match(result.reason, /not comparable/);
     assert.equal(result.promoted, false);
     assert.equal(await promotedVersion(models), modelId);
+  });
+});
+
+describe('a forced run stopped and resumed', () => {
+  const shards = smallShards(4, 4);
+
+  it('stays forced: resumed without --force (as a trainer resumes a run it finds), its worse candidate is promoted', async () => {
+    const models = new FolderStore(join(work, 'forced'));
+    const good = await retrain(smallRun(models, shards, { fresh: smallFresh(), runId: 'good', steps: 20, stepsPerCheckpoint: 20 }));
+    assert.equal(good.promoted, true);
+    const stop = new AbortController();
+    const forced = { fresh: smallFresh(), runId: 'forced', steps: 2, stepsPerCheckpoint: 2 };
+    await assert.rejects(retrain(smallRun(models, shards, { ...forced, force: true, signal: stop.signal, onProgress: () => stop.abort() })), RunInterrupted);
+    const resumed = await retrain(smallRun(models, shards, { ...forced, force: false }));
+    assert.equal(resumed.resumedAt, 1);
+    assert.ok(resumed.currentLoss !== null && resumed.candidateLoss >= resumed.currentLoss, `the candidate was meant to be worse: ${resumed.reason}`);
+    assert.equal(resumed.promoted, true, resumed.reason);
+    assert.match(resumed.reason, /promoted because forced/);
+    assert.equal(await promotedVersion(models), resumed.modelId);
   });
 });
