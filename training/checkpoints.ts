@@ -40,6 +40,8 @@ export interface RunPlan {
   seed: number;
   interleave: number;
   bufferSize: number;
+  /** Promote the candidate even when worse: asked for when the run started (absent in checkpoints of before it was kept). */
+  force?: boolean;
 }
 
 export interface RunState {
@@ -60,6 +62,12 @@ export interface RunState {
 export interface RunPointer {
   step: number;
   checkpoint: string;
+  /**
+   * The candidate, saved and judged against `against` (the version promoted then, or null), set
+   * before it is promoted: a run stopped after that promotes and announces it rather than train
+   * and save again.
+   */
+  judged?: RunOutcome & { against: string | null };
   finished?: RunOutcome;
 }
 

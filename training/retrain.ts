@@ -11,7 +11,7 @@ import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../mode
 import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
 import { reconstruct, sideBySide } from '../model/picture.js';
 import { compileForTraining, trainStep } from '../model/train.js';
-import { loadVersion, promotedVersion, promoteVersion, saveVersion } from '../model/versions.js';
+import { loadVersion, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
 import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -88,15 +88,20 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
     log.info({ runId, modelId: pointer.finished.modelId }, 'this run is over already');
     return { runId, resumedAt: pointer.step, ...pointer.finished };
   }
+  if (pointer?.judged) {
+    log.info({ runId, modelId: pointer.judged.modelId }, 'the candidate was saved and judged already: finishing its promotion');
+    return { runId, resumedAt: pointer.step, ...(await conclude(options, pointer, pointer.judged)) };
+  }
   const run = pointer ? await resume(options, pointer) : await begin(options);
   const { plan, model } = run;
   try {
     const resumedAt = run.step;
     if (resumedAt > 0) log.info({ runId, step: resumedAt, steps: plan.steps }, 'resuming from the last checkpoint');
     await train(options, run);
-    const outcome = await judge(options, run);
-    await writePointer(models, runId, { step: run.step, checkpoint: run.checkpoint, finished: outcome });
-    return { runId, resumedAt, ...outcome };
+    const judged = await judge(options, run);
+    const pointer = { step: run.step, checkpoint: run.checkpoint, judged };
+    await writePointer(models, runId, pointer);
+    return { runId, resumedAt, ...(await conclude(options, pointer, judged)) };
   } finally {
     disposeAutoencoder(model);
   }
@@ -156,6 +161,7 @@ async function begin(options: RetrainOptions): Promise<Run> {
     seed: options.seed,
     interleave: options.interleave,
     bufferSize: options.bufferSize,
+    force: options.force,
   };
   log.info({ runId: plan.runId, startedFrom, trainShards: plan.train.length, heldOutShards: plan.heldOut.length, steps: plan.steps }, 'training run planned');
   return { plan, model, shards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [], checkpoint: '' };
@@ -181,11 +187,14 @@ function checkShards(shards: readonly ShardManifest[], model: Autoencoder): void
   const [height, width] = croppedShape(model.config);
   for (const shard of shards) {
     if (shard.height !== height || shard.width !== width) throw new Error(`shard ${shard.id} holds ${shard.height} x ${shard.width} fields, the model takes ${height} x ${width}`);
-    const keys = ['missingValue', 'clipMin', 'clipMax', 'scale'] as const;
-    if (keys.some((key) => shard.normalization[key] !== model.normalization[key])) {
+    if (!sameNormalization(shard.normalization, model.normalization)) {
       throw new Error(`shard ${shard.id} was normalized with ${JSON.stringify(shard.normalization)}, the model with ${JSON.stringify(model.normalization)}`);
     }
   }
+}
+
+function sameNormalization(a: NormalizationConfig, b: NormalizationConfig): boolean {
+  return (['missingValue', 'clipMin', 'clipMax', 'scale'] as const).every((key) => a[key] === b[key]);
 }
 
 async function train(options: RetrainOptions, run: Run): Promise<void> {
@@ -230,25 +239,31 @@ async function checkpoint(options: RetrainOptions, run: Run): Promise<void> {
   options.onCheckpoint?.({ step: run.step, trainLoss, heldOutLoss });
 }
 
-/** Candidate against the version promoted now, on the same held-out fields; save, and promote when better or forced. */
-async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
-  const { models, log } = options;
+/** Candidate against the version promoted now, on the same held-out fields; save it, and decide whether to promote it (better or forced). */
+async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { against: string | null }> {
+  const { models } = options;
   const { plan, model: candidate } = run;
+  // A forced run stays forced when resumed (by a trainer that no longer has the request that forced it).
+  const force = options.force || plan.force === true;
   const promoted = await promotedVersion(models);
   const current = promoted === undefined ? undefined : (await loadVersion(models, promoted)).model;
   try {
-    const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join();
+    // The held-out rows were normalized for the candidate: a version of another normalization would be judged on rows it was never meant to read.
+    const comparable = current !== undefined && croppedShape(current.config).join() === croppedShape(candidate.config).join() && sameNormalization(current.normalization, candidate.normalization);
     const { errors, stormiest } = await evaluateHeldOut(comparable ? [candidate, current] : [candidate], options.shards, run.shards.heldOut, plan.batchSize);
     const candidateLoss = mean(errors[0]!);
     const currentLoss = comparable ? mean(errors[1]!) : null;
     const alertThreshold = quantile(errors[0]!, options.thresholdQuantile);
-    const better = current === undefined || (currentLoss !== null && candidateLoss < currentLoss);
-    const promote = better || options.force;
+    // A diverged run (NaN or Infinity) is never promoted, not even forced: no consumer could use it.
+    const finite = Number.isFinite(candidateLoss);
+    const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
+    const promote = better || (finite && force);
     const reason =
-      current === undefined ? 'no version was promoted'
-      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape: not comparable${options.force ? ', promoted because forced' : ''}`
+      !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
+      : current === undefined ? 'no version was promoted'
+      : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${force ? ', promoted because forced' : ''}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
-      : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${options.force ? ': promoted because forced' : ': saved, not promoted'}`;
+      : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);
     const attachments: Record<string, { bytes: Uint8Array; contentType: string }> = { 'loss.png': { bytes: lossCurvePicture(run.trainLoss, run.heldOutLoss), contentType: 'image/png' } };
     if (stormiest) attachments['before-after.png'] = { bytes: await beforeAfter(stormiest, comparable ? current : undefined, candidate), contentType: 'image/png' };
@@ -268,24 +283,43 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome> {
       alertThreshold,
       attachments,
     });
-    if (promote) {
-      await options.confirmLease?.();
-      await promoteVersion(models, manifest.modelId);
-      await options.announce?.({
-        modelId: models.url,
-        version: manifest.modelId,
-        promotedAt: new Date(),
-        artifact: { store: models.url, key: `versions/${manifest.modelId}/` },
-        embeddingSize: candidate.config.numdense,
-        alertThreshold,
-        validationLoss: candidateLoss,
-      });
-    }
-    log.info({ runId: plan.runId, modelId: manifest.modelId, promoted: promote, candidateLoss, currentLoss, alertThreshold }, promote ? `version promoted: ${reason}` : `version not promoted: ${reason}`);
-    return { modelId: manifest.modelId, promoted: promote, reason, candidateLoss, currentLoss, alertThreshold, steps: run.step, finalTrainLoss };
+    return { modelId: manifest.modelId, promoted: promote, reason, candidateLoss, currentLoss, alertThreshold, steps: run.step, finalTrainLoss, against: promoted ?? null };
   } finally {
     if (current) disposeAutoencoder(current);
   }
+}
+
+/**
+ * Promotes and announces a judged candidate when so decided, and marks the run finished. Done
+ * again after a stop part way, it promotes only while the version judged against (or the
+ * candidate itself) is still the promoted one: a version promoted since is not overruled.
+ */
+async function conclude(options: RetrainOptions, pointer: RunPointer, judged: RunOutcome & { against: string | null }): Promise<RunOutcome> {
+  const { models, runId, log } = options;
+  const { against, ...outcome } = judged;
+  if (outcome.promoted) {
+    const promotedNow = (await promotedVersion(models)) ?? null;
+    if (promotedNow !== against && promotedNow !== outcome.modelId) {
+      outcome.promoted = false;
+      outcome.reason = `${outcome.reason}; but ${promotedNow} was promoted meanwhile: saved, not promoted`;
+    } else {
+      await options.confirmLease?.();
+      await promoteVersion(models, outcome.modelId);
+      const manifest = await readManifest(models, outcome.modelId);
+      await options.announce?.({
+        modelId: models.url,
+        version: outcome.modelId,
+        promotedAt: new Date(),
+        artifact: { store: models.url, key: `versions/${outcome.modelId}/` },
+        embeddingSize: manifest.hyperparameters.numdense,
+        alertThreshold: outcome.alertThreshold,
+        validationLoss: outcome.candidateLoss,
+      });
+    }
+  }
+  log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
+  await writePointer(models, runId, { step: pointer.step, checkpoint: pointer.checkpoint, finished: outcome });
+  return outcome;
 }
 
 /** The valid times the training shards cover and how many fields they hold. */

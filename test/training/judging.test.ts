@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { SEED_NORMALIZATION } from '../../model/config.js';
+import { promotedVersion, promoteVersion, saveVersion } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { retrain, RunInterrupted } from '../../training/retrain.js';
+import { smallFresh, smallRun } from './fixtures.js';
+import { smallShards } from './memory-shards.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-judging-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+before(() => selectBackend('cpu', 'training', silentLogger));
+
+describe('judging against a promoted version of another normalization', () => {
+  const shards = smallShards(4, 4);
+
+  it('does not compare the two on rows normalized for the candidate only: not comparable, not promoted', async () => {
+    const models = new FolderStore(join(work, 'other-normalization'));
+    const other = createAutoencoder({ ...smallFresh(), normalization: { ...SEED_NORMALIZATION, clipMax: 75, scale: 75 } });
+    const { modelId } = await saveVersion(models, other);
+    disposeAutoencoder(other);
+    await promoteVersion(models, modelId);
+    const result = await retrain(smallRun(models, shards, { fresh: smallFresh(), runId: 'other-normalization', steps: 4, stepsPerCheckpoint: 4 }));
+    assert.equal(result.currentLoss, null);
+    assert.match(result.reason, /not comparable/);
+    assert.equal(result.promoted, false);
+    assert.equal(await promotedVersion(models), modelId);
+  });
+});
+
+describe('a forced run stopped and resumed', () => {
+  const shards = smallShards(4, 4);
+
+  it('stays forced: resumed without --force (as a trainer resumes a run it finds), its worse candidate is promoted', async () => {
+    const models = new FolderStore(join(work, 'forced'));
+    const good = await retrain(smallRun(models, shards, { fresh: smallFresh(), runId: 'good', steps: 20, stepsPerCheckpoint: 20 }));
+    assert.equal(good.promoted, true);
+    const stop = new AbortController();
+    const forced = { fresh: smallFresh(), runId: 'forced', steps: 2, stepsPerCheckpoint: 2 };
+    await assert.rejects(retrain(smallRun(models, shards, { ...forced, force: true, signal: stop.signal, onProgress: () => stop.abort() })), RunInterrupted);
+    const resumed = await retrain(smallRun(models, shards, { ...forced, force: false }));
+    assert.equal(resumed.resumedAt, 1);
+    assert.ok(resumed.currentLoss !== null && resumed.candidateLoss >= resumed.currentLoss, `the candidate was meant to be worse: ${resumed.reason}`);
+    assert.equal(resumed.promoted, true, resumed.reason);
+    assert.match(resumed.reason, /promoted because forced/);
+    assert.equal(await promotedVersion(models), resumed.modelId);
+  });
+});
