@@ -30,11 +30,19 @@ export interface ReferenceFile {
   messages: () => Promise<ReferenceMessage[]>;
 }
 
+let made: Promise<ReferenceFile[]> | undefined;
+
 /**
  * Fixtures packed by ecCodes and ecCodes's decode of them and of the real HRRR files, made once
- * per version of the script into .work/ (a run of a few seconds) and reused after that.
+ * per version of the script into .work/ (a run of a few seconds) and reused after that. Made once
+ * per process too: two makings at once in one process would share its scratch folder.
  */
-export async function eccodesReference(): Promise<ReferenceFile[]> {
+export function eccodesReference(): Promise<ReferenceFile[]> {
+  made ??= makeReference();
+  return made;
+}
+
+async function makeReference(): Promise<ReferenceFile[]> {
   const script = await readFile(SCRIPT);
   const dir = join(repoRoot, '.work', 'eccodes-reference', createHash('sha256').update(script).digest('hex').slice(0, 12));
   if (!existsSync(dir)) {
