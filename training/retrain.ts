@@ -47,7 +47,7 @@ export interface RetrainOptions {
   bufferSize: number;
   /** Publishes a promotion on the model-versions topic. */
   announce?: (version: ModelVersion) => Promise<void>;
-  /** Rejects when this run may no longer write checkpoints or promote: its trainer lost the model store's lease (training/lease.ts). */
+  /** Rejects when this run may no longer write checkpoints, save its candidate or promote: its trainer lost the model store's lease (training/lease.ts). */
   confirmLease?: () => Promise<void>;
   onProgress?: (progress: TrainingProgress) => void;
   onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;
@@ -294,6 +294,8 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const attachments: Record<string, { bytes: Uint8Array; contentType: string }> = { 'loss.png': { bytes: lossCurvePicture(run.trainLoss, run.heldOutLoss), contentType: 'image/png' } };
     if (stormiest) attachments['before-after.png'] = { bytes: await beforeAfter(stormiest, comparable ? current : undefined, candidate), contentType: 'image/png' };
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
+    // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
+    await options.confirmLease?.();
     const manifest = await saveVersion(models, candidate, {
       trainingData: trainShards,
       metrics: {
