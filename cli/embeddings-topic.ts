@@ -3,6 +3,7 @@ import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
 import type { Embedding } from '../bus/records.js';
+import type { StageLogger } from '../stages/stage.js';
 import { fileBusQuiet, kafkaQuiet, readEmbeddings } from '../search/embeddings.js';
 import { findEmbedding } from '../search/similar.js';
 import { hourOption } from './sources.js';
@@ -38,8 +39,8 @@ export interface EmbeddingsTopicValues {
   registry?: string | undefined;
 }
 
-/** Every embedding on the topic (latest per field, hour and model) and the one --time, --field and --model-version name. */
-export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: string): Promise<{ query: Embedding; embeddings: Embedding[] }> {
+/** Every embedding on the topic (latest per field, hour and model; unreadable records skipped, with a warning on `log`) and the one --time, --field and --model-version name. */
+export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: string, log: StageLogger): Promise<{ query: Embedding; embeddings: Embedding[] }> {
   if (values.time === undefined) throw new UsageError('--time is required', usage);
   const validTime = hourOption('--time', values.time, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', usage);
@@ -52,7 +53,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   }
   try {
     const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(registry && { registry }) });
-    const embeddings = await readEmbeddings(bus, codec, values.kafka === undefined ? fileBusQuiet : kafkaQuiet);
+    const embeddings = await readEmbeddings(bus, codec, { ...(values.kafka === undefined ? fileBusQuiet : kafkaQuiet), log });
     const field = fieldOf(values.field, embeddings);
     const query = findEmbedding(embeddings, { field, validTime, ...(values['model-version'] !== undefined && { modelVersion: values['model-version'] }) });
     return { query, embeddings };

@@ -45,7 +45,7 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
     throw new UsageError((error as Error).message, reconstructUsage);
   }
   const log = commandLogger(values.verbose);
-  const { query } = await lookUpEmbedding(values, reconstructUsage);
+  const { query } = await lookUpEmbedding(values, reconstructUsage, log);
   await selectBackend(device, 'inference', log);
   const model = await modelOf(query, values, log);
   try {

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
+import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
+import { commandLogger } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
 export const tailUsage = `usage: hrrr-embed tail TOPIC [--data DIR | --kafka HOST:PORT] [--from-beginning] [--max N] [--registry URL]
 
 Prints the records of TOPIC as they arrive, one JSON line each: topic, partition, offset,
 timestamp, and the key and value decoded from Avro (with the schemas in schemas/, or the schema
-registry's). Runs until N records were printed, or until interrupted. Commits nothing: tailing a
-topic moves no consumer group.
+registry's). Runs until N records were printed, or until interrupted. A record that is not Avro
+of a known schema is skipped with a warning on stderr naming its partition and offset, and the
+count of those skipped comes last. Commits nothing: tailing a topic moves no consumer group.
 
   --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
   --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
@@ -43,6 +46,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }
+  const decoder = new SkippingDecoder(codec, commandLogger(false));
   const interrupted = new AbortController();
   const interrupt = () => interrupted.abort();
   process.once('SIGINT', interrupt);
@@ -52,16 +56,13 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
     const consumer = bus.consumer({ group: `hrrr-embed-tail-${randomUUID()}`, topics: [topic], fromBeginning: options['from-beginning'] });
     let printed = 0;
     for await (const record of consumer.records(interrupted.signal)) {
-      let decoded;
-      try {
-        decoded = await codec.decode(record);
-      } catch (error) {
-        throw new Error(`${topic}/${record.partition} offset ${record.offset}: ${(error as Error).message}`, { cause: error });
-      }
+      const decoded = await decoder.decode(record);
+      if (!decoded) continue;
       out(JSON.stringify({ topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp, ...decoded }));
       if (++printed >= max) break;
     }
   } finally {
+    decoder.logSkipped(topic);
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await bus.close();

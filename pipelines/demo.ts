@@ -154,7 +154,7 @@ export async function runDemo(options: DemoOptions, onLine: (line: DemoLine) => 
     await shards.close();
 
     const reportPath = join(dir, 'report.html');
-    const published = await readEmbeddings(bus, codec, fileBusQuiet);
+    const published = await readEmbeddings(bus, codec, { ...fileBusQuiet, log });
     const alerts = await alertTimeline(published, models, state);
     await writeFile(reportPath, await report({ slot, rows: await shardRows(state), published, alerts, training, result, summaryOf: { hours, laterHours } }));
     const embeddings: Record<string, number> = {};

@@ -29,8 +29,8 @@ const MARGIN = { left: 64, right: 56, top: 48, bottom: 40 };
 
 export function lineChart({ title, x, xLabel, yLabel, series, marked = [] }: LineChart): string {
   const values = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v));
-  const [xMin, xMax] = [Math.min(...x), Math.max(...x)];
-  const [yMin, yMax] = values.length > 0 ? [Math.min(0, ...values), Math.max(...values)] : [0, 1];
+  const [xMin, xMax] = extent(x);
+  const [yMin, yMax] = values.length > 0 ? extent([0, ...values]) : [0, 1];
   const px = (value: number) => MARGIN.left + (xMax === xMin ? 0.5 : (value - xMin) / (xMax - xMin)) * (WIDTH - MARGIN.left - MARGIN.right);
   const py = (value: number) => HEIGHT - MARGIN.bottom - (yMax === yMin ? 0.5 : (value - yMin) / (yMax - yMin)) * (HEIGHT - MARGIN.top - MARGIN.bottom);
   const parts = [`<text x="${MARGIN.left}" y="18" font-weight="bold">${escapeText(title)}</text>`, axes(yLabel, formatNumber(yMin), formatNumber(yMax))];
@@ -95,6 +95,16 @@ function axes(yLabel: string, yMin: string, yMax: string): string {
     `<text x="${MARGIN.left - 6}" y="${MARGIN.top + 8}" text-anchor="end" font-size="11">${escapeText(yMax)}</text>`,
     `<text transform="translate(14,${(MARGIN.top + bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="11">${escapeText(yLabel)}</text>`,
   ].join('');
+}
+
+/** The smallest and largest of `values`: a loop, not Math.min(...values), since a long training run has more steps than a call takes arguments. */
+function extent(values: readonly number[]): [number, number] {
+  let [smallest, largest] = [Infinity, -Infinity];
+  for (const value of values) {
+    smallest = Math.min(smallest, value);
+    largest = Math.max(largest, value);
+  }
+  return [smallest, largest];
 }
 
 /** At most `most` evenly spread indexes of n, the first and last included. */

@@ -5,8 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AvroCodec } from '../bus/avro/codec.js';
+import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
 import type { TopicBus } from '../bus/bus.js';
 import type { Embedding } from '../bus/records.js';
+import type { StageLogger } from '../stages/stage.js';
 
 export interface ReadOptions {
   /**
@@ -17,11 +19,13 @@ export interface ReadOptions {
   quietMs: number;
   firstRecordMs: number;
   signal?: AbortSignal;
+  /** Warns of each record that is not Avro of a known schema (skipped), and of their count at the end. */
+  log: StageLogger;
 }
 
 /** How long to wait on each bus before taking the topic as read: files answer at once, Kafka joins a group first. */
-export const fileBusQuiet: Omit<ReadOptions, 'signal'> = { quietMs: 300, firstRecordMs: 1_000 };
-export const kafkaQuiet: Omit<ReadOptions, 'signal'> = { quietMs: 2_000, firstRecordMs: 15_000 };
+export const fileBusQuiet: Pick<ReadOptions, 'quietMs' | 'firstRecordMs'> = { quietMs: 300, firstRecordMs: 1_000 };
+export const kafkaQuiet: Pick<ReadOptions, 'quietMs' | 'firstRecordMs'> = { quietMs: 2_000, firstRecordMs: 15_000 };
 
 /** Which model made an embedding: its line (where its versions live) and the version. */
 export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | 'modelVersion'>): string {
@@ -30,27 +34,27 @@ export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | '
 
 /**
  * Every embedding on the topic, the latest per (field, valid time, model), in the order they were
- * first published. Reads as a throwaway consumer group that commits nothing, as `tail` does.
+ * first published; a record that is not Avro of a known schema is skipped, with a warning. Reads
+ * as a throwaway consumer group that commits nothing, as `tail` does.
  */
-export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal }: ReadOptions): Promise<Embedding[]> {
+export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal, log }: ReadOptions): Promise<Embedding[]> {
   const topic = codec.topics.embeddings;
   const consumer = bus.consumer({ group: `hrrr-embed-search-${randomUUID()}`, topics: [topic], fromBeginning: true });
   const latest = new Map<string, Embedding>();
+  const decoder = new SkippingDecoder(codec, log);
   const quiet = new AbortController();
   let timer = setTimeout(() => quiet.abort(), firstRecordMs);
   try {
     for await (const record of consumer.records(signal ? AbortSignal.any([signal, quiet.signal]) : quiet.signal)) {
       clearTimeout(timer);
       timer = setTimeout(() => quiet.abort(), quietMs);
-      let value: Embedding;
-      try {
-        value = (await codec.decode(record)).value as Embedding;
-      } catch (error) {
-        throw new Error(`${topic}/${record.partition} offset ${record.offset}: ${(error as Error).message}`, { cause: error });
-      }
+      const decoded = await decoder.decode(record);
+      if (!decoded) continue;
+      const value = decoded.value as Embedding;
       latest.set(`${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`, value);
     }
   } finally {
+    decoder.logSkipped(topic);
     clearTimeout(timer);
     await consumer.close();
   }

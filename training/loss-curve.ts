@@ -14,10 +14,11 @@ const GRID: [number, number, number] = [225, 225, 225];
  */
 export function lossCurvePicture(trainLoss: readonly number[], heldOutLoss: ReadonlyArray<{ step: number; loss: number }>): Uint8Array {
   const data = new Uint8Array(WIDTH * HEIGHT * 3).fill(255);
-  const all = [...trainLoss, ...heldOutLoss.map(({ loss }) => loss)].filter((loss) => loss > 0 && Number.isFinite(loss));
-  const steps = Math.max(trainLoss.length, ...heldOutLoss.map(({ step }) => step), 1);
-  const low = Math.log10(all.length ? Math.min(...all) : 1e-3);
-  const high = Math.log10(all.length ? Math.max(...all) : 1);
+  let steps = Math.max(trainLoss.length, 1);
+  for (const { step } of heldOutLoss) steps = Math.max(steps, step);
+  const [smallest, largest] = lossRange([...trainLoss, ...heldOutLoss.map(({ loss }) => loss)]);
+  const low = Math.log10(smallest);
+  const high = Math.log10(largest);
   const span = Math.max(high - low, 1e-6);
   const x = (step: number) => MARGIN + ((WIDTH - 2 * MARGIN) * step) / steps;
   const y = (loss: number) => HEIGHT - MARGIN - ((HEIGHT - 2 * MARGIN) * (Math.log10(Math.max(loss, 1e-12)) - low)) / span;
@@ -39,4 +40,18 @@ export function lossCurvePicture(trainLoss: readonly number[], heldOutLoss: Read
   });
   const text = { Title: 'hrrr-embed loss curve', Description: `steps 0 to ${steps} (x); loss ${(10 ** low).toPrecision(3)} to ${(10 ** high).toPrecision(3)}, log scale (y); blue: training loss per step, red: held-out loss per checkpoint` };
   return encodePng({ width: WIDTH, height: HEIGHT, data, channels: 3, depth: 8, text });
+}
+
+/**
+ * The smallest and largest positive finite loss ([0.001, 1] when none is): a loop, not
+ * Math.min(...losses), since a long run has more steps than a call takes arguments.
+ */
+function lossRange(losses: readonly number[]): [number, number] {
+  let [smallest, largest] = [Infinity, -Infinity];
+  for (const loss of losses) {
+    if (!(loss > 0 && Number.isFinite(loss))) continue;
+    smallest = Math.min(smallest, loss);
+    largest = Math.max(largest, loss);
+  }
+  return smallest <= largest ? [smallest, largest] : [1e-3, 1];
 }

@@ -47,7 +47,7 @@ export interface RetrainOptions {
   bufferSize: number;
   /** Publishes a promotion on the model-versions topic. */
   announce?: (version: ModelVersion) => Promise<void>;
-  /** Rejects when this run may no longer write checkpoints or promote: its trainer lost the model store's lease (training/lease.ts). */
+  /** Rejects when this run may no longer write checkpoints, save its candidate or promote: its trainer lost the model store's lease (training/lease.ts). */
   confirmLease?: () => Promise<void>;
   onProgress?: (progress: TrainingProgress) => void;
   onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;
@@ -167,12 +167,13 @@ async function begin(options: RetrainOptions): Promise<Run> {
   return { plan, model, shards: split, step: 0, position: START, trainLoss: [], heldOutLoss: [], checkpoint: '' };
 }
 
-/** The run as its last checkpoint left it; its plan (shards, hyperparameters, total steps) wins over the options. */
+/** The run as its last checkpoint left it; its plan (shards, hyperparameters, total steps) wins over the options, with a warning naming each it overrules. */
 async function resume(options: RetrainOptions, pointer: RunPointer): Promise<Run> {
   const { state, model, optimizer } = await loadCheckpoint(options.models, pointer);
   compileForTraining(model, { learningRate: state.plan.learningRate });
   await restoreOptimizer(model, optimizer);
   const { plan } = state;
+  warnOfIgnoredSettings(options, plan);
   const listed = await options.shards.list({ field: plan.field, from: new Date(plan.from), to: new Date(plan.to) });
   const byId = new Map(listed.map((shard) => [shard.id, shard]));
   const pick = (ids: string[]) => {
@@ -181,6 +182,31 @@ async function resume(options: RetrainOptions, pointer: RunPointer): Promise<Run
     return ids.map((id) => byId.get(id)!);
   };
   return { plan, model, shards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss, checkpoint: pointer.checkpoint };
+}
+
+/** The settings a run's plan fixes when it starts, by the command-line option that gives them. */
+const PLANNED_SETTINGS = {
+  field: '--field',
+  steps: '--steps',
+  batchSize: '--batch-size',
+  learningRate: '--learning-rate',
+  stepsPerCheckpoint: '--steps-per-checkpoint',
+  seed: '--seed',
+  interleave: '--interleave',
+  bufferSize: '--shuffle-buffer',
+} as const satisfies Partial<Record<keyof RunPlan & keyof RetrainOptions, string>>;
+
+/** A resumed run trains as it was planned: settings given now that differ are ignored, and said so, lest the user think them in force. */
+function warnOfIgnoredSettings(options: RetrainOptions, plan: RunPlan): void {
+  const ignored: Record<string, { checkpoint: unknown; given: unknown }> = {};
+  const said: string[] = [];
+  for (const [key, option] of Object.entries(PLANNED_SETTINGS) as Array<[keyof typeof PLANNED_SETTINGS, string]>) {
+    if (options[key] === plan[key]) continue;
+    ignored[key] = { checkpoint: plan[key], given: options[key] };
+    said.push(`${option} ${plan[key]} (${options[key]} given, ignored)`);
+  }
+  if (said.length === 0) return;
+  options.log.warn({ runId: plan.runId, ignored }, `resuming run ${plan.runId} with the settings of its checkpoint: ${said.join(', ')}`);
 }
 
 function checkShards(shards: readonly ShardManifest[], model: Autoencoder): void {
@@ -268,6 +294,8 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const attachments: Record<string, { bytes: Uint8Array; contentType: string }> = { 'loss.png': { bytes: lossCurvePicture(run.trainLoss, run.heldOutLoss), contentType: 'image/png' } };
     if (stormiest) attachments['before-after.png'] = { bytes: await beforeAfter(stormiest, comparable ? current : undefined, candidate), contentType: 'image/png' };
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
+    // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
+    await options.confirmLease?.();
     const manifest = await saveVersion(models, candidate, {
       trainingData: trainShards,
       metrics: {

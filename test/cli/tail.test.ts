@@ -69,20 +69,25 @@ describe('hrrr-embed tail', () => {
     assert.deepEqual(JSON.parse(stdout).value.embedding, sampleEmbedding(2).embedding);
   });
 
-  it('a wrong command line exits 2 with the usage; a record it cannot decode exits 1 and names it', async () => {
+  it('a wrong command line exits 2 with the usage', () => {
     assert.equal(run('tail').status, 2);
     assert.match(run('tail', 'embeddings', '--data', work, '--kafka', '127.0.0.1:9092').stderr, /--data and --kafka name two buses/);
     assert.equal(run('tail', 'embeddings', '--max', 'lots').status, 2);
     assert.equal(run('tail', 'embeddings', '--kafka', 'no-port').status, 2);
     assert.match(run('tail', '--help').stdout, /usage: hrrr-embed tail TOPIC/);
+  });
 
+  it('skips a record it cannot decode, naming it and why on stderr, and prints the next one', async () => {
     const data = join(work, 'garbage');
     const bus = new FileBus(data);
+    const codec = await AvroCodec.create();
     await bus.createTopic('embeddings');
-    await bus.produce('embeddings', [{ key: null, value: Buffer.from('not avro') }]);
+    await bus.produce('embeddings', [{ key: null, value: Buffer.from('not avro') }, (await codec.encode('embeddings', embeddingKey, sampleEmbedding())).record]);
     await bus.close();
     const garbage = run('tail', 'embeddings', '--data', data, '--from-beginning', '--max', '1');
-    assert.equal(garbage.status, 1);
-    assert.match(garbage.stderr, /embeddings\/0 offset 0: .*no avro\.value\.schema-sha256 header/);
+    assert.equal(garbage.status, 0, garbage.stderr);
+    assert.equal(JSON.parse(garbage.stdout).offset, 1);
+    assert.match(garbage.stderr, /skipped embeddings\/0 offset 0: .*no avro\.value\.schema-sha256 header/);
+    assert.match(garbage.stderr, /1 unreadable record of embeddings skipped/);
   });
 });

@@ -24,8 +24,8 @@ describe('a run stopped while promoting its candidate', () => {
     const models = new FolderStore(join(work, 'between-save-and-promote'));
     let confirmations = 0;
     const stop = async () => {
-      // The first confirmation is the checkpoint's, the second comes right before promoting.
-      if (++confirmations === 2) throw new Error('stopped before promoting');
+      // The first confirmation is the checkpoint's, the second the saving's, the third comes right before promoting.
+      if (++confirmations === 3) throw new Error('stopped before promoting');
     };
     await assert.rejects(retrain(smallRun(models, shards, { ...run, confirmLease: stop })), /stopped before promoting/);
     const [saved] = await listVersions(models);
