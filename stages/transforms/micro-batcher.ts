@@ -15,7 +15,10 @@ export interface MicroBatcherConfig<In, Out> {
   maxWaitMs: number;
   /** Runs one batch: one result per item, in the items' order. */
   run(items: In[]): Promise<Out[]>;
-  /** Called with the size of each batch as it starts, e.g. for a histogram. */
+  /**
+   * Called with the size of each batch as it starts, e.g. for a histogram. When it throws (or,
+   * being async, rejects), the batch is not run and its callers get a StageUnavailableError.
+   */
   onBatch?(size: number): void;
   schedule?: Schedule;
 }
@@ -73,7 +76,14 @@ export class MicroBatcher<In, Out> {
   }
 
   private async runBatch(batch: Waiting<In, Out>[]): Promise<void> {
-    this.config.onBatch?.(batch.length);
+    try {
+      await this.config.onBatch?.(batch.length);
+    } catch (error) {
+      // The hook is the runtime's, not the items': they are failed for a retry, never set aside.
+      const failure = new StageUnavailableError(`the batch of ${batch.length} was not run: its onBatch hook failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      for (const { reject } of batch) reject(failure);
+      return;
+    }
     try {
       const results = await this.config.run(batch.map(({ item }) => item));
       if (results.length !== batch.length) throw new Error(`${results.length} results for ${batch.length} items`);
