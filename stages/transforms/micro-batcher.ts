@@ -20,6 +20,11 @@ export interface MicroBatcherConfig<In, Out> {
    * being async, rejects), the batch is not run and its callers get a StageUnavailableError.
    */
   onBatch?(size: number): void;
+  /**
+   * Whether a batch of several that failed with this error is run again one item at a time (e.g.
+   * it ran out of memory): each item then gets its own result or failure. Default never.
+   */
+  retryAlone?(error: unknown): boolean;
   schedule?: Schedule;
 }
 
@@ -40,7 +45,8 @@ interface Waiting<In, Out> {
 /**
  * Collects items submitted by concurrent callers and runs them together, up to `maxBatch` items
  * or `maxWaitMs` after the first one arrived, whichever comes first; each caller gets its own
- * item's result. Batches run one at a time: the next one collects while the current one runs.
+ * item's result. Batches run one at a time: the next one collects while the current one runs (and
+ * while a failed one's items run again alone, with `retryAlone`).
  */
 export class MicroBatcher<In, Out> {
   private readonly config: MicroBatcherConfig<In, Out>;
@@ -89,6 +95,10 @@ export class MicroBatcher<In, Out> {
       if (results.length !== batch.length) throw new Error(`${results.length} results for ${batch.length} items`);
       batch.forEach(({ resolve }, i) => resolve(results[i]!));
     } catch (error) {
+      if (batch.length > 1 && this.config.retryAlone?.(error)) {
+        for (const waiting of batch) await this.runBatch([waiting]);
+        return;
+      }
       // A failure of what runs the batches (e.g. a dead worker) keeps its class, which says it is no item's fault.
       const failure = error instanceof StageUnavailableError ? error : new BatchError(batch.length, error);
       for (const { reject } of batch) reject(failure);
