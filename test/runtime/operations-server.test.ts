@@ -68,4 +68,13 @@ describe('the operations server', () => {
     for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="ObjectEventError"} 1', 'hrrr_embed_lag_hours 1'])
       assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
   });
+
+  it('counts an event-driven dead letter as handled, as polling does: the analyses behind move on, the lag (from the newest hour done) does not', async () => {
+    const eventRegistry = new Registry();
+    const metrics = new ConsumerMetrics(eventRegistry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
+    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T01Z', key: 'k1', fields: 1 });
+    metrics.recordOutcome({ kind: 'dead-letter', hour: '2019-09-20T04Z', key: 'k4', stage: 'fetch', errorClass: 'InvalidObjectError', error: 'not GRIB2' });
+    const text = await eventRegistry.metrics();
+    for (const line of ['hrrr_embed_analyses_behind 1', 'hrrr_embed_lag_hours 4.5']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+  });
 });
