@@ -47,6 +47,8 @@ export interface EventConsumerConfig {
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
+  /** Called as soon as the run is bound to end with this error, before the consumer leaves its group. */
+  onFailing?: (error: unknown) => void;
 }
 
 export type EventOutcome =
@@ -147,7 +149,10 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       if (stop?.aborted) break;
     }
   } catch (error) {
-    if (!(stop?.aborted && !context.signal.aborted && (error as Error).name === 'AbortError')) throw error;
+    // The wait for the next event, cut short by a shutdown, is no failure.
+    if (stop?.aborted && !context.signal.aborted && (error as Error).name === 'AbortError') return;
+    if (!context.signal.aborted) config.onFailing?.(error);
+    throw error;
   } finally {
     await consumer.close();
   }

@@ -35,6 +35,28 @@ describe('the operations server', () => {
     assert.equal((await get('/nothing')).status, 404);
   });
 
+  it('answers not ready naming the failure once the run is failing, before and during a drain, the first failure kept', async () => {
+    const failing = new Readiness();
+    const server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: failing });
+    try {
+      const readyz = async () => {
+        const response = await fetch(`${server.url}/readyz`);
+        return { status: response.status, text: await response.text() };
+      };
+      failing.modelIsLoaded();
+      failing.pipelineIsRunning();
+      assert.equal((await readyz()).status, 200);
+      failing.failing(new StageError('encode', new Error('the encoder thread exited (code 3)')));
+      const expected = { status: 503, text: 'not ready: failing, shutting down: stage encode: the encoder thread exited (code 3)\n' };
+      assert.deepEqual(await readyz(), expected);
+      failing.draining();
+      failing.failing(new Error('the bus is closed'));
+      assert.deepEqual(await readyz(), expected);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves the consumer metrics: outcomes, bytes, errors by stage and class, lag from a clock, the model in use, and the process defaults', async () => {
     // Five hours after hour 0: hours 0 and 1 handled, 2 to 5 behind; the newest done is hour 0.
     const metrics = new ConsumerMetrics(registry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
