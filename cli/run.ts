@@ -162,9 +162,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     const product = { domain: values.domain, product: values.product };
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
-      readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onFailing: failing, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument }) },
         (outcome) => {
           metrics?.recordOutcome(outcome);
           const { kind, ...rest } = outcome;
