@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { AvroCodec } from '../../bus/avro/codec.js';
+import type { BusConsumer } from '../../bus/bus.js';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
@@ -106,7 +107,14 @@ describe('a consumer whose run fails', () => {
     // Leaving the group is held until /readyz has been read.
     const held = gate();
     const member = bus.consumer({ group: 'embedders', topics: ['objects'], fromBeginning: true });
-    const leaving = { records: (signal?: AbortSignal) => member.records(signal), commit: member.commit.bind(member), close: async () => (await held.wait, member.close()) };
+    const leaving: BusConsumer = {
+      records: (signal) => member.records(signal),
+      commit: (records) => member.commit(records),
+      close: async () => {
+        await held.wait;
+        await member.close();
+      },
+    };
     let settled = false;
     const run = runEventConsumer(
       { source: new FolderStore(join(work, 'source')), state: new FolderStore(join(work, 'events-state')), bus, codec, model: deadEncoder, match: /:REFC:/, events: { topic: 'objects', group: 'embedders' }, consumer: leaving, onFailing: consumer.onFailing },
