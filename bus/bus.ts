@@ -55,6 +55,12 @@ export interface ConsumerOptions {
    * only records produced from now on (false, the default). Committed offsets always win.
    */
   fromBeginning?: boolean;
+  /**
+   * Called each time the consumer has joined its group and been given its partitions (on Kafka,
+   * again after each rebalance); the file bus, which has no group protocol, calls it once, when
+   * the consumer first opens the topics' partitions.
+   */
+  onJoin?(): void;
 }
 
 export interface BusConsumer {

@@ -146,6 +146,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
   };
   process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  const failing = (error: unknown) => readiness.failing(error);
   const following = new AbortController();
   let shards: ShardWriter | undefined;
   let promotions: Promise<void> | undefined;
@@ -161,9 +162,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     const product = { domain: values.domain, product: values.product };
     if (values.events !== undefined) {
       // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
-      readiness.pipelineIsRunning();
       await runEventConsumer(
-        { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, ...(metrics && { instrument: metrics.instrument }) },
+        { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument }) },
         (outcome) => {
           metrics?.recordOutcome(outcome);
           const { kind, ...rest } = outcome;
@@ -193,6 +193,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         ...(shards && { shards }),
         ...(metrics && { instrument: metrics.instrument }),
         onRunning: () => readiness.pipelineIsRunning(),
+        onFailing: failing,
       },
       (event) => {
         metrics?.record(event);
@@ -204,6 +205,10 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       { log, signal: abort.signal },
     );
     out(JSON.stringify({ summary }));
+  } catch (error) {
+    // Not ready while the shards, the encoder and the bus close (seconds), if the pipeline has not said so already.
+    failing(error);
+    throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     following.abort();

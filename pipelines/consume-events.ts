@@ -47,6 +47,13 @@ export interface EventConsumerConfig {
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
+  /**
+   * Called when the consumer made here has joined its group (and again after each rebalance): the
+   * pipeline is running. A `consumer` given is the caller's to watch.
+   */
+  onRunning?: () => void;
+  /** Called as soon as the run is bound to end with this error, before the consumer leaves its group. */
+  onFailing?: (error: unknown) => void;
 }
 
 export type EventOutcome =
@@ -70,7 +77,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
   const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match }));
-  const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true });
+  const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true, ...(config.onRunning && { onJoin: config.onRunning }) });
   const taking = stop ? AbortSignal.any([context.signal, stop]) : context.signal;
 
   /** The outputs of one event through `produce`, and what became of each object it names. */
@@ -147,7 +154,10 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       if (stop?.aborted) break;
     }
   } catch (error) {
-    if (!(stop?.aborted && !context.signal.aborted && (error as Error).name === 'AbortError')) throw error;
+    // The wait for the next event, cut short by a shutdown, is no failure.
+    if (stop?.aborted && !context.signal.aborted && (error as Error).name === 'AbortError') return;
+    if (!context.signal.aborted) config.onFailing?.(error);
+    throw error;
   } finally {
     await consumer.close();
   }

@@ -37,6 +37,11 @@ export interface IngestConfig {
   instrument?: StageInstrument;
   /** Called once, when progress is loaded and discovery starts: the pipeline is running. */
   onRunning?: () => void;
+  /**
+   * Called as soon as the run is bound to end with this error (with failFast, an analysis failed;
+   * or a dead letter or the progress could not be kept), while the analyses in flight finish.
+   */
+  onFailing?: (error: unknown) => void;
 }
 
 export type StageInstrument = <In, Out>(stage: Stage<In, Out>) => Stage<In, Out>;
@@ -113,7 +118,9 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
   // Ends discovery's wait for the next analysis once the run is over, failed or not.
   const discoveryOver = new AbortController();
   const discoveryContext = { ...context, signal: AbortSignal.any([context.signal, discoveryOver.signal]) };
-  await forEachConcurrently(discovery.run(discoveryContext), config.concurrency ?? 4, async (analysis) => {
+
+  /** One analysis: delivered, or its dead letter kept, and marked done; or, with failFast, its failure thrown. */
+  async function ingestOne(analysis: Analysis): Promise<void> {
     const messages: GribBytes[] = [];
     const fields: DecodedField[] = [];
     try {
@@ -147,7 +154,13 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
     summary.done++;
     summary.bytesFetched += bytes;
     emit({ kind: 'done', analysis, bytes, fields: fields.length });
-  }).finally(() => discoveryOver.abort());
+  }
+  await forEachConcurrently(discovery.run(discoveryContext), config.concurrency ?? 4, (analysis) =>
+    ingestOne(analysis).catch((error: unknown) => {
+      if (!context.signal.aborted) config.onFailing?.(error);
+      throw error;
+    }),
+  ).finally(() => discoveryOver.abort());
   summary.doneThrough = progress.doneThrough?.toISOString() ?? null;
   context.log.info({ ...summary, progress: progress.describe() }, 'ingest finished');
   return summary;

@@ -81,11 +81,11 @@ export class ConsumerMetrics {
   recordOutcome(outcome: EventOutcome): void {
     this.analyses.labels(outcome.kind).inc();
     if (outcome.kind === 'dead-letter') this.errors.labels(outcome.stage, outcome.errorClass).inc();
-    if (outcome.kind === 'done' && outcome.hour) {
-      const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
-      this.newestDone = Math.max(this.newestDone ?? time, time);
-      this.newestHandled = Math.max(this.newestHandled ?? time, time);
-    }
+    // A dead letter is handled, as it is when polling; a malformed event names no hour.
+    if (outcome.kind === 'ignored' || outcome.hour === null) return;
+    const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
+    this.newestHandled = Math.max(this.newestHandled ?? time, time);
+    if (outcome.kind === 'done') this.newestDone = Math.max(this.newestDone ?? time, time);
   }
 
   /** Records the size of one batch the encoder ran: what the encode stage's `onBatch` takes. */

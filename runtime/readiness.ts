@@ -1,12 +1,14 @@
 /**
  * Whether the consumer should be sent work (`/readyz`): once its model is loaded and its pipeline
- * is running (progress read from the state store, topics there on the bus), until it starts
- * draining after SIGTERM or SIGINT.
+ * is running (progress read from the state store, topics there on the bus; with events, its
+ * consumer a member of its group), until it starts draining after SIGTERM or SIGINT, or its run
+ * starts failing (it then closes what it opened, which can take seconds, and exits 1).
  */
 export class Readiness {
   private modelLoaded = false;
   private pipelineRunning = false;
   private isDraining = false;
+  private failure: string | undefined;
 
   modelIsLoaded(): void {
     this.modelLoaded = true;
@@ -20,11 +22,17 @@ export class Readiness {
     this.isDraining = true;
   }
 
+  /** The run is ending with `cause`: never ready again; the first cause is the one given as the reason. */
+  failing(cause: unknown): void {
+    this.failure ??= cause instanceof Error ? cause.message : String(cause);
+  }
+
   /** Ready, or why not. */
   check(): { ready: true } | { ready: false; reason: string } {
+    if (this.failure !== undefined) return { ready: false, reason: `failing, shutting down: ${this.failure}` };
     if (this.isDraining) return { ready: false, reason: 'draining: finishing the analyses in flight before exit' };
     if (!this.modelLoaded) return { ready: false, reason: 'loading the model' };
-    if (!this.pipelineRunning) return { ready: false, reason: 'starting the pipeline: reading progress, creating topics' };
+    if (!this.pipelineRunning) return { ready: false, reason: 'starting the pipeline: creating topics, reading progress or joining the consumer group' };
     return { ready: true };
   }
 }

@@ -181,6 +181,7 @@ class FileConsumer implements BusConsumer {
         this.open.set(id, { topic, partition, reader: await PartitionReader.at(this.bus.partitionPath(topic, partition), start) });
       }
     }
+    if (this.firstLook) this.options.onJoin?.();
     this.firstLook = false;
   }
 }

@@ -27,7 +27,10 @@ export class KafkaConsumer implements BusConsumer {
   ) {
     this.consumer = kafka.consumer({ ...timing, groupId: options.group, allowAutoTopicCreation: false, readUncommitted: false });
     this.heartbeatIntervalMs = timing.heartbeatInterval ?? kafkajsHeartbeatIntervalMs;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => (this.assigned = payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = payload.memberAssignment;
+      options.onJoin?.();
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
       this.failure = payload.error;

@@ -50,9 +50,13 @@ export function createEncodeStage({ model, backend, batching = { maxBatch: 1, ma
     ...batching,
     run: async (fields: NormalizedField[]) => {
       const { autoencoder, encodeBatch = (batch) => embedFields(autoencoder, batch) } = model();
-      const embeddings = await encodeBatch(fields);
+      const embeddings = await encodeBatch(fields).catch((error: unknown) => {
+        throw isOutOfResources(error) ? new EncoderResourceError(fields.length, error) : error;
+      });
       return embeddings.map((embedded) => ({ ...embedded, version: autoencoder.version }));
     },
+    // A batch too big for the memory there is: its fields may pass alone, and need not be dead letters for it.
+    retryAlone: (error) => error instanceof EncoderResourceError,
   });
   return {
     name: 'encode',
@@ -66,6 +70,23 @@ export function createEncodeStage({ model, backend, batching = { maxBatch: 1, ma
       yield { source, field, embedding, reconstructionError, model: { version, backend } };
     },
   };
+}
+
+/** The encoder could not get the memory for a batch: the batch's size, or a field too big even alone. */
+export class EncoderResourceError extends Error {
+  override readonly name = 'EncoderResourceError';
+  constructor(fields: number, override readonly cause: Error) {
+    super(`out of resources encoding ${fields === 1 ? 'this field alone' : `${fields} fields together`}: ${cause.name}: ${cause.message}`, { cause });
+  }
+}
+
+/**
+ * Whether an encoder's failure is running out of memory: V8's "Array buffer allocation failed"
+ * (a RangeError), a wasm module's abort on memory it cannot grow, tfjs's OOM. Matched by message,
+ * as the encoder thread sends back only the message.
+ */
+function isOutOfResources(error: unknown): error is Error {
+  return error instanceof Error && /allocation failed|out of memory|\bOOM\b|cannot enlarge memory/i.test(error.message);
 }
 
 /**

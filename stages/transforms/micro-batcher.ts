@@ -15,8 +15,16 @@ export interface MicroBatcherConfig<In, Out> {
   maxWaitMs: number;
   /** Runs one batch: one result per item, in the items' order. */
   run(items: In[]): Promise<Out[]>;
-  /** Called with the size of each batch as it starts, e.g. for a histogram. */
+  /**
+   * Called with the size of each batch as it starts, e.g. for a histogram. When it throws (or,
+   * being async, rejects), the batch is not run and its callers get a StageUnavailableError.
+   */
   onBatch?(size: number): void;
+  /**
+   * Whether a batch of several that failed with this error is run again one item at a time (e.g.
+   * it ran out of memory): each item then gets its own result or failure. Default never.
+   */
+  retryAlone?(error: unknown): boolean;
   schedule?: Schedule;
 }
 
@@ -37,7 +45,8 @@ interface Waiting<In, Out> {
 /**
  * Collects items submitted by concurrent callers and runs them together, up to `maxBatch` items
  * or `maxWaitMs` after the first one arrived, whichever comes first; each caller gets its own
- * item's result. Batches run one at a time: the next one collects while the current one runs.
+ * item's result. Batches run one at a time: the next one collects while the current one runs (and
+ * while a failed one's items run again alone, with `retryAlone`).
  */
 export class MicroBatcher<In, Out> {
   private readonly config: MicroBatcherConfig<In, Out>;
@@ -73,12 +82,23 @@ export class MicroBatcher<In, Out> {
   }
 
   private async runBatch(batch: Waiting<In, Out>[]): Promise<void> {
-    this.config.onBatch?.(batch.length);
+    try {
+      await this.config.onBatch?.(batch.length);
+    } catch (error) {
+      // The hook is the runtime's, not the items': they are failed for a retry, never set aside.
+      const failure = new StageUnavailableError(`the batch of ${batch.length} was not run: its onBatch hook failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      for (const { reject } of batch) reject(failure);
+      return;
+    }
     try {
       const results = await this.config.run(batch.map(({ item }) => item));
       if (results.length !== batch.length) throw new Error(`${results.length} results for ${batch.length} items`);
       batch.forEach(({ resolve }, i) => resolve(results[i]!));
     } catch (error) {
+      if (batch.length > 1 && this.config.retryAlone?.(error)) {
+        for (const waiting of batch) await this.runBatch([waiting]);
+        return;
+      }
       // A failure of what runs the batches (e.g. a dead worker) keeps its class, which says it is no item's fault.
       const failure = error instanceof StageUnavailableError ? error : new BatchError(batch.length, error);
       for (const { reject } of batch) reject(failure);

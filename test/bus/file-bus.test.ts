@@ -96,6 +96,19 @@ describe('file bus', () => {
     await restarted.close();
   });
 
+  it('tells a consumer it has joined (onJoin) once, when it starts reading, and not before', async () => {
+    const bus = new FileBus(freshFolder());
+    await bus.createTopic('t');
+    await bus.produce('t', textRecords(numbered('r', 3), (value) => value));
+    let joins = 0;
+    const consumer = bus.consumer({ group: 'join', topics: ['t'], fromBeginning: true, onJoin: () => joins++ });
+    assert.equal(joins, 0, 'a consumer reads nothing until iterated');
+    await take(consumer, 2);
+    await take(consumer, 1);
+    assert.equal(joins, 1);
+    await bus.close();
+  });
+
   it('a consumer without fromBeginning and no commit reads only records produced after it started', async () => {
     const bus = new FileBus(freshFolder());
     await bus.createTopic('t');

@@ -35,6 +35,28 @@ describe('the operations server', () => {
     assert.equal((await get('/nothing')).status, 404);
   });
 
+  it('answers not ready naming the failure once the run is failing, before and during a drain, the first failure kept', async () => {
+    const failing = new Readiness();
+    const server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: failing });
+    try {
+      const readyz = async () => {
+        const response = await fetch(`${server.url}/readyz`);
+        return { status: response.status, text: await response.text() };
+      };
+      failing.modelIsLoaded();
+      failing.pipelineIsRunning();
+      assert.equal((await readyz()).status, 200);
+      failing.failing(new StageError('encode', new Error('the encoder thread exited (code 3)')));
+      const expected = { status: 503, text: 'not ready: failing, shutting down: stage encode: the encoder thread exited (code 3)\n' };
+      assert.deepEqual(await readyz(), expected);
+      failing.draining();
+      failing.failing(new Error('the bus is closed'));
+      assert.deepEqual(await readyz(), expected);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('serves the consumer metrics: outcomes, bytes, errors by stage and class, lag from a clock, the model in use, and the process defaults', async () => {
     // Five hours after hour 0: hours 0 and 1 handled, 2 to 5 behind; the newest done is hour 0.
     const metrics = new ConsumerMetrics(registry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
@@ -67,5 +89,14 @@ describe('the operations server', () => {
     const text = await eventRegistry.metrics();
     for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="ObjectEventError"} 1', 'hrrr_embed_lag_hours 1'])
       assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+  });
+
+  it('counts an event-driven dead letter as handled, as polling does: the analyses behind move on, the lag (from the newest hour done) does not', async () => {
+    const eventRegistry = new Registry();
+    const metrics = new ConsumerMetrics(eventRegistry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
+    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T01Z', key: 'k1', fields: 1 });
+    metrics.recordOutcome({ kind: 'dead-letter', hour: '2019-09-20T04Z', key: 'k4', stage: 'fetch', errorClass: 'InvalidObjectError', error: 'not GRIB2' });
+    const text = await eventRegistry.metrics();
+    for (const line of ['hrrr_embed_analyses_behind 1', 'hrrr_embed_lag_hours 4.5']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
   });
 });

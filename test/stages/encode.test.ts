@@ -7,6 +7,7 @@ import { compileForTraining } from '../../model/train.js';
 import { silentLogger, StageUnavailableError, type Stage, type StageContext } from '../../stages/stage.js';
 import { createEncodeStage, fixedModel } from '../../stages/transforms/encode.js';
 import type { EmbeddedField, NormalizedField } from '../../stages/types.js';
+import type { CroppedField } from '../../model/embed.js';
 import { maxAbsDifference, refcField, refcWindows, SMALL_CONFIG } from '../model/fixtures.js';
 
 const context: StageContext = { log: silentLogger, signal: new AbortController().signal };
@@ -79,6 +80,38 @@ describe('the encode stage', () => {
     assert.equal(first.status === 'fulfilled' && first.value.source.key, 'first');
     assert.equal(second.status === 'fulfilled' && second.value.source.key, 'second');
     assert.deepEqual(sizes, [2], 'the good fields made one batch without the bad one');
+  });
+
+  it('encodes again one at a time the fields of a batch that ran out of memory: those that pass alone are encoded, one that still fails alone is rejected naming the resource failure', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const sizes: number[] = [];
+    // An encoder that cannot allocate a batch of more than one field, nor the field "huge" (all ones) even alone.
+    const encodeBatch = async (fields: readonly CroppedField[]) => {
+      if (fields.length > 1 || fields[0]!.values[0] === 1) throw new RangeError('Array buffer allocation failed');
+      return fields.map(() => ({ embedding: new Float32Array(SMALL_CONFIG.numdense).fill(0.25), reconstructionError: 0.5 }));
+    };
+    const batched = createEncodeStage({ model: fixedModel(model, encodeBatch), backend: 'cpu', batching: { maxBatch: 3, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const input = (key: string) => ({ source: { ...source, key }, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(key === 'huge' ? 1 : 0.5) });
+    const [first, huge, last] = await Promise.allSettled(['first', 'huge', 'last'].map((key) => encodeOne(batched, input(key))));
+
+    assert.equal(first.status === 'fulfilled' && first.value.source.key, 'first');
+    assert.equal(last.status === 'fulfilled' && last.value.source.key, 'last');
+    assert.equal(huge.status, 'rejected');
+    assert.match((huge.reason as Error).message, /out of resources encoding this field alone: RangeError: Array buffer allocation failed/);
+    assert.deepEqual(sizes, [3, 1, 1, 1], 'the batch of three, then each of its fields alone');
+  });
+
+  it('rejects every field of a batch that failed for another reason than resources, without encoding them again', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const sizes: number[] = [];
+    const encodeBatch = async () => Promise.reject(new Error('the kernel has a bug'));
+    const batched = createEncodeStage({ model: fixedModel(model, encodeBatch), backend: 'cpu', batching: { maxBatch: 2, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+    const input = (key: string) => ({ source: { ...source, key }, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) });
+    const outcomes = await Promise.allSettled(['a', 'b'].map((key) => encodeOne(batched, input(key))));
+    for (const outcome of outcomes) assert.match(outcome.status === 'rejected' ? (outcome.reason as Error).message : 'encoded', /the batch of 2 failed: the kernel has a bug/);
+    assert.deepEqual(sizes, [2]);
   });
 
   it('rejects a field of another size than the model takes', async () => {

@@ -95,6 +95,28 @@ describe('the micro-batcher', () => {
     for (const result of [batcher.submit(1), batcher.submit(2)]) await assert.rejects(result, (error) => error === down);
   });
 
+  it('fails the callers of a batch whose onBatch hook throws or rejects with a StageUnavailableError naming it (no item is blamed, none is left waiting), and runs the next batch', async () => {
+    for (const hook of [() => { throw new Error('metrics broke'); }, async () => Promise.reject(new Error('metrics broke'))]) {
+      let calls = 0;
+      const batcher = new MicroBatcher<number, number>({
+        maxBatch: 2,
+        maxWaitMs: 50,
+        onBatch: () => (++calls === 1 ? hook() : undefined),
+        run: async (items) => items,
+      });
+      const outcomes: Array<PromiseSettledResult<number>> = [];
+      for (const result of [batcher.submit(1), batcher.submit(2)]) void result.then((value) => outcomes.push({ status: 'fulfilled', value }), (reason) => outcomes.push({ status: 'rejected', reason }));
+      for (let turn = 0; turn < 10 && outcomes.length < 2; turn++) await settle();
+      assert.equal(outcomes.length, 2, 'every caller of the batch is answered');
+      for (const outcome of outcomes) {
+        assert.equal(outcome.status, 'rejected');
+        const reason = (outcome as PromiseRejectedResult).reason;
+        assert.ok(reason instanceof StageUnavailableError && reason.message === 'the batch of 2 was not run: its onBatch hook failed: metrics broke', String(reason));
+      }
+      assert.deepEqual(await Promise.all([batcher.submit(3), batcher.submit(4)]), [3, 4], 'the next batch runs');
+    }
+  });
+
   it('refuses a maxBatch that is not a whole number of at least 1', () => {
     assert.throws(() => new MicroBatcher({ maxBatch: 0, maxWaitMs: 1, run: async (items: number[]) => items }), /maxBatch must be a whole number of at least 1, not 0/);
   });
