@@ -1,4 +1,4 @@
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectExistsError, ObjectNotFoundError, StoreError } from './errors.js';
@@ -102,18 +102,26 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  private async collect(folder: string, keys: string[]): Promise<void> {
-    let entries;
+  /**
+   * Adds the keys of the files under `folder`. A symbolic link counts as what it leads to, as
+   * head and get read it (a day folder linked into a mirror is listed); a link to a folder already
+   * being walked (one above it) is not walked again, and a link that leads nowhere is no object.
+   */
+  private async collect(folder: string, keys: string[], walking: readonly string[] = []): Promise<void> {
+    let entries, real;
     try {
+      real = await realpath(folder);
+      if (walking.includes(real)) return;
       entries = await readdir(folder, { withFileTypes: true });
     } catch (error) {
-      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      if (isMissing(error)) return;
       throw error;
     }
     for (const entry of entries) {
       const path = join(folder, entry.name);
-      if (entry.isDirectory()) await this.collect(path, keys);
-      else if (entry.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
+      const kind = entry.isSymbolicLink() ? await stat(path).catch((error: unknown) => (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ELOOP' ? undefined : Promise.reject(error))) : entry;
+      if (kind?.isDirectory()) await this.collect(path, keys, [...walking, real]);
+      else if (kind?.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
     }
   }
 

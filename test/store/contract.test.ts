@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
@@ -119,6 +123,28 @@ describe('folder store specifics', () => {
       await assert.rejects(store.put(key, bytes('z')), (error: unknown) => error instanceof StoreError && error.kind === 'invalid' && error.message.includes(key));
     }
     assert.deepEqual(await keys(store, ''), ['file', 'folder/inside']);
+  });
+
+  it('lists what symbolic links lead to, as head and get read it: a day folder and a file linked into a mirror; a link to a folder above it is not walked again', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'hrrr-embed-links-'));
+    try {
+      const [archive, mirror] = [join(scratch, 'archive'), join(scratch, 'mirror')];
+      await mkdir(join(archive, 'hrrr.20190920/conus'), { recursive: true });
+      await writeFile(join(archive, 'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2'), 'day');
+      await writeFile(join(archive, 'single'), 'file');
+      await mkdir(join(mirror, 'hrrr.20190921/conus'), { recursive: true });
+      await symlink(join(archive, 'hrrr.20190920'), join(mirror, 'hrrr.20190920'));
+      await symlink(join(archive, 'single'), join(mirror, 'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2'));
+      await symlink(mirror, join(mirror, 'hrrr.20190921/conus/loop'));
+      await symlink(join(archive, 'gone'), join(mirror, 'hrrr.20190921/conus/dangling'));
+      const store = new FolderStore(mirror);
+      const listed = ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', 'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2'];
+      assert.deepEqual(await keys(store, 'hrrr.'), listed);
+      assert.deepEqual(await keys(store, 'hrrr.20190920/conus/hrrr.t05z'), listed.slice(0, 1));
+      for (const key of listed) assert.notEqual(await store.head(key), undefined);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 });
 
