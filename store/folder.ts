@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,14 +116,29 @@ export class FolderStore implements ObjectStore {
       entries = await readdir(folder, { withFileTypes: true });
     } catch (error) {
       if (isMissing(error)) return;
-      throw error;
+      throw this.failure(this.keyOf(folder, '/'), error);
     }
     for (const entry of entries) {
       const path = join(folder, entry.name);
-      const kind = entry.isSymbolicLink() ? await stat(path).catch((error: unknown) => (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ELOOP' ? undefined : Promise.reject(error))) : entry;
+      const kind = entry.isSymbolicLink() ? await this.followLink(path) : entry;
       if (kind?.isDirectory()) await this.collect(path, keys, [...walking, real]);
-      else if (kind?.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
+      else if (kind?.isFile() && !entry.name.includes('.partial-')) keys.push(this.keyOf(path));
     }
+  }
+
+  /** What a link leads to; undefined when nothing (dangling, or a loop of links). */
+  private async followLink(path: string): Promise<Stats | undefined> {
+    try {
+      return await stat(path);
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+      throw this.failure(this.keyOf(path), error);
+    }
+  }
+
+  private keyOf(path: string, folderEnd = ''): string {
+    const key = relative(this.root, path).split(sep).join('/');
+    return key === '' ? '' : key + folderEnd;
   }
 
   /**

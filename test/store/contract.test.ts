@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import { FallbackStore } from '../../store/fallback.js';
 import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
@@ -142,6 +143,23 @@ describe('folder store specifics', () => {
       assert.deepEqual(await keys(store, 'hrrr.'), listed);
       assert.deepEqual(await keys(store, 'hrrr.20190920/conus/hrrr.t05z'), listed.slice(0, 1));
       for (const key of listed) assert.notEqual(await store.head(key), undefined);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('fails to list a folder it cannot read with a StoreError naming it, so that a fallback lists the next store', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'hrrr-embed-unreadable-'));
+    try {
+      // A link to itself: no folder can be read there, whoever runs the test (root reads any folder despite its mode).
+      await mkdir(join(scratch, 'broken'));
+      await symlink('hrrr.20190920', join(scratch, 'broken/hrrr.20190920'));
+      const broken = new FolderStore(join(scratch, 'broken'));
+      const prefix = 'hrrr.20190920/conus/hrrr.t05z';
+      await assert.rejects(keys(broken, prefix), (error: unknown) => error instanceof StoreError && error.message.startsWith(`${broken.url}/hrrr.20190920/conus/`) && /ELOOP/.test(error.message));
+      const good = await setup.kinds[0]!.create();
+      await good.put('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', bytes('x'));
+      assert.deepEqual(await keys(new FallbackStore([broken, good]), prefix), ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2']);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
