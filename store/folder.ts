@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectExistsError, ObjectNotFoundError, StoreError } from './errors.js';
+import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 /**
@@ -163,10 +163,20 @@ export class FolderStore implements ObjectStore {
   }
 
   private failure(key: string, error: unknown): StoreError {
-    const code = (error as NodeJS.ErrnoException).code;
-    const kind = code === 'EACCES' || code === 'EPERM' ? 'denied' : 'invalid';
-    return new StoreError(kind, this.location(key), error instanceof Error ? error.message : String(error), { cause: error });
+    return new StoreError(classifyFileError(error), this.location(key), error instanceof Error ? error.message : String(error), { cause: error });
   }
+}
+
+/** Sorts a file system error by what the caller should do about it, as `classify` does an S3 one. */
+export function classifyFileError(error: unknown): StoreErrorKind {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (code === 'EACCES' || code === 'EPERM') return 'denied';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  // Out of file handles or a file busy: passes once others are given back.
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EBUSY' || code === 'EINTR') return 'throttled';
+  // A disk or network mount (NFS: a stale handle) that failed this once: the object is not shown to be bad.
+  if (code === 'EIO' || code === 'ESTALE') return 'network';
+  return 'invalid';
 }
 
 function isMissing(error: unknown): boolean {
