@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseIdx } from '../../grib2/index.js';
 import { createDiscoverySource } from '../../stages/sources/discover.js';
 import { createFetchStage, InvalidObjectError } from '../../stages/sources/fetch.js';
 import { silentLogger, type StageLogger } from '../../stages/stage.js';
@@ -72,9 +73,21 @@ for (const kind of setup.kinds) {
       await assert.rejects(fetchAll(store, { time: analysis.time, store: analysis.store, key: truncatedKey, size: refcLength() - 1000 }), /message declares \d+ bytes, only \d+ are there/);
     });
 
+    it('reads the object whole, and says so, when its .idx does not match it (offsets of another upload or field list)', async () => {
+      const analysis = await analysisIn(store, 0);
+      const stale = analysisOfHour(0).idx.replace(/^(\d+):(\d+):/gm, (_, n: string, offset: string) => `${n}:${Number(offset) + 8}:`);
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      const pieces = await fetchAll(store, { ...analysis, idx: { key: `${analysis.key}.idx`, entries: parseIdx(stale) } }, REFC, log);
+      assert.equal(pieces.length, 1);
+      assert.deepEqual(pieces[0]!.bytes, analysisOfHour(0).grib2);
+      assert.deepEqual(pieces[0]!.source.range, { start: 0, end: analysisOfHour(0).grib2.length - 1 });
+      assert.deepEqual(warnings, ['the .idx does not match the object: reading the whole object']);
+    });
+
     it('rejects bytes that are not a GRIB2 message, and an .idx without the field', async () => {
       const analysis = await analysisIn(store, 0);
-      await store.put('junk.grib2', new Uint8Array(refcLength()).fill(0x41));
+      await store.put('junk.grib2', new Uint8Array(analysisOfHour(0).grib2.length).fill(0x41));
       await assert.rejects(fetchAll(store, { ...analysis, key: 'junk.grib2' }), /junk\.grib2 bytes 0-\d+: GRIB2 section 0 at byte 0: expected "GRIB"/);
       await assert.rejects(fetchAll(store, analysis, /:VIL:/), /no line of its \.idx matches \/:VIL:\//);
     });
