@@ -47,8 +47,9 @@ export class S3Store implements ObjectStore {
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),
-      // Unsigned requests: the signer hands the request on as it is.
-      ...(config.anonymous && { signer: { sign: async (request) => request } }),
+      // Unsigned requests: the signer hands the request on as it is. The SDK still resolves
+      // credentials before signing, and fails where none are configured: it is given empty ones.
+      ...(config.anonymous && { signer: { sign: async (request) => request }, credentials: { accessKeyId: '', secretAccessKey: '' } }),
     });
   }
 

@@ -1,3 +1,4 @@
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -9,6 +10,7 @@ import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/
 import { FallbackStore } from '../../store/fallback.js';
 import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { openStore } from '../../store/open.js';
 import { S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
 import { testCredentials } from '../../infra/s3-server.js';
@@ -174,6 +176,26 @@ describe('S3 store specifics (moto server)', () => {
     const paged = new S3Store({ bucket: store.url.slice('s3://'.length), endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials, pageSize: 4 });
     assert.deepEqual(await keys(paged, 'page/'), expected);
     assert.deepEqual(await keys(paged, 'page/', 'page/020'), expected.slice(21));
+  });
+
+  it('reads and lists a public bucket anonymously when no AWS credentials are configured anywhere, as NOAA\'s bucket is read', async () => {
+    const bucket = await setup.kinds[1]!.create();
+    await bucket.put('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', bytes('public'));
+    const name = bucket.url.slice('s3://'.length);
+    const client = setup.server.client();
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`] }] };
+    await client.send(new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify(policy) })).finally(() => client.destroy());
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_EC2_METADATA_DISABLED: 'true' });
+    try {
+      const anonymous = openStore(bucket.url, { endpoint: setup.server.endpoint, retry: { attempts: 1 } });
+      assert.equal(text(await anonymous.get('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2')), 'public');
+      assert.deepEqual(await keys(anonymous, 'hrrr.'), ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2']);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
   });
 
   it('a missing bucket is a not-found error, and a refused connection a retriable network error', async () => {
