@@ -92,9 +92,11 @@ export class S3Store implements ObjectStore {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range && { Range: range }) }), withSignal(options));
       if (!response.Body) throw new StoreError('invalid', this.location(key), 'response has no body');
       const bytes = await response.Body.transformToByteArray();
-      if (response.ContentLength !== undefined && bytes.length !== response.ContentLength) {
+      // Sent without a Content-Length (chunked), an answer says its length by its Content-Range.
+      const expected = response.ContentLength ?? lengthOfContentRange(response.ContentRange);
+      if (expected !== undefined && bytes.length !== expected) {
         // The connection ended early: the object may be whole, this download is not.
-        throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${response.ContentLength} bytes`);
+        throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${expected} bytes`);
       }
       const wrong = options.range && wrongRange(options.range, response.ContentRange, bytes.length);
       if (wrong) throw new StoreError(wrong.kind, this.location(key), wrong.message);
@@ -156,6 +158,12 @@ function wrongRange(range: ByteRange, contentRange: string | undefined, received
   if (first !== range.start || last > lastWanted) return { kind: 'invalid', message: `${asked}, the server sent ${contentRange}` };
   if (last < lastWanted) return { kind: 'truncated', message: `${asked}, the server sent ${contentRange}` };
   return undefined;
+}
+
+/** The bytes a Content-Range such as "bytes 0-99/1000" says the answer holds; undefined when it says nothing readable. */
+function lengthOfContentRange(contentRange: string | undefined): number | undefined {
+  const sent = contentRange && /^bytes (\d+)-(\d+)\//.exec(contentRange);
+  return sent ? Number(sent[2]) - Number(sent[1]) + 1 : undefined;
 }
 
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {

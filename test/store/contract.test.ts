@@ -205,6 +205,20 @@ describe('S3 store specifics (moto server)', () => {
     await assert.rejects(nowhere.get('x'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.retriable);
   });
 
+  it('a ranged answer holding fewer bytes than its Content-Range says (sent chunked, with no Content-Length) is a retriable download error, not a short object', async () => {
+    const server = createServer((_, response) => {
+      response.writeHead(206, { 'content-range': 'bytes 0-99/1000', 'transfer-encoding': 'chunked' });
+      response.end(new Uint8Array(50));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forcePathStyle: true, credentials: testCredentials });
+      await assert.rejects(store.get('k', { range: { start: 0, end: 99 } }), (error: unknown) => error instanceof StoreError && error.retriable && /s3:\/\/b\/k: .*50 of 100 bytes/.test(error.message));
+    } finally {
+      server.close();
+    }
+  });
+
   it('a listing page that says there is more but gives no continuation token is an error, not the end of the listing', async () => {
     // What moto never answers: a server of its own on loopback.
     const server = createServer((_, response) => {
