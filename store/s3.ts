@@ -177,6 +177,9 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** Credentials the store does not take, some answered with HTTP 400: another try cannot fix them, and the object is not at fault. */
+const deniedNames = new Set(['AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);
+
 const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Sorts an SDK or socket error by what the caller should do about it. */
@@ -185,7 +188,7 @@ export function classify(error: unknown): StoreErrorKind {
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) return 'not-found';
   if (name === 'PreconditionFailed' || status === 412) return 'exists';
-  if (status === 403 || status === 401 || name === 'AccessDenied') return 'denied';
+  if (status === 403 || status === 401 || deniedNames.has(name)) return 'denied';
   if (name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
   if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) return 'timeout';
   if (status !== undefined && status >= 500) return 'server';

@@ -219,6 +219,25 @@ describe('S3 store specifics (moto server)', () => {
     }
   });
 
+  it('credentials the store does not take (expired token, unknown key, signed for another region) are denied, never taken for a bad object', async () => {
+    const codes = ['ExpiredToken', 'InvalidToken', 'AuthorizationHeaderMalformed', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'];
+    let next = 0;
+    const server = createServer((_, response) => {
+      const code = codes[next++ % codes.length]!;
+      response.writeHead(code.startsWith('Invalid') || code === 'SignatureDoesNotMatch' ? 403 : 400, { 'content-type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>refused</Message></Error>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forcePathStyle: true, credentials: testCredentials });
+      for (const code of codes) {
+        await assert.rejects(store.get('k'), (error: unknown) => error instanceof StoreError && error.kind === 'denied' && error.message.includes(code), code);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('a listing page that says there is more but gives no continuation token is an error, not the end of the listing', async () => {
     // What moto never answers: a server of its own on loopback.
     const server = createServer((_, response) => {
