@@ -10,7 +10,7 @@ import { attributed, isBadInput, StageError, type StageContext } from '../stages
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import type { EncodeBatching } from '../stages/transforms/encode.js';
 import type { DecodedField } from '../stages/types.js';
-import { isRetriable, ObjectNotFoundError } from '../store/errors.js';
+import { isStoreFault, ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
@@ -117,7 +117,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
       } catch (error) {
         // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
-        if (context.signal.aborted || !isBadInput(error, isRetriable)) throw error;
+        if (context.signal.aborted || !isBadInput(error, isStoreFault)) throw error;
         await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, errorClass: causeClass(error), error: error.message });
       }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { isRetriable } from '../store/errors.js';
+import { isStoreFault } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createDiscoverySource, type DiscoveryConfig } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
@@ -131,8 +131,8 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
       await handlers.deliver({ analysis, messages, fields }, context);
     } catch (error) {
       if (context.signal.aborted) throw error;
-      // Bad input is a stage's verdict; a sink's failure, or a store's that outlived its retries, is not.
-      const badInput = isBadInput(error, isRetriable);
+      // Bad input is a stage's verdict; a sink's failure, or a store's (one that outlived its retries, a refusal), is not.
+      const badInput = isBadInput(error, isStoreFault);
       const failure = error instanceof StageError ? error : new StageError('deliver', error);
       const where = { hour: formatHour(analysis.time), key: analysis.key, stage: failure.stage, err: failure.message };
       if (!badInput) {

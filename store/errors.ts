@@ -42,3 +42,12 @@ export class ObjectExistsError extends StoreError {
 export function isRetriable(error: unknown): boolean {
   return error instanceof StoreError && error.retriable;
 }
+
+/**
+ * True for failures of the store rather than of the object: those worth another try, and a
+ * refusal (credentials, a bucket policy), which says nothing of the object either. A pipeline
+ * never makes a dead letter of one.
+ */
+export function isStoreFault(error: unknown): boolean {
+  return error instanceof StoreError && (error.retriable || error.kind === 'denied');
+}

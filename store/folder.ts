@@ -1,7 +1,8 @@
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectExistsError, ObjectNotFoundError, StoreError } from './errors.js';
+import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 /**
@@ -102,19 +103,42 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  private async collect(folder: string, keys: string[]): Promise<void> {
-    let entries;
+  /**
+   * Adds the keys of the files under `folder`. A symbolic link counts as what it leads to, as
+   * head and get read it (a day folder linked into a mirror is listed); a link to a folder already
+   * being walked (one above it) is not walked again, and a link that leads nowhere is no object.
+   */
+  private async collect(folder: string, keys: string[], walking: readonly string[] = []): Promise<void> {
+    let entries, real;
     try {
+      real = await realpath(folder);
+      if (walking.includes(real)) return;
       entries = await readdir(folder, { withFileTypes: true });
     } catch (error) {
-      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw error;
+      if (isMissing(error)) return;
+      throw this.failure(this.keyOf(folder, '/'), error);
     }
     for (const entry of entries) {
       const path = join(folder, entry.name);
-      if (entry.isDirectory()) await this.collect(path, keys);
-      else if (entry.isFile() && !entry.name.includes('.partial-')) keys.push(relative(this.root, path).split(sep).join('/'));
+      const kind = entry.isSymbolicLink() ? await this.followLink(path) : entry;
+      if (kind?.isDirectory()) await this.collect(path, keys, [...walking, real]);
+      else if (kind?.isFile() && !entry.name.includes('.partial-')) keys.push(this.keyOf(path));
     }
+  }
+
+  /** What a link leads to; undefined when nothing (dangling, or a loop of links). */
+  private async followLink(path: string): Promise<Stats | undefined> {
+    try {
+      return await stat(path);
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+      throw this.failure(this.keyOf(path), error);
+    }
+  }
+
+  private keyOf(path: string, folderEnd = ''): string {
+    const key = relative(this.root, path).split(sep).join('/');
+    return key === '' ? '' : key + folderEnd;
   }
 
   /**
@@ -139,10 +163,20 @@ export class FolderStore implements ObjectStore {
   }
 
   private failure(key: string, error: unknown): StoreError {
-    const code = (error as NodeJS.ErrnoException).code;
-    const kind = code === 'EACCES' || code === 'EPERM' ? 'denied' : 'invalid';
-    return new StoreError(kind, this.location(key), error instanceof Error ? error.message : String(error), { cause: error });
+    return new StoreError(classifyFileError(error), this.location(key), error instanceof Error ? error.message : String(error), { cause: error });
   }
+}
+
+/** Sorts a file system error by what the caller should do about it, as `classify` does an S3 one. */
+export function classifyFileError(error: unknown): StoreErrorKind {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (code === 'EACCES' || code === 'EPERM') return 'denied';
+  if (code === 'ETIMEDOUT') return 'timeout';
+  // Out of file handles or a file busy: passes once others are given back.
+  if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EBUSY' || code === 'EINTR') return 'throttled';
+  // A disk or network mount (NFS: a stale handle) that failed this once: the object is not shown to be bad.
+  if (code === 'EIO' || code === 'ESTALE') return 'network';
+  return 'invalid';
 }
 
 function isMissing(error: unknown): boolean {

@@ -31,7 +31,12 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Obj
 }
 
 function openOne(location: string, options: OpenStoreOptions): ObjectStore {
-  if (location.startsWith('file://')) return new FolderStore(decodeURIComponent(new URL(location).pathname));
+  if (location.startsWith('file://')) {
+    const url = new URL(location);
+    // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
+    if (url.host !== '' && url.host !== 'localhost') throw new Error(`store location ${JSON.stringify(location)} names the host ${JSON.stringify(url.host)}: write file:///PATH (three slashes) or the folder's path`);
+    return new FolderStore(decodeURIComponent(url.pathname));
+  }
   const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
   if (s3) {
     const [endpoint, named] = [

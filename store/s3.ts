@@ -47,8 +47,9 @@ export class S3Store implements ObjectStore {
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),
-      // Unsigned requests: the signer hands the request on as it is.
-      ...(config.anonymous && { signer: { sign: async (request) => request } }),
+      // Unsigned requests: the signer hands the request on as it is. The SDK still resolves
+      // credentials before signing, and fails where none are configured: it is given empty ones.
+      ...(config.anonymous && { signer: { sign: async (request) => request }, credentials: { accessKeyId: '', secretAccessKey: '' } }),
     });
   }
 
@@ -91,9 +92,11 @@ export class S3Store implements ObjectStore {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(range && { Range: range }) }), withSignal(options));
       if (!response.Body) throw new StoreError('invalid', this.location(key), 'response has no body');
       const bytes = await response.Body.transformToByteArray();
-      if (response.ContentLength !== undefined && bytes.length !== response.ContentLength) {
+      // Sent without a Content-Length (chunked), an answer says its length by its Content-Range.
+      const expected = response.ContentLength ?? lengthOfContentRange(response.ContentRange);
+      if (expected !== undefined && bytes.length !== expected) {
         // The connection ended early: the object may be whole, this download is not.
-        throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${response.ContentLength} bytes`);
+        throw new StoreError('network', this.location(key), `download ended after ${bytes.length} of ${expected} bytes`);
       }
       const wrong = options.range && wrongRange(options.range, response.ContentRange, bytes.length);
       if (wrong) throw new StoreError(wrong.kind, this.location(key), wrong.message);
@@ -157,6 +160,12 @@ function wrongRange(range: ByteRange, contentRange: string | undefined, received
   return undefined;
 }
 
+/** The bytes a Content-Range such as "bytes 0-99/1000" says the answer holds; undefined when it says nothing readable. */
+function lengthOfContentRange(contentRange: string | undefined): number | undefined {
+  const sent = contentRange && /^bytes (\d+)-(\d+)\//.exec(contentRange);
+  return sent ? Number(sent[2]) - Number(sent[1]) + 1 : undefined;
+}
+
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {
   return options.signal ? { abortSignal: options.signal } : {};
 }
@@ -168,6 +177,9 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** Credentials the store does not take, some answered with HTTP 400: another try cannot fix them, and the object is not at fault. */
+const deniedNames = new Set(['AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);
+
 const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Sorts an SDK or socket error by what the caller should do about it. */
@@ -176,7 +188,7 @@ export function classify(error: unknown): StoreErrorKind {
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) return 'not-found';
   if (name === 'PreconditionFailed' || status === 412) return 'exists';
-  if (status === 403 || status === 401 || name === 'AccessDenied') return 'denied';
+  if (status === 403 || status === 401 || deniedNames.has(name)) return 'denied';
   if (name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
   if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) return 'timeout';
   if (status !== undefined && status >= 500) return 'server';

@@ -1,5 +1,5 @@
 import { IdxFormatError, parseIdx, type IdxEntry } from '../../grib2/index.js';
-import { ObjectNotFoundError } from '../../store/errors.js';
+import { ObjectNotFoundError, StoreError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { abortableSleep } from '../../store/retrying.js';
 import type { Source, StageContext } from '../stage.js';
@@ -33,6 +33,9 @@ export interface DiscoveryConfig {
   /** Ends discovery at the next analysis or wait, without an error: the graceful way to stop. */
   stop?: AbortSignal;
 }
+
+/** GRIB2's section 0: "GRIB", discipline, edition and the message's length in its last 8 bytes. */
+const INDICATOR_BYTES = 16;
 
 type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string; analysis?: Analysis };
 
@@ -73,10 +76,31 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
       if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'incomplete', why: 'waiting for its .idx' };
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
-    const last = idx.entries.at(-1);
+    const last = idx.entries.at(-1)!;
     const analysis = { time, store: store.url, key, size: grib.size, idx };
-    if (last && last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes`, analysis };
+    if (last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes`, analysis };
+    // A file still being copied into a folder holds the start of its last message but not all of it.
+    const lastEnd = await messageEnd(key, last.offset, grib.size, context);
+    if (lastEnd > grib.size) return { state: 'incomplete', why: `its last message, at byte ${last.offset}, runs to byte ${lastEnd}, the object has ${grib.size} bytes`, analysis };
     return { state: 'complete', analysis };
+  }
+
+  /**
+   * Where the message at `offset` ends, by the length its indicator section declares; the
+   * object's size when the bytes there are no GRIB2 message or cannot be read: the fetch stage
+   * reads the object next and says what is wrong with it, or leaves it for the next run.
+   */
+  async function messageEnd(key: string, offset: number, size: number, context: StageContext): Promise<number> {
+    if (size - offset < INDICATOR_BYTES) return offset + INDICATOR_BYTES;
+    let bytes;
+    try {
+      bytes = await store.get(key, { range: { start: offset, end: offset + INDICATOR_BYTES - 1 }, signal: context.signal });
+    } catch (error) {
+      if (error instanceof StoreError) return size;
+      throw error;
+    }
+    if (new TextDecoder().decode(bytes.subarray(0, 4)) !== 'GRIB' || bytes.length < INDICATOR_BYTES) return size;
+    return offset + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(8));
   }
 
   async function readIdx(key: string, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {

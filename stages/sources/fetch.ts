@@ -18,31 +18,50 @@ export class InvalidObjectError extends Error {
  * Analysis -> the GRIB2 messages that match, read by the byte ranges its .idx gives (adjacent
  * ranges merged into one request), or, with no .idx, the whole object. Each piece is checked
  * before it goes on: whole messages back to back, each with "GRIB", edition 2, its declared
- * length and "7777".
+ * length and "7777". An .idx whose ranges hold no such messages (written for another upload of
+ * the object, or another field list) is treated as unreadable: the object is read whole.
  */
 export function createFetchStage({ store, match }: FetchConfig): Stage<Analysis, GribBytes> {
   return {
     name: 'fetch',
     async *process(analysis, { log, signal }) {
       const location = `${analysis.store}/${analysis.key}`;
-      let ranges: Required<ByteRange>[];
-      if (analysis.idx) {
-        ranges = mergeAdjacent(selectRanges(analysis.idx.entries, match, analysis.size).map(({ start, end }) => ({ start, end: end! })));
-        if (ranges.length === 0) throw new InvalidObjectError(`${location}: no line of its .idx matches ${match}`);
-      } else {
-        log.warn({ key: analysis.key }, 'no .idx: reading the whole object');
-        ranges = [{ start: 0, end: analysis.size - 1 }];
-      }
-      for (const range of ranges) {
+      const whole = { start: 0, end: analysis.size - 1 };
+      const read = async (range: Required<ByteRange>) => {
         const bytes = await store.get(analysis.key, { range, signal });
         const where = `${location} bytes ${range.start}-${range.end}`;
         if (bytes.length !== range.end - range.start + 1) {
           throw new InvalidObjectError(`${where}: ${bytes.length} of ${range.end - range.start + 1} bytes arrived: the object is shorter than its .idx says (truncated?)`);
         }
-        checkWholeMessages(bytes, where);
         log.debug({ key: analysis.key, range, bytes: bytes.length }, 'fetched');
-        yield { source: { store: analysis.store, key: analysis.key, range }, bytes };
+        return { piece: { source: { store: analysis.store, key: analysis.key, range }, bytes }, where };
+      };
+      if (!analysis.idx) {
+        log.warn({ key: analysis.key }, 'no .idx: reading the whole object');
+        const { piece, where } = await read(whole);
+        checkWholeMessages(piece.bytes, where);
+        yield piece;
+        return;
       }
+      const ranges = mergeAdjacent(selectRanges(analysis.idx.entries, match, analysis.size).map(({ start, end }) => ({ start, end: end! })));
+      if (ranges.length === 0) throw new InvalidObjectError(`${location}: no line of its .idx matches ${match}`);
+      // All ranges are checked before any goes on, so that a whole read does not repeat a piece.
+      const pieces: GribBytes[] = [];
+      for (const range of ranges) {
+        const { piece, where } = await read(range);
+        try {
+          checkWholeMessages(piece.bytes, where);
+        } catch (error) {
+          if (range.start === whole.start && range.end === whole.end) throw error;
+          log.warn({ key: analysis.key, idx: analysis.idx.key, err: (error as Error).message }, 'the .idx does not match the object: reading the whole object');
+          const { piece: all, where: everywhere } = await read(whole);
+          checkWholeMessages(all.bytes, everywhere);
+          yield all;
+          return;
+        }
+        pieces.push(piece);
+      }
+      yield* pieces;
     },
   };
 }

@@ -112,4 +112,20 @@ describe('ingest when the store keeps failing', () => {
     const second = await ingest(retrying, { to: hour(1) });
     assert.deepEqual(second.delivered, ['2019-09-20T01Z']);
   });
+
+  it('leaves an analysis the store refuses to read (403: credentials, a bucket policy) for the next run: access denied is never a dead letter', async () => {
+    const store = await setup.kinds[0]!.create();
+    await seedAnalyses(store, [0, 1]);
+    let denying = true;
+    const refusing: ObjectStore = Object.create(store, {
+      get: {
+        value: (key: string, options: object) => (denying && key.includes('t01z') && !key.endsWith('.idx') ? Promise.reject(new StoreError('denied', key, 'HTTP 403: AccessDenied')) : store.get(key, options)),
+      },
+    });
+    const first = await ingest(refusing, { to: hour(1) });
+    assert.deepEqual(first.delivered, ['2019-09-20T00Z']);
+    assert.deepEqual([first.summary.failed, first.summary.deadLetters], [1, 0]);
+    denying = false;
+    assert.deepEqual((await ingest(refusing, { to: hour(1) })).delivered, ['2019-09-20T01Z']);
+  });
 });

@@ -71,6 +71,17 @@ for (const kind of setup.kinds) {
       assert.deepEqual(late.gaps, []);
     });
 
+    it('does not take a GRIB2 object whose last message is cut short (a file still being copied) while it may still be written', async () => {
+      const store = await kind.create();
+      const { key, idx, grib2 } = analysisOfHour(0);
+      await store.put(`${key}.idx`, new TextEncoder().encode(idx));
+      const lastOffset = Number(idx.trim().split('\n').at(-1)!.split(':')[1]);
+      await store.put(key, grib2.subarray(0, lastOffset + Math.floor((grib2.length - lastOffset) / 2)));
+      assert.deepEqual((await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => hour(0).getTime() })).found, []);
+      await store.put(key, grib2);
+      assert.deepEqual((await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => hour(0).getTime() })).found, ['2019-09-20T00Z']);
+    });
+
     it('takes a GRIB2 object that has no .idx once it is older than the wait for one', async () => {
       const store = await kind.create();
       await store.put(analysisOfHour(0).key, analysisOfHour(0).grib2);

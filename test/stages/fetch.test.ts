@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseIdx } from '../../grib2/index.js';
 import { createDiscoverySource } from '../../stages/sources/discover.js';
 import { createFetchStage, InvalidObjectError } from '../../stages/sources/fetch.js';
 import { silentLogger, type StageLogger } from '../../stages/stage.js';
@@ -72,9 +73,21 @@ for (const kind of setup.kinds) {
       await assert.rejects(fetchAll(store, { time: analysis.time, store: analysis.store, key: truncatedKey, size: refcLength() - 1000 }), /message declares \d+ bytes, only \d+ are there/);
     });
 
+    it('reads the object whole, and says so, when its .idx does not match it (offsets of another upload or field list)', async () => {
+      const analysis = await analysisIn(store, 0);
+      const stale = analysisOfHour(0).idx.replace(/^(\d+):(\d+):/gm, (_, n: string, offset: string) => `${n}:${Number(offset) + 8}:`);
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      const pieces = await fetchAll(store, { ...analysis, idx: { key: `${analysis.key}.idx`, entries: parseIdx(stale) } }, REFC, log);
+      assert.equal(pieces.length, 1);
+      assert.deepEqual(pieces[0]!.bytes, analysisOfHour(0).grib2);
+      assert.deepEqual(pieces[0]!.source.range, { start: 0, end: analysisOfHour(0).grib2.length - 1 });
+      assert.deepEqual(warnings, ['the .idx does not match the object: reading the whole object']);
+    });
+
     it('rejects bytes that are not a GRIB2 message, and an .idx without the field', async () => {
       const analysis = await analysisIn(store, 0);
-      await store.put('junk.grib2', new Uint8Array(refcLength()).fill(0x41));
+      await store.put('junk.grib2', new Uint8Array(analysisOfHour(0).grib2.length).fill(0x41));
       await assert.rejects(fetchAll(store, { ...analysis, key: 'junk.grib2' }), /junk\.grib2 bytes 0-\d+: GRIB2 section 0 at byte 0: expected "GRIB"/);
       await assert.rejects(fetchAll(store, analysis, /:VIL:/), /no line of its \.idx matches \/:VIL:\//);
     });
@@ -82,7 +95,7 @@ for (const kind of setup.kinds) {
 }
 
 describe('fetch over the wire (moto behind a counting proxy)', () => {
-  it('downloads only the .idx and the REFC bytes of an analysis, not the whole file', async () => {
+  it('downloads only the .idx, the indicator of the last message and the REFC bytes of an analysis, not the whole file', async () => {
     const bucket = await setup.kinds[1]!.create();
     await seedAnalyses(bucket, [0]);
     const proxy = await FaultProxy.start(setup.server.endpoint);
@@ -90,9 +103,10 @@ describe('fetch over the wire (moto behind a counting proxy)', () => {
       const store = new S3Store({ bucket: bucket.url.slice('s3://'.length), endpoint: proxy.endpoint, forcePathStyle: true, credentials: testCredentials });
       const pieces = await fetchAll(store, await analysisIn(store, 0));
       const { grib2, idx } = analysisOfHour(0);
-      assert.equal(proxy.bytesDownloaded, refcLength() + idx.length);
+      // Discovery reads the 16 bytes of section 0 of the last message, to see that the object holds all of it.
+      assert.equal(proxy.bytesDownloaded, refcLength() + idx.length + 16);
       assert.ok(proxy.bytesDownloaded < grib2.length);
-      assert.deepEqual(proxy.requests.filter((seen) => seen.range).map((seen) => seen.range), [`bytes=0-${refcLength() - 1}`]);
+      assert.deepEqual(proxy.requests.filter((seen) => seen.range).map((seen) => seen.range), [`bytes=${refcLength()}-${refcLength() + 15}`, `bytes=0-${refcLength() - 1}`]);
       assert.equal(pieces[0]!.bytes.length, refcLength());
     } finally {
       await proxy.stop();

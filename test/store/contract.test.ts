@@ -1,9 +1,16 @@
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import { FallbackStore } from '../../store/fallback.js';
+import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
+import { openStore } from '../../store/open.js';
 import { S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
 import { testCredentials } from '../../infra/s3-server.js';
@@ -120,6 +127,45 @@ describe('folder store specifics', () => {
     }
     assert.deepEqual(await keys(store, ''), ['file', 'folder/inside']);
   });
+
+  it('lists what symbolic links lead to, as head and get read it: a day folder and a file linked into a mirror; a link to a folder above it is not walked again', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'hrrr-embed-links-'));
+    try {
+      const [archive, mirror] = [join(scratch, 'archive'), join(scratch, 'mirror')];
+      await mkdir(join(archive, 'hrrr.20190920/conus'), { recursive: true });
+      await writeFile(join(archive, 'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2'), 'day');
+      await writeFile(join(archive, 'single'), 'file');
+      await mkdir(join(mirror, 'hrrr.20190921/conus'), { recursive: true });
+      await symlink(join(archive, 'hrrr.20190920'), join(mirror, 'hrrr.20190920'));
+      await symlink(join(archive, 'single'), join(mirror, 'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2'));
+      await symlink(mirror, join(mirror, 'hrrr.20190921/conus/loop'));
+      await symlink(join(archive, 'gone'), join(mirror, 'hrrr.20190921/conus/dangling'));
+      const store = new FolderStore(mirror);
+      const listed = ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', 'hrrr.20190921/conus/hrrr.t00z.wrfsfcf00.grib2'];
+      assert.deepEqual(await keys(store, 'hrrr.'), listed);
+      assert.deepEqual(await keys(store, 'hrrr.20190920/conus/hrrr.t05z'), listed.slice(0, 1));
+      for (const key of listed) assert.notEqual(await store.head(key), undefined);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('fails to list a folder it cannot read with a StoreError naming it, so that a fallback lists the next store', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'hrrr-embed-unreadable-'));
+    try {
+      // A link to itself: no folder can be read there, whoever runs the test (root reads any folder despite its mode).
+      await mkdir(join(scratch, 'broken'));
+      await symlink('hrrr.20190920', join(scratch, 'broken/hrrr.20190920'));
+      const broken = new FolderStore(join(scratch, 'broken'));
+      const prefix = 'hrrr.20190920/conus/hrrr.t05z';
+      await assert.rejects(keys(broken, prefix), (error: unknown) => error instanceof StoreError && error.message.startsWith(`${broken.url}/hrrr.20190920/conus/`) && /ELOOP/.test(error.message));
+      const good = await setup.kinds[0]!.create();
+      await good.put('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', bytes('x'));
+      assert.deepEqual(await keys(new FallbackStore([broken, good]), prefix), ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2']);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('S3 store specifics (moto server)', () => {
@@ -132,11 +178,64 @@ describe('S3 store specifics (moto server)', () => {
     assert.deepEqual(await keys(paged, 'page/', 'page/020'), expected.slice(21));
   });
 
+  it('reads and lists a public bucket anonymously when no AWS credentials are configured anywhere, as NOAA\'s bucket is read', async () => {
+    const bucket = await setup.kinds[1]!.create();
+    await bucket.put('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', bytes('public'));
+    const name = bucket.url.slice('s3://'.length);
+    const client = setup.server.client();
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`] }] };
+    await client.send(new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify(policy) })).finally(() => client.destroy());
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_EC2_METADATA_DISABLED: 'true' });
+    try {
+      const anonymous = openStore(bucket.url, { endpoint: setup.server.endpoint, retry: { attempts: 1 } });
+      assert.equal(text(await anonymous.get('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2')), 'public');
+      assert.deepEqual(await keys(anonymous, 'hrrr.'), ['hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2']);
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  });
+
   it('a missing bucket is a not-found error, and a refused connection a retriable network error', async () => {
     const missing = new S3Store({ bucket: 'no-such-bucket', endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials });
     await assert.rejects(missing.get('x'), ObjectNotFoundError);
     const nowhere = new S3Store({ bucket: 'b', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: testCredentials });
     await assert.rejects(nowhere.get('x'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.retriable);
+  });
+
+  it('a ranged answer holding fewer bytes than its Content-Range says (sent chunked, with no Content-Length) is a retriable download error, not a short object', async () => {
+    const server = createServer((_, response) => {
+      response.writeHead(206, { 'content-range': 'bytes 0-99/1000', 'transfer-encoding': 'chunked' });
+      response.end(new Uint8Array(50));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forcePathStyle: true, credentials: testCredentials });
+      await assert.rejects(store.get('k', { range: { start: 0, end: 99 } }), (error: unknown) => error instanceof StoreError && error.retriable && /s3:\/\/b\/k: .*50 of 100 bytes/.test(error.message));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('credentials the store does not take (expired token, unknown key, signed for another region) are denied, never taken for a bad object', async () => {
+    const codes = ['ExpiredToken', 'InvalidToken', 'AuthorizationHeaderMalformed', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'];
+    let next = 0;
+    const server = createServer((_, response) => {
+      const code = codes[next++ % codes.length]!;
+      response.writeHead(code.startsWith('Invalid') || code === 'SignatureDoesNotMatch' ? 403 : 400, { 'content-type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>refused</Message></Error>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = new S3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forcePathStyle: true, credentials: testCredentials });
+      for (const code of codes) {
+        await assert.rejects(store.get('k'), (error: unknown) => error instanceof StoreError && error.kind === 'denied' && error.message.includes(code), code);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('a listing page that says there is more but gives no continuation token is an error, not the end of the listing', async () => {
