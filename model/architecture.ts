@@ -32,13 +32,10 @@ export function buildAutoencoder(config: ModelConfig): tfl.LayersModel {
   }
   x = conv(1, 3, 'before_padding', initializer()).apply(x) as tfl.SymbolicTensor;
   if (config.downsample > 1) x = tfl.layers.upSampling2d({ size: [config.downsample, config.downsample], name: 'upsampled' }).apply(x) as tfl.SymbolicTensor;
-  const htdiff = config.inputHeight - x.shape[1]!;
-  const wddiff = config.inputWidth - x.shape[2]!;
-  const padding: [[number, number], [number, number]] = [
-    [htdiff >> 1, htdiff - (htdiff >> 1)],
-    [wddiff >> 1, wddiff - (wddiff >> 1)],
-  ];
-  const decoded = tfl.layers.zeroPadding2d({ padding, name: 'refc_reconstructed' }).apply(x) as tfl.SymbolicTensor;
+  // The article pads by htdiff//2 and wddiff//2: ((17, 18), (3, 4)) against its crop's ((17, 18), (4, 3)),
+  // a column's shift its loss over the whole field trained in. Ours is trained on the crop, so its
+  // reconstruction goes back where the crop took the input from.
+  const decoded = tfl.layers.zeroPadding2d({ padding: config.cropping, name: 'refc_reconstructed' }).apply(x) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: decoded, name: 'autoencoder' });
 }
 

@@ -42,6 +42,7 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
       const validTime = embedded.field.product.validTime;
       const key = { field, validTime };
       const [rows, columns] = cropWindow(model.config);
+      const [[south, north], [west]] = model.config.cropping;
       const value: Embedding = {
         validTime,
         referenceTime: embedded.field.identification.referenceTime,
@@ -52,7 +53,8 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
         embedding: Array.from(embedded.embedding),
         reconstructionError: embedded.reconstructionError,
         normalization: { missingAs: model.normalization.missingValue, clipMin: model.normalization.clipMin, clipMax: model.normalization.clipMax, divisor: model.normalization.scale },
-        crop: { firstRow: model.config.cropping[0][0], rows, firstColumn: model.config.cropping[1][0], columns, downsample: model.config.downsample },
+        // The crop's first rows come off the south (normalize.ts); the record counts rows as they are stored.
+        crop: { firstRow: embedded.field.grid.template.scanning.jScansPositively ? south : north, rows, firstColumn: west, columns, downsample: model.config.downsample },
       };
       // The record's timestamp is when it was published, not the valid time (in key and value):
       // the broker's retention goes by timestamps, and would delete a backfilled 2019 record at once.

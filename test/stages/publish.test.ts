@@ -50,3 +50,36 @@ describe('the publish stage', () => {
     }
   });
 });
+
+describe("the embedding record's crop window", () => {
+  const cropOf = async (southFirst: boolean) => {
+    const codec = await AvroCodec.create();
+    const sent: OutgoingRecord[] = [];
+    const publish = createPublishStage({
+      produce: async (_topic, records) => void sent.push(...records),
+      codec,
+      model: { id: 'refc-autoencoder', config: modelConfig(), normalization: SEED_NORMALIZATION },
+      alertThreshold: () => null,
+      pictures: new FolderStore(tmpdir()),
+      drawAlert: async () => new Uint8Array(),
+    });
+    const { source, field: refc } = await refcField();
+    const template = { ...refc.grid.template, scanning: { ...refc.grid.template.scanning, jScansPositively: southFirst } };
+    const field = { ...refc, grid: { ...refc.grid, template } };
+    const encoded: EncodedField = {
+      normalized: { source, field, height: 1024, width: 1792, values: new Float32Array(0) },
+      embedded: { source, field, embedding: new Float32Array(50), reconstructionError: 0, model: { version: '1', backend: 'cpu' } },
+    };
+    for await (const _ of publish.process(encoded, context));
+    const { value } = await codec.decode({ topic: codec.topics.embeddings, key: sent[0]!.key, value: sent[0]!.value, headers: sent[0]!.headers ?? {} });
+    return { ...(value as { crop: object }).crop };
+  };
+
+  it('counts rows as the values are stored: the 17 southern rows come first in HRRR (south row first)', async () => {
+    assert.deepEqual(await cropOf(true), { firstRow: 17, rows: 1024, firstColumn: 4, columns: 1792, downsample: 1 });
+  });
+
+  it('and the 18 northern rows where the grid is stored north row first (the window the model saw is the same)', async () => {
+    assert.deepEqual(await cropOf(false), { firstRow: 18, rows: 1024, firstColumn: 4, columns: 1792, downsample: 1 });
+  });
+});
