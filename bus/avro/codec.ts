@@ -110,7 +110,7 @@ export class AvroCodec {
   }
 
   private async encodePart(topic: string, part: Part, writer: Writer & { schema: avro.Schema }, value: unknown, headers: Headers): Promise<Buffer> {
-    const body = writer.type.toBuffer(value);
+    const body = writer.type.toBuffer(wellFormed(value));
     if (!this.registry) {
       headers[fingerprintHeaders[part]] = Buffer.from(writer.fingerprint, 'hex');
       return body;
@@ -171,6 +171,20 @@ export class AvroCodec {
     return writer;
   }
 }
+
+/**
+ * The value with each lone surrogate of its strings replaced by U+FFFD. Avro strings are UTF-8,
+ * and avsc writes a lone surrogate of a short string as the bytes of its UTF-16 code unit, which a
+ * strict UTF-8 decoder (fastavro's and Python's avro by default) refuses: the whole record is unreadable there.
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(loneSurrogate, '\ufffd');
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, wellFormed(item)]));
+  return value;
+}
+
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function readBody<T>(topic: string, part: Part, read: () => T): T {
   try {
