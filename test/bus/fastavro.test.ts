@@ -77,11 +77,16 @@ describe('the records read by fastavro, with the .avsc files alone', () => {
   });
 
   it('a record written with each past schema reads with the current one, as fastavro resolves them', async () => {
-    const past = JSON.parse(readFileSync(schemaPath('past/embeddings.value.1.avsc'), 'utf8'));
     const { crop, ...embedding } = sampleEmbedding();
     const { downsample: _, ...oldCrop } = crop;
-    const bytes = avroType(past).toBuffer({ ...embedding, crop: oldCrop });
-    const [read] = await readWithFastavro([{ bytes, writer: schemaPath('past/embeddings.value.1.avsc'), reader: schemaPath('embeddings.value.avsc') }]);
-    assert.deepEqual(read, { value: plain(sampleEmbedding()), unread: 0 }, 'downsample at its default, 1');
+    const { event: __, ...deadLetter } = sampleDeadLetter;
+    const written = [
+      { file: 'embeddings.value.1.avsc', current: 'embeddings.value.avsc', old: { ...embedding, crop: oldCrop }, expected: sampleEmbedding() },
+      { file: 'dead-letters.value.1.avsc', current: 'dead-letters.value.avsc', old: deadLetter, expected: sampleDeadLetter },
+    ];
+    const read = await readWithFastavro(
+      written.map(({ file, current, old }) => ({ bytes: avroType(JSON.parse(readFileSync(schemaPath(`past/${file}`), 'utf8'))).toBuffer(old), writer: schemaPath(`past/${file}`), reader: schemaPath(current) })),
+    );
+    for (const [index, { file, expected }] of written.entries()) assert.deepEqual(read[index], { value: plain(expected), unread: 0 }, `${file}: the added field at its default`);
   });
 });
