@@ -106,6 +106,9 @@ export class SchemaRegistryClient {
       method,
       headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}), ...(this.authorization && { authorization: this.authorization }) },
       ...(body ? { body: JSON.stringify(body) } : {}),
+    }).catch((error: Error) => {
+      // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a name not found).
+      throw new Error(`schema registry ${this.base} cannot be reached (${method} ${path}): ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error });
     });
     const text = await response.text();
     let answer: unknown;
