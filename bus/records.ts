@@ -50,6 +50,8 @@ export interface DeadLetter {
   errorClass: string;
   message: string;
   source: SourceObject | null;
+  /** With --events: the event that named the input, as text; null when polling or over 64 KiB. */
+  event: string | null;
 }
 
 export interface ModelVersion {

@@ -106,6 +106,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
+  await codec.registerSchemas(['modelVersions']);
   await selectBackend(device, 'training', log);
   const range = (now: Date) => {
     const end = to ?? new Date(floorHour(now.getTime()));

@@ -121,6 +121,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
+  await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
   // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.

@@ -5,7 +5,8 @@
 #   python3-venv for moto's virtual environment; Java 17 and Maven, which resolve and run the
 #   Apache Kafka broker the bus tests talk to;
 # - from PyPI: moto's S3-compatible server (install-moto.sh), pyarrow, which reads the shards
-#   written here as Arrow's reference implementation (install-pyarrow.sh), and the validators of
+#   written here as Arrow's reference implementation (install-pyarrow.sh), fastavro, which reads the
+#   topics' records as Python consumers do (install-fastavro.sh), and the validators of
 #   the compose file and the Kubernetes manifests (install-infra-checks.sh);
 # - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh);
 # - Vulkan on the CPU (Mesa's lavapipe, from backports) for the model's webgpu backend
@@ -31,6 +32,7 @@ fi
 
 ./install-moto.sh
 ./install-pyarrow.sh
+./install-fastavro.sh
 ./install-infra-checks.sh
 ./kafka/fetch-jars.sh
 ./install-vulkan.sh

@@ -89,7 +89,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
     } catch (error) {
       if (!(error instanceof ObjectEventError)) throw error;
       const where = `kafka:${record.topic}/${record.partition}/${record.offset}`;
-      await embedder.deadLetter(where, null, new StageError('object-events', error), produce);
+      await embedder.deadLetter(where, null, new StageError('object-events', error), produce, record.value);
       return [{ kind: 'dead-letter', hour: null, key: where, stage: 'object-events', errorClass: error.name, error: error.message }];
     }
     for (const object of created) {
@@ -106,7 +106,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       if (!analysis) {
         const where = `${source.url}/${object.key}`;
         const error = new StageError('discover', new ObjectNotFoundError(where));
-        await embedder.deadLetter(where, { store: source.url, key: object.key, byteStart: null, byteEnd: null }, error, produce);
+        await embedder.deadLetter(where, { store: source.url, key: object.key, byteStart: null, byteEnd: null }, error, produce, record.value);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, errorClass: causeClass(error), error: error.message });
         continue;
       }
@@ -118,7 +118,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       } catch (error) {
         // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
         if (context.signal.aborted || !isBadInput(error, isStoreFault)) throw error;
-        await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce);
+        await embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce, record.value);
         outcomes.push({ kind: 'dead-letter', hour: formatHour(time), key: object.key, stage: error.stage, errorClass: causeClass(error), error: error.message });
       }
     }

@@ -86,11 +86,29 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
       }
     },
 
-    /** Sends the dead letter of an input that a stage rejected. */
-    async deadLetter(key: string, source: SourceObject | null, error: StageError, produce: Produce): Promise<void> {
+    /** Sends the dead letter of an input that a stage rejected; `event`, the Kafka event that named it, if one did. */
+    async deadLetter(key: string, source: SourceObject | null, error: StageError, produce: Produce, event: Uint8Array | null = null): Promise<void> {
       const cause = error.cause instanceof Error ? error.cause : undefined;
-      const { topic, record } = await codec.encode('deadLetters', key, { failedAt: new Date(), stage: error.stage, errorClass: cause?.name ?? 'Error', message: error.message, source });
+      const kept = event && event.byteLength <= deadLetterEventBytes ? new TextDecoder().decode(event) : null;
+      const { topic, record } = await codec.encode('deadLetters', key, { failedAt: new Date(), stage: error.stage, errorClass: cause?.name ?? 'Error', message: boundedMessage(error.message), source, event: kept });
       await produce(topic, [record]);
     },
   };
+}
+
+/**
+ * The most of an error's message a dead letter keeps. An error may quote its input whole (an
+ * event's key), and Kafka refuses a record over the topic's max.message.bytes (1 MB by default):
+ * the input's dead letter could never be written, and the stream would stop on that input for good.
+ */
+const deadLetterMessageChars = 4096;
+
+/** The largest event a dead letter keeps whole (schemas/dead-letters.value.avsc says so); a larger one is left out, for the same reason. */
+const deadLetterEventBytes = 64 * 1024;
+
+function boundedMessage(message: string): string {
+  if (message.length <= deadLetterMessageChars) return message;
+  // Not between the two halves of a surrogate pair.
+  const end = /[\ud800-\udbff]/.test(message[deadLetterMessageChars - 1]!) ? deadLetterMessageChars - 1 : deadLetterMessageChars;
+  return `${message.slice(0, end)}… (${message.length - end} more characters)`;
 }

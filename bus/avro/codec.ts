@@ -1,5 +1,5 @@
 import type avro from 'avsc';
-import { topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
+import { defaultTopics, topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
 import type { TopicRecords } from '../records.js';
 import { loadPastSchemas, loadTopicSchemas, type TopicSchemas } from './schema-files.js';
 import { SchemaRegistryError, type SchemaRegistryClient } from './schema-registry.js';
@@ -82,8 +82,22 @@ export class AvroCodec {
     const topic = this.topics[role];
     const schemas = this.current.get(role)!;
     const headers: Headers = {};
-    const [keyBytes, valueBytes] = await Promise.all([this.encodePart(topic, 'key', schemas.key, key, headers), this.encodePart(topic, 'value', schemas.value, value, headers)]);
+    const [keyBytes, valueBytes] = await Promise.all([this.encodePart(role, 'key', schemas.key, key, headers), this.encodePart(role, 'value', schemas.value, value, headers)]);
     return { topic, record: { key: keyBytes, value: valueBytes, headers, ...(timestamp ? { timestamp } : {}) } };
+  }
+
+  /**
+   * Registers the current key and value schemas of these topics, as their first records would (a
+   * no-op without a registry). A registry that refuses one (its compatibility rule) then fails the
+   * command at its start, not at the topic's first record, which may come days later for dead
+   * letters, or after hours of training for a promotion.
+   */
+  async registerSchemas(roles: TopicRole[]): Promise<void> {
+    if (!this.registry) return;
+    for (const role of roles) {
+      const schemas = this.current.get(role)!;
+      for (const part of ['key', 'value'] as const) await this.registered(role, part, schemas[part].schema);
+    }
   }
 
   /**
@@ -109,13 +123,13 @@ export class AvroCodec {
     return writer;
   }
 
-  private async encodePart(topic: string, part: Part, writer: Writer & { schema: avro.Schema }, value: unknown, headers: Headers): Promise<Buffer> {
-    const body = writer.type.toBuffer(value);
+  private async encodePart(role: TopicRole, part: Part, writer: Writer & { schema: avro.Schema }, value: unknown, headers: Headers): Promise<Buffer> {
+    const body = writer.type.toBuffer(wellFormed(value));
     if (!this.registry) {
       headers[fingerprintHeaders[part]] = Buffer.from(writer.fingerprint, 'hex');
       return body;
     }
-    const id = await this.registry.register(`${topic}-${part}`, writer.schema);
+    const id = await this.registered(role, part, writer.schema);
     const framed = Buffer.allocUnsafe(confluentHeaderBytes + body.length);
     framed.writeUInt8(confluentMagic, 0);
     framed.writeUInt32BE(id, 1);
@@ -152,7 +166,7 @@ export class AvroCodec {
     }
     if (this.registry && bytes.length >= confluentHeaderBytes && bytes[0] === confluentMagic) {
       const id = bytes.readUInt32BE(1);
-      const writer = await this.registered(id).catch((error: unknown) => {
+      const writer = await this.writerById(id).catch((error: unknown) => {
         if (error instanceof SchemaRegistryError && error.status === 404) throw new UnknownSchemaError(`${topic} ${part}: schema id ${id} is not in the registry`, { cause: error });
         throw error;
       });
@@ -161,7 +175,21 @@ export class AvroCodec {
     throw new UnknownSchemaError(`${topic} ${part}: no ${fingerprintHeaders[part]} header${this.registry ? ' and no Confluent magic byte' : ' (with a schema registry configured, Confluent framing would be read)'}`);
   }
 
-  private registered(id: number): Promise<Writer> {
+  /** The registry's id of a current schema, registered under TOPIC-key or TOPIC-value (Confluent's TopicNameStrategy). */
+  private async registered(role: TopicRole, part: Part, schema: avro.Schema): Promise<number> {
+    const subject = `${this.topics[role]}-${part}`;
+    try {
+      return await this.registry!.register(subject, schema);
+    } catch (error) {
+      if (!(error instanceof SchemaRegistryError && error.status === 409)) throw error;
+      throw new Error(
+        `schema registry ${this.registry!.url} refuses schemas/${defaultTopics[role]}.${part}.avsc as the next version of subject ${JSON.stringify(subject)} (409): incompatible with its earlier versions under the subject's compatibility rule (${error.message})`,
+        { cause: error },
+      );
+    }
+  }
+
+  private writerById(id: number): Promise<Writer> {
     let writer = this.byId.get(id);
     if (!writer) {
       writer = this.registry!.schemaById(id).then((text) => this.learn(JSON.parse(text) as avro.Schema));
@@ -171,6 +199,20 @@ export class AvroCodec {
     return writer;
   }
 }
+
+/**
+ * The value with each lone surrogate of its strings replaced by U+FFFD. Avro strings are UTF-8,
+ * and avsc writes a lone surrogate of a short string as the bytes of its UTF-16 code unit, which a
+ * strict UTF-8 decoder (fastavro's and Python's avro by default) refuses: the whole record is unreadable there.
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(loneSurrogate, '\ufffd');
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, wellFormed(item)]));
+  return value;
+}
+
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function readBody<T>(topic: string, part: Part, read: () => T): T {
   try {

@@ -23,11 +23,28 @@ export class SchemaRegistryClient {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly schemas = new Map<number, Promise<string>>();
   private readonly base: string;
+  private readonly authorization: string | undefined;
 
+  /**
+   * `url` may hold credentials, https://KEY:SECRET@host (percent-encoded), for a registry that wants
+   * them (Confluent Cloud's API key): they are sent as HTTP Basic, which fetch will not do from the
+   * URL itself, and are left out of `url` and of every message.
+   */
   constructor(url: string) {
     // Checked here: otherwise a wrong URL fails only at the first record, after everything started.
-    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`schema registry URL ${JSON.stringify(url)} is not an http:// or https:// URL`);
-    this.base = url.replace(/\/+$/, '');
+    const parsed = /^https?:\/\/[^/]/.test(url) && URL.canParse(url) ? new URL(url) : undefined;
+    if (!parsed) throw new Error(`schema registry URL ${JSON.stringify(url.replace(/\/\/[^/]*@/, '//…@'))} is not an http:// or https:// URL`);
+    if (parsed.username || parsed.password) {
+      let credentials;
+      try {
+        credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+      } catch {
+        throw new Error('schema registry URL: its KEY:SECRET is not percent-encoded');
+      }
+      this.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+      parsed.username = parsed.password = '';
+    }
+    this.base = parsed.href.replace(/\/+$/, '');
   }
 
   get url(): string {
@@ -87,8 +104,11 @@ export class SchemaRegistryClient {
   private async request<T>(method: string, path: string, body?: object): Promise<T> {
     const response = await fetch(`${this.base}${path}`, {
       method,
-      headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}) },
+      headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}), ...(this.authorization && { authorization: this.authorization }) },
       ...(body ? { body: JSON.stringify(body) } : {}),
+    }).catch((error: Error) => {
+      // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a name not found).
+      throw new Error(`schema registry ${this.base} cannot be reached (${method} ${path}): ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error });
     });
     const text = await response.text();
     let answer: unknown;

@@ -46,7 +46,7 @@ export function createPublishStage(config: PublishConfig): Stage<EncodedField, s
       const value: Embedding = {
         validTime,
         referenceTime: embedded.field.identification.referenceTime,
-        source: sourceObject(embedded.source),
+        source: messageSource(embedded),
         field,
         modelId: model.id,
         modelVersion: embedded.model.version,
@@ -88,6 +88,15 @@ export function pictureKey(field: string, validTime: Date, version: string): str
 /** "REFC:entire atmosphere:anl": the field as an .idx line names it. */
 export function fieldName({ field }: Pick<EmbeddedField, 'field'>): string {
   return `${field.parameter.shortName}:${field.product.level}:${field.product.forecast}`;
+}
+
+/**
+ * The object and byte range of the field's own GRIB2 message, as the schema promises: the fetch may
+ * have read it in one piece with adjacent messages, or in the whole object.
+ */
+export function messageSource({ source, field }: Pick<EmbeddedField, 'source' | 'field'>): SourceObject {
+  const byteStart = (source.range?.start ?? 0) + field.message.offset;
+  return { store: source.store, key: source.key, byteStart, byteEnd: byteStart + field.message.length - 1 };
 }
 
 export function sourceObject({ store, key, range }: ObjectRef): SourceObject {

@@ -10,6 +10,8 @@ import avro from 'avsc';
  */
 export class FakeSchemaRegistry {
   readonly requests: string[] = [];
+  /** The Authorization header of each request, '' where there was none. */
+  readonly authorizations: string[] = [];
   private readonly schemas: string[] = [];
   private readonly subjects = new Map<string, number[]>();
   private readonly compatibility = new Map<string, string>();
@@ -32,6 +34,7 @@ export class FakeSchemaRegistry {
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { schema?: string; compatibility?: string }) : {};
     const path = new URL(request.url!, 'http://x').pathname;
     this.requests.push(`${request.method} ${path}`);
+    this.authorizations.push(request.headers.authorization ?? '');
     const reply = (status: number, answer: object) => {
       response.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
       response.end(JSON.stringify(answer));

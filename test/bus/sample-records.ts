@@ -36,6 +36,7 @@ export const sampleDeadLetter: DeadLetter = {
   errorClass: 'Grib2Error',
   message: 'GRIB2 section 0 at byte 8: message declares 432197 bytes, only 5000 are there',
   source: { store: 's3://noaa-hrrr-bdp-pds', key: 'hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', byteStart: null, byteEnd: null },
+  event: null,
 };
 
 export const sampleModelVersion: ModelVersion = {

@@ -13,6 +13,8 @@ import { openShardCatalog } from '../../shards/catalog.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { SchemaRegistryClient } from '../../bus/avro/schema-registry.js';
+import { FakeSchemaRegistry } from '../bus/fake-schema-registry.js';
 
 let work: string;
 before(async () => {
@@ -67,6 +69,21 @@ describe('hrrr-embed run', () => {
     const result = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'a-file', 'data'), '--state', join(work, 'state'), '--device', 'cpu', '--once']);
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, /hrrr-embed run: ENOTDIR: not a directory, .*a-file\/data/);
+  });
+
+  it('a schema registry that refuses a schema it writes ends the run at its start, naming the subject, before any analysis', { timeout: 120_000 }, async () => {
+    const registry = new FakeSchemaRegistry();
+    await registry.start();
+    try {
+      // Another writer's dead letters, which ours (no default for failedAt) cannot read: BACKWARD refuses ours.
+      await new SchemaRegistryClient(registry.url).register('refused.dead-letters-value', { type: 'record', name: 'DeadLetter', namespace: 'hrrr_embed', fields: [{ name: 'reason', type: 'string' }] });
+      const result = await runCommandProcess([...args().slice(0, 3), '--data', join(work, 'refused-data'), ...args().slice(5), '--registry', registry.url, '--topic-prefix', 'refused.', '--once']);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /schema registry .* refuses schemas\/dead-letters\.value\.avsc as the next version of subject "refused\.dead-letters-value" \(409\)/);
+      assert.deepEqual(doneHours(result.lines), [], 'no analysis done');
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
