@@ -16,6 +16,9 @@ export class FakeSchemaRegistry {
   private server: Server | undefined;
   url = '';
 
+  /** With `credentials`, every request must carry them as HTTP basic authentication, or is answered 401 as Confluent's registry does. */
+  constructor(private readonly credentials?: { user: string; password: string }) {}
+
   async start(): Promise<void> {
     this.server = createServer((request, response) => void this.handle(request, response));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -36,6 +39,10 @@ export class FakeSchemaRegistry {
       response.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
       response.end(JSON.stringify(answer));
     };
+    if (this.credentials) {
+      const expected = `Basic ${Buffer.from(`${this.credentials.user}:${this.credentials.password}`).toString('base64')}`;
+      if (request.headers.authorization !== expected) return reply(401, { error_code: 401, message: 'Unauthorized' });
+    }
     let match: RegExpMatchArray | null;
     if (request.method === 'POST' && (match = path.match(/^\/subjects\/([^/]+)\/versions$/))) {
       const subject = decodeURIComponent(match[1]!);
