@@ -23,11 +23,16 @@ export class SchemaRegistryClient {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly schemas = new Map<number, Promise<string>>();
   private readonly base: string;
+  private readonly authorization: string | undefined;
 
+  /** `url` may carry a user and password (https://KEY:SECRET@HOST): they are sent as HTTP basic authentication, and never appear in the client's URL or errors. */
   constructor(url: string) {
     // Checked here: otherwise a wrong URL fails only at the first record, after everything started.
-    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`schema registry URL ${JSON.stringify(url)} is not an http:// or https:// URL`);
-    this.base = url.replace(/\/+$/, '');
+    if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`schema registry URL ${JSON.stringify(redacted(url))} is not an http:// or https:// URL`);
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) this.authorization = `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`;
+    parsed.username = parsed.password = '';
+    this.base = parsed.href.replace(/\/+$/, '');
   }
 
   get url(): string {
@@ -87,7 +92,7 @@ export class SchemaRegistryClient {
   private async request<T>(method: string, path: string, body?: object): Promise<T> {
     const response = await fetch(`${this.base}${path}`, {
       method,
-      headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}) },
+      headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}), ...(this.authorization && { authorization: this.authorization }) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
@@ -103,6 +108,11 @@ export class SchemaRegistryClient {
     }
     return answer as T;
   }
+}
+
+/** The URL with any password replaced by ***. */
+function redacted(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^/:@]*):[^/@]*@/i, '$1:***@');
 }
 
 function schemaText(schema: object | string): string {
