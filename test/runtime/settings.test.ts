@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,16 @@ describe('run settings', () => {
     assert.throws(() => loadRunSettings(['--partitions', '2.5'], {}), new SettingError('--partitions: 2.5 is not a whole number of at least 1'));
     assert.throws(() => loadRunSettings(['--concurrency', '1.5'], {}), new SettingError('--concurrency: 1.5 is not a whole number of at least 1'));
     assert.throws(() => loadRunSettings(['--metrics-port', '70000'], {}), new SettingError('--metrics-port: 70000 is not a whole number from 0 to 65535'));
+  });
+
+  it('reject a time longer than a timer holds (about 24.8 days), which Node would cut to 1 ms: a drain that never waits, a poll in a busy loop', async () => {
+    assert.throws(() => loadRunSettings(['--drain-seconds', '10000000'], {}), new SettingError('--drain-seconds: 10000000 is not a number from 0 to 2147483'));
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_POLL_SECONDS: 'Infinity' }), new SettingError('HRRR_EMBED_POLL_SECONDS: Infinity is not a number from 0.01 to 2147483'));
+    const huge = join(work, 'huge.json');
+    await writeFile(huge, '{ "modelPollSeconds": 1e400 }');
+    assert.throws(() => loadRunSettings(['--config', huge], {}), new SettingError(`${huge}: "modelPollSeconds": Infinity is not a number from 0.01 to 2147483`));
+    assert.throws(() => loadRunSettings(['--batch-wait-ms', '3e9'], {}), /--batch-wait-ms: 3e9 is not a number from 0 to 2147483647/);
+    assert.equal(loadRunSettings(['--drain-seconds', '2147483'], {}).values.drainSeconds, 2147483);
   });
 
   it('reject an HRRR_EMBED_ variable a letter away from a setting, and leave the project’s other variables alone', () => {
