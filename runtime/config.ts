@@ -1,6 +1,10 @@
 import { NOAA_HRRR_BUCKET } from '../store/open.js';
 import { loadSettings, type LoadedSettings } from './settings.js';
 
+/** The longest a Node timer waits, in ms and in whole seconds: a longer one is cut to 1 ms (a drain that does not wait, a poll in a busy loop). */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000);
+
 /**
  * The settings of `hrrr-embed run`, one per command-line option (topicPrefix is --topic-prefix
  * and HRRR_EMBED_TOPIC_PREFIX), with their types and defaults. A setting without a default is
@@ -32,11 +36,11 @@ export const RUN_SETTINGS = {
   // No defaults: both follow the backend (see defaultBatching in cli/run.ts).
   concurrency: { kind: 'number', min: 1, integer: true },
   batchSize: { kind: 'number', min: 1, max: 256, integer: true },
-  batchWaitMs: { kind: 'number', default: 50, min: 0 },
+  batchWaitMs: { kind: 'number', default: 50, min: 0, max: TIMER_MAX_MS },
   encoderThread: { kind: 'string', default: 'auto' },
-  pollSeconds: { kind: 'number', default: 30, min: 0.01 },
-  drainSeconds: { kind: 'number', default: 60, min: 0 },
-  modelPollSeconds: { kind: 'number', default: 60, min: 0.01 },
+  pollSeconds: { kind: 'number', default: 30, min: 0.01, max: TIMER_MAX_SECONDS },
+  drainSeconds: { kind: 'number', default: 60, min: 0, max: TIMER_MAX_SECONDS },
+  modelPollSeconds: { kind: 'number', default: 60, min: 0.01, max: TIMER_MAX_SECONDS },
   events: { kind: 'string' },
   group: { kind: 'string', default: 'hrrr-embed' },
   metricsPort: { kind: 'number', min: 0, max: 65535, integer: true },
