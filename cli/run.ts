@@ -31,7 +31,8 @@ normalizes and encodes it, and publishes its embedding (Avro) to the embeddings 
 alert with a picture when the reconstruction error passes the model version's threshold. Bad
 input goes to the dead-letters topic. Progress is recorded once the bus has acknowledged the
 records, so a restart resumes with nothing repeated or lost. Prints one JSON line per analysis.
-SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
+SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0; a second signal
+stops at once, leaving those in flight for the next run (exit status 1).
 
   --data DIR         the embedded bus's data folder, also the default --state (default ${defaultDataFolder})
   --kafka HOST:PORT  publish to Kafka instead (several brokers: HOST:PORT,HOST:PORT)
@@ -139,8 +140,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const stop = new AbortController();
   const abort = new AbortController();
   const shutdown = (signal: string) => {
-    if (stop.signal.aborted) return;
-    log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight');
+    if (stop.signal.aborted) {
+      // Ctrl-C twice, or a supervisor's second SIGTERM: stop now, as when the drain runs out.
+      log.warn({ signal }, `second ${signal}: stopping now; the analyses in flight are left for the next run`);
+      abort.abort(new Error(`stopped by a second ${signal} while finishing the analyses in flight`));
+      return;
+    }
+    log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight (a second signal stops at once)');
     stop.abort();
     readiness.draining();
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
