@@ -31,6 +31,11 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Obj
 }
 
 function openOne(location: string, options: OpenStoreOptions): ObjectStore {
+  // A bucket name has no '@': this is a user and password, which would be taken into the bucket's name and every log line.
+  const withCredentials = /^([a-z][a-z0-9+.-]*:\/\/).*@(.*)$/i.exec(location);
+  if (withCredentials && !location.startsWith('file://')) {
+    throw new Error(`store location "${withCredentials[1]}***@${withCredentials[2]}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
+  }
   if (location.startsWith('file://')) {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
