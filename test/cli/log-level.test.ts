@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCommandProcess } from '../support/cli-process.js';
+
+let work: string;
+before(async () => (work = await mkdtemp(join(tmpdir(), 'hrrr-embed-log-level-'))));
+after(() => rm(work, { recursive: true, force: true }));
+
+describe('LOG_LEVEL', () => {
+  it('a level pino does not know exits 2 naming LOG_LEVEL and the levels, before anything starts', async () => {
+    for (const args of [
+      ['run', '--source', join(work, 'source'), '--data', join(work, 'data'), '--once'],
+      ['trainer', '--schedule', '@daily', '--models', join(work, 'models'), '--shards', join(work, 'shards'), '--data', join(work, 'data')],
+    ]) {
+      const result = await runCommandProcess(args, { env: { LOG_LEVEL: 'verbose' } });
+      assert.equal(result.status, 2, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, /LOG_LEVEL: "verbose" is not a level: trace, debug, info, warn, error, fatal or silent/, args[0]);
+    }
+  });
+
+  it('a level it knows is taken: LOG_LEVEL=silent leaves stderr empty', async () => {
+    const result = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'data'), '--once', '--device', 'cpu', '--shards', 'off', '--from', '2019-09-20T00Z', '--to', '2019-09-20T00Z'], { env: { LOG_LEVEL: 'silent' } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, '');
+  });
+});
