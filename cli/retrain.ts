@@ -16,6 +16,7 @@ import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
+import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { commandLogger, hourOption, storeOption } from './sources.js';
@@ -44,6 +45,8 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --device D         auto (default), tensorflow, webgpu or cpu (wasm cannot train)
   --data DIR         announce promotions on the embedded bus in DIR (default ${defaultDataFolder})
   --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
+  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U: as for run,
+                     the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
   --quiet            no progress bar; -v, --verbose: debug logs
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
                      HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
@@ -94,6 +97,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   }
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
+  const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = storeOption(origin('models'), values.models!, usage, location);
@@ -101,7 +105,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const shards = openShardCatalog(shardStore, undefined, { onUnreadableManifest: (error) => log.error({ err: error.message }, `shard left out: ${error.message}`) });
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }

@@ -21,6 +21,7 @@ import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
+import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
@@ -36,7 +37,9 @@ stops at once, leaving those in flight for the next run (exit status 1).
 
   --data DIR         the embedded bus's data folder, also the default --state (default ${defaultDataFolder})
   --kafka HOST:PORT  publish to Kafka instead (several brokers: HOST:PORT,HOST:PORT)
-  --registry URL     a Confluent-compatible schema registry (records in its wire format)
+${kafkaSecurityUsage}
+  --registry URL     a Confluent-compatible schema registry (records in its wire format); a
+                     user and password in it (https://KEY:SECRET@HOST) are sent as basic auth
   --topic-prefix P   put P before every topic name (e.g. "prod." makes prod.embeddings)
   --partitions N     partitions of the topics it creates (default 1)
   --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
@@ -101,6 +104,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const match = fieldMatcher(values, runUsage, origin);
 
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
+  const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
   const log = commandLogger(values.verbose, 'info');
   const source = openSource(values, log, runUsage, origin);
   const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
@@ -109,7 +113,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const from = givenFrom ?? (await resumeHour(state));
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }

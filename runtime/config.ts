@@ -6,6 +6,18 @@ const TIMER_MAX_MS = 2 ** 31 - 1;
 const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000);
 
 /**
+ * How run, retrain and trainer connect to a secured Kafka cluster (see cli/kafka-security.ts);
+ * the password is best given by the environment (HRRR_EMBED_KAFKA_PASSWORD, from a Secret).
+ */
+const KAFKA_SECURITY_SETTINGS = {
+  kafkaTls: { kind: 'boolean', default: false },
+  kafkaCa: { kind: 'string' },
+  kafkaSaslMechanism: { kind: 'string' },
+  kafkaUsername: { kind: 'string' },
+  kafkaPassword: { kind: 'string' },
+} as const;
+
+/**
  * The settings of `hrrr-embed run`, one per command-line option (topicPrefix is --topic-prefix
  * and HRRR_EMBED_TOPIC_PREFIX), with their types and defaults. A setting without a default is
  * absent unless given.
@@ -21,6 +33,7 @@ export const RUN_SETTINGS = {
   verbose: { kind: 'boolean', default: false, short: 'v' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
+  ...KAFKA_SECURITY_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   partitions: { kind: 'number', default: 1, min: 1, integer: true },
@@ -86,6 +99,7 @@ export const RETRAIN_SETTINGS = {
   device: { kind: 'string', default: 'auto' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
+  ...KAFKA_SECURITY_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   quiet: { kind: 'boolean', default: false },
