@@ -68,6 +68,17 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
     }
   });
 
+  it('tail and similar read it back over TLS and SASL too', async () => {
+    const security = ['--kafka', broker.securedAddress!, '--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'];
+    const env = { HRRR_EMBED_KAFKA_PASSWORD: password };
+    const tail = await runCommandProcess(['tail', 'embeddings', '--from-beginning', '--max', '1', ...security], { env });
+    assert.equal(tail.status, 0, tail.stderr);
+    assert.equal((tail.lines[0] as { value: { modelVersion: string } }).value.modelVersion, 'small-1');
+    const similar = await runCommandProcess(['similar', '--time', '2019-09-20T00Z', ...security], { env });
+    assert.equal(similar.status, 0, similar.stderr);
+    assert.ok(!`${tail.stderr}${similar.stderr}`.includes(password));
+  });
+
   it('a wrong password fails the run (exit 1) with the broker’s refusal, not the password', async () => {
     const result = await runCommandProcess(runArgs(['--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice']), { env: { HRRR_EMBED_KAFKA_PASSWORD: 'not-the-password' } });
     assert.equal(result.status, 1, result.stderr);
