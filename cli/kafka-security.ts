@@ -38,6 +38,35 @@ export function kafkaSecurityOption(values: KafkaSecurityValues, origin: (key: S
   return security;
 }
 
+/** The same, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
+export const kafkaSecurityFlags = {
+  'kafka-tls': { type: 'boolean', default: false },
+  'kafka-ca': { type: 'string' },
+  'kafka-sasl-mechanism': { type: 'string' },
+  'kafka-username': { type: 'string' },
+} as const;
+
+export interface KafkaSecurityFlagValues {
+  kafka?: string | undefined;
+  'kafka-tls'?: boolean | undefined;
+  'kafka-ca'?: string | undefined;
+  'kafka-sasl-mechanism'?: string | undefined;
+  'kafka-username'?: string | undefined;
+}
+
+/** TLS and SASL from kafkaSecurityFlags, the password from HRRR_EMBED_KAFKA_PASSWORD in `env`. */
+export function kafkaSecurityFromFlags(flags: KafkaSecurityFlagValues, env: NodeJS.ProcessEnv, usage: string): KafkaSecurity | undefined {
+  const values = {
+    kafka: flags.kafka,
+    kafkaTls: flags['kafka-tls'] ?? false,
+    kafkaCa: flags['kafka-ca'],
+    kafkaSaslMechanism: flags['kafka-sasl-mechanism'],
+    kafkaUsername: flags['kafka-username'],
+    kafkaPassword: env.HRRR_EMBED_KAFKA_PASSWORD,
+  };
+  return kafkaSecurityOption(values, (key) => (key === 'kafkaPassword' ? 'HRRR_EMBED_KAFKA_PASSWORD' : `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`), usage);
+}
+
 function certificates(file: string, label: string, usage: string): string {
   let text;
   try {
