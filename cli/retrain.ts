@@ -47,7 +47,8 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
   --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U: as for run,
                      the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
-  --quiet            no progress bar; -v, --verbose: debug logs
+  --quiet            no progress bar on a terminal (there is none elsewhere); -v, --verbose:
+                     debug logs
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
                      HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
 
@@ -153,7 +154,7 @@ function freshModel(file: string | undefined, label: string): NonNullable<Retrai
   return { config: modelConfig(given.model ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
 }
 
-/** One run, with a progress bar on stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
+/** One run, with a progress bar on a terminal's stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
 export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
@@ -163,7 +164,8 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
     ...run,
     signal,
     onProgress: ({ step, steps, loss, rate, etaSeconds }) => {
-      bar ??= quiet ? undefined : new ProgressBar(steps - step + 1, 'steps');
+      // Off a terminal (a container's log) the 'training' line below says the same, as JSON.
+      bar ??= quiet || !process.stderr.isTTY ? undefined : new ProgressBar(steps - step + 1, 'steps');
       bar?.tick();
       if (Date.now() - lastLogged >= 10_000 || step === steps) {
         lastLogged = Date.now();
