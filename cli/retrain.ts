@@ -19,7 +19,7 @@ import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption, storeOption } from './sources.js';
+import { commandLogger, hourOption, logFailure, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
@@ -215,6 +215,9 @@ export async function retrainCommand(args: string[], out: (line: string) => void
         out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
       }
     });
+  } catch (error) {
+    logFailure(setup.log, 'retrain', error);
+    throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await setup.bus.close();

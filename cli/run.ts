@@ -22,7 +22,7 @@ import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
 import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
-import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
+import { commandLogger, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
@@ -218,6 +218,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   } catch (error) {
     // Not ready while the shards, the encoder and the bus close (seconds), if the pipeline has not said so already.
     failing(error);
+    logFailure(log, 'run', error);
     throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);

@@ -95,3 +95,8 @@ export function commandLogger(verbose: boolean, level = 'warn'): StageLogger {
   if (given !== undefined && !LEVELS.includes(given)) throw new SettingError(`LOG_LEVEL: ${JSON.stringify(given)} is not a level: ${LEVELS.slice(0, -1).join(', ')} or silent`);
   return pino({ level: given ?? (verbose ? 'debug' : level) }, pino.destination(2));
 }
+
+/** The error that ends a long-running command, in its JSON log with its stack and causes (main prints its message alone). */
+export function logFailure(log: StageLogger, command: string, error: unknown): void {
+  log.error({ err: error }, `${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+}

@@ -30,14 +30,19 @@ describe('LOG_LEVEL', () => {
 
 describe('the error that ends a long-running command', () => {
   it('is logged as a JSON line with its type, message and stack, besides the one-line message', async () => {
-    const result = await runCommandProcess(['run', '--data', '/dev/null/bus', '--state', join(work, 'state'), '--source', join(work, 'source'), '--once', '--device', 'cpu', '--shards', 'off']);
-    assert.equal(result.status, 1, result.stderr);
-    assert.match(result.stderr, /^hrrr-embed run: ENOTDIR/m);
-    const logged = result.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string; err?: { type: string; message: string; stack: string } });
-    const fatal = logged.find((line) => line.err !== undefined && line.level >= 50);
-    assert.ok(fatal, result.stderr);
-    assert.match(fatal.msg, /^run failed: ENOTDIR/);
-    assert.match(fatal.err!.message, /ENOTDIR/);
-    assert.match(fatal.err!.stack, /\n    at /);
+    for (const [command, args] of [
+      ['run', ['--data', '/dev/null/bus', '--state', join(work, 'state'), '--source', join(work, 'source'), '--once', '--device', 'cpu', '--shards', 'off']],
+      ['trainer', ['--data', '/dev/null/bus', '--schedule', '@daily', '--models', join(work, 'models'), '--shards', join(work, 'shards'), '--device', 'cpu']],
+    ] as const) {
+      const result = await runCommandProcess([command, ...args]);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`^hrrr-embed ${command}: .*ENOTDIR`, 'm'));
+      const logged = result.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string; err?: { type: string; message: string; stack: string } });
+      const fatal = logged.find((line) => line.err !== undefined && line.level >= 50);
+      assert.ok(fatal, result.stderr);
+      assert.match(fatal.msg, new RegExp(`^${command} failed: .*ENOTDIR`));
+      assert.match(fatal.err!.message, /ENOTDIR/);
+      assert.match(fatal.err!.stack, /\n    at /);
+    }
   });
 });
