@@ -86,6 +86,7 @@ describe('run settings', () => {
 
   it('say when the file cannot be read or is not a JSON object', async () => {
     assert.throws(() => loadRunSettings(['--config', join(work, 'missing.json')], {}), /--config: cannot read .*missing\.json/);
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONFIG: join(work, 'unmounted.json') }), /^SettingError: HRRR_EMBED_CONFIG: cannot read .*unmounted\.json/);
     const list = await configFile('list.json', [1]);
     assert.throws(() => loadRunSettings(['--config', list], {}), /list\.json: expected a JSON object of settings/);
   });
