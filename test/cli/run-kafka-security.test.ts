@@ -50,7 +50,8 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const runArgs = (extra: string[]) => ['run', '--source', join(work, 'source'), '--state', join(work, 'state'), '--model', join(work, 'models'), '--device', 'cpu', '--shards', 'off', '--from', '2019-09-20T00Z', '--to', '2019-09-20T00Z', '--kafka', broker.securedAddress!, ...extra];
+const oneHour = ['--from', '2019-09-20T00Z', '--to', '2019-09-20T00Z'];
+const runArgs = (extra: string[], hours = oneHour) => ['run', '--source', join(work, 'source'), '--state', join(work, 'state'), '--model', join(work, 'models'), '--device', 'cpu', '--shards', 'off', ...hours, '--kafka', broker.securedAddress!, ...extra];
 
 describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
   it('publishes over TLS (trusting --kafka-ca) with SASL PLAIN, the password from HRRR_EMBED_KAFKA_PASSWORD and never in its logs', async () => {
@@ -77,6 +78,32 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
     const similar = await runCommandProcess(['similar', '--time', '2019-09-20T00Z', ...security], { env });
     assert.equal(similar.status, 0, similar.stderr);
     assert.ok(!`${tail.stderr}${similar.stderr}`.includes(password));
+  });
+
+  it('names itself to the brokers with --kafka-client-id (quotas, ACLs and the broker’s logs go by it)', async () => {
+    const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    let clientIds: string[] = [];
+    try {
+      // Following (no --to), with --model: its model-versions watcher is a group member, whose client id the broker reports.
+      const result = await runCommandProcess(runArgs(['--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice', '--kafka-client-id', 'hrrr-embed-prod-a'], ['--from', '2019-09-20T00Z']), {
+        env: { HRRR_EMBED_KAFKA_PASSWORD: password },
+        onLine: (_, child) =>
+          void (async () => {
+            for (let tries = 0; tries < 100 && clientIds.length === 0; tries++) {
+              const watchers = (await admin.listGroups()).groups.filter((group) => group.groupId.startsWith('hrrr-embed-model-watch-')).map((group) => group.groupId);
+              const { groups } = await admin.describeGroups(watchers);
+              clientIds = groups.flatMap((group) => group.members.map((member) => member.clientId));
+              if (clientIds.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+            child.kill('SIGTERM');
+          })(),
+      });
+      assert.equal(result.status, 0, result.stderr);
+    } finally {
+      await admin.disconnect();
+    }
+    assert.deepEqual([...new Set(clientIds)], ['hrrr-embed-prod-a']);
   });
 
   it('a wrong password fails the run (exit 1) with the broker’s refusal, not the password', async () => {
