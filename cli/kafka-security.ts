@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { KAFKA_SASL_MECHANISMS, type KafkaSaslMechanism, type KafkaSecurity } from '../bus/kafka/kafka-bus.js';
 import { UsageError } from './usage.js';
 
-export const kafkaSecurityUsage = `  --kafka-tls        connect to Kafka over TLS (the system's CAs); --kafka-ca FILE trusts the
+export const kafkaSecurityUsage = `  --kafka-client-id ID  how it names itself to the brokers, for quotas and ACLs (default hrrr-embed)
+  --kafka-tls        connect to Kafka over TLS (the system's CAs); --kafka-ca FILE trusts the
                      PEM certificates of FILE instead (and implies --kafka-tls)
   --kafka-sasl-mechanism M  plain, scram-sha-256 or scram-sha-512, with --kafka-username U and
                      the password from HRRR_EMBED_KAFKA_PASSWORD (never logged; a command line

@@ -45,8 +45,8 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --device D         auto (default), tensorflow, webgpu or cpu (wasm cannot train)
   --data DIR         announce promotions on the embedded bus in DIR (default ${defaultDataFolder})
   --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
-  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U: as for run,
-                     the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M,
+                     --kafka-username U: as for run, the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
   --quiet            no progress bar on a terminal (there is none elsewhere); -v, --verbose:
                      debug logs
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
@@ -106,7 +106,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const shards = openShardCatalog(shardStore, undefined, { onUnreadableManifest: (error) => log.error({ err: error.message }, `shard left out: ${error.message}`) });
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }

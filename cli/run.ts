@@ -113,7 +113,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const from = givenFrom ?? (await resumeHour(state));
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }

@@ -6,10 +6,12 @@ const TIMER_MAX_MS = 2 ** 31 - 1;
 const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000);
 
 /**
- * How run, retrain and trainer connect to a secured Kafka cluster (see cli/kafka-security.ts);
- * the password is best given by the environment (HRRR_EMBED_KAFKA_PASSWORD, from a Secret).
+ * How run, retrain and trainer present themselves to Kafka (the client id that quotas and ACLs
+ * name) and connect to a secured cluster (see cli/kafka-security.ts); the password is best given
+ * by the environment (HRRR_EMBED_KAFKA_PASSWORD, from a Secret).
  */
-const KAFKA_SECURITY_SETTINGS = {
+const KAFKA_CLIENT_SETTINGS = {
+  kafkaClientId: { kind: 'string', default: 'hrrr-embed' },
   kafkaTls: { kind: 'boolean', default: false },
   kafkaCa: { kind: 'string' },
   kafkaSaslMechanism: { kind: 'string' },
@@ -33,7 +35,7 @@ export const RUN_SETTINGS = {
   verbose: { kind: 'boolean', default: false, short: 'v' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
-  ...KAFKA_SECURITY_SETTINGS,
+  ...KAFKA_CLIENT_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   partitions: { kind: 'number', default: 1, min: 1, integer: true },
@@ -99,7 +101,7 @@ export const RETRAIN_SETTINGS = {
   device: { kind: 'string', default: 'auto' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
-  ...KAFKA_SECURITY_SETTINGS,
+  ...KAFKA_CLIENT_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   quiet: { kind: 'boolean', default: false },

@@ -86,7 +86,7 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
     let clientIds: string[] = [];
     try {
       // Following (no --to), with --model: its model-versions watcher is a group member, whose client id the broker reports.
-      const result = await runCommandProcess(runArgs(['--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice', '--kafka-client-id', 'hrrr-embed-prod-a'], ['--from', '2019-09-20T00Z']), {
+      const result = await runCommandProcess(runArgs(['--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice', '--kafka-client-id', 'hrrr-embed-prod-a', '--state', join(work, 'state-following')], ['--from', '2019-09-20T00Z']), {
         env: { HRRR_EMBED_KAFKA_PASSWORD: password },
         onLine: (_, child) =>
           void (async () => {
