@@ -1,7 +1,7 @@
 import type { StageLogger } from '../stages/stage.js';
 import type { TopicBus } from './bus.js';
 import { FileBus } from './files/file-bus.js';
-import { KafkaBus } from './kafka/kafka-bus.js';
+import { KafkaBus, type KafkaSecurity } from './kafka/kafka-bus.js';
 
 /** Where the embedded bus keeps its topics when no folder is named. */
 export const defaultDataFolder = '.work/data';
@@ -11,15 +11,19 @@ export interface BusLocation {
   data?: string;
   /** Kafka's bootstrap brokers, "HOST:PORT[,HOST:PORT...]"; wins over `data`. */
   kafka?: string;
+  /** How the Kafka client names itself to the brokers (default hrrr-embed). */
+  kafkaClientId?: string;
+  /** TLS and SASL for `kafka`. */
+  kafkaSecurity?: KafkaSecurity;
   log?: StageLogger;
 }
 
 /** The bus a location names: Kafka when brokers are given, else the files under the data folder. */
-export function openBus({ data, kafka, log }: BusLocation): TopicBus {
+export function openBus({ data, kafka, kafkaClientId, kafkaSecurity, log }: BusLocation): TopicBus {
   if (kafka !== undefined) {
     const brokers = kafka.split(',').map((broker) => broker.trim()).filter(Boolean);
     if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d+$/.test(broker))) throw new Error(`${JSON.stringify(kafka)} is not HOST:PORT[,HOST:PORT...]`);
-    return new KafkaBus({ brokers, ...(log ? { log } : {}) });
+    return new KafkaBus({ brokers, ...(kafkaClientId !== undefined && { clientId: kafkaClientId }), ...(kafkaSecurity && { security: kafkaSecurity }), ...(log ? { log } : {}) });
   }
   return new FileBus(data ?? defaultDataFolder);
 }

@@ -6,6 +6,7 @@ import type { Embedding } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 import { fileBusQuiet, kafkaQuiet, readEmbeddings } from '../search/embeddings.js';
 import { findEmbedding } from '../search/similar.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, type KafkaSecurityFlagValues } from './kafka-security.js';
 import { hourOption } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -18,6 +19,7 @@ export const embeddingsTopicOptions = {
   kafka: { type: 'string' },
   'topic-prefix': { type: 'string', default: '' },
   registry: { type: 'string' },
+  ...kafkaSecurityFlags,
 } as const;
 
 export const embeddingsTopicHelp = `  --time T             the analysis's valid time, e.g. 2019-09-20T05Z (required)
@@ -26,10 +28,12 @@ export const embeddingsTopicHelp = `  --time T             the analysis's valid 
                        (default: the one published last)
   --data DIR           the embedded bus's data folder (default ${defaultDataFolder})
   --kafka HOST:PORT    read the topic from Kafka instead
+  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                       TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --topic-prefix P     the topics' prefix, as \`run\` was given it (default none)
   --registry URL       a Confluent-compatible schema registry, for records in its wire format`;
 
-export interface EmbeddingsTopicValues {
+export interface EmbeddingsTopicValues extends KafkaSecurityFlagValues {
   time?: string | undefined;
   field: string;
   'model-version'?: string | undefined;
@@ -45,9 +49,10 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   const validTime = hourOption('--time', values.time, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', usage);
   const registry = values.registry === undefined ? undefined : optionOrUsage('--registry', usage, () => new SchemaRegistryClient(values.registry!));
+  const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }) });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }) });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }

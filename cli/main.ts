@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Grib2Error } from '../grib2/index.js';
+import { SettingError } from '../runtime/settings.js';
 import { backfillCommand, backfillUsage } from './backfill.js';
 import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
@@ -60,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`hrrr-embed ${name}: ${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    if (error instanceof SettingError) {
+      console.error(`hrrr-embed ${name}: ${error.message}\n\n${command.usage}`);
       return 2;
     }
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {

@@ -16,9 +16,10 @@ import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
+import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption, storeOption } from './sources.js';
+import { commandLogger, hourOption, logFailure, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
@@ -44,7 +45,10 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --device D         auto (default), tensorflow, webgpu or cpu (wasm cannot train)
   --data DIR         announce promotions on the embedded bus in DIR (default ${defaultDataFolder})
   --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
-  --quiet            no progress bar; -v, --verbose: debug logs
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M,
+                     --kafka-username U: as for run, the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
+  --quiet            no progress bar on a terminal (there is none elsewhere); -v, --verbose:
+                     debug logs
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
                      HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
 
@@ -94,6 +98,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   }
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
+  const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = storeOption(origin('models'), values.models!, usage, location);
@@ -101,7 +106,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const shards = openShardCatalog(shardStore, undefined, { onUnreadableManifest: (error) => log.error({ err: error.message }, `shard left out: ${error.message}`) });
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
@@ -150,7 +155,7 @@ function freshModel(file: string | undefined, label: string): NonNullable<Retrai
   return { config: modelConfig(given.model ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
 }
 
-/** One run, with a progress bar on stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
+/** One run, with a progress bar on a terminal's stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
 export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
@@ -160,7 +165,8 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
     ...run,
     signal,
     onProgress: ({ step, steps, loss, rate, etaSeconds }) => {
-      bar ??= quiet ? undefined : new ProgressBar(steps - step + 1, 'steps');
+      // Off a terminal (a container's log) the 'training' line below says the same, as JSON.
+      bar ??= quiet || !process.stderr.isTTY ? undefined : new ProgressBar(steps - step + 1, 'steps');
       bar?.tick();
       if (Date.now() - lastLogged >= 10_000 || step === steps) {
         lastLogged = Date.now();
@@ -210,6 +216,9 @@ export async function retrainCommand(args: string[], out: (line: string) => void
         out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
       }
     });
+  } catch (error) {
+    logFailure(setup.log, 'retrain', error);
+    throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await setup.bus.close();

@@ -21,7 +21,8 @@ import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
-import { commandLogger, fieldMatcher, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
+import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
+import { commandLogger, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
@@ -31,11 +32,14 @@ normalizes and encodes it, and publishes its embedding (Avro) to the embeddings 
 alert with a picture when the reconstruction error passes the model version's threshold. Bad
 input goes to the dead-letters topic. Progress is recorded once the bus has acknowledged the
 records, so a restart resumes with nothing repeated or lost. Prints one JSON line per analysis.
-SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0.
+SIGINT or SIGTERM stops taking analyses, finishes those in flight and exits 0; a second signal
+stops at once, leaving those in flight for the next run (exit status 1).
 
   --data DIR         the embedded bus's data folder, also the default --state (default ${defaultDataFolder})
   --kafka HOST:PORT  publish to Kafka instead (several brokers: HOST:PORT,HOST:PORT)
-  --registry URL     a Confluent-compatible schema registry (records in its wire format)
+${kafkaSecurityUsage}
+  --registry URL     a Confluent-compatible schema registry (records in its wire format); a
+                     user and password in it (https://KEY:SECRET@HOST) are sent as basic auth
   --topic-prefix P   put P before every topic name (e.g. "prod." makes prod.embeddings)
   --partitions N     partitions of the topics it creates (default 1)
   --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
@@ -100,6 +104,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const match = fieldMatcher(values, runUsage, origin);
 
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
+  const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
   const log = commandLogger(values.verbose, 'info');
   const source = openSource(values, log, runUsage, origin);
   const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
@@ -108,7 +113,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const from = givenFrom ?? (await resumeHour(state));
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
   }
@@ -140,8 +145,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const stop = new AbortController();
   const abort = new AbortController();
   const shutdown = (signal: string) => {
-    if (stop.signal.aborted) return;
-    log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight');
+    if (stop.signal.aborted) {
+      // Ctrl-C twice, or a supervisor's second SIGTERM: stop now, as when the drain runs out.
+      log.warn({ signal }, `second ${signal}: stopping now; the analyses in flight are left for the next run`);
+      abort.abort(new Error(`stopped by a second ${signal} while finishing the analyses in flight`));
+      return;
+    }
+    log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight (a second signal stops at once)');
     stop.abort();
     readiness.draining();
     setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
@@ -209,6 +219,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   } catch (error) {
     // Not ready while the shards, the encoder and the bus close (seconds), if the pipeline has not said so already.
     failing(error);
+    logFailure(log, 'run', error);
     throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);

@@ -3,6 +3,7 @@ import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
 import { NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { SettingError } from '../runtime/settings.js';
 import { UsageError } from './usage.js';
 
 /** The options every command that reads analyses takes, for parseArgs. */
@@ -86,7 +87,16 @@ export function hourOption(label: string, text: string, usage: string): Date {
   }
 }
 
-/** Structured logs on stderr (pino): from `level` up (warnings by default), everything with --verbose. */
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Structured logs on stderr (pino): from `level` up (warnings by default), everything with --verbose; LOG_LEVEL overrides both. */
 export function commandLogger(verbose: boolean, level = 'warn'): StageLogger {
-  return pino({ level: process.env.LOG_LEVEL ?? (verbose ? 'debug' : level) }, pino.destination(2));
+  const given = process.env.LOG_LEVEL;
+  if (given !== undefined && !LEVELS.includes(given)) throw new SettingError(`LOG_LEVEL: ${JSON.stringify(given)} is not a level: ${LEVELS.slice(0, -1).join(', ')} or silent`);
+  return pino({ level: given ?? (verbose ? 'debug' : level) }, pino.destination(2));
+}
+
+/** The error that ends a long-running command, in its JSON log with its stack and causes (main prints its message alone). */
+export function logFailure(log: StageLogger, command: string, error: unknown): void {
+  log.error({ err: error }, `${command} failed: ${error instanceof Error ? error.message : String(error)}`);
 }

@@ -4,6 +4,7 @@ import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags } from './kafka-security.js';
 import { commandLogger } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -17,6 +18,8 @@ count of those skipped comes last. Commits nothing: tailing a topic moves no con
 
   --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
   --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
+  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                      TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --from-beginning    start at the topic's first record (default: only records from now on)
   --max N             stop after N records
   --registry URL      a Confluent-compatible schema registry, for records in its wire format`;
@@ -31,6 +34,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
       'from-beginning': { type: 'boolean', default: false },
       max: { type: 'string' },
       registry: { type: 'string' },
+      ...kafkaSecurityFlags,
     },
   });
   if (positionals.length !== 1) throw new UsageError('tail takes exactly one TOPIC', tailUsage);
@@ -39,10 +43,11 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   if (!(Number.isInteger(max) && max >= 1) && max !== Infinity) throw new UsageError(`--max: ${options.max} is not a whole number of at least 1`, tailUsage);
   const topic = positionals[0]!;
 
+  const kafkaSecurity = kafkaSecurityFromFlags(options, process.env, tailUsage);
   const codec = await AvroCodec.create(options.registry === undefined ? {} : { registry: optionOrUsage('--registry', tailUsage, () => new SchemaRegistryClient(options.registry!)) });
   let bus;
   try {
-    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}) });
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(kafkaSecurity && { kafkaSecurity }) });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }

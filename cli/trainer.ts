@@ -6,6 +6,7 @@ import { Schedule, ScheduleError } from '../training/schedule.js';
 import type { HeldLease } from '../training/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
+import { logFailure } from './sources.js';
 import { settingsOrUsage, UsageError } from './usage.js';
 
 export const trainerUsage = `usage: hrrr-embed trainer --schedule "CRON" --models LOC --shards LOC [OPTIONS]
@@ -64,6 +65,9 @@ export async function trainerCommand(args: string[], out: (line: string) => void
       const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
       await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
     });
+  } catch (error) {
+    logFailure(log, 'trainer', error);
+    throw error;
   } finally {
     process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
     await bus.close();

@@ -3,7 +3,7 @@
 # - from Debian's archive: ecCodes, the reference GRIB2 codec the decoder is checked against
 #   (tools, Python bindings, and the C library the decode benchmark compiles against);
 #   python3-venv for moto's virtual environment; Java 17 and Maven, which resolve and run the
-#   Apache Kafka broker the bus tests talk to;
+#   Apache Kafka broker the bus tests talk to; openssl, which makes the certificates of its TLS listener;
 # - from PyPI: moto's S3-compatible server (install-moto.sh), pyarrow, which reads the shards
 #   written here as Arrow's reference implementation (install-pyarrow.sh), fastavro, which reads the
 #   topics' records as Python consumers do (install-fastavro.sh), and the validators of
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv openjdk-17-jre-headless maven)
+packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv openjdk-17-jre-headless maven openssl)
 
 missing=()
 for package in "${packages[@]}"; do

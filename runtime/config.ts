@@ -1,6 +1,24 @@
 import { NOAA_HRRR_BUCKET } from '../store/open.js';
 import { loadSettings, type LoadedSettings } from './settings.js';
 
+/** The longest a Node timer waits, in ms and in whole seconds: a longer one is cut to 1 ms (a drain that does not wait, a poll in a busy loop). */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000);
+
+/**
+ * How run, retrain and trainer present themselves to Kafka (the client id that quotas and ACLs
+ * name) and connect to a secured cluster (see cli/kafka-security.ts); the password is best given
+ * by the environment (HRRR_EMBED_KAFKA_PASSWORD, from a Secret).
+ */
+const KAFKA_CLIENT_SETTINGS = {
+  kafkaClientId: { kind: 'string', default: 'hrrr-embed' },
+  kafkaTls: { kind: 'boolean', default: false },
+  kafkaCa: { kind: 'string' },
+  kafkaSaslMechanism: { kind: 'string' },
+  kafkaUsername: { kind: 'string' },
+  kafkaPassword: { kind: 'string' },
+} as const;
+
 /**
  * The settings of `hrrr-embed run`, one per command-line option (topicPrefix is --topic-prefix
  * and HRRR_EMBED_TOPIC_PREFIX), with their types and defaults. A setting without a default is
@@ -17,6 +35,7 @@ export const RUN_SETTINGS = {
   verbose: { kind: 'boolean', default: false, short: 'v' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
+  ...KAFKA_CLIENT_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   partitions: { kind: 'number', default: 1, min: 1, integer: true },
@@ -32,11 +51,11 @@ export const RUN_SETTINGS = {
   // No defaults: both follow the backend (see defaultBatching in cli/run.ts).
   concurrency: { kind: 'number', min: 1, integer: true },
   batchSize: { kind: 'number', min: 1, max: 256, integer: true },
-  batchWaitMs: { kind: 'number', default: 50, min: 0 },
+  batchWaitMs: { kind: 'number', default: 50, min: 0, max: TIMER_MAX_MS },
   encoderThread: { kind: 'string', default: 'auto' },
-  pollSeconds: { kind: 'number', default: 30, min: 0.01 },
-  drainSeconds: { kind: 'number', default: 60, min: 0 },
-  modelPollSeconds: { kind: 'number', default: 60, min: 0.01 },
+  pollSeconds: { kind: 'number', default: 30, min: 0.01, max: TIMER_MAX_SECONDS },
+  drainSeconds: { kind: 'number', default: 60, min: 0, max: TIMER_MAX_SECONDS },
+  modelPollSeconds: { kind: 'number', default: 60, min: 0.01, max: TIMER_MAX_SECONDS },
   events: { kind: 'string' },
   group: { kind: 'string', default: 'hrrr-embed' },
   metricsPort: { kind: 'number', min: 0, max: 65535, integer: true },
@@ -82,6 +101,7 @@ export const RETRAIN_SETTINGS = {
   device: { kind: 'string', default: 'auto' },
   data: { kind: 'string' },
   kafka: { kind: 'string' },
+  ...KAFKA_CLIENT_SETTINGS,
   registry: { kind: 'string' },
   topicPrefix: { kind: 'string', default: '' },
   quiet: { kind: 'boolean', default: false },

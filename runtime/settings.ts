@@ -63,7 +63,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
 
   const file = given.config ?? env[`${envPrefix}CONFIG`];
   if (typeof file === 'string') {
-    for (const [key, value] of Object.entries(readSettingsFile(file))) {
+    for (const [key, value] of Object.entries(readSettingsFile(file, given.config !== undefined ? '--config' : `${envPrefix}CONFIG`))) {
       const origin = `${file}: ${JSON.stringify(key)}`;
       const spec = schema[key];
       if (!spec) throw new SettingError(`${file}: ${JSON.stringify(key)} is not a setting${suggestion(key, keys, JSON.stringify)}`);
@@ -93,12 +93,13 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
   return { values: values as Settings<T>, origin: (key) => origins[key] ?? '(not set)' };
 }
 
-function readSettingsFile(file: string): Record<string, unknown> {
+/** The settings of `file`, which the setting `label` (--config, or a variable) named. */
+function readSettingsFile(file: string, label: string): Record<string, unknown> {
   let text;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new SettingError(`--config: cannot read ${file}: ${(error as Error).message}`);
+    throw new SettingError(`${label}: cannot read ${file}: ${(error as Error).message}`);
   }
   let parsed: unknown;
   try {

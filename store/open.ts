@@ -8,6 +8,12 @@ import { S3Store } from './s3.js';
 /** NOAA's public HRRR archive on AWS: what `run` and `fetch` read when told nothing else. */
 export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
 
+/**
+ * Variables that say the SDK's credential chain has credentials to find: keys, a profile, a web
+ * identity (EKS IRSA), a container credentials endpoint (EKS Pod Identity, ECS task roles).
+ */
+const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
+
 export interface OpenStoreOptions {
   /** An S3-compatible server for s3:// locations; default AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. */
   endpoint?: string;
@@ -31,6 +37,11 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Obj
 }
 
 function openOne(location: string, options: OpenStoreOptions): ObjectStore {
+  // A bucket name has no '@': this is a user and password, which would be taken into the bucket's name and every log line.
+  const withCredentials = /^([a-z][a-z0-9+.-]*:\/\/).*@(.*)$/i.exec(location);
+  if (withCredentials && !location.startsWith('file://')) {
+    throw new Error(`store location "${withCredentials[1]}***@${withCredentials[2]}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
+  }
   if (location.startsWith('file://')) {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
@@ -46,7 +57,7 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     ].find(([url]) => url !== undefined) ?? [];
     // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
     if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint)} is not an http:// or https:// URL`);
-    const signed = options.signed ?? Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE);
+    const signed = options.signed ?? CREDENTIAL_VARIABLES.some((name) => process.env[name]);
     return new S3Store({
       bucket: s3[1]!,
       anonymous: !signed,

@@ -1,14 +1,26 @@
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type ConsumerConfig, type Message, type PartitionMetadata, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type ConsumerConfig, type Message, type PartitionMetadata, type Producer, type RecordMetadata, type SASLOptions, type Transaction } from 'kafkajs';
 import type { BusConsumer, ConsumedRecord, ConsumerOptions, OutgoingRecord, ProducedRecord, TopicBus, TopicOptions } from '../bus.js';
 import { nextOffsets } from '../bus.js';
 import type { StageLogger } from '../../stages/stage.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { Lazy } from './lazy.js';
 
+/** How a production cluster wants its clients to connect (MSK, Confluent Cloud, Strimzi): TLS, SASL, or both. */
+export interface KafkaSecurity {
+  /** TLS to the brokers, trusting the system's CAs, or `ca` (PEM certificates) alone. */
+  tls?: { ca?: string };
+  /** SASL authentication (over TLS when `tls` is given: SASL_SSL; else SASL_PLAINTEXT). */
+  sasl?: { mechanism: KafkaSaslMechanism; username: string; password: string };
+}
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
 export interface KafkaBusOptions {
   /** Bootstrap brokers, "HOST:PORT". */
   brokers: string[];
   clientId?: string;
+  security?: KafkaSecurity;
   /** Where the client's warnings and errors go; default: kafkajs's own console logger, errors only. */
   log?: StageLogger;
   /** How many times a failed request is retried (with backoff) before produce or commit fails; default 10. */
@@ -56,10 +68,12 @@ export class KafkaBus implements TopicBus {
 
   constructor(readonly options: KafkaBusOptions) {
     this.url = `kafka://${options.brokers.join(',')}`;
-    const { log } = options;
+    const { log, security } = options;
     this.kafka = new Kafka({
       brokers: options.brokers,
       clientId: options.clientId ?? 'hrrr-embed',
+      ...(security?.tls && { ssl: security.tls.ca === undefined ? true : { ca: [security.tls.ca] } }),
+      ...(security?.sasl && { sasl: { ...security.sasl } as SASLOptions }),
       retry: { retries: options.retries ?? 10 },
       ...(log
         ? {

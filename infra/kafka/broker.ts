@@ -29,6 +29,8 @@ export interface TestBroker {
   readonly address: string;
   /** Where the broker's log (stdout and stderr of the JVM) goes: read it when a test fails. */
   readonly logFile: string;
+  /** With `secured`: "127.0.0.1:PORT" of the listener that takes TLS and SASL (PLAIN) only. */
+  readonly securedAddress: string | undefined;
   /** Stops the JVM and keeps the data, so that start() brings back the same broker and topics. */
   pause(): Promise<void>;
   /** Starts the broker again after pause(), on the same ports and data; resolves when it answers. */
@@ -40,13 +42,19 @@ export interface TestBroker {
 export interface StartOptions {
   /** How long to wait for the broker to answer describeCluster; default 120 s (a cold JVM on 2 cores). */
   readyTimeoutMs?: number;
+  /**
+   * A second listener, SASL_SSL, as a production cluster has: TLS with the key and certificate
+   * chain of `pemFile` (PEM: an unencrypted PKCS#8 key, then the certificates), and SASL PLAIN
+   * with these users and passwords. The PLAINTEXT listener stays for readiness and the broker.
+   */
+  secured?: { pemFile: string; users: Record<string, string> };
 }
 
 /** Starts a fresh broker and resolves once it answers a describeCluster request. */
 export async function startBroker(options: StartOptions = {}): Promise<TestBroker> {
   ensureJars();
   const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-kafka-'));
-  const [brokerPort, controllerPort] = await freePorts(2);
+  const [brokerPort, controllerPort, securedPort] = await freePorts(3);
   const address = `127.0.0.1:${brokerPort}`;
   const logFile = join(folder, 'broker.log');
   const properties = join(folder, 'server.properties');
@@ -60,7 +68,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   };
   process.once('exit', cleanUpOnExit);
   try {
-    await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data') }));
+    await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data'), ...(options.secured && { secured: { port: securedPort!, ...options.secured } }) }));
     formatStorage(properties, logFile);
     jvm = await launch(properties, logFile, address, readyTimeoutMs);
   } catch (error) {
@@ -74,6 +82,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   };
   return {
     address,
+    securedAddress: options.secured && `127.0.0.1:${securedPort}`,
     logFile,
     pause: halt,
     async resume() {
@@ -88,16 +97,25 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   };
 }
 
-function serverProperties({ brokerPort, controllerPort, logDir }: { brokerPort: number; controllerPort: number; logDir: string }): string {
+function serverProperties({ brokerPort, controllerPort, logDir, secured }: { brokerPort: number; controllerPort: number; logDir: string; secured?: { port: number; pemFile: string; users: Record<string, string> } }): string {
+  const users = secured && Object.entries(secured.users).map(([user, password]) => `user_${user}="${password}"`).join(' ');
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ''}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ''}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secured ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(secured
+      ? [
+          'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN',
+          `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${users};`,
+          'listener.name.sasl_ssl.ssl.keystore.type=PEM',
+          `listener.name.sasl_ssl.ssl.keystore.location=${secured.pemFile}`,
+        ]
+      : []),
     `log.dirs=${logDir}`,
     'num.partitions=1',
     'default.replication.factor=1',

@@ -10,13 +10,14 @@ import avro from 'avsc';
  */
 export class FakeSchemaRegistry {
   readonly requests: string[] = [];
-  /** The Authorization header of each request, '' where there was none. */
-  readonly authorizations: string[] = [];
   private readonly schemas: string[] = [];
   private readonly subjects = new Map<string, number[]>();
   private readonly compatibility = new Map<string, string>();
   private server: Server | undefined;
   url = '';
+
+  /** With `credentials`, every request must carry them as HTTP basic authentication, or is answered 401 as Confluent's registry does. */
+  constructor(private readonly credentials?: { user: string; password: string }) {}
 
   async start(): Promise<void> {
     this.server = createServer((request, response) => void this.handle(request, response));
@@ -34,11 +35,14 @@ export class FakeSchemaRegistry {
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { schema?: string; compatibility?: string }) : {};
     const path = new URL(request.url!, 'http://x').pathname;
     this.requests.push(`${request.method} ${path}`);
-    this.authorizations.push(request.headers.authorization ?? '');
     const reply = (status: number, answer: object) => {
       response.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
       response.end(JSON.stringify(answer));
     };
+    if (this.credentials) {
+      const expected = `Basic ${Buffer.from(`${this.credentials.user}:${this.credentials.password}`).toString('base64')}`;
+      if (request.headers.authorization !== expected) return reply(401, { error_code: 401, message: 'Unauthorized' });
+    }
     let match: RegExpMatchArray | null;
     if (request.method === 'POST' && (match = path.match(/^\/subjects\/([^/]+)\/versions$/))) {
       const subject = decodeURIComponent(match[1]!);

@@ -148,9 +148,17 @@ describe('infra/container/Dockerfile', () => {
     assert.equal(finals.length, 2);
     for (const stage of finals) {
       assert.match(stage, /^USER (node|hrrr)$/m);
-      assert.match(stage, /^ENTRYPOINT \["node", "\/app\/dist\/cli\/main\.js"\]$/m);
     }
     assert.match(dockerfile, /mesa-vulkan-drivers/);
     assert.match(dockerfile, /@tensorflow\/tfjs-node-gpu@4\.22\.0/);
+  });
+
+  it('runs node under tini in both targets: as PID 1, node ignores a SIGTERM it has no handler for (while run starts, in every other command)', () => {
+    const dockerfile = readFileSync(join(infra, 'container', 'Dockerfile'), 'utf8');
+    const stage = (name: string) => dockerfile.split(/^FROM /m).find((text) => new RegExp(` AS ${name}\\b`).test(text.split('\n')[0]!))!;
+    const [runtime, cuda] = [stage('runtime'), stage('cuda')];
+    for (const target of [runtime, cuda]) assert.match(target, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/dist\/cli\/main\.js"\]$/m);
+    assert.match(runtime, /apt-get install [^\n]*\btini\b/, 'Debian\'s tini in the runtime image');
+    assert.match(cuda, /^COPY --from=runtime \/usr\/bin\/tini-static \/usr\/bin\/tini$/m, 'its static build in the cuda image (Ubuntu, another libc)');
   });
 });

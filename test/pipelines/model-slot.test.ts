@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
-import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { loadVersion, promoteVersion, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
 import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
 import { silentLogger } from '../../stages/stage.js';
@@ -78,4 +78,32 @@ describe('the model slot and the promotion follower', () => {
     assert.deepEqual(loads, ['v2', 'v1', 'wide']);
     await slot.close();
   });
+
+  it('keeps serving when a promoted version cannot be loaded (its weights missing), says so, and takes the next good one', async () => {
+    const models = new FolderStore(join(work, 'broken-models'));
+    for (const id of ['v1', 'v2', 'v3']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    for await (const { key } of models.list('versions/v2/')) if (key.endsWith('.bin')) await models.delete(key);
+    await promoteVersion(models, 'v1');
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_: object, message?: string) => void errors.push(message ?? '') };
+    const stop = new AbortController();
+    const following = followPromotions({ models, slot, load: (version) => loadServed(models, version), pollMs: 20, log }, stop.signal);
+
+    await promoteVersion(models, 'v2');
+    await until(() => errors.length >= 2);
+    assert.equal(slot.current.autoencoder.version, 'v1', 'still serving v1');
+    assert.match(errors[0]!, /could not take the promoted model version; still serving the current one/);
+    await promoteVersion(models, 'v3');
+    await until(() => slot.current.autoencoder.version === 'v3');
+    stop.abort();
+    await following;
+    await slot.close();
+  });
 });
+
+async function loadServed(models: FolderStore, version: string): Promise<ServedModel> {
+  const { model } = await loadVersion(models, version);
+  return { autoencoder: model, id: 'models', alertThreshold: null, backend: 'cpu' };
+}
+

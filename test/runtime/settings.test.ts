@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +62,16 @@ describe('run settings', () => {
     assert.throws(() => loadRunSettings(['--metrics-port', '70000'], {}), new SettingError('--metrics-port: 70000 is not a whole number from 0 to 65535'));
   });
 
+  it('reject a time longer than a timer holds (about 24.8 days), which Node would cut to 1 ms: a drain that never waits, a poll in a busy loop', async () => {
+    assert.throws(() => loadRunSettings(['--drain-seconds', '10000000'], {}), new SettingError('--drain-seconds: 10000000 is not a number from 0 to 2147483'));
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_POLL_SECONDS: 'Infinity' }), new SettingError('HRRR_EMBED_POLL_SECONDS: Infinity is not a number from 0.01 to 2147483'));
+    const huge = join(work, 'huge.json');
+    await writeFile(huge, '{ "modelPollSeconds": 1e400 }');
+    assert.throws(() => loadRunSettings(['--config', huge], {}), new SettingError(`${huge}: "modelPollSeconds": Infinity is not a number from 0.01 to 2147483`));
+    assert.throws(() => loadRunSettings(['--batch-wait-ms', '3e9'], {}), /--batch-wait-ms: 3e9 is not a number from 0 to 2147483647/);
+    assert.equal(loadRunSettings(['--drain-seconds', '2147483'], {}).values.drainSeconds, 2147483);
+  });
+
   it('reject an HRRR_EMBED_ variable a letter away from a setting, and leave the project’s other variables alone', () => {
     assert.throws(() => loadRunSettings([], { HRRR_EMBED_PARTITONS: '2' }), new SettingError('HRRR_EMBED_PARTITONS is not a setting (did you mean HRRR_EMBED_PARTITIONS?)'));
     assert.doesNotThrow(() => loadRunSettings([], { HRRR_EMBED_SHARED_DATA: '/x', HRRR_EMBED_NO_WEBGPU: '1' }));
@@ -76,6 +86,7 @@ describe('run settings', () => {
 
   it('say when the file cannot be read or is not a JSON object', async () => {
     assert.throws(() => loadRunSettings(['--config', join(work, 'missing.json')], {}), /--config: cannot read .*missing\.json/);
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONFIG: join(work, 'unmounted.json') }), /^SettingError: HRRR_EMBED_CONFIG: cannot read .*unmounted\.json/);
     const list = await configFile('list.json', [1]);
     assert.throws(() => loadRunSettings(['--config', list], {}), /list\.json: expected a JSON object of settings/);
   });

@@ -13,4 +13,14 @@ describe('store locations', () => {
     assert.equal(openStore('file:///data/hrrr').url, 'file:///data/hrrr');
     assert.equal(openStore('file://localhost/data/hrrr').url, 'file:///data/hrrr');
   });
+
+  it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
+    for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
+      assert.throws(
+        () => openStore(location),
+        (error: unknown) => error instanceof Error && !error.message.includes('wJalrXUtn') && !error.message.includes('AKIAEXAMPLE') && /AWS_ACCESS_KEY_ID/.test(error.message),
+        location,
+      );
+    }
+  });
 });
