@@ -67,6 +67,23 @@ async function readyConsumer(): Promise<{ readiness: Readiness; server: Operatio
   };
 }
 
+/** While `held` keeps the run from ending, /readyz already says the run is failing; then the run ends with the encoder's failure. */
+async function assertFailingBeforeTheEnd({ consumer, run, held, bus, stillUnderWay }: { consumer: Awaited<ReturnType<typeof readyConsumer>>; run: Promise<unknown>; held: ReturnType<typeof gate>; bus: FileBus; stillUnderWay: string }): Promise<void> {
+  let settled = false;
+  const ended = run.finally(() => (settled = true));
+  try {
+    await consumer.failed;
+    assert.equal(await consumer.readyz(), '503 not ready: failing, shutting down: stage encode: the encoder thread exited (code 3)\n');
+    assert.equal(settled, false, stillUnderWay);
+    held.release();
+    await assert.rejects(ended, /the encoder thread exited/);
+  } finally {
+    held.release();
+    await bus.close();
+    await consumer.server.close();
+  }
+}
+
 describe('a consumer whose run fails', () => {
   it('polling: says so at once, while the analyses still in flight finish before the run ends', { timeout: 30_000 }, async () => {
     const consumer = await readyConsumer();
@@ -80,23 +97,12 @@ describe('a consumer whose run fails', () => {
         yield* stage.process(input, context);
       },
     });
-    let settled = false;
     const run = runConsumer(
       { source: new FolderStore(join(work, 'source')), state: new FolderStore(join(work, 'polling-state')), bus, codec, model: deadEncoder, match: /:REFC:/, from: hour(0), to: hour(1), once: true, concurrency: 2, instrument, onFailing: consumer.onFailing },
       undefined,
       { log: silentLogger, signal: new AbortController().signal },
-    ).finally(() => (settled = true));
-    try {
-      await consumer.failed;
-      assert.equal(await consumer.readyz(), '503 not ready: failing, shutting down: stage encode: the encoder thread exited (code 3)\n');
-      assert.equal(settled, false, 'hour 1 is still in flight');
-      held.release();
-      await assert.rejects(run, /the encoder thread exited/);
-    } finally {
-      held.release();
-      await bus.close();
-      await consumer.server.close();
-    }
+    );
+    await assertFailingBeforeTheEnd({ consumer, run, held, bus, stillUnderWay: 'hour 1 is still in flight' });
   });
 
   it('events: says so at once, before the consumer has left its group', { timeout: 30_000 }, async () => {
@@ -115,22 +121,11 @@ describe('a consumer whose run fails', () => {
         await member.close();
       },
     };
-    let settled = false;
     const run = runEventConsumer(
       { source: new FolderStore(join(work, 'source')), state: new FolderStore(join(work, 'events-state')), bus, codec, model: deadEncoder, match: /:REFC:/, events: { topic: 'objects', group: 'embedders' }, consumer: leaving, onFailing: consumer.onFailing },
       undefined,
       { log: silentLogger, signal: new AbortController().signal },
-    ).finally(() => (settled = true));
-    try {
-      await consumer.failed;
-      assert.equal(await consumer.readyz(), '503 not ready: failing, shutting down: stage encode: the encoder thread exited (code 3)\n');
-      assert.equal(settled, false, 'the consumer is still leaving its group');
-      held.release();
-      await assert.rejects(run, /the encoder thread exited/);
-    } finally {
-      held.release();
-      await bus.close();
-      await consumer.server.close();
-    }
+    );
+    await assertFailingBeforeTheEnd({ consumer, run, held, bus, stillUnderWay: 'the consumer is still leaving its group' });
   });
 });
