@@ -3,7 +3,7 @@ import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import type { Autoencoder } from '../model/autoencoder.js';
+import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import { parseDevice, selectBackend } from '../model/backends.js';
 import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
@@ -248,7 +248,13 @@ async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs,
   const announcements = bus.consumer({ group: `hrrr-embed-model-watch-${randomUUID()}`, topics: [codec.topics.modelVersions] });
   const load = async (version: string) => {
     const { model, manifest } = await loadVersion(models, version);
-    return serve(model, manifest.alertThreshold);
+    try {
+      return await serve(model, manifest.alertThreshold);
+    } catch (error) {
+      // Tried again at the next look: the weights of each failed try would otherwise stay.
+      disposeAutoencoder(model);
+      throw error;
+    }
   };
   await followPromotions({ models, slot, load, announcements, pollMs, log, ...(onSwap && { onSwap }) }, signal);
 }
