@@ -84,11 +84,16 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
     const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     let clientIds: string[] = [];
+    let watching = false;
     try {
       // Following (no --to), with --model: its model-versions watcher is a group member, whose client id the broker reports.
       const result = await runCommandProcess(runArgs(['--kafka-ca', ca, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice', '--kafka-client-id', 'hrrr-embed-prod-a', '--state', join(work, 'state-following')], ['--from', '2019-09-20T00Z']), {
         env: { HRRR_EMBED_KAFKA_PASSWORD: password },
-        onLine: (_, child) =>
+        // One look, from the first line on: a second SIGTERM would stop the run at once (exit 1), or,
+        // once it has let go of its handler, kill it.
+        onLine: (_, child) => {
+          if (watching) return;
+          watching = true;
           void (async () => {
             for (let tries = 0; tries < 100 && clientIds.length === 0; tries++) {
               const watchers = (await admin.listGroups()).groups.filter((group) => group.groupId.startsWith('hrrr-embed-model-watch-')).map((group) => group.groupId);
@@ -97,7 +102,8 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
               if (clientIds.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
             }
             child.kill('SIGTERM');
-          })(),
+          })();
+        },
       });
       assert.equal(result.status, 0, result.stderr);
     } finally {
