@@ -14,6 +14,7 @@ import { similarCommand, similarUsage } from './similar.js';
 import { shardsCommand, shardsUsage } from './shards.js';
 import { retrainCommand, retrainUsage } from './retrain.js';
 import { trainerCommand, trainerUsage } from './trainer.js';
+import { commandLogger } from './sources.js';
 import { UsageError } from './usage.js';
 
 const commands: Record<string, { run: (args: string[], out: (line: string) => void) => Promise<void>; usage: string }> = {
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(command.usage);
     return 0;
   }
+  endOnUnhandledRejection(name);
   try {
     await command.run(args, (line) => process.stdout.write(`${line}\n`));
     return 0;
@@ -75,6 +77,24 @@ async function main(argv: string[]): Promise<number> {
     console.error(`hrrr-embed ${name}: ${cause instanceof Error ? cause.message : String(cause)}`);
     return 1;
   }
+}
+
+/**
+ * A promise rejection that nothing handled (a bug) ends the command as a failure does: the error
+ * in its JSON log, with its stack, its message on stderr, exit status 1, whichever tfjs backend
+ * is loaded (model/backends.ts removes the wasm backend's own handlers, which exit with code 7).
+ */
+function endOnUnhandledRejection(name: string): void {
+  process.on('unhandledRejection', (reason) => {
+    const message = `unhandled promise rejection: ${reason instanceof Error ? reason.message : String(reason)}`;
+    try {
+      commandLogger(false).error({ err: reason }, `${name} failed: ${message}`);
+    } catch {
+      // LOG_LEVEL is not a level: the line below is all there is.
+    }
+    console.error(`hrrr-embed ${name}: ${message}`);
+    process.exit(1);
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

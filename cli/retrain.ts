@@ -60,8 +60,10 @@ fresh model with --fresh), Adam on LogCosh, batches shuffled across shards, a ch
 same held-out shards; the candidate is saved as a version, with its loss curve and a picture of a
 held-out field before and after, and promoted only when its held-out loss is lower (or with
 --force), its alert threshold the --threshold-quantile of its held-out errors. A promotion is
-announced on the model-versions topic. --run-id ID names the run: after a crash or SIGTERM, the
-same command resumes it from its last checkpoint. Only one retraining or trainer per model store:
+announced on the model-versions topic. SIGINT or SIGTERM stops the run after the step under way,
+with a checkpoint (exit status 0); a second signal stops at once, without it (exit status 1).
+--run-id ID names the run: after a crash or a stop, the same command resumes it from its last
+checkpoint. Only one retraining or trainer per model store:
 it waits while another holds the store's lease. Prints a JSON line per checkpoint and one with
 the outcome; progress (step, loss, rate, ETA) goes to stderr.
 
@@ -178,6 +180,30 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
 }
 
 /**
+ * SIGINT and SIGTERM for a training command: the first aborts `stop` (the run stops after its
+ * step, with a checkpoint); a second stops the process at once, exit status 1, as `run` does. What
+ * the model store holds then stays whole: a version is listed once its manifest, written last, is
+ * there, a checkpoint is resumed once latest.json, written last, names it, and promoted.json is
+ * one object. Returns what removes the handlers.
+ */
+export function handleStopSignals(log: StageLogger, stop: AbortController, stopping: string): () => void {
+  let signalled = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (!signalled) {
+      signalled = true;
+      log.info({ signal }, `stopping: ${stopping} (a second signal stops at once)`);
+      stop.abort();
+      return;
+    }
+    log.warn({ signal }, `second ${signal}: stopping now, without a checkpoint; the run resumes from its last one`);
+    // Not a drain: the step or checkpoint under way may not end soon (or ever, on a store that hangs).
+    process.exit(1);
+  };
+  process.on('SIGINT', handle).on('SIGTERM', handle);
+  return () => process.off('SIGINT', handle).off('SIGTERM', handle);
+}
+
+/**
  * Runs `work` holding the model store's trainer lease, first waiting for it while another
  * trainer holds it (`stop` ends the wait). A lost lease stops the work as `stop` does, then fails,
  * so that a supervisor restarts the process to wait its turn.
@@ -201,11 +227,7 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   const now = new Date();
   const runId = values.runId ?? `retrain-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
   const stop = new AbortController();
-  const shutdown = (signal: string) => {
-    setup.log.info({ signal }, 'stopping: checkpointing the run');
-    stop.abort();
-  };
-  process.once('SIGINT', shutdown).once('SIGTERM', shutdown);
+  const unhandleSignals = handleStopSignals(setup.log, stop, 'checkpointing the run');
   try {
     await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
       try {
@@ -220,7 +242,7 @@ export async function retrainCommand(args: string[], out: (line: string) => void
     logFailure(setup.log, 'retrain', error);
     throw error;
   } finally {
-    process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    unhandleSignals();
     await setup.bus.close();
   }
 }

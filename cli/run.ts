@@ -10,7 +10,7 @@ import { openModel } from '../model/open.js';
 import { loadVersion } from '../model/versions.js';
 import { CONSUMER_PROGRESS_KEY, createOutputTopics, runConsumer } from '../pipelines/consume.js';
 import { runEventConsumer } from '../pipelines/consume-events.js';
-import { followPromotions } from '../pipelines/follow-promotions.js';
+import { followPromotions, type PromotionFollowerConfig } from '../pipelines/follow-promotions.js';
 import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
 import { createShardWriter, type ShardWriter } from '../shards/writer.js';
 import type { StageLogger } from '../stages/stage.js';
@@ -132,7 +132,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
   const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
-  const { model, id, manifest } = await openModel(models, values.version, log);
+  // With no --version, a promoted version that cannot be loaded gives way to the newest earlier one that can.
+  const { model, id, manifest, notPromoted } = await openModel(models, values.version, log, { fallBack: true });
   const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
     const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;
     return { autoencoder, id, alertThreshold: threshold ?? alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch, close: encoder.close }) };
@@ -140,7 +141,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const slot = new ModelSlot(await serve(model, manifest?.alertThreshold), { log });
   log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
   readiness.modelIsLoaded();
-  const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version }, from, ...(to && { to }) });
+  readiness.serving(model.version, notPromoted && { promoted: notPromoted.promoted, reason: `cannot be loaded: ${notPromoted.reason}` });
+  const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version, notPromoted: notPromoted !== undefined }, from, ...(to && { to }) });
 
   const stop = new AbortController();
   const abort = new AbortController();
@@ -168,7 +170,22 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     await createOutputTopics(bus, codec, partitions);
     promotions =
       models !== undefined && values.version === undefined
-        ? followModel(models, { bus, codec, slot, log, pollMs: values.modelPollSeconds * 1000, serve, ...(metrics && { onSwap: (version: string) => metrics.modelInUse(id, version) }) }, following.signal)
+        ? followModel(
+            models,
+            {
+              bus,
+              codec,
+              slot,
+              log,
+              pollMs: values.modelPollSeconds * 1000,
+              serve,
+              onLook: (served, notServed) => {
+                readiness.serving(served, notServed);
+                metrics?.modelInUse(id, served, notServed !== undefined);
+              },
+            },
+            following.signal,
+          )
         : undefined;
     const product = { domain: values.domain, product: values.product };
     if (values.events !== undefined) {
@@ -239,11 +256,11 @@ interface FollowModelOptions {
   log: StageLogger;
   pollMs: number;
   serve(autoencoder: Autoencoder, alertThreshold: number | null): Promise<ServedModel>;
-  onSwap?(version: string): void;
+  onLook: NonNullable<PromotionFollowerConfig['onLook']>;
 }
 
 /** Swaps newly promoted versions of the model store `models` into the slot until `signal` aborts. */
-async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs, serve, onSwap }: FollowModelOptions, signal: AbortSignal): Promise<void> {
+async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs, serve, onLook }: FollowModelOptions, signal: AbortSignal): Promise<void> {
   // A group of its own, reading only what is announced from now on: every consumer hears every promotion.
   const announcements = bus.consumer({ group: `hrrr-embed-model-watch-${randomUUID()}`, topics: [codec.topics.modelVersions] });
   const load = async (version: string) => {
@@ -256,7 +273,7 @@ async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs,
       throw error;
     }
   };
-  await followPromotions({ models, slot, load, announcements, pollMs, log, ...(onSwap && { onSwap }) }, signal);
+  await followPromotions({ models, slot, load, announcements, pollMs, log, onLook }, signal);
 }
 
 const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;

@@ -5,7 +5,7 @@ import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
 import type { HeldLease } from '../training/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
-import { holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
+import { handleStopSignals, holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
 import { logFailure } from './sources.js';
 import { settingsOrUsage, UsageError } from './usage.js';
 
@@ -16,7 +16,8 @@ schedule, in UTC, and whenever a request arrives on the retrain-requests topic (
 schemas/retrain-requests.value.avsc), never two at once: what comes during a run waits for it,
 and several waiting requests make one run. Each run's id is trainer-YYYYMMDDTHHMMSSZ, when it was due or asked for.
 A run that a previous trainer left unfinished (stopped or crashed) is resumed first. SIGINT or
-SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0. One trainer
+SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0; a second
+signal stops at once, without it (exit status 1). One trainer
 per model store: a second waits until the first stops (or stops renewing its lease for a minute).
 
   --schedule CRON    5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first),
@@ -42,12 +43,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const setup = await prepareRetraining(values, origin, trainerUsage);
   const { bus, codec, log } = setup;
   const stop = new AbortController();
-  const shutdown = (signal: string) => {
-    if (stop.signal.aborted) return;
-    log.info({ signal }, 'stopping: checkpointing the run under way, if any');
-    stop.abort();
-  };
-  process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+  const unhandleSignals = handleStopSignals(log, stop, 'checkpointing the run under way, if any');
 
   const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
@@ -69,7 +65,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
     logFailure(log, 'trainer', error);
     throw error;
   } finally {
-    process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+    unhandleSignals();
     await bus.close();
   }
 }

@@ -97,10 +97,32 @@ interface Activated {
 
 async function activate(backend: Backend, purpose: Purpose): Promise<Activated> {
   const { adapter, software } = await register(backend);
-  if (!(await tf.setBackend(backend))) throw new BackendUnavailableError(backend, 'tfjs could not initialise it');
-  await tf.ready();
+  await withoutProcessHandlersOfItsOwn(async () => {
+    if (!(await tf.setBackend(backend))) throw new BackendUnavailableError(backend, 'tfjs could not initialise it');
+    await tf.ready();
+  });
   if (purpose === 'training') assertCanTrain(backend);
   return { backend, adapter, software };
+}
+
+/**
+ * Runs `start` (a backend's initialisation), then removes the uncaughtException and
+ * unhandledRejection handlers it added: tfjs-backend-wasm's Emscripten glue installs two that
+ * rethrow, and an exception thrown in such a handler ends Node with exit code 7 before the
+ * command's own handler can log it and exit 1 (cli/main.ts).
+ */
+async function withoutProcessHandlersOfItsOwn(start: () => Promise<void>): Promise<void> {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  // As a plain emitter: Node's own typing of process has an overload per event name.
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
+  try {
+    await start();
+  } finally {
+    for (const event of events) {
+      for (const listener of emitter.listeners(event)) if (!before.get(event)!.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+    }
+  }
 }
 
 /** Whether a registered backend has the kernels a training step needs (wasm has not). */

@@ -15,8 +15,11 @@ export interface PromotionFollowerConfig {
   /** How often the pointer is read when nothing is announced (announcements can be missed). */
   pollMs: number;
   log: StageLogger;
-  /** Called after each swap, e.g. for the model-version metric. */
-  onSwap?(version: string): void;
+  /**
+   * Called after each look that found a version promoted: the version served, and, when it is not
+   * the promoted one (which could not be loaded or swapped in), which is and why.
+   */
+  onLook?(served: string, notPromoted?: { promoted: string; reason: string }): void;
 }
 
 /**
@@ -27,8 +30,9 @@ export interface PromotionFollowerConfig {
  * one that cannot be swapped in without a restart is reported once and left.
  */
 export async function followPromotions(config: PromotionFollowerConfig, signal: AbortSignal): Promise<void> {
-  const { models, slot, load, announcements, pollMs, log, onSwap } = config;
-  const refused = new Set<string>();
+  const { models, slot, load, announcements, pollMs, log, onLook } = config;
+  // Versions that cannot be swapped in without a restart, and why.
+  const refused = new Map<string, string>();
   // An announcement that comes while the pointer is being read makes it read again at once.
   let announced = false;
   let wake: () => void = () => {};
@@ -38,13 +42,12 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
     announced = false;
     try {
       const promoted = await promotedVersion(models);
-      if (promoted !== undefined && promoted !== slot.current.autoencoder.version && !refused.has(promoted)) {
-        await slot.replace(await load(promoted));
-        onSwap?.(promoted);
+      if (promoted !== undefined) {
+        const reason = promoted === slot.current.autoencoder.version ? undefined : await take(promoted);
+        onLook?.(slot.current.autoencoder.version, reason === undefined ? undefined : { promoted, reason });
       }
     } catch (error) {
-      if (error instanceof ModelSwapError) refused.add(error.version);
-      log.error({ err: error, models: models.url }, 'could not take the promoted model version; still serving the current one');
+      log.error({ err: error, models: models.url }, 'could not read which model version is promoted; still serving the current one');
     }
     if (announced) continue;
     await new Promise<void>((resolve) => {
@@ -59,6 +62,22 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
     });
   }
   await listening;
+
+  /** Swaps `version` in; or says why it is not, with what is served still. */
+  async function take(version: string): Promise<string | undefined> {
+    const refusal = refused.get(version);
+    if (refusal !== undefined) return refusal;
+    try {
+      await slot.replace(await load(version));
+      return undefined;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = error instanceof ModelSwapError ? message : `cannot be loaded: ${message}`;
+      if (error instanceof ModelSwapError) refused.set(version, reason);
+      log.error({ err: error, models: models.url, promoted: version }, 'could not take the promoted model version; still serving the current one');
+      return reason;
+    }
+  }
 }
 
 async function listen(consumer: BusConsumer, announced: () => void, signal: AbortSignal, log: StageLogger): Promise<void> {

@@ -18,8 +18,8 @@ export function processRegistry(): Registry {
 }
 
 export interface ConsumerMetricsConfig {
-  /** The model line and version in use: the labels of hrrr_embed_model_info. */
-  model: { id: string; version: string };
+  /** The model line and version in use: the labels of hrrr_embed_model_info; `notPromoted` when a version other than the promoted one is served. */
+  model: { id: string; version: string; notPromoted?: boolean };
   /** The hours the consumer covers: lag is counted from `from` until an analysis is done, and up to `to` at most. */
   from: Date;
   to?: Date;
@@ -34,6 +34,7 @@ export class ConsumerMetrics {
   private readonly errors: Counter<'stage' | 'class'>;
   private readonly encodeBatchSize: Histogram;
   private readonly modelInfo: Gauge<'model_id' | 'model_version'>;
+  private readonly modelNotPromoted: Gauge;
   private newestDone: number | undefined;
   private newestHandled: number | undefined;
 
@@ -65,13 +66,15 @@ export class ConsumerMetrics {
       },
     });
     this.modelInfo = new Gauge({ name: 'hrrr_embed_model_info', help: 'The model in use: 1, labelled with its model line and version', labelNames: ['model_id', 'model_version'], registers });
-    this.modelInUse(model.id, model.version);
+    this.modelNotPromoted = new Gauge({ name: 'hrrr_embed_model_not_promoted', help: '1 while the model version in use is not the promoted one, which could not be loaded or swapped in (the log and /readyz say why), else 0', registers });
+    this.modelInUse(model.id, model.version, model.notPromoted);
   }
 
   /** The model now in use (after a hot swap): its labels replace the previous version's. */
-  modelInUse(id: string, version: string): void {
+  modelInUse(id: string, version: string, notPromoted = false): void {
     this.modelInfo.reset();
     this.modelInfo.labels(id, version).set(1);
+    this.modelNotPromoted.set(notPromoted ? 1 : 0);
   }
 
   /** Times each input the stage processes under its name: what the pipelines' `instrument` hook takes. */

@@ -13,7 +13,8 @@ export interface OperationsServer {
 /**
  * The consumer's HTTP face for its supervisor: `GET /metrics` (Prometheus text format),
  * `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns) and
- * `GET /readyz` (200 when ready, else 503 with the reason).
+ * `GET /readyz` (200 when ready, with a note when it serves a model version other than the promoted
+ * one; else 503 with the reason).
  */
 export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<OperationsServer> {
   const server = createServer((request, response) => {
@@ -23,7 +24,8 @@ export async function startOperationsServer({ host, port, registry, readiness }:
     if (path === '/healthz') return reply(200, 'text/plain', 'alive\n');
     if (path === '/readyz') {
       const state = readiness.check();
-      return reply(state.ready ? 200 : 503, 'text/plain', state.ready ? 'ready\n' : `not ready: ${state.reason}\n`);
+      if (state.ready) return reply(200, 'text/plain', state.note === undefined ? 'ready\n' : `ready: ${state.note}\n`);
+      return reply(503, 'text/plain', `not ready: ${state.reason}\n`);
     }
     if (path === '/metrics') {
       registry.metrics().then(

@@ -9,6 +9,7 @@ export class Readiness {
   private pipelineRunning = false;
   private isDraining = false;
   private failure: string | undefined;
+  private notPromoted: string | undefined;
 
   modelIsLoaded(): void {
     this.modelLoaded = true;
@@ -16,6 +17,14 @@ export class Readiness {
 
   pipelineIsRunning(): void {
     this.pipelineRunning = true;
+  }
+
+  /**
+   * The model version served, and when it is not the promoted one (which could not be loaded or
+   * swapped in), why. Still ready: it serves what consumers served before the promotion.
+   */
+  serving(version: string, notPromoted?: { promoted: string; reason: string }): void {
+    this.notPromoted = notPromoted && `serving model version ${version}, not the promoted ${notPromoted.promoted}: ${notPromoted.reason}`;
   }
 
   draining(): void {
@@ -28,11 +37,11 @@ export class Readiness {
   }
 
   /** Ready, or why not. */
-  check(): { ready: true } | { ready: false; reason: string } {
+  check(): { ready: true; note?: string } | { ready: false; reason: string } {
     if (this.failure !== undefined) return { ready: false, reason: `failing, shutting down: ${this.failure}` };
     if (this.isDraining) return { ready: false, reason: 'draining: finishing the analyses in flight before exit' };
     if (!this.modelLoaded) return { ready: false, reason: 'loading the model' };
     if (!this.pipelineRunning) return { ready: false, reason: 'starting the pipeline: creating topics, reading progress or joining the consumer group' };
-    return { ready: true };
+    return this.notPromoted === undefined ? { ready: true } : { ready: true, note: this.notPromoted };
   }
 }
