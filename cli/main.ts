@@ -77,4 +77,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`| head -1`) closes the pipe: the command ends there, quietly, as
+// Unix tools end on SIGPIPE (which Node ignores, turning the next write into an EPIPE error).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
 process.exitCode = await main(process.argv.slice(2));
