@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { MODEL_PRESETS } from '../model/config.js';
 import { selectBackend, parseDevice } from '../model/backends.js';
 import { runDemo } from '../pipelines/demo.js';
-import { commandLogger } from './sources.js';
+import { commandLogger, hourOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--later-hours N] [--steps N] [--preset demo|reduced|seed] [--start YYYY-MM-DDTHHZ] [--device D]
@@ -50,8 +50,7 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
   const steps = count('steps', values.steps, 1, 100_000);
   const config = MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS];
   if (!config) throw new UsageError(`--preset: ${values.preset} is not one of ${Object.keys(MODEL_PRESETS).join(', ')}`, demoUsage);
-  const start = new Date(values.start.replace(/Z$/, ':00Z'));
-  if (Number.isNaN(start.getTime()) || start.getUTCMinutes() !== 0) throw new UsageError(`--start: ${values.start} is not an hour such as 2019-09-20T05Z`, demoUsage);
+  const start = hourOption('--start', values.start, demoUsage);
   let device;
   try {
     device = parseDevice(values.device);

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from '../paths.js';
+
+const hrrrEmbed = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+/** A wrong command line: exit 2, and the first line of stderr names what was wrong (no stack trace). */
+function assertWrongCommandLine(args: string[], message: RegExp, env: NodeJS.ProcessEnv = {}): void {
+  const result = hrrrEmbed(args, env);
+  assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+  assert.match(result.stderr.split('\n')[0]!, message, args.join(' '));
+  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('command lines', () => {
+  it('demo --start takes an hour as every other command does (2019-09-20T05:00:00Z too), and rejects one that is not whole', () => {
+    // --device is read after --start: its error says --start was taken.
+    for (const start of ['2019-09-20T05:00:00Z', '2019-09-20T05:00', '2019-09-20T05Z']) {
+      assertWrongCommandLine(['demo', '--start', start, '--device', 'abacus'], /^hrrr-embed demo: --device: /, { TZ: 'America/New_York' });
+    }
+    assertWrongCommandLine(['demo', '--start', '2019-09-20T05:30Z'], /^hrrr-embed demo: --start: "2019-09-20T05:30Z" is not an hour/);
+  });
+});
