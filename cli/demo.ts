@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_PRESETS } from '../model/config.js';
-import { selectBackend, parseDevice } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { runDemo } from '../pipelines/demo.js';
-import { commandLogger, hourOption } from './sources.js';
+import { commandLogger, deviceOption, hourOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--later-hours N] [--steps N] [--preset demo|reduced|seed] [--start YYYY-MM-DDTHHZ] [--device D]
@@ -51,12 +51,7 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
   const config = MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS];
   if (!config) throw new UsageError(`--preset: ${values.preset} is not one of ${Object.keys(MODEL_PRESETS).join(', ')}`, demoUsage);
   const start = hourOption('--start', values.start, demoUsage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError(`--device: ${(error as Error).message}`, demoUsage);
-  }
+  const device = deviceOption('--device', values.device, demoUsage);
 
   const log = commandLogger(values.verbose, 'warn');
   const { backend } = await selectBackend(device, 'training', log);

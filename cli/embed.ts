@@ -3,13 +3,13 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { inventoryLine } from '../grib2/index.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { openModel } from '../model/open.js';
 import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
-import { storeOption } from './sources.js';
+import { deviceOption, storeOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
@@ -33,10 +33,9 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   });
   if (positionals.length !== 1) throw new UsageError('embed takes exactly one FILE', embedUsage);
   if (options.version !== undefined && options.model === undefined) throw new UsageError('--version needs --model', embedUsage);
-  let device;
+  const device = deviceOption('--device', options.device, embedUsage);
   let match;
   try {
-    device = parseDevice(options.device);
     match = new RegExp(options.match);
   } catch (error) {
     throw new UsageError((error as Error).message, embedUsage);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Embedding } from '../bus/records.js';
 import { createAutoencoder, disposeAutoencoder, UNTRAINED, type Autoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { cropWindow, MODEL_PRESETS } from '../model/config.js';
 import { fieldPicture } from '../model/picture.js';
 import { loadVersion } from '../model/versions.js';
@@ -11,7 +11,7 @@ import type { StageLogger } from '../stages/stage.js';
 import { openStore } from '../store/open.js';
 import { embeddingsTopicHelp, embeddingsTopicOptions, lookUpEmbedding } from './embeddings-topic.js';
 import { readModelSettings } from './model.js';
-import { commandLogger } from './sources.js';
+import { commandLogger, deviceOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const reconstructUsage = `usage: hrrr-embed reconstruct --time T --png FILE [--models LOC] [--field F] [--data DIR | --kafka HOST:PORT]
@@ -38,12 +38,7 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
   if (values.png === undefined) throw new UsageError('--png is required', reconstructUsage);
   const shrink = Number(values.shrink);
   if (!Number.isInteger(shrink) || shrink < 1) throw new UsageError(`--shrink: ${values.shrink} is not a whole number of at least 1`, reconstructUsage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError((error as Error).message, reconstructUsage);
-  }
+  const device = deviceOption('--device', values.device, reconstructUsage);
   const log = commandLogger(values.verbose);
   const { query } = await lookUpEmbedding(values, reconstructUsage, log);
   await selectBackend(device, 'inference', log);

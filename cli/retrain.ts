@@ -5,7 +5,7 @@ import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { ConfigError, modelConfig, normalizationConfig } from '../model/config.js';
 import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
@@ -19,7 +19,7 @@ import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption, logFailure, storeOption } from './sources.js';
+import { commandLogger, deviceOption, hourOption, logFailure, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
@@ -90,12 +90,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const from = values.from === undefined ? undefined : hourOption(origin('from'), values.from, usage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
   if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError(`${origin('device')}: ${(error as Error).message}`, usage);
-  }
+  const device = deviceOption(origin('device'), values.device, usage);
   const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);

@@ -22,4 +22,12 @@ describe('command lines', () => {
     }
     assertWrongCommandLine(['demo', '--start', '2019-09-20T05:30Z'], /^hrrr-embed demo: --start: "2019-09-20T05:30Z" is not an hour/);
   });
+
+  it('an unknown --device is named once, as --device, by every command that takes one', () => {
+    const device = /^hrrr-embed \w+: --device: unknown device "abacus" \(known: auto, tensorflow, webgpu, wasm, cpu\)$/;
+    assertWrongCommandLine(['demo', '--device', 'abacus'], device);
+    assertWrongCommandLine(['embed', 'field.grib2', '--device', 'abacus'], device);
+    assertWrongCommandLine(['reconstruct', '--time', '2019-09-20T05Z', '--png', 'field.png', '--device', 'abacus'], device);
+    assertWrongCommandLine(['retrain', '--models', 'models', '--shards', 'shards', '--device', 'abacus'], device);
+  });
 });
