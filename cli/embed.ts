@@ -10,7 +10,7 @@ import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import { deviceOption, storeOption } from './sources.js';
-import { UsageError } from './usage.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
 
@@ -34,12 +34,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   if (positionals.length !== 1) throw new UsageError('embed takes exactly one FILE', embedUsage);
   if (options.version !== undefined && options.model === undefined) throw new UsageError('--version needs --model', embedUsage);
   const device = deviceOption('--device', options.device, embedUsage);
-  let match;
-  try {
-    match = new RegExp(options.match);
-  } catch (error) {
-    throw new UsageError((error as Error).message, embedUsage);
-  }
+  const match = optionOrUsage('--match', embedUsage, () => new RegExp(options.match));
   const log = pino({ name: 'hrrr-embed' }, pino.destination(2));
   const { backend } = await selectBackend(device, 'inference', log);
   const { model } = await openModel(options.model === undefined ? undefined : storeOption('--model', options.model, embedUsage, { log }), options.version, log);
