@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../paths.js';
@@ -29,5 +31,32 @@ describe('command lines', () => {
     assertWrongCommandLine(['embed', 'field.grib2', '--device', 'abacus'], device);
     assertWrongCommandLine(['reconstruct', '--time', '2019-09-20T05Z', '--png', 'field.png', '--device', 'abacus'], device);
     assertWrongCommandLine(['retrain', '--models', 'models', '--shards', 'shards', '--device', 'abacus'], device);
+  });
+
+  it('embed names --match when its regular expression is wrong', () => {
+    assertWrongCommandLine(['embed', 'field.grib2', '--match', '(REFC'], /^hrrr-embed embed: --match: Invalid regular expression/);
+  });
+
+  it('reconstruct names --models when it is no store location, before reading any topic', () => {
+    const data = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      assertWrongCommandLine(['reconstruct', '--time', '2019-09-20T05Z', '--png', join(data, 'field.png'), '--data', data, '--models', 'ftp://models'], /^hrrr-embed reconstruct: --models: store location "ftp:\/\/models"/);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('a settings file that is not JSON is named, on one line', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      const file = join(folder, 'model.json');
+      writeFileSync(file, 'nlayers = 3\n');
+      const result = hrrrEmbed(['model', 'summary', '--config', file]);
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.ok(result.stderr.startsWith(`hrrr-embed model: ${file}: `), result.stderr);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
