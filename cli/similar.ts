@@ -12,7 +12,8 @@ similarity (cosine). The embeddings are read from the embeddings topic, the late
 field, hour and model version; only embeddings made by the same model line and version as T's are
 compared, since two models' embeddings are points of different spaces. A record that is not Avro
 of a known schema is skipped with a warning on stderr naming its partition and offset, and an
-embedding that holds a number that is not finite is left out with a warning naming its hour.
+embedding of another length than T's, or holding a number that is not finite, is left out with
+a warning naming its hour.
 
   -k N                 how many neighbours (default 10)
 ${embeddingsTopicHelp}`;

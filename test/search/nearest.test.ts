@@ -51,4 +51,19 @@ describe('nearest embeddings, against a brute-force ranking', () => {
     const embeddings = [at(0, [0, NaN]), at(1, [1, 1])];
     assert.throws(() => nearest(embeddings[0]!, embeddings, 5, silentLogger), /embedding of REFC:entire atmosphere:anl at 2019-09-20T00Z by model version v1 holds a number that is not finite/);
   });
+
+  it('leaves out an embedding of another length, with a warning naming its hour, and ranks the rest', () => {
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+    const embeddings = [at(0, [0, 0]), at(1, [3, 0]), at(2, [1, 1, 1]), at(3, [0, 1])];
+    assert.deepEqual(nearest(embeddings[0]!, embeddings, 10, log).map(({ validTime, distance }) => [validTime, distance]), [['2019-09-20T03Z', 1], ['2019-09-20T01Z', 3]]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /2019-09-20T02Z: .*3 numbers, not 2/);
+  });
+
+  it('k larger than the population gives all of it; ties go by time; one record alone has no neighbour', () => {
+    const embeddings = [at(5, [0, 0]), at(7, [0, 1]), at(3, [1, 0]), at(4, [0, -1])];
+    assert.deepEqual(nearest(embeddings[0]!, embeddings, 100, silentLogger).map(({ rank, validTime }) => [rank, validTime]), [[1, '2019-09-20T03Z'], [2, '2019-09-20T04Z'], [3, '2019-09-20T07Z']]);
+    assert.deepEqual(nearest(embeddings[0]!, [embeddings[0]!], 3, silentLogger), []);
+  });
 });
