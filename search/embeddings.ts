@@ -33,8 +33,8 @@ export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | '
 }
 
 /**
- * Every embedding on the topic, the latest per (field, valid time, model), in the order they were
- * first published; a record that is not Avro of a known schema is skipped, with a warning. Reads
+ * Every embedding on the topic, the latest per (field, valid time, model), in the order of those
+ * latest publications (so the last of an hour's is the one published last); a record that is not Avro of a known schema is skipped, with a warning. Reads
  * as a throwaway consumer group that commits nothing, as `tail` does.
  */
 export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal, log }: ReadOptions): Promise<Embedding[]> {
@@ -51,7 +51,10 @@ export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs,
       const decoded = await decoder.decode(record);
       if (!decoded) continue;
       const value = decoded.value as Embedding;
-      latest.set(`${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`, value);
+      const key = `${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`;
+      // Deleted first, so that the record takes its place as the latest published.
+      latest.delete(key);
+      latest.set(key, value);
     }
   } finally {
     decoder.logSkipped(topic);
