@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { inventoryLine } from '../grib2/index.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
@@ -9,7 +8,7 @@ import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
-import { deviceOption, storeOption } from './sources.js';
+import { commandLogger, deviceOption, storeOption } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
@@ -35,7 +34,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   if (options.version !== undefined && options.model === undefined) throw new UsageError('--version needs --model', embedUsage);
   const device = deviceOption('--device', options.device, embedUsage);
   const match = optionOrUsage('--match', embedUsage, () => new RegExp(options.match));
-  const log = pino({ name: 'hrrr-embed' }, pino.destination(2));
+  const log = commandLogger(false, 'info');
   const { backend } = await selectBackend(device, 'inference', log);
   const { model } = await openModel(options.model === undefined ? undefined : storeOption('--model', options.model, embedUsage, { log }), options.version, log);
   try {

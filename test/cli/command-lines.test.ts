@@ -59,4 +59,8 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it('embed takes its log level from LOG_LEVEL, as every other command does, and refuses one it does not know', () => {
+    assertWrongCommandLine(['embed', 'field.grib2'], /^hrrr-embed embed: LOG_LEVEL: "loud" is not a level/, { LOG_LEVEL: 'loud' });
+  });
 });
