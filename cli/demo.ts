@@ -16,8 +16,9 @@ layout; a consumer following that folder embeds each onto the local topics in DI
 untrained model (nothing is promoted yet) and keeps it in a shard; a model is trained once on
 the shards (--steps, default 24, batches of 4), promoted as the first version, announced and
 swapped into the running consumer; the later hours (default 2, the last a squall line unlike
-the rest) are embedded by the new version, and raise alerts where it does not know them. Prints a JSON line per analysis and per checkpoint, then a summary; the report is
-DIR/report.html. Afterwards: hrrr-embed tail embeddings --data DIR/data, hrrr-embed similar
+the rest) are embedded by the new version, and raise alerts where it does not know them. Prints
+a JSON line per analysis and per checkpoint, then a summary; the report is DIR/report.html.
+Afterwards: hrrr-embed tail embeddings --data DIR/data --from-beginning, hrrr-embed similar
 --time 2019-09-20T05Z --data DIR/data.
 
 The demo preset (fields downsampled 16 times to 64 x 112, two blocks) keeps this to a few

@@ -63,4 +63,9 @@ describe('command lines', () => {
   it('embed takes its log level from LOG_LEVEL, as every other command does, and refuses one it does not know', () => {
     assertWrongCommandLine(['embed', 'field.grib2'], /^hrrr-embed embed: LOG_LEVEL: "loud" is not a level/, { LOG_LEVEL: 'loud' });
   });
+
+  it('demo --help suggests a tail that prints the records the demo left (a tail without --from-beginning waits for new ones)', () => {
+    const help = hrrrEmbed(['demo', '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(help, /hrrr-embed tail embeddings --data DIR\/data --from-beginning/);
+  });
 });
