@@ -25,7 +25,8 @@ The demo preset (fields downsampled 16 times to 64 x 112, two blocks) keeps this
 minutes on a 2-core CPU; --device auto (default) trains on the fastest backend there is
 (webgpu where a Vulkan driver is installed, even Mesa's lavapipe on the CPU, is several times
 faster than cpu); --preset reduced (4 times, 256 x 448) or seed (the article's full-size
-model) are for a GPU (--device webgpu or tensorflow).`;
+model) are for a GPU (--device webgpu or tensorflow). -v, --verbose logs every step on stderr
+(default: warnings only).`;
 
 export async function demoCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values } = parseArgs({

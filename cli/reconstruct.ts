@@ -29,6 +29,7 @@ cropped border), north up, in radar colours, shrunk --shrink times.
                        downsampling and embedding size the record has)
   --shrink N           each N x N block drawn as one pixel, its strongest echo (default 1)
   --device D           auto (default), tensorflow, webgpu, wasm or cpu
+  --verbose            debug logs on stderr (default: warnings only)
 ${embeddingsTopicHelp}`;
 
 export async function reconstructCommand(args: string[], out: (line: string) => void): Promise<void> {

@@ -25,6 +25,8 @@ import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
                      the runs' checkpoints under training/RUN_ID/
   --shards LOC       the shard store the shard sink writes (a folder or s3://BUCKET)
+  --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
+                     AWS); --region R, the buckets' region (default us-east-1)
   --field F          the field to train on (default "REFC:entire atmosphere:anl")
   --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: the last --days N
                      days up to the current hour, N = 30)

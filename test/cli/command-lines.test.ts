@@ -68,4 +68,12 @@ describe('command lines', () => {
     const help = hrrrEmbed(['demo', '--help']).stdout.replace(/\s+/g, ' ');
     assert.match(help, /hrrr-embed tail embeddings --data DIR\/data --from-beginning/);
   });
+
+  it('--help names every option a command takes', () => {
+    const taken: Record<string, string[]> = { demo: ['--verbose'], reconstruct: ['--verbose'], retrain: ['--endpoint', '--region'] };
+    for (const [command, options] of Object.entries(taken)) {
+      const help = hrrrEmbed([command, '--help']).stdout;
+      for (const option of options) assert.ok(help.includes(option), `${command} --help names ${option}`);
+    }
+  });
 });
