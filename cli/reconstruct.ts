@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Embedding } from '../bus/records.js';
@@ -13,6 +12,7 @@ import { openStore } from '../store/open.js';
 import { embeddingsTopicHelp, embeddingsTopicOptions, lookUpEmbedding } from './embeddings-topic.js';
 import { readModelSettings } from './model.js';
 import { commandLogger, deviceOption, storeOption } from './sources.js';
+import { writeOutputFile } from './output-file.js';
 import { UsageError } from './usage.js';
 
 export const reconstructUsage = `usage: hrrr-embed reconstruct --time T --png FILE [--models LOC] [--field F] [--data DIR | --kafka HOST:PORT]
@@ -54,7 +54,7 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
     const [, height, width] = output.shape;
     const pixels = (await output.data()) as Float32Array;
     output.dispose();
-    await writeFile(values.png, fieldPicture(pixels, height, width, shrink));
+    await writeOutputFile(values.png, fieldPicture(pixels, height, width, shrink));
     out(JSON.stringify({ validTime: query.validTime.toISOString(), field: query.field, modelId: query.modelId, modelVersion: query.modelVersion, png: values.png, height: Math.ceil(height / shrink), width: Math.ceil(width / shrink) }));
   } finally {
     disposeAutoencoder(model);

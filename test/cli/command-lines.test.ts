@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../paths.js';
+import { smallAnalysisOfHour } from '../support/analyses.js';
 
 const hrrrEmbed = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
@@ -74,6 +75,20 @@ describe('command lines', () => {
     for (const [command, options] of Object.entries(taken)) {
       const help = hrrrEmbed([command, '--help']).stdout;
       for (const option of options) assert.ok(help.includes(option), `${command} --help names ${option}`);
+    }
+  });
+
+  it('decode --raw writes into a folder that is not there yet, and a path with spaces', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      const file = join(folder, 'field.grib2');
+      writeFileSync(file, smallAnalysisOfHour(0).grib2);
+      const raw = join(folder, 'not yet', 'made here', 'field values.f32');
+      const result = hrrrEmbed(['decode', file, '--raw', raw]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(readFileSync(raw).length, 70 * 38 * 4);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
