@@ -42,9 +42,13 @@ exit codes: 0 done, 1 bad input or failure, 2 wrong command line.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    console.error(usage);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = commands[name];
   if (!command) {

@@ -91,4 +91,12 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it('no command is a wrong command line: the usage goes to stderr, stdout stays empty for what reads it', () => {
+    const result = hrrrEmbed([]);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^usage: hrrr-embed COMMAND/);
+    assert.match(hrrrEmbed(['--help']).stdout, /^usage: hrrr-embed COMMAND/);
+  });
 });
