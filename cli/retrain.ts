@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
@@ -19,6 +18,7 @@ import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
+import { readModelSettings } from './model.js';
 import { commandLogger, deviceOption, hourOption, logFailure, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
@@ -93,7 +93,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
   if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
   const device = deviceOption(origin('device'), values.device, usage);
-  const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
@@ -140,16 +140,17 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   return { base, range, bus, codec, log, ...(values.compactShards && { compact }) };
 }
 
-function freshModel(file: string | undefined, label: string): NonNullable<RetrainOptions['fresh']> {
-  let given: { model?: unknown; normalization?: unknown } = {};
+/** A fresh model's settings: those of FILE, read as model summary reads them, or the seed's. */
+async function freshModel(file: string | undefined, label: string): Promise<NonNullable<RetrainOptions['fresh']>> {
+  let given: { config?: unknown; normalization?: unknown } = {};
   if (file !== undefined) {
     try {
-      given = JSON.parse(readFileSync(file, 'utf8')) as typeof given;
+      given = await readModelSettings(file);
     } catch (error) {
-      throw new ConfigError(label, `cannot read ${file}: ${(error as Error).message}`);
+      throw new ConfigError(label, (error as Error).message);
     }
   }
-  return { config: modelConfig(given.model ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
+  return { config: modelConfig(given.config ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
 }
 
 /** One run, with a progress bar on a terminal's stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */

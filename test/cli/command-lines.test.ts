@@ -99,4 +99,21 @@ describe('command lines', () => {
     assert.match(result.stderr, /^usage: hrrr-embed COMMAND/);
     assert.match(hrrrEmbed(['--help']).stdout, /^usage: hrrr-embed COMMAND/);
   });
+
+  it('retrain --model-config refuses a file that is no settings object, or holds a key it does not know, naming it', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      const retrain = (settings: string) => {
+        const file = join(folder, 'fresh.json');
+        writeFileSync(file, settings);
+        const args = ['retrain', '--models', join(folder, 'models'), '--shards', join(folder, 'shards'), '--data', join(folder, 'data'), '--fresh', '--model-config', file, '--device', 'cpu'];
+        return hrrrEmbed(args, { LOG_LEVEL: 'silent' }).stderr.split('\n')[0]!;
+      };
+      // A misspelt "model" would otherwise train the seed's configuration, as if no file were given.
+      assert.match(retrain('{"modle": {"nlayers": 2}}'), /^hrrr-embed retrain: --model-config: .*fresh\.json: unknown key "modle"/);
+      assert.match(retrain('null'), /^hrrr-embed retrain: --model-config: .*fresh\.json: must hold a JSON object/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
