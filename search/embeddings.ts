@@ -12,8 +12,8 @@ import type { StageLogger } from '../stages/stage.js';
 
 export interface ReadOptions {
   /**
-   * The topic is read to its end when no record has come for this long: a bus has no "end" to
-   * wait for, only records so far. The first record may take longer on Kafka, where the reader
+   * The topic is read to its end when no record has come for this long after the last one was
+   * decoded: a bus has no "end" to wait for, only records so far. The first record may take longer on Kafka, where the reader
    * joins a consumer group first: `firstRecordMs` is how long an empty topic is waited on.
    */
   quietMs: number;
@@ -47,8 +47,9 @@ export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs,
   try {
     for await (const record of consumer.records(signal ? AbortSignal.any([signal, quiet.signal]) : quiet.signal)) {
       clearTimeout(timer);
-      timer = setTimeout(() => quiet.abort(), quietMs);
       const decoded = await decoder.decode(record);
+      // Quiet from here: only the wait on the bus counts, not a slow decode (a schema registry's first lookup).
+      timer = setTimeout(() => quiet.abort(), quietMs);
       if (!decoded) continue;
       const value = decoded.value as Embedding;
       const key = `${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`;
