@@ -61,9 +61,11 @@ describe('nearest embeddings, against a brute-force ranking', () => {
     assert.match(warnings[0]!, /2019-09-20T02Z: .*3 numbers, not 2/);
   });
 
-  it('k larger than the population gives all of it; ties go by time; one record alone has no neighbour', () => {
+  it('k larger than the population gives all of it; ties go by time; a zero vector has cosine 0; one record alone has no neighbour', () => {
     const embeddings = [at(5, [0, 0]), at(7, [0, 1]), at(3, [1, 0]), at(4, [0, -1])];
-    assert.deepEqual(nearest(embeddings[0]!, embeddings, 100, silentLogger).map(({ rank, validTime }) => [rank, validTime]), [[1, '2019-09-20T03Z'], [2, '2019-09-20T04Z'], [3, '2019-09-20T07Z']]);
+    const found = nearest(embeddings[0]!, embeddings, 100, silentLogger);
+    assert.deepEqual(found.map(({ rank, validTime }) => [rank, validTime]), [[1, '2019-09-20T03Z'], [2, '2019-09-20T04Z'], [3, '2019-09-20T07Z']]);
+    assert.deepEqual(found.map(({ similarity }) => similarity), [0, 0, 0], 'the cosine with a zero vector is 0, not NaN');
     assert.deepEqual(nearest(embeddings[0]!, [embeddings[0]!], 3, silentLogger), []);
   });
 });
