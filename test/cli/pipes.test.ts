@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -39,5 +40,28 @@ describe('a command piped into a reader that stops early', () => {
     await bus.close();
     assert.equal(await exited, 0, stderr);
     assert.doesNotMatch(stderr, /EPIPE|Unhandled|\n\s+at /);
+  });
+
+});
+
+describe('logs of a command that reads Kafka', () => {
+  it('similar logs the Kafka client\'s complaints as its own JSON lines (pino, under LOG_LEVEL), not in kafkajs\'s format', async () => {
+    // A port nothing listens on: the client complains at once that it cannot connect.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+
+    const similar = spawn(process.execPath, [cli, 'similar', '--time', '2019-09-20T05Z', '--kafka', `127.0.0.1:${port}`]);
+    const exited = new Promise((resolve) => similar.once('exit', resolve));
+    let stderr = '';
+    similar.stderr.on('data', (chunk) => (stderr += chunk));
+    while (!stderr.includes('\n')) await new Promise((resolve) => similar.stderr.once('data', resolve));
+    similar.kill();
+    await exited;
+    const first = JSON.parse(stderr.split('\n')[0]!) as { level: unknown; msg?: string; logger?: string };
+    assert.equal(first.logger, undefined, stderr);
+    assert.equal(typeof first.level, 'number', 'pino\'s numeric level');
+    assert.match(first.msg ?? '', /ECONNREFUSED|connect/i);
   });
 });
