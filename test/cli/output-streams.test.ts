@@ -11,7 +11,7 @@ import { embeddingKey, sampleEmbedding } from '../bus/sample-records.js';
 import { repoRoot } from '../paths.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
-const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-pipes-'));
+const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-streams-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('a command piped into a reader that stops early', () => {
