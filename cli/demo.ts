@@ -50,7 +50,7 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
   const hours = count('hours', values.hours, 6, 48);
   const laterHours = count('later-hours', values['later-hours'], 1, 24);
   const steps = count('steps', values.steps, 1, 100_000);
-  const config = MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS];
+  const config = Object.hasOwn(MODEL_PRESETS, values.preset) ? MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS] : undefined;
   if (!config) throw new UsageError(`--preset: ${values.preset} is not one of ${Object.keys(MODEL_PRESETS).join(', ')}`, demoUsage);
   const start = hourOption('--start', values.start, demoUsage);
   const device = deviceOption('--device', values.device, demoUsage);

@@ -116,4 +116,10 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it('demo --preset takes only a preset\'s name, not a name every object has (toString, constructor)', () => {
+    for (const preset of ['toString', 'constructor', '__proto__']) {
+      assertWrongCommandLine(['demo', '--preset', preset, '--dir', join(tmpdir(), 'hrrr-embed-never-made')], new RegExp(`^hrrr-embed demo: --preset: ${preset} is not one of seed, reduced, demo`));
+    }
+  });
 });
