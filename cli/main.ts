@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     console.error(`hrrr-embed: unknown command ${JSON.stringify(name)}\n\n${usage}`);
     return 2;

@@ -122,4 +122,8 @@ describe('command lines', () => {
       assertWrongCommandLine(['demo', '--preset', preset, '--dir', join(tmpdir(), 'hrrr-embed-never-made')], new RegExp(`^hrrr-embed demo: --preset: ${preset} is not one of seed, reduced, demo`));
     }
   });
+
+  it('a name every object has (toString, constructor, __proto__) is an unknown command', () => {
+    for (const name of ['toString', 'constructor', '__proto__']) assertWrongCommandLine([name], new RegExp(`^hrrr-embed: unknown command "${name}"`));
+  });
 });
