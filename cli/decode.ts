@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { parseArgs } from 'node:util';
 import { inventoryLine, type Grib2Field } from '../grib2/index.js';
 import { silentLogger } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
-import { writeOutputFile } from './output-file.js';
+import { readInputFile, writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const decodeUsage = `usage: hrrr-embed decode FILE [--match REGEX] [--raw OUT]
@@ -32,7 +31,7 @@ export async function decodeCommand(args: string[], out: (line: string) => void)
     throw new UsageError(`--match: ${(error as Error).message}`, decodeUsage);
   }
   const file = positionals[0]!;
-  const bytes = await readFile(file);
+  const bytes = await readInputFile(file);
   const stage = createDecodeStage(match ? { match } : {});
   const context = { log: silentLogger, signal: new AbortController().signal };
   let decoded = 0;

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { inventoryLine } from '../grib2/index.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
@@ -8,6 +7,7 @@ import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
+import { readInputFile } from './files.js';
 import { commandLogger, deviceOption, storeOption } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -42,7 +42,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
     const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model: fixedModel(model), backend }));
     const context: StageContext = { log, signal: new AbortController().signal };
     let embedded = 0;
-    for await (const result of stages.process({ source: { store: 'file://', key: file }, bytes: await readFile(file) }, context)) {
+    for await (const result of stages.process({ source: { store: 'file://', key: file }, bytes: await readInputFile(file) }, context)) {
       out(
         JSON.stringify({
           inventory: inventoryLine(result.field),

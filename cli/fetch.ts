@@ -3,7 +3,7 @@ import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour } from '../stages/sources/hrrr-archive.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage } from './sources.js';
-import { writeOutputFile } from './output-file.js';
+import { writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const fetchUsage = `usage: hrrr-embed fetch --time YYYY-MM-DDTHHZ --out FILE [OPTIONS]

@@ -12,7 +12,7 @@ import { openStore } from '../store/open.js';
 import { embeddingsTopicHelp, embeddingsTopicOptions, lookUpEmbedding } from './embeddings-topic.js';
 import { readModelSettings } from './model.js';
 import { commandLogger, deviceOption, storeOption } from './sources.js';
-import { writeOutputFile } from './output-file.js';
+import { writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const reconstructUsage = `usage: hrrr-embed reconstruct --time T --png FILE [--models LOC] [--field F] [--data DIR | --kafka HOST:PORT]

@@ -126,4 +126,17 @@ describe('command lines', () => {
   it('a name every object has (toString, constructor, __proto__) is an unknown command', () => {
     for (const name of ['toString', 'constructor', '__proto__']) assertWrongCommandLine([name], new RegExp(`^hrrr-embed: unknown command "${name}"`));
   });
+
+  it('a folder given where a file is read is named', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      for (const args of [['decode', folder], ['embed', folder, '--device', 'cpu'], ['model', 'summary', '--config', folder]]) {
+        const result = hrrrEmbed(args, { LOG_LEVEL: 'silent' });
+        assert.equal(result.status, 1, result.stderr);
+        assert.ok(result.stderr.includes(`${folder} is a folder, not a file`), `${args[0]}: ${result.stderr}`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
