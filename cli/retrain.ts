@@ -28,8 +28,8 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
                      AWS); --region R, the buckets' region (default us-east-1)
   --field F          the field to train on (default "REFC:entire atmosphere:anl")
-  --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: the last --days N
-                     days up to the current hour, N = 30)
+  --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: --to the current
+                     hour, --from --days N days before --to, N = 30; --days or --from, not both)
   --steps N          training steps, batches of --batch-size N fields (default 1000 of 4)
   --steps-per-checkpoint N  a virtual epoch: checkpoint, and held-out loss, every N steps (100)
   --learning-rate X  Adam's (default 0.001, Keras's)
@@ -54,7 +54,7 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
                      HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
 
-export const retrainUsage = `usage: hrrr-embed retrain --models LOC --shards LOC [--from T] [--to T | --days N] [--steps N] [OPTIONS]
+export const retrainUsage = `usage: hrrr-embed retrain --models LOC --shards LOC [--from T | --days N] [--to T] [--steps N] [OPTIONS]
 
 Retrains the autoencoder on the shards of a time range: the promoted version's weights (or a
 fresh model with --fresh), Adam on LogCosh, batches shuffled across shards, a checkpoint every
@@ -92,6 +92,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const from = values.from === undefined ? undefined : hourOption(origin('from'), values.from, usage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
   if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
+  if (from && origin('days') !== 'default') throw new UsageError(`${origin('days')} and ${origin('from')}: give one (${origin('days')} counts back from --to, or from now)`, usage);
   const device = deviceOption(origin('device'), values.device, usage);
   const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));

@@ -139,4 +139,14 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it('retrain refuses --days beside --from, which it would ignore (--days counts back from --to, or now)', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      const args = ['retrain', '--models', join(folder, 'models'), '--shards', join(folder, 'shards'), '--data', join(folder, 'data'), '--device', 'cpu', '--from', '2019-09-01T00Z', '--to', '2019-09-20T00Z', '--days', '3'];
+      assertWrongCommandLine(args, /^hrrr-embed retrain: --days and --from: give one/, { LOG_LEVEL: 'silent' });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
