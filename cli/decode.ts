@@ -1,9 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { parseArgs } from 'node:util';
 import { inventoryLine, type Grib2Field } from '../grib2/index.js';
 import { silentLogger } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
+import { readInputFile, writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const decodeUsage = `usage: hrrr-embed decode FILE [--match REGEX] [--raw OUT]
@@ -31,7 +31,7 @@ export async function decodeCommand(args: string[], out: (line: string) => void)
     throw new UsageError(`--match: ${(error as Error).message}`, decodeUsage);
   }
   const file = positionals[0]!;
-  const bytes = await readFile(file);
+  const bytes = await readInputFile(file);
   const stage = createDecodeStage(match ? { match } : {});
   const context = { log: silentLogger, signal: new AbortController().signal };
   let decoded = 0;
@@ -45,10 +45,10 @@ export async function decodeCommand(args: string[], out: (line: string) => void)
 
 async function writeRaw(path: string, values: Float32Array): Promise<void> {
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  if (endianness() === 'LE') return writeFile(path, bytes);
+  if (endianness() === 'LE') return writeOutputFile(path, bytes);
   const view = new DataView(new ArrayBuffer(values.byteLength));
   values.forEach((value, i) => view.setFloat32(i * 4, value, true));
-  return writeFile(path, new Uint8Array(view.buffer));
+  return writeOutputFile(path, new Uint8Array(view.buffer));
 }
 
 function summarize(field: Grib2Field, values: Float32Array) {

@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_PRESETS } from '../model/config.js';
-import { selectBackend, parseDevice } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { runDemo } from '../pipelines/demo.js';
-import { commandLogger } from './sources.js';
+import { commandLogger, deviceOption, hourOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const demoUsage = `usage: hrrr-embed demo [--dir DIR] [--hours N] [--later-hours N] [--steps N] [--preset demo|reduced|seed] [--start YYYY-MM-DDTHHZ] [--device D]
@@ -16,15 +16,17 @@ layout; a consumer following that folder embeds each onto the local topics in DI
 untrained model (nothing is promoted yet) and keeps it in a shard; a model is trained once on
 the shards (--steps, default 24, batches of 4), promoted as the first version, announced and
 swapped into the running consumer; the later hours (default 2, the last a squall line unlike
-the rest) are embedded by the new version, and raise alerts where it does not know them. Prints a JSON line per analysis and per checkpoint, then a summary; the report is
-DIR/report.html. Afterwards: hrrr-embed tail embeddings --data DIR/data, hrrr-embed similar
+the rest) are embedded by the new version, and raise alerts where it does not know them. Prints
+a JSON line per analysis and per checkpoint, then a summary; the report is DIR/report.html.
+Afterwards: hrrr-embed tail embeddings --data DIR/data --from-beginning, hrrr-embed similar
 --time 2019-09-20T05Z --data DIR/data.
 
 The demo preset (fields downsampled 16 times to 64 x 112, two blocks) keeps this to a few
 minutes on a 2-core CPU; --device auto (default) trains on the fastest backend there is
 (webgpu where a Vulkan driver is installed, even Mesa's lavapipe on the CPU, is several times
 faster than cpu); --preset reduced (4 times, 256 x 448) or seed (the article's full-size
-model) are for a GPU (--device webgpu or tensorflow).`;
+model) are for a GPU (--device webgpu or tensorflow). -v, --verbose logs every step on stderr
+(default: warnings only).`;
 
 export async function demoCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values } = parseArgs({
@@ -48,16 +50,10 @@ export async function demoCommand(args: string[], out: (line: string) => void): 
   const hours = count('hours', values.hours, 6, 48);
   const laterHours = count('later-hours', values['later-hours'], 1, 24);
   const steps = count('steps', values.steps, 1, 100_000);
-  const config = MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS];
+  const config = Object.hasOwn(MODEL_PRESETS, values.preset) ? MODEL_PRESETS[values.preset as keyof typeof MODEL_PRESETS] : undefined;
   if (!config) throw new UsageError(`--preset: ${values.preset} is not one of ${Object.keys(MODEL_PRESETS).join(', ')}`, demoUsage);
-  const start = new Date(values.start.replace(/Z$/, ':00Z'));
-  if (Number.isNaN(start.getTime()) || start.getUTCMinutes() !== 0) throw new UsageError(`--start: ${values.start} is not an hour such as 2019-09-20T05Z`, demoUsage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError(`--device: ${(error as Error).message}`, demoUsage);
-  }
+  const start = hourOption('--start', values.start, demoUsage);
+  const device = deviceOption('--device', values.device, demoUsage);
 
   const log = commandLogger(values.verbose, 'warn');
   const { backend } = await selectBackend(device, 'training', log);

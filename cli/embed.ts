@@ -1,16 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { inventoryLine } from '../grib2/index.js';
 import { disposeAutoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { openModel } from '../model/open.js';
 import { pipe, type StageContext } from '../stages/stage.js';
 import { createDecodeStage } from '../stages/transforms/decode.js';
 import { createEncodeStage, fixedModel } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
-import { storeOption } from './sources.js';
-import { UsageError } from './usage.js';
+import { readInputFile } from './files.js';
+import { commandLogger, deviceOption, storeOption } from './sources.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 export const embedUsage = `usage: hrrr-embed embed FILE.grib2 [--model DIR] [--version ID] [--device D] [--match REGEX]
 
@@ -33,15 +32,9 @@ export async function embedCommand(args: string[], out: (line: string) => void):
   });
   if (positionals.length !== 1) throw new UsageError('embed takes exactly one FILE', embedUsage);
   if (options.version !== undefined && options.model === undefined) throw new UsageError('--version needs --model', embedUsage);
-  let device;
-  let match;
-  try {
-    device = parseDevice(options.device);
-    match = new RegExp(options.match);
-  } catch (error) {
-    throw new UsageError((error as Error).message, embedUsage);
-  }
-  const log = pino({ name: 'hrrr-embed' }, pino.destination(2));
+  const device = deviceOption('--device', options.device, embedUsage);
+  const match = optionOrUsage('--match', embedUsage, () => new RegExp(options.match));
+  const log = commandLogger(false, 'info');
   const { backend } = await selectBackend(device, 'inference', log);
   const { model } = await openModel(options.model === undefined ? undefined : storeOption('--model', options.model, embedUsage, { log }), options.version, log);
   try {
@@ -49,7 +42,7 @@ export async function embedCommand(args: string[], out: (line: string) => void):
     const stages = pipe(pipe(createDecodeStage({ match }), createNormalizeStage({ model: model.config, normalization: model.normalization })), createEncodeStage({ model: fixedModel(model), backend }));
     const context: StageContext = { log, signal: new AbortController().signal };
     let embedded = 0;
-    for await (const result of stages.process({ source: { store: 'file://', key: file }, bytes: await readFile(file) }, context)) {
+    for await (const result of stages.process({ source: { store: 'file://', key: file }, bytes: await readInputFile(file) }, context)) {
       out(
         JSON.stringify({
           inventory: inventoryLine(result.field),

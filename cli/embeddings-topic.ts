@@ -52,7 +52,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }) });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }

@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour } from '../stages/sources/hrrr-archive.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage } from './sources.js';
+import { writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const fetchUsage = `usage: hrrr-embed fetch --time YYYY-MM-DDTHHZ --out FILE [OPTIONS]
@@ -31,7 +31,7 @@ export async function fetchCommand(args: string[], out: (line: string) => void):
   for await (const analysis of discovery.run(context)) {
     const pieces = [];
     for await (const piece of createFetchStage({ store, match }).process(analysis, context)) pieces.push(piece);
-    await writeFile(values.out, Buffer.concat(pieces.map((piece) => piece.bytes)));
+    await writeOutputFile(values.out, Buffer.concat(pieces.map((piece) => piece.bytes)));
     out(JSON.stringify({
       time: analysis.time.toISOString(),
       store: analysis.store,

@@ -43,11 +43,15 @@ exit codes: 0 done, 1 bad input or failure, 2 wrong command line.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage);
-    return name === undefined ? 2 : 0;
+  if (name === undefined) {
+    console.error(usage);
+    return 2;
   }
-  const command = commands[name];
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     console.error(`hrrr-embed: unknown command ${JSON.stringify(name)}\n\n${usage}`);
     return 2;
@@ -97,4 +101,10 @@ function endOnUnhandledRejection(name: string): void {
   });
 }
 
+// A reader that stops early (`| head -1`) closes the pipe: the command ends there, quietly, as
+// Unix tools end on SIGPIPE (which Node ignores, turning the next write into an EPIPE error).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
 import { modelFlops } from '../model/flops.js';
 import { summarizeLayers } from '../model/summary.js';
 import { silentLogger } from '../stages/stage.js';
+import { readInputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
@@ -40,7 +40,14 @@ export async function modelCommand(args: string[], out: (line: string) => void):
 
 /** A settings file as `model summary --config` and `reconstruct --config` take it: {"model": {...}, "normalization": {...}}. */
 export async function readModelSettings(path: string): Promise<{ config?: unknown; normalization?: unknown }> {
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown;
+  const text = (await readInputFile(path)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse quotes the text it stopped in, line breaks and all: one line, naming the file.
+    throw new Error(`${path}: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
+  }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path}: must hold a JSON object`);
   const { model, normalization, ...rest } = parsed as Record<string, unknown>;
   const unknownKey = Object.keys(rest)[0];

@@ -1,17 +1,18 @@
-import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Embedding } from '../bus/records.js';
 import { createAutoencoder, disposeAutoencoder, UNTRAINED, type Autoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { cropWindow, MODEL_PRESETS } from '../model/config.js';
 import { fieldPicture } from '../model/picture.js';
 import { loadVersion } from '../model/versions.js';
 import type { StageLogger } from '../stages/stage.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { openStore } from '../store/open.js';
 import { embeddingsTopicHelp, embeddingsTopicOptions, lookUpEmbedding } from './embeddings-topic.js';
 import { readModelSettings } from './model.js';
-import { commandLogger } from './sources.js';
+import { commandLogger, deviceOption, storeOption } from './sources.js';
+import { writeOutputFile } from './files.js';
 import { UsageError } from './usage.js';
 
 export const reconstructUsage = `usage: hrrr-embed reconstruct --time T --png FILE [--models LOC] [--field F] [--data DIR | --kafka HOST:PORT]
@@ -28,6 +29,7 @@ cropped border), north up, in radar colours, shrunk --shrink times.
                        downsampling and embedding size the record has)
   --shrink N           each N x N block drawn as one pixel, its strongest echo (default 1)
   --device D           auto (default), tensorflow, webgpu, wasm or cpu
+  --verbose            debug logs on stderr (default: warnings only)
 ${embeddingsTopicHelp}`;
 
 export async function reconstructCommand(args: string[], out: (line: string) => void): Promise<void> {
@@ -38,16 +40,12 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
   if (values.png === undefined) throw new UsageError('--png is required', reconstructUsage);
   const shrink = Number(values.shrink);
   if (!Number.isInteger(shrink) || shrink < 1) throw new UsageError(`--shrink: ${values.shrink} is not a whole number of at least 1`, reconstructUsage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError((error as Error).message, reconstructUsage);
-  }
+  const device = deviceOption('--device', values.device, reconstructUsage);
   const log = commandLogger(values.verbose);
+  const models = values.models === undefined ? undefined : storeOption('--models', values.models, reconstructUsage, { log });
   const { query } = await lookUpEmbedding(values, reconstructUsage, log);
   await selectBackend(device, 'inference', log);
-  const model = await modelOf(query, values, log);
+  const model = await modelOf(query, { models, config: values.config }, log);
   try {
     if (model.config.numdense !== query.embedding.length) {
       throw new Error(`the embedding has ${query.embedding.length} numbers, model ${query.modelVersion} takes ${model.config.numdense}`);
@@ -56,7 +54,7 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
     const [, height, width] = output.shape;
     const pixels = (await output.data()) as Float32Array;
     output.dispose();
-    await writeFile(values.png, fieldPicture(pixels, height, width, shrink));
+    await writeOutputFile(values.png, fieldPicture(pixels, height, width, shrink));
     out(JSON.stringify({ validTime: query.validTime.toISOString(), field: query.field, modelId: query.modelId, modelVersion: query.modelVersion, png: values.png, height: Math.ceil(height / shrink), width: Math.ceil(width / shrink) }));
   } finally {
     disposeAutoencoder(model);
@@ -64,7 +62,7 @@ export async function reconstructCommand(args: string[], out: (line: string) => 
 }
 
 /** The model version the record names, from --models or the store the record names; a fresh one for "untrained". */
-async function modelOf(record: Embedding, values: { models?: string | undefined; config?: string | undefined }, log: StageLogger): Promise<Autoencoder> {
+async function modelOf(record: Embedding, values: { models: ObjectStore | undefined; config: string | undefined }, log: StageLogger): Promise<Autoencoder> {
   if (record.modelVersion === UNTRAINED) {
     if (values.config !== undefined) return createAutoencoder(await readModelSettings(values.config));
     const preset = Object.values(MODEL_PRESETS).find((config) => {
@@ -74,7 +72,6 @@ async function modelOf(record: Embedding, values: { models?: string | undefined;
     if (!preset) throw new Error(`the record's untrained model (${record.crop.rows} x ${record.crop.columns} downsampled ${record.crop.downsample}, embedding of ${record.embedding.length}) is none of the presets (${Object.keys(MODEL_PRESETS).join(', ')}): give its settings with --config FILE`);
     return createAutoencoder({ config: preset });
   }
-  const location = values.models ?? record.modelId;
-  const { model } = await loadVersion(openStore(location, { log }), record.modelVersion);
+  const { model } = await loadVersion(values.models ?? openStore(record.modelId, { log }), record.modelVersion);
   return model;
 }

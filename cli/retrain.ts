@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { ConfigError, modelConfig, normalizationConfig } from '../model/config.js';
 import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
@@ -19,15 +18,18 @@ import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
-import { commandLogger, hourOption, logFailure, storeOption } from './sources.js';
+import { readModelSettings } from './model.js';
+import { commandLogger, deviceOption, hourOption, logFailure, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const retrainOptionsUsage = `  --models LOC       the model store (a folder or s3://BUCKET): versions, promoted.json, and
                      the runs' checkpoints under training/RUN_ID/
   --shards LOC       the shard store the shard sink writes (a folder or s3://BUCKET)
+  --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
+                     AWS); --region R, the buckets' region (default us-east-1)
   --field F          the field to train on (default "REFC:entire atmosphere:anl")
-  --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: the last --days N
-                     days up to the current hour, N = 30)
+  --from T, --to T   the valid times to train on, YYYY-MM-DDTHHZ (default: --to the current
+                     hour, --from --days N days before --to, N = 30; --days or --from, not both)
   --steps N          training steps, batches of --batch-size N fields (default 1000 of 4)
   --steps-per-checkpoint N  a virtual epoch: checkpoint, and held-out loss, every N steps (100)
   --learning-rate X  Adam's (default 0.001, Keras's)
@@ -52,7 +54,7 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
   --config FILE      settings from a JSON file, keys the options in camelCase; each also from
                      HRRR_EMBED_TRAINER_<KEY> (HRRR_EMBED_TRAINER_MODELS)`;
 
-export const retrainUsage = `usage: hrrr-embed retrain --models LOC --shards LOC [--from T] [--to T | --days N] [--steps N] [OPTIONS]
+export const retrainUsage = `usage: hrrr-embed retrain --models LOC --shards LOC [--from T | --days N] [--to T] [--steps N] [OPTIONS]
 
 Retrains the autoencoder on the shards of a time range: the promoted version's weights (or a
 fresh model with --fresh), Adam on LogCosh, batches shuffled across shards, a checkpoint every
@@ -92,13 +94,9 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const from = values.from === undefined ? undefined : hourOption(origin('from'), values.from, usage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
   if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError(`${origin('device')}: ${(error as Error).message}`, usage);
-  }
-  const fresh = values.fresh ? freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  if (from && origin('days') !== 'default') throw new UsageError(`${origin('days')} and ${origin('from')}: give one (${origin('days')} counts back from --to, or from now)`, usage);
+  const device = deviceOption(origin('device'), values.device, usage);
+  const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
@@ -145,16 +143,17 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   return { base, range, bus, codec, log, ...(values.compactShards && { compact }) };
 }
 
-function freshModel(file: string | undefined, label: string): NonNullable<RetrainOptions['fresh']> {
-  let given: { model?: unknown; normalization?: unknown } = {};
+/** A fresh model's settings: those of FILE, read as model summary reads them, or the seed's. */
+async function freshModel(file: string | undefined, label: string): Promise<NonNullable<RetrainOptions['fresh']>> {
+  let given: { config?: unknown; normalization?: unknown } = {};
   if (file !== undefined) {
     try {
-      given = JSON.parse(readFileSync(file, 'utf8')) as typeof given;
+      given = await readModelSettings(file);
     } catch (error) {
-      throw new ConfigError(label, `cannot read ${file}: ${(error as Error).message}`);
+      throw new ConfigError(label, (error as Error).message);
     }
   }
-  return { config: modelConfig(given.model ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
+  return { config: modelConfig(given.config ?? {}), normalization: normalizationConfig(given.normalization ?? {}) };
 }
 
 /** One run, with a progress bar on a terminal's stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */

@@ -11,7 +11,9 @@ each, nearest first: rank, validTime, field, distance (Euclidean, what they are 
 similarity (cosine). The embeddings are read from the embeddings topic, the latest record of each
 field, hour and model version; only embeddings made by the same model line and version as T's are
 compared, since two models' embeddings are points of different spaces. A record that is not Avro
-of a known schema is skipped with a warning on stderr naming its partition and offset.
+of a known schema is skipped with a warning on stderr naming its partition and offset, and an
+embedding of another length than T's, or holding a number that is not finite, is left out with
+a warning naming its hour.
 
   -k N                 how many neighbours (default 10)
 ${embeddingsTopicHelp}`;
@@ -20,6 +22,7 @@ export async function similarCommand(args: string[], out: (line: string) => void
   const { values } = parseArgs({ args, options: { ...embeddingsTopicOptions, k: { type: 'string', short: 'k', default: '10' } } });
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k: ${values.k} is not a whole number of at least 1`, similarUsage);
-  const { query, embeddings } = await lookUpEmbedding(values, similarUsage, commandLogger(false));
-  for (const neighbour of nearest(query, embeddings, k)) out(JSON.stringify(neighbour));
+  const log = commandLogger(false);
+  const { query, embeddings } = await lookUpEmbedding(values, similarUsage, log);
+  for (const neighbour of nearest(query, embeddings, k, log)) out(JSON.stringify(neighbour));
 }

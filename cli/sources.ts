@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { DEVICES, type Device } from '../model/backends.js';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
 import { NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
@@ -85,6 +86,12 @@ export function hourOption(label: string, text: string, usage: string): Date {
   } catch (error) {
     throw new UsageError(`${label}: ${(error as Error).message}`, usage);
   }
+}
+
+/** The compute device a setting names; `label` names the setting in the error (e.g. "--device"). */
+export function deviceOption(label: string, text: string, usage: string): Device {
+  if (!(DEVICES as readonly string[]).includes(text)) throw new UsageError(`${label}: unknown device ${JSON.stringify(text)} (known: ${DEVICES.join(', ')})`, usage);
+  return text as Device;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -45,13 +45,14 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
 
   const kafkaSecurity = kafkaSecurityFromFlags(options, process.env, tailUsage);
   const codec = await AvroCodec.create(options.registry === undefined ? {} : { registry: optionOrUsage('--registry', tailUsage, () => new SchemaRegistryClient(options.registry!)) });
+  const log = commandLogger(false);
   let bus;
   try {
-    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(kafkaSecurity && { kafkaSecurity }) });
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }
-  const decoder = new SkippingDecoder(codec, commandLogger(false));
+  const decoder = new SkippingDecoder(codec, log);
   const interrupted = new AbortController();
   const interrupt = () => interrupted.abort();
   process.once('SIGINT', interrupt);

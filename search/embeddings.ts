@@ -12,8 +12,8 @@ import type { StageLogger } from '../stages/stage.js';
 
 export interface ReadOptions {
   /**
-   * The topic is read to its end when no record has come for this long: a bus has no "end" to
-   * wait for, only records so far. The first record may take longer on Kafka, where the reader
+   * The topic is read to its end when no record has come for this long after the last one was
+   * decoded: a bus has no "end" to wait for, only records so far. The first record may take longer on Kafka, where the reader
    * joins a consumer group first: `firstRecordMs` is how long an empty topic is waited on.
    */
   quietMs: number;
@@ -33,8 +33,8 @@ export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | '
 }
 
 /**
- * Every embedding on the topic, the latest per (field, valid time, model), in the order they were
- * first published; a record that is not Avro of a known schema is skipped, with a warning. Reads
+ * Every embedding on the topic, the latest per (field, valid time, model), in the order of those
+ * latest publications (so the last of an hour's is the one published last); a record that is not Avro of a known schema is skipped, with a warning. Reads
  * as a throwaway consumer group that commits nothing, as `tail` does.
  */
 export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal, log }: ReadOptions): Promise<Embedding[]> {
@@ -47,11 +47,15 @@ export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs,
   try {
     for await (const record of consumer.records(signal ? AbortSignal.any([signal, quiet.signal]) : quiet.signal)) {
       clearTimeout(timer);
-      timer = setTimeout(() => quiet.abort(), quietMs);
       const decoded = await decoder.decode(record);
+      // Quiet from here: only the wait on the bus counts, not a slow decode (a schema registry's first lookup).
+      timer = setTimeout(() => quiet.abort(), quietMs);
       if (!decoded) continue;
       const value = decoded.value as Embedding;
-      latest.set(`${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`, value);
+      const key = `${value.field}\u0000${value.validTime.getTime()}\u0000${modelOf(value)}`;
+      // Deleted first, so that the record takes its place as the latest published.
+      latest.delete(key);
+      latest.set(key, value);
     }
   } finally {
     decoder.logSkipped(topic);

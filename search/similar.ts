@@ -7,6 +7,7 @@
  */
 import type { Embedding } from '../bus/records.js';
 import { formatHour } from '../stages/sources/hrrr-archive.js';
+import type { StageLogger } from '../stages/stage.js';
 import { modelOf } from './embeddings.js';
 
 export interface Neighbour {
@@ -39,12 +40,23 @@ export function findEmbedding(embeddings: readonly Embedding[], { field, validTi
 
 /**
  * The k embeddings nearest the query's, of the same field and made by the same model (line and
- * version): embeddings of two models are points of two different spaces, so never compared.
+ * version): embeddings of two models are points of two different spaces, so never compared. One
+ * that is no point of that space (of another length, or holding a number that is not finite: its
+ * distance to anything is NaN, which would leave the ranking of the others unsorted) is left out,
+ * with a warning on `log`.
  */
-export function nearest(query: Embedding, embeddings: readonly Embedding[], k: number): Neighbour[] {
+export function nearest(query: Embedding, embeddings: readonly Embedding[], k: number, log: StageLogger): Neighbour[] {
+  if (!query.embedding.every(Number.isFinite)) {
+    throw new Error(`the embedding of ${query.field} at ${formatHour(query.validTime)} by model version ${query.modelVersion} holds a number that is not finite: it is near nothing`);
+  }
   const model = modelOf(query);
   return embeddings
     .filter((e) => e.field === query.field && modelOf(e) === model && e.validTime.getTime() !== query.validTime.getTime())
+    .filter((e) => {
+      const unlike = e.embedding.length !== query.embedding.length ? `it has ${e.embedding.length} numbers, not ${query.embedding.length}` : e.embedding.every(Number.isFinite) ? undefined : 'it holds a number that is not finite';
+      if (unlike) log.warn({ field: e.field, validTime: formatHour(e.validTime), modelVersion: e.modelVersion }, `left out the embedding at ${formatHour(e.validTime)}: ${unlike}`);
+      return unlike === undefined;
+    })
     .map((e) => ({ e, distance: euclidean(query.embedding, e.embedding) }))
     .sort((a, b) => a.distance - b.distance || a.e.validTime.getTime() - b.e.validTime.getTime())
     .slice(0, k)

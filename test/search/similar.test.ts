@@ -93,7 +93,7 @@ describe('nearest embeddings', () => {
     const embeddings = [at(0, [0, 0]), at(1, [3, 4]), at(2, [1, 0]), at(3, [0, 0], 'v2'), at(3, [10, 10])];
     const query = findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(0) });
     assert.deepEqual(
-      nearest(query, embeddings, 10).map(({ validTime, distance }) => [validTime, distance]),
+      nearest(query, embeddings, 10, silentLogger).map(({ validTime, distance }) => [validTime, distance]),
       [
         ['2019-09-20T02Z', 1],
         ['2019-09-20T01Z', 5],
