@@ -4,7 +4,7 @@ import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
 import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
 import { openModel } from '../model/open.js';
 import { loadVersion } from '../model/versions.js';
@@ -22,7 +22,7 @@ import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';
 import { Readiness } from '../runtime/readiness.js';
 import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
-import { commandLogger, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
+import { commandLogger, deviceOption, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
 export const runUsage = `usage: hrrr-embed run [--config FILE] [--source LOC] [--data DIR | --kafka HOST:PORT] [--from T] [--to T] [--once] [OPTIONS]
@@ -86,12 +86,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     const polling = (['from', 'to', 'once'] as const).filter((key) => values[key] !== undefined && values[key] !== false);
     if (polling.length > 0) throw new UsageError(`${polling.map((key) => origin(key)).join(', ')}: ${origin('events')} does the analyses its events name, so hours and --once do not apply`, runUsage);
   }
-  let device;
-  try {
-    device = parseDevice(values.device);
-  } catch (error) {
-    throw new UsageError(`${origin('device')}: ${(error as Error).message}`, runUsage);
-  }
+  const device = deviceOption(origin('device'), values.device, runUsage);
   const { partitions } = values;
   const encoderThread = values.encoderThread;
   if (!(ENCODER_THREADS as readonly string[]).includes(encoderThread)) throw new UsageError(`${origin('encoderThread')}: ${JSON.stringify(encoderThread)} is not one of ${ENCODER_THREADS.join(', ')}`, runUsage);

@@ -32,6 +32,7 @@ describe('command lines', () => {
     assertWrongCommandLine(['embed', 'field.grib2', '--device', 'abacus'], device);
     assertWrongCommandLine(['reconstruct', '--time', '2019-09-20T05Z', '--png', 'field.png', '--device', 'abacus'], device);
     assertWrongCommandLine(['retrain', '--models', 'models', '--shards', 'shards', '--device', 'abacus'], device);
+    assertWrongCommandLine(['run', '--device', 'abacus'], device);
   });
 
   it('embed names --match when its regular expression is wrong', () => {
