@@ -11,7 +11,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { S3Server } from '../infra/s3-server.js';
 import { runBackfill } from '../pipelines/backfill.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
@@ -19,7 +18,7 @@ import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
 import { FolderStore } from '../store/folder.js';
 import { RetryingStore } from '../store/retrying.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 import { withLatency } from './with-latency.js';
 
 export const BACKFILL_USAGE = 'npm run bench -- backfill [--hours N] [--concurrency 1,4,16] [--latency-ms 0,50]';
@@ -27,7 +26,7 @@ export const BACKFILL_USAGE = 'npm run bench -- backfill [--hours N] [--concurre
 const START = new Date('2019-09-20T00:00:00Z');
 
 export async function backfillBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { hours: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '1,4,16' }, 'latency-ms': { type: 'string', default: '0,50' } } });
+  const { values } = parseBenchArgs({ args, options: { hours: { type: 'string', default: '48' }, concurrency: { type: 'string', default: '1,4,16' }, 'latency-ms': { type: 'string', default: '0,50' } } });
   const hours = Number(values.hours);
   const levels = values.concurrency.split(',').map(Number);
   const latencies = values['latency-ms'].split(',').map(Number);

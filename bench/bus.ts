@@ -11,14 +11,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import type { OutgoingRecord, TopicBus } from '../bus/bus.js';
 import { FileBus } from '../bus/files/file-bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { startBroker, testConsumerTiming } from '../infra/kafka/broker.js';
 import { silentLogger } from '../stages/stage.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 
 export const BUS_USAGE = 'npm run bench -- bus [--records N] [--batch N] [--single N] [--no-kafka]';
 
@@ -32,7 +31,7 @@ interface Figures {
 }
 
 export async function busBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseBenchArgs({
     args,
     options: { records: { type: 'string', default: '20000' }, batch: { type: 'string', default: '100' }, single: { type: 'string', default: '300' }, 'no-kafka': { type: 'boolean', default: false } },
   });

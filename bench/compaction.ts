@@ -9,7 +9,6 @@
  * compaction took. `--latency-ms` adds that wait before each request, a stand-in for the round
  * trip to a distant bucket (loopback has none).
  */
-import { parseArgs } from 'node:util';
 import { S3Server } from '../infra/s3-server.js';
 import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -18,7 +17,7 @@ import { createShardWriter } from '../shards/writer.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { REAL_REFC_FILE, realField } from './real-field.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 import { withLatency } from './with-latency.js';
 
 export const COMPACTION_USAGE = 'npm run bench -- compaction [--days N] [--latency-ms 0,20]';
@@ -27,7 +26,7 @@ const FIELD = 'REFC:entire atmosphere:anl';
 const START = Date.UTC(2019, 8, 20);
 
 export async function compactionBench(args: string[]): Promise<number> {
-  const { values: options } = parseArgs({ args, options: { days: { type: 'string', default: '2' }, 'latency-ms': { type: 'string', default: '0,20' } } });
+  const { values: options } = parseBenchArgs({ args, options: { days: { type: 'string', default: '2' }, 'latency-ms': { type: 'string', default: '0,20' } } });
   const days = Number(options.days);
   const latencies = options['latency-ms'].split(',').map(Number);
   if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days: ${options.days} is not a whole number of at least 1`);

@@ -13,14 +13,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import type { TopicBus } from '../bus/bus.js';
 import { FileBus } from '../bus/files/file-bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { startBroker, type TestBroker } from '../infra/kafka/broker.js';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { startEncoderThread } from '../model/encoder-thread.js';
 import { runConsumer } from '../pipelines/consume.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
@@ -28,7 +27,7 @@ import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
 import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, deviceOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker] [--shards]';
 
@@ -36,7 +35,7 @@ const START = new Date('2019-09-20T00:00:00Z');
 const hour = (n: number) => new Date(START.getTime() + n * HOUR_MS);
 
 export async function consumerBench(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' }, concurrency: { type: 'string' }, worker: { type: 'boolean', default: false }, shards: { type: 'boolean', default: false } } });
+  const { values } = parseBenchArgs({ args, options: { analyses: { type: 'string', default: '8' }, 'latency-runs': { type: 'string', default: '3' }, device: { type: 'string', default: 'auto' }, 'no-kafka': { type: 'boolean', default: false }, 'batch-size': { type: 'string', default: '1' }, concurrency: { type: 'string' }, worker: { type: 'boolean', default: false }, shards: { type: 'boolean', default: false } } });
   const batchSize = Number(values['batch-size']);
   const concurrency = Number(values.concurrency ?? Math.max(2, batchSize));
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size: ${values['batch-size']} is not a whole number of at least 1`);
@@ -45,7 +44,7 @@ export async function consumerBench(args: string[]): Promise<number> {
   const latencyRuns = Number(values['latency-runs']);
   if (!Number.isInteger(analyses) || analyses < 1) throw new UsageError(`--analyses: ${values.analyses} is not a whole number of at least 1`);
   if (!Number.isInteger(latencyRuns) || latencyRuns < 0) throw new UsageError(`--latency-runs: ${values['latency-runs']} is not a whole number`);
-  const { backend, adapter } = await selectBackend(parseDevice(values.device), 'inference', silentLogger);
+  const { backend, adapter } = await selectBackend(deviceOption(values.device), 'inference', silentLogger);
   const samples = Array.from({ length: analyses + latencyRuns }, (_, n) => sampleAnalysis(hour(n), n));
   const autoencoder = createAutoencoder();
   const encoder = values.worker ? await startEncoderThread(autoencoder, backend) : undefined;

@@ -12,7 +12,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { ENCODINGS } from '../shards/encoding.js';
@@ -20,7 +19,7 @@ import type { ShardCompression, ShardEncoding, ShardRow } from '../shards/types.
 import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
 import { REAL_REFC_FILE, realField } from './real-field.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, matchOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match REGEX]';
 
@@ -40,12 +39,12 @@ interface Result {
 }
 
 export async function shardsBench(args: string[]): Promise<number> {
-  const { values: options, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string', default: '8' }, match: { type: 'string', default: '^REFC$' } } });
+  const { values: options, positionals } = parseBenchArgs({ args, allowPositionals: true, options: { rows: { type: 'string', default: '8' }, match: { type: 'string', default: '^REFC$' } } });
   const rows = Number(options.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows: ${options.rows} is not a whole number of at least 1`);
   if (positionals.length > 1) throw new UsageError('give at most one FILE');
   const file = positionals[0] ?? REAL_REFC_FILE;
-  const { shortName, raw, values, height, width } = await realField(file, new RegExp(options.match));
+  const { shortName, raw, values, height, width } = await realField(file, matchOption(options.match));
   const normalization = SEED_NORMALIZATION;
   const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
   const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
