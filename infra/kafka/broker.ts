@@ -144,8 +144,11 @@ function formatStorage(properties: string, logFile: string): void {
 
 function java(args: string[], logFile: string): string {
   const result = spawnSync('java', [...jvmOptions, '-cp', classpath, ...args], { encoding: 'utf8' });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error('java is not on the PATH: the Kafka broker needs Java 17 (infra/install-test-deps.sh installs it)');
+  }
   if (result.status !== 0) {
-    throw new Error(`java ${args.slice(0, 2).join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}): ${result.stderr.slice(-2000)} (log: ${logFile})`);
+    throw new Error(`java ${args.slice(0, 2).join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').slice(-2000)} (log: ${logFile})`);
   }
   return result.stdout;
 }
