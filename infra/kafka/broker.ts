@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -163,22 +164,26 @@ async function launch(properties: string, logFile: string, address: string, read
     jvm.once('error', reject);
   });
   exited.catch(() => {});
+  // A JVM that exits ends the wait: asking a dead broker until the deadline would hold the process.
+  const stopAsking = new AbortController();
   try {
-    await Promise.race([waitUntilReady(address, readyTimeoutMs, logFile), exited]);
+    await Promise.race([waitUntilReady(address, readyTimeoutMs, logFile, stopAsking.signal), exited]);
   } catch (error) {
     await terminate(jvm);
     throw error;
+  } finally {
+    stopAsking.abort();
   }
   return jvm;
 }
 
 /** Asks the broker for its cluster description until it answers: the broker is ready when it says so. */
-async function waitUntilReady(address: string, timeoutMs: number, logFile: string): Promise<void> {
+async function waitUntilReady(address: string, timeoutMs: number, logFile: string, stop: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const admin = new Kafka({ brokers: [address], clientId: 'hrrr-embed-readiness', logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
   let lastError: unknown;
   try {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stop.aborted) {
       try {
         await admin.connect();
         const { brokers, controller } = await admin.describeCluster();
@@ -187,7 +192,7 @@ async function waitUntilReady(address: string, timeoutMs: number, logFile: strin
         lastError = error;
         await admin.disconnect().catch(() => {});
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await delay(100, undefined, { signal: stop }).catch(() => {});
     }
   } finally {
     await admin.disconnect().catch(() => {});

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { startBroker } from '../../infra/kafka/broker.js';
+import { repoRoot } from '../paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-broker-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -31,5 +34,23 @@ describe('startBroker (infra/kafka/broker.ts)', () => {
       restore('TMPDIR', temporary);
     }
     assert.deepEqual(readdirSync(folders), []);
+  });
+
+  it('a broker that dies while starting: the error says so, and the process is free to end at once (no readiness polling left behind)', () => {
+    // A listener whose key file does not exist: the JVM starts, then exits. Given ten minutes to
+    // become ready, a readiness loop left running would keep the process alive until then.
+    const script = join(work, 'dies.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { startBroker } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist', 'infra', 'kafka', 'broker.js')).href)};`,
+        `await startBroker({ readyTimeoutMs: 600_000, secured: { pemFile: ${JSON.stringify(join(work, 'missing.pem'))}, users: { bench: 'secret' } } })`,
+        '  .then(() => console.log("started"), (error) => console.log(error.message.split("\\n")[0]));',
+      ].join('\n'),
+    );
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 240_000, killSignal: 'SIGKILL' });
+    assert.equal(result.signal, null, `still running 4 minutes after the broker died: ${result.stdout}`);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^the Kafka broker exited \(1\) before it was ready/);
   });
 });
