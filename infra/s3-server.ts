@@ -12,10 +12,15 @@ export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** A real S3-compatible server (moto, started by infra/s3-server.sh) on a free loopback port, for tests and benchmarks. */
 export class S3Server {
+  /** Resolves when the server's process has ended, by an exit code or a signal, whenever that was. */
+  private readonly exited: Promise<void>;
+
   private constructor(
     readonly endpoint: string,
     private readonly process: ChildProcess,
-  ) {}
+  ) {
+    this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
+  }
 
   static async start(): Promise<S3Server> {
     const port = await freePort();
@@ -62,10 +67,8 @@ export class S3Server {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGTERM');
-    await exited;
+    await this.exited;
   }
 }
 
