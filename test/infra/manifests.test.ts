@@ -125,6 +125,17 @@ describe('the hrrr-embed commands the manifests run', () => {
   }
 });
 
+/** The consumer's settings in Kubernetes: its ConfigMap's run.json under its container's environment. */
+function clusterConsumerSettings() {
+  const [deployment] = byKind('Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const configMap = byKind('ConfigMap').find((map) => map.data['run.json']);
+  const file = join(work, 'consumer-run.json');
+  writeFileSync(file, configMap.data['run.json']);
+  const env = Object.fromEntries(container.env.map(({ name, value }: { name: string; value: string }) => [name, name === 'HRRR_EMBED_CONFIG' ? file : value]));
+  return loadRunSettings([], env).values;
+}
+
 describe("the trainer's settings in the manifests", () => {
   const trainers = [
     { where: 'the CronJob', container: byKind('CronJob')[0].spec.jobTemplate.spec.template.spec.containers[0], load: loadRetrainSettings },
@@ -136,6 +147,24 @@ describe("the trainer's settings in the manifests", () => {
       const { values } = load((container.args as string[]).slice(1), env);
       assert.ok(values.kafka, 'HRRR_EMBED_TRAINER_KAFKA');
       assert.ok(values.models?.startsWith('s3://') && values.shards?.startsWith('s3://'));
+    });
+  }
+
+  // Without the consumers' registry, the trainer's model-versions records would be plain Avro on a
+  // cluster whose other records are in Confluent's wire format, and their schema never registered.
+  const consumers = [
+    { where: 'the CronJob', consumer: clusterConsumerSettings },
+    { where: 'compose', consumer: () => loadRunSettings(compose.services.consumer.command.slice(1), compose.services.consumer.environment).values },
+  ];
+  for (const [index, { where, consumer }] of consumers.entries()) {
+    it(`${where}: the trainer publishes to the consumer's Kafka, under its topic prefix, with its schema registry`, () => {
+      const { container, load } = trainers[index]!;
+      const env = Object.fromEntries((container.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map(({ name, value }) => [name, value]));
+      const trainer = load((container.args as string[]).slice(1), env).values;
+      const settings = consumer();
+      assert.equal(trainer.kafka, settings.kafka);
+      assert.equal(trainer.topicPrefix, settings.topicPrefix);
+      assert.equal(trainer.registry, settings.registry);
     });
   }
 });
