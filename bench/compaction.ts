@@ -39,8 +39,9 @@ export async function compactionBench(args: string[]): Promise<number> {
     console.log(`# ${days} days of hourly one-row shards of the real REFC field (${height} x ${width}, float16, zstd) on moto; a read lists the manifests and reads every row, one shard after another`);
     console.log('| added latency | shards | objects | requests | read seconds | rows/s | ratio to hourly | compaction seconds |');
     console.log('|---|---|---|---|---|---|---|---|');
-    for (const latencyMs of latencies) {
-      const bucket = await server.store(`compaction-${latencyMs}`);
+    for (const [round, latencyMs] of latencies.entries()) {
+      // A bucket per round, not per latency: one given twice would find the first round's shards.
+      const bucket = await server.store(`compaction-${round}`);
       const writer = createShardWriter({ store: bucket, normalization: SEED_NORMALIZATION, rollover: { maxRows: 1 } });
       for (let hour = 0; hour < days * 24; hour++) await writer.append({ validTime: new Date(START + hour * HOUR_MS), field: FIELD, source: `bench://hour/${hour}`, height, width, values });
       await writer.close();
