@@ -8,8 +8,7 @@
  * that wait before each request, as a stand-in for the round trip to a distant bucket (loopback
  * has none), which is what concurrent fetches are there to hide.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Server } from '../infra/s3-server.js';
 import { runBackfill } from '../pipelines/backfill.js';
@@ -18,6 +17,7 @@ import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
 import { FolderStore } from '../store/folder.js';
 import { RetryingStore } from '../store/retrying.js';
+import { scratchFolder } from './scratch-folder.js';
 import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 import { withLatency } from './with-latency.js';
 
@@ -35,7 +35,8 @@ export async function backfillBench(args: string[]): Promise<number> {
   if (latencies.some((n) => !(n >= 0))) throw new UsageError(`--latency-ms: ${values['latency-ms']} is not a list of milliseconds`);
 
   const server = await S3Server.start();
-  const work = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-'));
+  const scratch = await scratchFolder('backfill');
+  const work = scratch.path;
   try {
     const bucket = await server.store('hrrr');
     process.stderr.write(`seeding ${hours} analyses into moto at ${server.endpoint}...\n`);
@@ -79,6 +80,6 @@ export async function backfillBench(args: string[]): Promise<number> {
     return 0;
   } finally {
     await server.stop();
-    await rm(work, { recursive: true, force: true });
+    await scratch.remove();
   }
 }

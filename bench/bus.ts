@@ -8,15 +8,14 @@
  * Also the codec's encode and decode time per record, and the broker's start time (storage
  * format, JVM start, until describeCluster answers).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { AvroCodec } from '../bus/avro/codec.js';
 import type { OutgoingRecord, TopicBus } from '../bus/bus.js';
 import { FileBus } from '../bus/files/file-bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { startBroker, testConsumerTiming } from '../infra/kafka/broker.js';
 import { silentLogger } from '../stages/stage.js';
+import { scratchFolder } from './scratch-folder.js';
 import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 
 export const BUS_USAGE = 'npm run bench -- bus [--records N] [--batch N] [--single N] [--no-kafka]';
@@ -48,11 +47,11 @@ export async function busBench(args: string[]): Promise<number> {
   const recordBytes = sample.reduce((sum, record) => sum + record.value.length + (record.key?.length ?? 0), 0) / sample.length;
   const results: Array<Figures & { brokerStartMs?: number }> = [];
 
-  const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-bus-'));
+  const folder = await scratchFolder('bus');
   try {
-    results.push(await measure(new FileBus(folder), 'file', sample, batch, single));
+    results.push(await measure(new FileBus(folder.path), 'file', sample, batch, single));
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await folder.remove();
   }
 
   if (!values['no-kafka']) {

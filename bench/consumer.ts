@@ -10,8 +10,6 @@
  * default the larger of 2 and the batch size), `--worker` in a worker thread. `--shards` runs each
  * bus twice, without and with the fields kept as shards (written at the end of the backlog).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AvroCodec } from '../bus/avro/codec.js';
 import type { TopicBus } from '../bus/bus.js';
@@ -27,6 +25,7 @@ import { sampleAnalysis } from '../stages/sources/sample-analyses.js';
 import { silentLogger } from '../stages/stage.js';
 import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
+import { scratchFolder } from './scratch-folder.js';
 import { commandLine, deviceOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const CONSUMER_USAGE = 'npm run bench -- consumer [--analyses N] [--latency-runs N] [--device D] [--no-kafka] [--batch-size N] [--concurrency N] [--worker] [--shards]';
@@ -49,7 +48,8 @@ export async function consumerBench(args: string[]): Promise<number> {
   const autoencoder = createAutoencoder();
   const encoder = values.worker ? await startEncoderThread(autoencoder, backend) : undefined;
   const model = { autoencoder, id: 'bench', alertThreshold: null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch }) };
-  const work = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-consumer-'));
+  const scratch = await scratchFolder('consumer');
+  const work = scratch.path;
   let broker: TestBroker | undefined;
   try {
     const buses: Array<[string, () => TopicBus]> = [['file bus', () => new FileBus(join(work, 'bus'))]];
@@ -118,6 +118,6 @@ export async function consumerBench(args: string[]): Promise<number> {
     await encoder?.close();
     disposeAutoencoder(autoencoder);
     await broker?.stop();
-    await rm(work, { recursive: true, force: true });
+    await scratch.remove();
   }
 }

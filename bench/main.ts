@@ -89,4 +89,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A benchmark stopped by a signal still ends through 'exit', where its broker, S3 server and
+// scratch folders are taken away (Node's default action for these ends the process without it).
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) process.once(signal, () => process.exit(128 + number));
+
 process.exitCode = await main(process.argv.slice(2));

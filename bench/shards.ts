@@ -9,8 +9,7 @@
  * and read time per field (encode, compression, Arrow IPC, SHA-256 and the store's put; get,
  * checks, decompression and decode).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -19,6 +18,7 @@ import type { ShardCompression, ShardEncoding, ShardRow } from '../shards/types.
 import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
 import { REAL_REFC_FILE, realField } from './real-field.js';
+import { scratchFolder } from './scratch-folder.js';
 import { commandLine, matchOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match REGEX]';
@@ -49,11 +49,11 @@ export async function shardsBench(args: string[]): Promise<number> {
   const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
   const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
 
-  const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-shards-'));
+  const folder = await scratchFolder('shards');
   const results: Result[] = [];
   try {
     for (const encoding of ENCODINGS) for (const compression of COMPRESSIONS) {
-      const store = new FolderStore(join(folder, `${encoding}-${compression}`));
+      const store = new FolderStore(join(folder.path, `${encoding}-${compression}`));
       const writer = createShardWriter({ store, normalization, encoding, compression, rollover: { maxRows: rows } });
       const writeStart = performance.now();
       for (const row of shardRows) await writer.append(row);
@@ -77,7 +77,7 @@ export async function shardsBench(args: string[]): Promise<number> {
       });
     }
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await folder.remove();
   }
   const float32 = results.find((r) => r.encoding === 'float32' && r.compression === 'none')!.bytesPerField;
   for (const result of results) result.ratioToFloat32 = result.bytesPerField / float32;

@@ -17,9 +17,13 @@ export class S3Server {
 
   private constructor(
     readonly endpoint: string,
-    private readonly process: ChildProcess,
+    private readonly server: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => server.once('exit', () => resolve()));
+    // A process that ends without stop() (process.exit, a signal turned into one) must not leave moto behind.
+    const killOnExit = () => server.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void this.exited.then(() => process.off('exit', killOnExit));
   }
 
   static async start(): Promise<S3Server> {
@@ -67,7 +71,7 @@ export class S3Server {
   }
 
   async stop(): Promise<void> {
-    this.process.kill('SIGTERM');
+    this.server.kill('SIGTERM');
     await this.exited;
   }
 }
