@@ -28,7 +28,11 @@ export class S3Server {
 
   static async start(): Promise<S3Server> {
     const port = await freePort();
-    const child = spawn(join(repoRoot, 'infra', 's3-server.sh'), [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const script = join(repoRoot, 'infra', 's3-server.sh');
+    const child = spawn(script, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A script that cannot be run (missing, not executable) is an 'error' event, which unheard would crash the process.
+    let spawnError: Error | undefined;
+    child.once('error', (error) => (spawnError = error));
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
     const server = new S3Server(`http://127.0.0.1:${port}`, child);
@@ -36,6 +40,7 @@ export class S3Server {
     try {
       // Ready when it answers an S3 request, not after a guessed sleep.
       for (let tries = 0; ; tries++) {
+        if (spawnError) throw new Error(`cannot start the S3 server (${script}): ${spawnError.message}`);
         if (child.exitCode !== null) throw new Error(`the S3 server exited with ${child.exitCode}: ${stderr}`);
         try {
           await client.send(new ListBucketsCommand({}));

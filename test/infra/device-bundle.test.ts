@@ -87,6 +87,13 @@ describe('the device bundle (npm run bundle:device)', () => {
     assert.match(result.stderr, /this is the device bundle/);
   });
 
+  it('ends the backfill benchmark, whose S3 server (infra/s3-server.sh) it does not carry, with that line too', () => {
+    const result = bench(['backfill', '--hours', '1']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /s3-server\.sh/);
+    assert.match(result.stderr, /this is the device bundle/);
+  });
+
   it('refuses to replace a folder that holds something other than a bundle', async () => {
     const other = join(work, 'not-a-bundle');
     mkdirSync(other);
