@@ -1,10 +1,10 @@
 /**
  * `npm run bench -- shards [FILE] [--rows N] [--match REGEX]`
  *
- * Writes N copies of a real field (the shared HRRR REFC analysis by default), normalized and
- * cropped as the seed model takes it (1024 x 1792), into a shard of each encoding and compression
- * in a local folder store, reads it back, and prints side by side: bytes per field and the ratio
- * to uncompressed float32, the error in the field's units (dBZ for REFC) against the float32
+ * Writes N copies of a real REFC field (of the shared HRRR analysis by default; --match picks the
+ * message of FILE), normalized and cropped as the seed model takes it (1024 x 1792), into a shard
+ * of each encoding and compression in a local folder store, reads it back, and prints side by
+ * side: bytes per field and the ratio to uncompressed float32, the error in dBZ against the float32
  * values, whether the data's own precision (its GRIB2 packing step) survives rounding, and write
  * and read time per field (encode, compression, Arrow IPC, SHA-256 and the store's put; get,
  * checks, decompression and decode).
@@ -46,6 +46,9 @@ export async function shardsBench(args: string[]): Promise<number> {
   const file = positionals[0] ?? REAL_REFC_FILE;
   const { shortName, raw, values, height, width } = await realField(file, matchOption(options.match));
   const normalization = SEED_NORMALIZATION;
+  // The shards hold fields as the seed model takes them, normalized for REFC: another field, clipped
+  // to REFC's range (TMP's kelvins all to its top), would measure nothing but a constant.
+  if (shortName !== 'REFC') throw new UsageError(`${file}: the matched message is ${shortName}; shards hold REFC normalized as the seed model takes it (${normalization.clipMin}..${normalization.clipMax} dBZ), so only a REFC field measures anything`);
   const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
   const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
 
