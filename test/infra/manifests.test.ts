@@ -59,6 +59,25 @@ describe('infra/compose.yaml', () => {
   });
 });
 
+describe('infra/compose.yaml: ports on the host', () => {
+  it('advertises the Kafka port it publishes at an address the host can reach, so a client there (tail, run --kafka) is not sent to "kafka"', () => {
+    const kafka = compose.services.kafka;
+    const advertised = new Map<number, string>(
+      String(kafka.environment.KAFKA_ADVERTISED_LISTENERS).split(',').map((listener) => {
+        const match = /^\w+:\/\/([^:]*):(\d+)$/.exec(listener);
+        assert.ok(match, listener);
+        return [Number(match[2]), match[1]!];
+      }),
+    );
+    assert.ok(kafka.ports?.length > 0, 'Kafka is published for the host');
+    for (const port of kafka.ports) {
+      const [, , hostPort, containerPort] = /^(.*:)?(\d+):(\d+)$/.exec(String(port))!;
+      assert.equal(hostPort, containerPort, `${port}: the advertised port must be the one the host dials`);
+      assert.match(advertised.get(Number(containerPort)) ?? '(none)', /^(localhost|127\.0\.0\.1)$/, `the listener on ${containerPort}`);
+    }
+  });
+});
+
 describe('infra/k8s', () => {
   it('is valid against the Kubernetes 1.37 API (strict: no unknown fields), and an invalid copy is refused', () => {
     const valid = tool('kubernetes-validate', ['--strict', ...k8sFiles]);
