@@ -60,6 +60,12 @@ describe('infra/compose.yaml', () => {
 });
 
 describe('infra/compose.yaml: ports on the host', () => {
+  it('publishes every port on loopback only: Kafka takes no credentials, and MinIO\'s are in this file', () => {
+    for (const [name, service] of Object.entries(compose.services as Record<string, any>)) {
+      for (const port of service.ports ?? []) assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name}: ${port}`);
+    }
+  });
+
   it('advertises the Kafka port it publishes at an address the host can reach, so a client there (tail, run --kafka) is not sent to "kafka"', () => {
     const kafka = compose.services.kafka;
     const advertised = new Map<number, string>(
