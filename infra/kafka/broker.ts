@@ -5,7 +5,7 @@
  * .work/kafka/libs; Java 17 runs them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -155,7 +155,9 @@ function java(args: string[], logFile: string): string {
 }
 
 async function launch(properties: string, logFile: string, address: string, readyTimeoutMs: number): Promise<ChildProcess> {
-  const log = createWriteStream(logFile, { flags: 'a' });
+  // Opened here and now: opened later, off the main thread, it could reappear in a folder that an
+  // exit (a benchmark's SIGTERM) is removing, and the folder stay.
+  const log = createWriteStream(logFile, { fd: openSync(logFile, 'a') });
   const jvm = spawn('java', [...jvmOptions, '-cp', classpath, 'kafka.Kafka', properties], { stdio: ['ignore', 'pipe', 'pipe'] });
   jvm.stdout!.pipe(log);
   jvm.stderr!.pipe(log);
