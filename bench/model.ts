@@ -202,7 +202,7 @@ export async function modelBench(args: string[]): Promise<number> {
   }
   console.log(`${commandLine(['model', ...args])}`);
   console.log(`${options.size.label}; median of ${options.runs} after ${options.warmup} warm-up`);
-  console.log(`floor: ${(flops.forward / 1e9).toFixed(2)} GFLOP per image forward, ${(flops.trainingStep / 1e9).toFixed(2)} per training step`);
+  console.log(`floor: ${(flops.forward / 1e9).toFixed(2)} GFLOP per image forward, ${(flops.trainingStep / 1e9).toFixed(2)} GFLOP per image per training step`);
   for (const line of tableLines([
     ['backend', 'batch', 'forward ms/img', 'forward GFLOP/s', 'train step ms/img', 'train GFLOP/s', 'adapter'],
     ...rows.map((r) => [variantName(r.variant), r.batch, r.forward, r.forwardRate, r.train, r.trainRate, r.adapter]),
