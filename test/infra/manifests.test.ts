@@ -59,6 +59,18 @@ describe('infra/compose.yaml', () => {
   });
 });
 
+describe('infra/compose.yaml: the sample analyses', () => {
+  it('points the consumer at the folder the samples service writes its analyses into (demo: DIR/source)', () => {
+    const samples = compose.services.samples.command as string[];
+    assert.equal(samples[0], 'demo');
+    const dir = samples[samples.indexOf('--dir') + 1];
+    assert.match(usageOf('demo') ?? '', /into DIR\/source in the bucket's\s+layout/);
+    const consumer = compose.services.consumer;
+    assert.equal(loadRunSettings(consumer.command.slice(1), consumer.environment).values.source, `${dir}/source`);
+    assert.ok(consumer.volumes.includes(`${compose.services.samples.volumes[0].split(':')[0]}:${dir}:ro`), 'the samples volume, where the consumer looks');
+  });
+});
+
 describe('infra/compose.yaml: ports on the host', () => {
   it('publishes every port on loopback only: Kafka takes no credentials, and MinIO\'s are in this file', () => {
     for (const [name, service] of Object.entries(compose.services as Record<string, any>)) {
