@@ -9,7 +9,6 @@
  * compaction took. `--latency-ms` adds that wait before each request, a stand-in for the round
  * trip to a distant bucket (loopback has none).
  */
-import { parseArgs } from 'node:util';
 import { S3Server } from '../infra/s3-server.js';
 import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -18,7 +17,7 @@ import { createShardWriter } from '../shards/writer.js';
 import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { REAL_REFC_FILE, realField } from './real-field.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, parseBenchArgs, UsageError } from './usage.js';
 import { withLatency } from './with-latency.js';
 
 export const COMPACTION_USAGE = 'npm run bench -- compaction [--days N] [--latency-ms 0,20]';
@@ -27,7 +26,7 @@ const FIELD = 'REFC:entire atmosphere:anl';
 const START = Date.UTC(2019, 8, 20);
 
 export async function compactionBench(args: string[]): Promise<number> {
-  const { values: options } = parseArgs({ args, options: { days: { type: 'string', default: '2' }, 'latency-ms': { type: 'string', default: '0,20' } } });
+  const { values: options } = parseBenchArgs({ args, options: { days: { type: 'string', default: '2' }, 'latency-ms': { type: 'string', default: '0,20' } } });
   const days = Number(options.days);
   const latencies = options['latency-ms'].split(',').map(Number);
   if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days: ${options.days} is not a whole number of at least 1`);
@@ -40,8 +39,9 @@ export async function compactionBench(args: string[]): Promise<number> {
     console.log(`# ${days} days of hourly one-row shards of the real REFC field (${height} x ${width}, float16, zstd) on moto; a read lists the manifests and reads every row, one shard after another`);
     console.log('| added latency | shards | objects | requests | read seconds | rows/s | ratio to hourly | compaction seconds |');
     console.log('|---|---|---|---|---|---|---|---|');
-    for (const latencyMs of latencies) {
-      const bucket = await server.store(`compaction-${latencyMs}`);
+    for (const [round, latencyMs] of latencies.entries()) {
+      // A bucket per round, not per latency: one given twice would find the first round's shards.
+      const bucket = await server.store(`compaction-${round}`);
       const writer = createShardWriter({ store: bucket, normalization: SEED_NORMALIZATION, rollover: { maxRows: 1 } });
       for (let hour = 0; hour < days * 24; hour++) await writer.append({ validTime: new Date(START + hour * HOUR_MS), field: FIELD, source: `bench://hour/${hour}`, height, width, values });
       await writer.close();

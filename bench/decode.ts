@@ -19,11 +19,11 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { decodeValues, readFields, type Grib2Field } from '../grib2/index.js';
 import { SEED_MODEL_CONFIG, SEED_NORMALIZATION } from '../model/config.js';
 import { normalizeAndCrop } from '../stages/transforms/normalize.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, matchOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const DECODE_USAGE = 'npm run bench -- decode FILE [--match REGEX] [--runs N] [--warmup N] [--eccodes auto|c|python]';
 
@@ -64,33 +64,22 @@ interface Stats {
 }
 
 function parseOptions(args: string[]): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        match: { type: 'string', default: 'REFC' },
-        runs: { type: 'string', default: '20' },
-        warmup: { type: 'string', default: '10' },
-        eccodes: { type: 'string', default: 'auto' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { positionals, values } = parsed;
+  const { positionals, values } = parseBenchArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      match: { type: 'string', default: 'REFC' },
+      runs: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '10' },
+      eccodes: { type: 'string', default: 'auto' },
+    },
+  });
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'FILE is missing' : `one FILE expected, got ${positionals.length}`);
   const integer = (name: string, text: string, min: number): number => {
     if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} must be an integer >= ${min}, not "${text}"`);
     return Number(text);
   };
-  let match: RegExp;
-  try {
-    match = new RegExp(values.match);
-  } catch (error) {
-    throw new UsageError(`--match: ${(error as Error).message}`);
-  }
+  const match = matchOption(values.match);
   const eccodes = values.eccodes;
   if (eccodes !== 'auto' && eccodes !== 'c' && eccodes !== 'python') throw new UsageError(`--eccodes must be auto, c or python, not "${eccodes}"`);
   return { file: positionals[0]!, match, runs: integer('runs', values.runs, 1), warmup: integer('warmup', values.warmup, 0), eccodes };

@@ -16,6 +16,13 @@ interface Benchmark {
   summary: string;
   usage: string;
   run: (args: string[]) => Promise<number>;
+  /**
+   * It starts a broker or an S3 server, or writes a scratch folder, which are taken away at exit:
+   * SIGINT and SIGTERM then end it through exit (Node's default action for them skips it). Not for
+   * the others: a handler waits for the event loop, which a long synchronous step on the cpu
+   * backend holds for minutes, and Ctrl-C should not.
+   */
+  cleansUpAtExit?: true;
 }
 
 const BENCHMARKS: Record<string, Benchmark> = {
@@ -28,16 +35,19 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'backfill throughput (analyses per second) against a local S3 server, by concurrency',
     usage: BACKFILL_USAGE,
     run: backfillBench,
+    cleansUpAtExit: true,
   },
   consumer: {
     summary: 'the consumer end to end: analyses per second and latency from object to acknowledged embedding, file bus and Kafka',
     usage: CONSUMER_USAGE,
     run: consumerBench,
+    cleansUpAtExit: true,
   },
   bus: {
     summary: 'produce and consume throughput of embedding records on the file bus and a real Kafka broker',
     usage: BUS_USAGE,
     run: busBench,
+    cleansUpAtExit: true,
   },
   model: {
     summary: 'the autoencoder: forward pass and training step, ms per image, per backend and batch size',
@@ -48,11 +58,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'shard value encodings on a real field: bytes per field, error, write and read ms per field',
     usage: SHARDS_USAGE,
     run: shardsBench,
+    cleansUpAtExit: true,
   },
   compaction: {
     summary: 'shard compaction on a real S3-compatible server: objects, requests and read time of hourly shards against day shards',
     usage: COMPACTION_USAGE,
     run: compactionBench,
+    cleansUpAtExit: true,
   },
   train: {
     summary: 'the retraining loop: Adam steps per second on streamed batches, small test configuration beside the seed\'s',
@@ -78,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bench: unknown benchmark "${name}" (known: ${Object.keys(BENCHMARKS).join(', ')})\n\n${usage()}\n`);
     return 2;
   }
+  if (benchmark.cleansUpAtExit) for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) process.once(signal, () => process.exit(128 + number));
   try {
     return await benchmark.run(args);
   } catch (error) {

@@ -13,17 +13,16 @@
  * forward pass and one training step (at the largest batches asked for), with their input shapes.
  * Backends that cannot start, or cannot train, say why in the table.
  */
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
-import { canTrain, parseDevice, selectBackend, type Backend } from '../model/backends.js';
+import { canTrain, selectBackend, type Backend } from '../model/backends.js';
 import { croppedShape, modelConfig, REDUCED_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import { embedBatch } from '../model/embed.js';
 import { modelFlops, type ModelFlops } from '../model/flops.js';
 import type { KernelTuning, WebGpuKernels as Kernels } from '../model/webgpu-kernels.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { silentLogger } from '../stages/stage.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, deviceOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const MODEL_USAGE =
   'npm run bench -- model [--device all|D[,D...]] [--size HxW|full|reduced] [--forward-batches 1,8,32] [--train-batches 4,16] [--runs N] [--warmup N] [--kernels ours,tfjs] [--filter-threads N[,N...]] [--profile]';
@@ -63,40 +62,30 @@ interface Row {
 }
 
 function parseOptions(args: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        device: { type: 'string', default: 'all' },
-        size: { type: 'string', default: '256x256' },
-        'forward-batches': { type: 'string', default: '1,8,32' },
-        'train-batches': { type: 'string', default: '4,16' },
-        runs: { type: 'string', default: '2' },
-        warmup: { type: 'string', default: '1' },
-        kernels: { type: 'string', default: 'ours,tfjs' },
-        'filter-threads': { type: 'string' },
-        profile: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parseBenchArgs({
+    args,
+    options: {
+      device: { type: 'string', default: 'all' },
+      size: { type: 'string', default: '256x256' },
+      'forward-batches': { type: 'string', default: '1,8,32' },
+      'train-batches': { type: 'string', default: '4,16' },
+      runs: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '1' },
+      kernels: { type: 'string', default: 'ours,tfjs' },
+      'filter-threads': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
   const integers = (name: string, text: string, min: number) =>
     text.split(',').map((part) => {
       if (!/^\d+$/.test(part) || Number(part) < min) throw new UsageError(`--${name} takes integers >= ${min}, not "${text}"`);
       return Number(part);
     });
-  let backends: Backend[];
-  try {
-    backends = values.device === 'all' ? ALL : values.device.split(',').map((name) => {
-      const device = parseDevice(name);
-      if (device === 'auto') throw new UsageError('--device auto picks one backend; name them, or all');
-      return device;
-    });
-  } catch (error) {
-    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
-  }
+  const backends: Backend[] = values.device === 'all' ? ALL : values.device.split(',').map((name) => {
+    const device = deviceOption(name);
+    if (device === 'auto') throw new UsageError('--device auto picks one backend; name them, or all');
+    return device;
+  });
   const kernels = values.kernels.split(',').map((name) => {
     if (name !== 'ours' && name !== 'tfjs') throw new UsageError(`--kernels takes ours, tfjs or both, not "${values.kernels}"`);
     return name;
@@ -213,7 +202,7 @@ export async function modelBench(args: string[]): Promise<number> {
   }
   console.log(`${commandLine(['model', ...args])}`);
   console.log(`${options.size.label}; median of ${options.runs} after ${options.warmup} warm-up`);
-  console.log(`floor: ${(flops.forward / 1e9).toFixed(2)} GFLOP per image forward, ${(flops.trainingStep / 1e9).toFixed(2)} per training step`);
+  console.log(`floor: ${(flops.forward / 1e9).toFixed(2)} GFLOP per image forward, ${(flops.trainingStep / 1e9).toFixed(2)} GFLOP per image per training step`);
   for (const line of tableLines([
     ['backend', 'batch', 'forward ms/img', 'forward GFLOP/s', 'train step ms/img', 'train GFLOP/s', 'adapter'],
     ...rows.map((r) => [variantName(r.variant), r.batch, r.forward, r.forwardRate, r.train, r.trainRate, r.adapter]),

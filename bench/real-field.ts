@@ -22,7 +22,14 @@ export interface RealField {
 
 /** The first message of `file` whose short name matches, decoded, normalized and cropped for the seed model. */
 export async function realField(file: string, match: RegExp): Promise<RealField> {
-  const field = readFields(await readFile(file)).find((candidate) => match.test(candidate.parameter.shortName));
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const where = file === REAL_REFC_FILE ? ' (the shared HRRR data: set HRRR_EMBED_SHARED_DATA to the folder holding hrrr/)' : '';
+    throw new UsageError(`cannot read ${file}${where}: ${(error as Error).message}`);
+  }
+  const field = readFields(bytes).find((candidate) => match.test(candidate.parameter.shortName));
   if (!field) throw new UsageError(`${file}: no message whose short name matches ${match}`);
   const raw = await decodeValues(field);
   const { nx, ny } = field.grid;

@@ -1,18 +1,16 @@
 /**
  * `npm run bench -- shards [FILE] [--rows N] [--match REGEX]`
  *
- * Writes N copies of a real field (the shared HRRR REFC analysis by default), normalized and
- * cropped as the seed model takes it (1024 x 1792), into a shard of each encoding and compression
- * in a local folder store, reads it back, and prints side by side: bytes per field and the ratio
- * to uncompressed float32, the error in the field's units (dBZ for REFC) against the float32
+ * Writes N copies of a real REFC field (of the shared HRRR analysis by default; --match picks the
+ * message of FILE), normalized and cropped as the seed model takes it (1024 x 1792), into a shard
+ * of each encoding and compression in a local folder store, reads it back, and prints side by
+ * side: bytes per field and the ratio to uncompressed float32, the error in dBZ against the float32
  * values, whether the data's own precision (its GRIB2 packing step) survives rounding, and write
  * and read time per field (encode, compression, Arrow IPC, SHA-256 and the store's put; get,
  * checks, decompression and decode).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SEED_NORMALIZATION } from '../model/config.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { ENCODINGS } from '../shards/encoding.js';
@@ -20,7 +18,8 @@ import type { ShardCompression, ShardEncoding, ShardRow } from '../shards/types.
 import { createShardWriter } from '../shards/writer.js';
 import { FolderStore } from '../store/folder.js';
 import { REAL_REFC_FILE, realField } from './real-field.js';
-import { commandLine, UsageError } from './usage.js';
+import { scratchFolder } from './scratch-folder.js';
+import { commandLine, matchOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const SHARDS_USAGE = 'npm run bench -- shards [FILE] [--rows N] [--match REGEX]';
 
@@ -40,21 +39,24 @@ interface Result {
 }
 
 export async function shardsBench(args: string[]): Promise<number> {
-  const { values: options, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string', default: '8' }, match: { type: 'string', default: '^REFC$' } } });
+  const { values: options, positionals } = parseBenchArgs({ args, allowPositionals: true, options: { rows: { type: 'string', default: '8' }, match: { type: 'string', default: '^REFC$' } } });
   const rows = Number(options.rows);
   if (!Number.isInteger(rows) || rows < 1) throw new UsageError(`--rows: ${options.rows} is not a whole number of at least 1`);
   if (positionals.length > 1) throw new UsageError('give at most one FILE');
   const file = positionals[0] ?? REAL_REFC_FILE;
-  const { shortName, raw, values, height, width } = await realField(file, new RegExp(options.match));
+  const { shortName, raw, values, height, width } = await realField(file, matchOption(options.match));
   const normalization = SEED_NORMALIZATION;
+  // The shards hold fields as the seed model takes them, normalized for REFC: another field, clipped
+  // to REFC's range (TMP's kelvins all to its top), would measure nothing but a constant.
+  if (shortName !== 'REFC') throw new UsageError(`${file}: the matched message is ${shortName}; shards hold REFC normalized as the seed model takes it (${normalization.clipMin}..${normalization.clipMax} dBZ), so only a REFC field measures anything`);
   const precision = packingStep(raw, normalization.clipMin, normalization.clipMax);
   const shardRows: ShardRow[] = Array.from({ length: rows }, (_, i) => ({ validTime: new Date(Date.UTC(2019, 8, 20, i)), field: 'REFC:entire atmosphere:anl', source: `file://bench/${i}`, height, width, values }));
 
-  const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-bench-shards-'));
+  const folder = await scratchFolder('shards');
   const results: Result[] = [];
   try {
     for (const encoding of ENCODINGS) for (const compression of COMPRESSIONS) {
-      const store = new FolderStore(join(folder, `${encoding}-${compression}`));
+      const store = new FolderStore(join(folder.path, `${encoding}-${compression}`));
       const writer = createShardWriter({ store, normalization, encoding, compression, rollover: { maxRows: rows } });
       const writeStart = performance.now();
       for (const row of shardRows) await writer.append(row);
@@ -78,7 +80,7 @@ export async function shardsBench(args: string[]): Promise<number> {
       });
     }
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await folder.remove();
   }
   const float32 = results.find((r) => r.encoding === 'float32' && r.compression === 'none')!.bytesPerField;
   for (const result of results) result.ratioToFloat32 = result.bytesPerField / float32;

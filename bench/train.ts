@@ -7,15 +7,14 @@
  * buffer), from shards generated on the fly (a storm cell drifting east), so reading costs nothing
  * here. The first `--warmup` steps (tfjs compiles and allocates) are not counted.
  */
-import { parseArgs } from 'node:util';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
-import { parseDevice, selectBackend } from '../model/backends.js';
+import { selectBackend } from '../model/backends.js';
 import { croppedShape, modelConfig, SEED_NORMALIZATION, type ModelConfig } from '../model/config.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { SHARD_FORMAT, type ShardCatalog, type ShardManifest, type ShardRow } from '../shards/types.js';
 import { silentLogger } from '../stages/stage.js';
 import { shuffledRows, trainingBatches } from '../training/batches.js';
-import { commandLine, UsageError } from './usage.js';
+import { commandLine, deviceOption, parseBenchArgs, UsageError } from './usage.js';
 
 export const TRAIN_USAGE = 'npm run bench -- train [--device D] [--configs small,full] [--batch-size N] [--steps N] [--warmup N]';
 
@@ -63,15 +62,10 @@ class GeneratedShards implements ShardCatalog {
 }
 
 export async function trainBench(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { device: { type: 'string', default: 'cpu' }, configs: { type: 'string', default: 'small,full' }, 'batch-size': { type: 'string', default: '4' }, steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' } },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parseBenchArgs({
+    args,
+    options: { device: { type: 'string', default: 'cpu' }, configs: { type: 'string', default: 'small,full' }, 'batch-size': { type: 'string', default: '4' }, steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' } },
+  });
   const count = (name: string, text: string, min: number) => {
     if (!/^\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} takes an integer >= ${min}, not "${text}"`);
     return Number(text);
@@ -79,7 +73,7 @@ export async function trainBench(args: string[]): Promise<number> {
   const [batchSize, steps, warmup] = [count('batch-size', values['batch-size'], 1), count('steps', values.steps, 1), count('warmup', values.warmup, 0)];
   const names = values.configs.split(',');
   for (const name of names) if (!Object.hasOwn(CONFIGS, name)) throw new UsageError(`--configs: "${name}" is not one of ${Object.keys(CONFIGS).join(', ')}`);
-  const device = parseDevice(values.device);
+  const device = deviceOption(values.device);
   const { backend, adapter } = await selectBackend(device, 'training', silentLogger);
   console.log(`${commandLine(['train', ...args])}\nbackend ${backend} on ${adapter}; batch ${batchSize}; ${steps} steps timed after ${warmup} warm-up`);
   const table = [['config', 'cropped input', 'parameters', 's/step', 'steps/s', 'fields/s', 'peak RSS']];

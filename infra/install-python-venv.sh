@@ -18,7 +18,10 @@ then
   echo "install-python-venv: $* already installed in $venv"
   exit 0
 fi
-python=$(command -v python3.11 || command -v python3)
+python=$(command -v python3.11 || command -v python3) || {
+  echo "install-python-venv: no python3 on the PATH to make $venv with: install python3 and its venv module (Debian: apt-get install python3 python3-venv)" >&2
+  exit 1
+}
 echo "install-python-venv: installing $* into $venv"
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"

@@ -12,14 +12,27 @@ export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** A real S3-compatible server (moto, started by infra/s3-server.sh) on a free loopback port, for tests and benchmarks. */
 export class S3Server {
+  /** Resolves when the server's process has ended, by an exit code or a signal, whenever that was. */
+  private readonly exited: Promise<void>;
+
   private constructor(
     readonly endpoint: string,
-    private readonly process: ChildProcess,
-  ) {}
+    private readonly server: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => server.once('exit', () => resolve()));
+    // A process that ends without stop() (process.exit, a signal turned into one) must not leave moto behind.
+    const killOnExit = () => server.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void this.exited.then(() => process.off('exit', killOnExit));
+  }
 
   static async start(): Promise<S3Server> {
     const port = await freePort();
-    const child = spawn(join(repoRoot, 'infra', 's3-server.sh'), [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const script = join(repoRoot, 'infra', 's3-server.sh');
+    const child = spawn(script, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A script that cannot be run (missing, not executable) is an 'error' event, which unheard would crash the process.
+    let spawnError: Error | undefined;
+    child.once('error', (error) => (spawnError = error));
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
     const server = new S3Server(`http://127.0.0.1:${port}`, child);
@@ -27,6 +40,7 @@ export class S3Server {
     try {
       // Ready when it answers an S3 request, not after a guessed sleep.
       for (let tries = 0; ; tries++) {
+        if (spawnError) throw new Error(`cannot start the S3 server (${script}): ${spawnError.message}`);
         if (child.exitCode !== null) throw new Error(`the S3 server exited with ${child.exitCode}: ${stderr}`);
         try {
           await client.send(new ListBucketsCommand({}));
@@ -62,10 +76,8 @@ export class S3Server {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.kill('SIGTERM');
-    await exited;
+    this.server.kill('SIGTERM');
+    await this.exited;
   }
 }
 

@@ -5,10 +5,11 @@
  * .work/kafka/libs; Java 17 runs them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -144,14 +145,19 @@ function formatStorage(properties: string, logFile: string): void {
 
 function java(args: string[], logFile: string): string {
   const result = spawnSync('java', [...jvmOptions, '-cp', classpath, ...args], { encoding: 'utf8' });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error('java is not on the PATH: the Kafka broker needs Java 17 (infra/install-test-deps.sh installs it)');
+  }
   if (result.status !== 0) {
-    throw new Error(`java ${args.slice(0, 2).join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}): ${result.stderr.slice(-2000)} (log: ${logFile})`);
+    throw new Error(`java ${args.slice(0, 2).join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr ?? '').slice(-2000)} (log: ${logFile})`);
   }
   return result.stdout;
 }
 
 async function launch(properties: string, logFile: string, address: string, readyTimeoutMs: number): Promise<ChildProcess> {
-  const log = createWriteStream(logFile, { flags: 'a' });
+  // Opened here and now: opened later, off the main thread, it could reappear in a folder that an
+  // exit (a benchmark's SIGTERM) is removing, and the folder stay.
+  const log = createWriteStream(logFile, { fd: openSync(logFile, 'a') });
   const jvm = spawn('java', [...jvmOptions, '-cp', classpath, 'kafka.Kafka', properties], { stdio: ['ignore', 'pipe', 'pipe'] });
   jvm.stdout!.pipe(log);
   jvm.stderr!.pipe(log);
@@ -160,22 +166,26 @@ async function launch(properties: string, logFile: string, address: string, read
     jvm.once('error', reject);
   });
   exited.catch(() => {});
+  // A JVM that exits ends the wait: asking a dead broker until the deadline would hold the process.
+  const stopAsking = new AbortController();
   try {
-    await Promise.race([waitUntilReady(address, readyTimeoutMs, logFile), exited]);
+    await Promise.race([waitUntilReady(address, readyTimeoutMs, logFile, stopAsking.signal), exited]);
   } catch (error) {
     await terminate(jvm);
     throw error;
+  } finally {
+    stopAsking.abort();
   }
   return jvm;
 }
 
 /** Asks the broker for its cluster description until it answers: the broker is ready when it says so. */
-async function waitUntilReady(address: string, timeoutMs: number, logFile: string): Promise<void> {
+async function waitUntilReady(address: string, timeoutMs: number, logFile: string, stop: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const admin = new Kafka({ brokers: [address], clientId: 'hrrr-embed-readiness', logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
   let lastError: unknown;
   try {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stop.aborted) {
       try {
         await admin.connect();
         const { brokers, controller } = await admin.describeCluster();
@@ -184,7 +194,7 @@ async function waitUntilReady(address: string, timeoutMs: number, logFile: strin
         lastError = error;
         await admin.disconnect().catch(() => {});
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await delay(100, undefined, { signal: stop }).catch(() => {});
     }
   } finally {
     await admin.disconnect().catch(() => {});

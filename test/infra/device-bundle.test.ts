@@ -80,8 +80,17 @@ describe('the device bundle (npm run bundle:device)', () => {
   });
 
   it('ends a benchmark that needs what it does not carry with a line that says so', () => {
-    const result = bench(['shards']);
+    // bus needs a Kafka broker's jars. (shards, which needs the shared HRRR file, names that file and
+    // HRRR_EMBED_SHARED_DATA as any benchmark does, and runs where the variable points at it.)
+    const result = bench(['bus', '--records', '1', '--single', '1']);
     assert.equal(result.status, 1);
+    assert.match(result.stderr, /this is the device bundle/);
+  });
+
+  it('ends the backfill benchmark, whose S3 server (infra/s3-server.sh) it does not carry, with that line too', () => {
+    const result = bench(['backfill', '--hours', '1']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /s3-server\.sh/);
     assert.match(result.stderr, /this is the device bundle/);
   });
 

@@ -59,6 +59,43 @@ describe('infra/compose.yaml', () => {
   });
 });
 
+describe('infra/compose.yaml: the sample analyses', () => {
+  it('points the consumer at the folder the samples service writes its analyses into (demo: DIR/source)', () => {
+    const samples = compose.services.samples.command as string[];
+    assert.equal(samples[0], 'demo');
+    const dir = samples[samples.indexOf('--dir') + 1];
+    assert.match(usageOf('demo') ?? '', /into DIR\/source in the bucket's\s+layout/);
+    const consumer = compose.services.consumer;
+    assert.equal(loadRunSettings(consumer.command.slice(1), consumer.environment).values.source, `${dir}/source`);
+    assert.ok(consumer.volumes.includes(`${compose.services.samples.volumes[0].split(':')[0]}:${dir}:ro`), 'the samples volume, where the consumer looks');
+  });
+});
+
+describe('infra/compose.yaml: ports on the host', () => {
+  it('publishes every port on loopback only: Kafka takes no credentials, and MinIO\'s are in this file', () => {
+    for (const [name, service] of Object.entries(compose.services as Record<string, any>)) {
+      for (const port of service.ports ?? []) assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name}: ${port}`);
+    }
+  });
+
+  it('advertises the Kafka port it publishes at an address the host can reach, so a client there (tail, run --kafka) is not sent to "kafka"', () => {
+    const kafka = compose.services.kafka;
+    const advertised = new Map<number, string>(
+      String(kafka.environment.KAFKA_ADVERTISED_LISTENERS).split(',').map((listener) => {
+        const match = /^\w+:\/\/([^:]*):(\d+)$/.exec(listener);
+        assert.ok(match, listener);
+        return [Number(match[2]), match[1]!];
+      }),
+    );
+    assert.ok(kafka.ports?.length > 0, 'Kafka is published for the host');
+    for (const port of kafka.ports) {
+      const [, , hostPort, containerPort] = /^(.*:)?(\d+):(\d+)$/.exec(String(port))!;
+      assert.equal(hostPort, containerPort, `${port}: the advertised port must be the one the host dials`);
+      assert.match(advertised.get(Number(containerPort)) ?? '(none)', /^(localhost|127\.0\.0\.1)$/, `the listener on ${containerPort}`);
+    }
+  });
+});
+
 describe('infra/k8s', () => {
   it('is valid against the Kubernetes 1.37 API (strict: no unknown fields), and an invalid copy is refused', () => {
     const valid = tool('kubernetes-validate', ['--strict', ...k8sFiles]);
@@ -125,6 +162,17 @@ describe('the hrrr-embed commands the manifests run', () => {
   }
 });
 
+/** The consumer's settings in Kubernetes: its ConfigMap's run.json under its container's environment. */
+function clusterConsumerSettings() {
+  const [deployment] = byKind('Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const configMap = byKind('ConfigMap').find((map) => map.data['run.json']);
+  const file = join(work, 'consumer-run.json');
+  writeFileSync(file, configMap.data['run.json']);
+  const env = Object.fromEntries(container.env.map(({ name, value }: { name: string; value: string }) => [name, name === 'HRRR_EMBED_CONFIG' ? file : value]));
+  return loadRunSettings([], env).values;
+}
+
 describe("the trainer's settings in the manifests", () => {
   const trainers = [
     { where: 'the CronJob', container: byKind('CronJob')[0].spec.jobTemplate.spec.template.spec.containers[0], load: loadRetrainSettings },
@@ -136,6 +184,24 @@ describe("the trainer's settings in the manifests", () => {
       const { values } = load((container.args as string[]).slice(1), env);
       assert.ok(values.kafka, 'HRRR_EMBED_TRAINER_KAFKA');
       assert.ok(values.models?.startsWith('s3://') && values.shards?.startsWith('s3://'));
+    });
+  }
+
+  // Without the consumers' registry, the trainer's model-versions records would be plain Avro on a
+  // cluster whose other records are in Confluent's wire format, and their schema never registered.
+  const consumers = [
+    { where: 'the CronJob', consumer: clusterConsumerSettings },
+    { where: 'compose', consumer: () => loadRunSettings(compose.services.consumer.command.slice(1), compose.services.consumer.environment).values },
+  ];
+  for (const [index, { where, consumer }] of consumers.entries()) {
+    it(`${where}: the trainer publishes to the consumer's Kafka, under its topic prefix, with its schema registry`, () => {
+      const { container, load } = trainers[index]!;
+      const env = Object.fromEntries((container.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map(({ name, value }) => [name, value]));
+      const trainer = load((container.args as string[]).slice(1), env).values;
+      const settings = consumer();
+      assert.equal(trainer.kafka, settings.kafka);
+      assert.equal(trainer.topicPrefix, settings.topicPrefix);
+      assert.equal(trainer.registry, settings.registry);
     });
   }
 });
