@@ -1,6 +1,7 @@
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,23 @@ for (const kind of setup.kinds) {
       assert.equal(await store.head('prefix-only'), undefined);
       await store.delete('prefix-only');
       assert.equal(text(await store.get('prefix-only/inside')), 'x');
+    });
+
+    it('leaves no listeners on a long-lived abort signal as requests end: a consumer passes one signal to every request for weeks', async () => {
+      const running = new AbortController();
+      const signal = { signal: running.signal };
+      const listeners = () => getEventListeners(running.signal, 'abort').length;
+      for (let i = 0; i < 20; i++) {
+        await keys(store, 'hrrr.20190920/');
+        await store.head('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', signal);
+        await store.get('hrrr.20190920/conus/hrrr.t05z.wrfsfcf00.grib2', signal);
+        await store.put('scratch/listener', bytes('x'), signal);
+        await store.delete('scratch/listener', signal);
+        await assert.rejects(store.get('nothing-here', signal), ObjectNotFoundError);
+      }
+      for await (const _ of store.list('hrrr.20190920/', signal)) break;
+      // The SDK lets go of a request's listener when its socket's request closes, which can come just after it returns.
+      assert.ok(listeners() <= 1, `${listeners()} abort listeners left after 121 requests`);
     });
 
     it('keeps binary content byte for byte', async () => {
