@@ -118,6 +118,8 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
   // Ends discovery's wait for the next analysis once the run is over, failed or not.
   const discoveryOver = new AbortController();
   const discoveryContext = { ...context, signal: AbortSignal.any([context.signal, discoveryOver.signal]) };
+  // Its looks at several hours at once (lookConcurrency) listen to it too.
+  setMaxListeners(0, discoveryContext.signal);
 
   /** One analysis: delivered, or its dead letter kept, and marked done; or, with failFast, its failure thrown. */
   async function ingestOne(analysis: Analysis): Promise<void> {

@@ -94,6 +94,24 @@ for (const kind of setup.kinds) {
   });
 }
 
+describe('ingest of a backlog on S3 (moto server)', () => {
+  it('many requests in flight at once on the one shutdown signal give no MaxListenersExceededWarning (a "possible memory leak" in the log of a consumer catching up)', async () => {
+    const store = await setup.kinds[1]!.create();
+    const hours = Array.from({ length: 24 }, (_, n) => n);
+    await seedAnalyses(store, hours);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void (warning.name === 'MaxListenersExceededWarning' && warnings.push(warning.message));
+    process.on('warning', onWarning);
+    try {
+      const { delivered } = await ingest(store, { concurrency: 16, once: true, to: hour(23) });
+      assert.equal(delivered.length, 24);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+});
+
 describe('ingest when the store keeps failing', () => {
   it('leaves an analysis whose reads failed after every retry for the next run, and reports it', async () => {
     const store = await setup.kinds[0]!.create();
