@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { defaultTopics } from '../../bus/bus.js';
+import { loadRunSettings, RETRAIN_SETTINGS, RUN_ENV_PREFIX, RUN_SETTINGS, TRAINER_ENV_PREFIX, TRAINER_SETTINGS } from '../../runtime/config.js';
+import { ConsumerMetrics } from '../../runtime/metrics.js';
+import { repoRoot } from '../paths.js';
+import { codeSpans, readme } from './readme.js';
+
+/** The repository's own files (not node_modules, builds or scratch), as paths from its root. */
+function repoFiles(folder = repoRoot): string[] {
+  return readdirSync(folder).flatMap((name) => {
+    if (['node_modules', 'dist', '.work', '.git'].includes(name)) return [];
+    const path = join(folder, name);
+    return statSync(path).isDirectory() ? repoFiles(path) : [relative(repoRoot, path)];
+  });
+}
+const files = repoFiles();
+const sources = files.filter((file) => !file.endsWith('.md')).map((file) => readFileSync(join(repoRoot, file), 'utf8'));
+const inSources = (text: string) => sources.some((source) => source.includes(text));
+const mentioned = (pattern: RegExp) => [...new Set([...readme.matchAll(pattern)].map((match) => match[0]))];
+
+describe('the names README mentions', () => {
+  it("the metrics table is the consumer's metrics: names, types and labels", async () => {
+    const registry = new Registry();
+    new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
+    const registered = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric]));
+    const rows = [...readme.matchAll(/^\| `(hrrr_embed_\w+)` \| (\w+) \|([^|]*)\|/gm)].map(([, name, type, labels]) => ({ name: name!, type: type!, labels: labels! }));
+    assert.deepEqual(rows.map((row) => row.name).sort(), [...registered.keys()].sort(), 'one row per metric');
+    assert.deepEqual(mentioned(/hrrr_embed_\w+/g).sort(), [...registered.keys()].sort(), 'no other hrrr_embed_ name');
+    for (const { name, type, labels } of rows) {
+      assert.equal(type, String(registered.get(name)!.type), `${name}'s type`);
+      const labelNames = (registry.getSingleMetric(name) as unknown as { labelNames: string[] }).labelNames;
+      // The labels open the cell, before the values of one (`outcome`: `done`...) or a note in brackets.
+      const shown = [.../^(?:`\w+`(?:, `\w+`)*)?/.exec(labels.trim())![0].matchAll(/`(\w+)`/g)].map((match) => match[1]!);
+      assert.deepEqual(shown, labelNames, `${name}'s labels`);
+    }
+  });
+
+  it('every environment variable is one a setting or the code reads', () => {
+    const settingVariables = (prefix: string, schema: object) => [`${prefix}CONFIG`, ...Object.keys(schema).map((key) => prefix + key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase())];
+    const known = new Set([...settingVariables(RUN_ENV_PREFIX, RUN_SETTINGS), ...settingVariables(TRAINER_ENV_PREFIX, TRAINER_SETTINGS)]);
+    // Named as a misspelling that run refuses; AWS_PROFILE is read by the AWS SDK.
+    const examples = new Set(['HRRR_EMBED_PARTITONS', 'AWS_PROFILE']);
+    const unknown = mentioned(/\b(?:HRRR_EMBED_[A-Z_]*[A-Z]|LOG_LEVEL|AWS_[A-Z_]+)\b/g).filter((name) => !known.has(name) && !examples.has(name) && !inSources(name));
+    assert.deepEqual(unknown, []);
+    assert.throws(() => loadRunSettings([], { HRRR_EMBED_PARTITONS: '3' }), /HRRR_EMBED_PARTITONS is not a setting/);
+    assert.ok(Object.keys(RETRAIN_SETTINGS).every((key) => key in TRAINER_SETTINGS));
+  });
+
+  it("README's settings file example is one run takes", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-readme-'));
+    try {
+      const file = join(folder, 'run.json');
+      writeFileSync(file, /```json\n([\s\S]*?)```/.exec(readme)![1]!);
+      const { origin } = loadRunSettings(['--config', file], {});
+      assert.equal(origin('metricsPort'), `${file}: "metricsPort"`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('every topic README names is a topic of the bus, and every topic is in its table', () => {
+    const topics: string[] = Object.values(defaultTopics);
+    const table = /^\| topic \| key \| value \|\n\|[-|]+\|\n((?:\|.*\n)+)/m.exec(readme)![1]!;
+    assert.deepEqual([...table.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]!).sort(), [...topics].sort());
+    const named = mentioned(/`[a-z][a-z-]*` topic/g).map((text) => text.slice(1, text.indexOf('`', 1)));
+    assert.deepEqual(named.filter((topic) => !topics.includes(topic)), []);
+  });
+
+  it('every npm script README names is in package.json', () => {
+    const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+    const named = mentioned(/\bnpm (?:run [\w:-]+|start|test)\b/g).map((text) => text.replace(/^npm (run )?/, ''));
+    assert.deepEqual(named.filter((script) => !scripts.includes(script)), []);
+  });
+
+  /** The GPU machine's kit, beside the repository (../shared/gpu/), and what it makes in .device/. */
+  const OUTSIDE = ['device-kit.sh', 'enter.sh'];
+
+  it('every repository path README names exists, and every file name names a file of the repository', () => {
+    const topLevel = readdirSync(repoRoot).filter((name) => !['node_modules', 'dist', '.work', '.git'].includes(name));
+    const missing: string[] = [];
+    for (const span of codeSpans()) {
+      for (const token of span.split(/[\s,;()]+/).map((word) => word.replace(/[.:]+$/, ''))) {
+        if (/[A-Z]{2,}|[*{}$]|\.\.\./.test(token)) continue; // a placeholder or a pattern
+        if (/^\.\.\/|^\.device\//.test(token) || OUTSIDE.includes(token)) continue;
+        if (topLevel.includes(token.split('/')[0]!) && token.includes('/')) {
+          if (!existsSync(join(repoRoot, token))) missing.push(token);
+        } else if (/^[\w./-]+\.(ts|sh|avsc|py|c|yaml|xml)$/.test(token) && !token.startsWith('.work/')) {
+          if (!files.some((file) => file === token || file.endsWith(`/${token}`))) missing.push(token);
+        }
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+});
