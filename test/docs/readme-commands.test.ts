@@ -85,6 +85,7 @@ const PLACEHOLDERS: Record<string, string> = {
   URL: 'http://localhost:8081',
   D: 'cpu',
   ID: 'run-1',
+  U: 'hrrr-embed',
   REGEX: '^REFC$',
   CRON: '0 3 * * *',
   TOPIC: 'embeddings',
