@@ -71,6 +71,13 @@ describe('the names README mentions', () => {
     assert.deepEqual(named.filter((topic) => !topics.includes(topic)), []);
   });
 
+  it("README lists the topics infra/kafka/create-topics.sh creates, with their partition counts", () => {
+    const script = readFileSync(join(repoRoot, 'infra', 'kafka', 'create-topics.sh'), 'utf8');
+    const created = [...script.matchAll(/^create ([a-z-]+) (\d+)/gm)].map(([, name, partitions]) => `${name} ${partitions}`);
+    const listed = /`infra\/kafka\/create-topics\.sh`: ([^)]*)\)/.exec(readme.replace(/\s+/g, ' '))![1]!;
+    assert.deepEqual(created.filter((topic) => !listed.includes(topic)), []);
+  });
+
   it('every npm script README names is in package.json', () => {
     const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
     const named = mentioned(/\bnpm (?:run [\w:-]+|start|test)\b/g).map((text) => text.replace(/^npm (run )?/, ''));
