@@ -31,9 +31,9 @@ import { trainerCommand } from '../../cli/trainer.js';
 import { MODEL_PRESETS } from '../../model/config.js';
 import { loadRetrainSettings, loadRunSettings, loadTrainerSettings } from '../../runtime/config.js';
 import { repoRoot } from '../paths.js';
-import { commandLines, synopsisTokens } from './readme.js';
+import { commandLines, readme, synopsisTokens } from './readme.js';
 
-type Parsed = { values: Record<string, unknown>; positionals: string[] };
+type Parsed = { values: Record<string, unknown>; positionals: string[]; options: string[] };
 type Command = (args: string[]) => Promise<unknown>;
 
 const quiet = () => {};
@@ -117,7 +117,7 @@ class ParsedOnly extends Error {}
 async function parseOnly(command: Command, args: string[]): Promise<Parsed> {
   let parsed: Parsed | undefined;
   util.parseArgs = ((config: Parameters<typeof parseArgs>[0]) => {
-    parsed = realParseArgs(config) as Parsed;
+    parsed = { ...(realParseArgs(config) as Omit<Parsed, 'options'>), options: Object.keys(config?.options ?? {}) };
     throw new ParsedOnly('parsed');
   }) as typeof parseArgs;
   syncBuiltinESMExports();
@@ -179,6 +179,20 @@ describe("README's command lines", () => {
       }
     }
     assert.deepEqual(wrong, []);
+  });
+});
+
+describe("README's options", () => {
+  /** Options of other programs that README shows: docker build's. */
+  const ELSEWHERE = ['--target'];
+
+  it('every --option README names is one that hrrr-embed or a benchmark takes', async () => {
+    const taken = new Set<string>(['--help']);
+    for (const command of [...Object.values(COMMANDS), ...Object.values(BENCHMARKS)]) {
+      for (const option of (await parseOnly(command, [])).options) taken.add(`--${option}`);
+    }
+    const named = new Set([...readme.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)].map((match) => match[0]));
+    assert.deepEqual([...named].filter((option) => !taken.has(option) && !ELSEWHERE.includes(option)).sort(), []);
   });
 });
 
