@@ -63,6 +63,27 @@ describe('the names README mentions', () => {
     }
   });
 
+  it("the mistakes README quotes are run's own messages, word for word", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-readme-'));
+    const messageOf = (settings: object, env: NodeJS.ProcessEnv = {}) => {
+      const file = join(folder, 'run.json');
+      writeFileSync(file, JSON.stringify(settings));
+      try {
+        loadRunSettings(['--config', file], env);
+      } catch (error) {
+        return (error as Error).message.replace(file, 'run.json');
+      }
+      assert.fail(`${JSON.stringify(settings)} was taken`);
+    };
+    try {
+      for (const message of [messageOf({ partitons: 3 }), messageOf({ partitions: '3' }), messageOf({}, { HRRR_EMBED_CONCURRENCY: 'two' })]) {
+        assert.ok(readme.replace(/\s+/g, ' ').includes(`\`${message}\``), `README quotes ${message}`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('every topic README names is a topic of the bus, and every topic is in its table', () => {
     const topics: string[] = Object.values(defaultTopics);
     const table = /^\| topic \| key \| value \|\n\|[-|]+\|\n((?:\|.*\n)+)/m.exec(readme)![1]!;
