@@ -99,6 +99,13 @@ describe('the names README mentions', () => {
     assert.deepEqual(created.filter((topic) => !listed.includes(topic)), []);
   });
 
+  it("the Layout table has a row for every folder of the repository, and the test/ row names every folder of test/", () => {
+    const folders = (path: string) => readdirSync(join(repoRoot, path), { withFileTypes: true }).filter((entry) => entry.isDirectory() && !['node_modules', 'dist', '.git', '.ci'].includes(entry.name)).map((entry) => entry.name);
+    const rows = new Map([...readme.matchAll(/^\| `([\w.]+)\/` \| (.*) \|$/gm)].map(([, folder, text]) => [folder!, text!]));
+    assert.deepEqual(folders('.').filter((folder) => !rows.has(folder)), [], 'folders without a row');
+    assert.deepEqual(folders('test').filter((folder) => !rows.get('test')!.includes(`\`${folder}/\``)), [], 'test/ folders the row leaves out');
+  });
+
   it('every npm script README names is in package.json', () => {
     const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
     const named = mentioned(/\bnpm (?:run [\w:-]+|start|test)\b/g).map((text) => text.replace(/^npm (run )?/, ''));
