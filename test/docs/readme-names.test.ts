@@ -10,16 +10,19 @@ import { ConsumerMetrics } from '../../runtime/metrics.js';
 import { repoRoot } from '../paths.js';
 import { codeSpans, readme } from './readme.js';
 
-/** The repository's own files (not node_modules, builds or scratch), as paths from its root. */
+/** Folders of what is installed, built or made by tools, not the repository's own. */
+const NOT_OURS = ['node_modules', 'dist', '.work', '.device', '.git'];
+
+/** The repository's own files, as paths from its root. */
 function repoFiles(folder = repoRoot): string[] {
   return readdirSync(folder).flatMap((name) => {
-    if (['node_modules', 'dist', '.work', '.git'].includes(name)) return [];
+    if (NOT_OURS.includes(name)) return [];
     const path = join(folder, name);
     return statSync(path).isDirectory() ? repoFiles(path) : [relative(repoRoot, path)];
   });
 }
 const files = repoFiles();
-const sources = files.filter((file) => !file.endsWith('.md')).map((file) => readFileSync(join(repoRoot, file), 'utf8'));
+const sources = files.filter((file) => /\.(ts|sh|py|c|yaml|json|xml)$|Dockerfile$/.test(file)).map((file) => readFileSync(join(repoRoot, file), 'utf8'));
 const inSources = (text: string) => sources.some((source) => source.includes(text));
 const mentioned = (pattern: RegExp) => [...new Set([...readme.matchAll(pattern)].map((match) => match[0]))];
 
@@ -100,7 +103,9 @@ describe('the names README mentions', () => {
   });
 
   it("the Layout table has a row for every folder of the repository, and the test/ row names every folder of test/", () => {
-    const folders = (path: string) => readdirSync(join(repoRoot, path), { withFileTypes: true }).filter((entry) => entry.isDirectory() && !['node_modules', 'dist', '.git', '.ci'].includes(entry.name)).map((entry) => entry.name);
+    // Folders of code or data: notes (markdown alone) and .ci need no row.
+    const holdsCode = (folder: string) => files.some((file) => file.startsWith(`${folder}/`) && !file.endsWith('.md'));
+    const folders = (path: string) => readdirSync(join(repoRoot, path), { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== '.ci' && holdsCode(join(path, entry.name))).map((entry) => entry.name);
     const rows = new Map([...readme.matchAll(/^\| `([\w.]+)\/` \| (.*) \|$/gm)].map(([, folder, text]) => [folder!, text!]));
     assert.deepEqual(folders('.').filter((folder) => !rows.has(folder)), [], 'folders without a row');
     assert.deepEqual(folders('test').filter((folder) => !rows.get('test')!.includes(`\`${folder}/\``)), [], 'test/ folders the row leaves out');
@@ -116,7 +121,7 @@ describe('the names README mentions', () => {
   const OUTSIDE = ['device-kit.sh', 'enter.sh'];
 
   it('every repository path README names exists, and every file name names a file of the repository', () => {
-    const topLevel = readdirSync(repoRoot).filter((name) => !['node_modules', 'dist', '.work', '.git'].includes(name));
+    const topLevel = readdirSync(repoRoot).filter((name) => !NOT_OURS.includes(name));
     const missing: string[] = [];
     for (const span of codeSpans()) {
       for (const token of span.split(/[\s,;()]+/).map((word) => word.replace(/[.:]+$/, ''))) {
