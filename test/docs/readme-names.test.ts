@@ -87,6 +87,18 @@ describe('the names README mentions', () => {
     }
   });
 
+  it("the defaults README gives run's and retrain's numeric settings are theirs", () => {
+    const defaults = (flag: string) => {
+      const key = flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+      return [RUN_SETTINGS, RETRAIN_SETTINGS].map((schema) => (schema as Record<string, { default?: unknown }>)[key]?.default).filter((value) => typeof value === 'number');
+    };
+    // `--days 30`, `--held-out` (0.15), `--batch-wait-ms` (default 50): a number beside a setting is its default.
+    const claims = [...readme.matchAll(/`--([a-z-]+)(?: ([\d.]+)`|` \((?:default )?([\d.]+)\))/g)].map(([, flag, inside, after]) => ({ flag: flag!, value: Number(inside ?? after) }));
+    const settings = claims.filter(({ flag }) => defaults(flag).length > 0);
+    assert.ok(settings.length >= 8, `${settings.length} defaults found`);
+    for (const { flag, value } of settings) assert.ok(defaults(flag).includes(value), `--${flag} ${value} is a default`);
+  });
+
   it('every topic README names is a topic of the bus, and every topic is in its table', () => {
     const topics: string[] = Object.values(defaultTopics);
     const table = /^\| topic \| key \| value \|\n\|[-|]+\|\n((?:\|.*\n)+)/m.exec(readme)![1]!;
