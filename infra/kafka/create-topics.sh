@@ -23,6 +23,7 @@ create alerts 3
 create dead-letters 3
 # One record per model version, read back whole: compaction keeps the latest of each key.
 create model-versions 1 cleanup.policy=compact
-# Object-created events (S3 notifications) the consumers share with --events: at most 6 consumers.
+# Read by one trainer at a time (it holds the model store's lease).
 create retrain-requests 1
+# Object-created events (S3 notifications) the consumers share with --events: at most 6 consumers.
 create hrrr-objects 6
