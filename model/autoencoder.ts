@@ -25,7 +25,12 @@ export function withSharedModels(autoencoder: tfl.LayersModel, config: ModelConf
   return { autoencoder, ...shareLayers(autoencoder, config), config, normalization, version };
 }
 
-/** Frees the weights (tensors) of every model of this autoencoder; they share them, so once. */
+/**
+ * Frees the weights (tensors) of every model of this autoencoder; they share them, so once. Not
+ * by LayersModel.dispose: tfjs-layers counts a layer's uses by the models built through it, so
+ * with the shared models the autoencoder's dispose freed nothing, and disposing the shared models
+ * too fails on layers that one of them has freed already.
+ */
 export function disposeAutoencoder(model: Autoencoder): void {
-  model.autoencoder.dispose();
+  for (const weight of model.autoencoder.weights) weight.dispose();
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { loadVersion, promoteVersion, saveVersion } from '../../model/versions.js';
@@ -48,6 +49,19 @@ describe('the model slot and the promotion follower', () => {
     assert.equal(slot.current.autoencoder.version, 'v2');
     await slot.close();
     assert.ok(closed.includes('v2'));
+  });
+
+  it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
+    const closed: string[] = [];
+    const before = tf.memory().numTensors;
+    const slot = new ModelSlot(served('v0', closed), { retireAfterMs: 0 });
+    for (let i = 1; i <= 4; i++) {
+      await slot.replace(served(`v${i}`, closed));
+      await until(() => closed.includes(`v${i - 1}`));
+      await assert.rejects(slot.replace(served(`wide${i}`, closed, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
+    }
+    await slot.close();
+    assert.equal(tf.memory().numTensors, before);
   });
 
   it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {
