@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { embedFields } from '../../model/embed.js';
+import { compileForTraining, trainStep } from '../../model/train.js';
 import { loadVersion, saveVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
@@ -33,6 +34,19 @@ describe('freeing a model', () => {
       await embedFields(fresh, [field]);
       disposeAutoencoder(fresh);
       disposeAutoencoder((await loadVersion(models, 'v1')).model);
+    }
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('disposeAutoencoder frees a trained model with its optimizer (the Adam moments), run after run', async () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const model = createAutoencoder({ config: SMALL_CONFIG });
+      compileForTraining(model, { learningRate: 0.001 });
+      const batch = tf.tensor4d(new Float32Array(2 * 32 * 64).fill(0.2), [2, 32, 64, 1]);
+      await trainStep(model, batch);
+      batch.dispose();
+      disposeAutoencoder(model);
     }
     assert.equal(tf.memory().numTensors, before);
   });
