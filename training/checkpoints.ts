@@ -103,8 +103,10 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
   const { runId } = state.plan;
   const at = `${runPrefix(runId)}checkpoints/${String(state.step).padStart(9, '0')}/`;
   const previous = await readPointer(store, runId);
-  const optimizer = model.croppedAutoencoder.optimizer;
-  const { data, specs } = await tf.io.encodeWeights(await optimizer.getWeights());
+  const weights = await model.croppedAutoencoder.optimizer.getWeights();
+  // Adam's moments are its own variables; its step count is a tensor made for each call.
+  const made = weights.map(({ tensor }) => tensor).filter((tensor) => !(tensor instanceof tf.Variable));
+  const { data, specs } = await tf.io.encodeWeights(weights).finally(() => tf.dispose(made));
   await model.autoencoder.save(objectStoreIO(store, at));
   await store.put(`${at}optimizer.bin`, new Uint8Array(data), { contentType: 'application/octet-stream' });
   const full: RunState = { format: CHECKPOINT_FORMAT, ...state, optimizerSpecs: specs };
