@@ -11,7 +11,9 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { START } from '../../training/batches.js';
 import { loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, type RunPlan } from '../../training/checkpoints.js';
-import { smallFresh } from './fixtures.js';
+import { retrain, RunInterrupted } from '../../training/retrain.js';
+import { smallFresh, smallRun } from './fixtures.js';
+import { MemoryShardCatalog, smallShards } from './memory-shards.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-training-memory-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -41,5 +43,23 @@ describe('tensors of training', () => {
     }
     assert.equal(tf.memory().numTensors, before);
     disposeAutoencoder(model);
+  });
+
+  it('whole retraining runs leave no tensor behind: fresh, stopped and resumed, judged against a promoted version, failing on a resume whose shards are gone', async () => {
+    const models = new FolderStore(join(work, 'runs'));
+    const shards = smallShards(6, 4);
+    const run = (overrides: Parameters<typeof smallRun>[2]) => retrain(smallRun(models, shards, { steps: 4, stepsPerCheckpoint: 2, batchSize: 2, ...overrides }));
+    const before = tf.memory().numTensors;
+    await run({ fresh: smallFresh(), runId: 'first' });
+    const after = [tf.memory().numTensors];
+    const stop = new AbortController();
+    await assert.rejects(run({ runId: 'second', signal: stop.signal, onProgress: () => stop.abort() }), RunInterrupted);
+    after.push(tf.memory().numTensors);
+    await run({ runId: 'second' });
+    after.push(tf.memory().numTensors);
+    await assert.rejects(run({ runId: 'gone', signal: stop.signal }), RunInterrupted);
+    await assert.rejects(retrain(smallRun(models, new MemoryShardCatalog([]), { runId: 'gone' })), /gone from the shard store/);
+    after.push(tf.memory().numTensors);
+    assert.deepEqual(after, after.map(() => before));
   });
 });
