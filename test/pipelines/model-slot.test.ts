@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
-import { loadVersion, promoteVersion, saveVersion } from '../../model/versions.js';
+import { loadVersion, promoteVersion, readManifest, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
 import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
 import { silentLogger } from '../../stages/stage.js';
@@ -112,6 +112,27 @@ describe('the model slot and the promotion follower', () => {
     await until(() => slot.current.autoencoder.version === 'v3');
     stop.abort();
     await following;
+    await slot.close();
+  });
+
+  it('tries a promoted version whose manifest does not fit its weights at every look, and keeps none of the weights it loaded', async () => {
+    const models = new FolderStore(join(work, 'misfit-models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    const manifest = await readManifest(models, 'v2');
+    await models.put('versions/v2/manifest.json', new TextEncoder().encode(JSON.stringify({ ...manifest, hyperparameters: { ...manifest.hyperparameters, nlayers: 3 } })));
+    await promoteVersion(models, 'v1');
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    const before = tf.memory().numTensors;
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_: object, message?: string) => void errors.push(message ?? '') };
+    const stop = new AbortController();
+    const following = followPromotions({ models, slot, load: (version) => loadServed(models, version), pollMs: 5, log }, stop.signal);
+    await promoteVersion(models, 'v2');
+    await until(() => errors.length >= 5);
+    stop.abort();
+    await following;
+    assert.equal(slot.current.autoencoder.version, 'v1', 'still serving v1');
+    assert.equal(tf.memory().numTensors, before);
     await slot.close();
   });
 });
