@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
+import { startEncoderThread } from '../../model/encoder-thread.js';
 import { loadVersion, promoteVersion, readManifest, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
 import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
@@ -62,6 +63,31 @@ describe('the model slot and the promotion follower', () => {
     }
     await slot.close();
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('ends the encoder thread of every version it retires or refuses', async () => {
+    const threads = () => process.getActiveResourcesInfo().filter((resource) => resource === 'MessagePort').length;
+    const started: Array<() => Promise<void>> = [];
+    const withThread = async (version: string, config: object = SMALL_CONFIG): Promise<ServedModel> => {
+      const model = served(version, [], config);
+      const { encodeBatch, close } = await startEncoderThread(model.autoencoder, 'cpu');
+      started.push(close);
+      return { ...model, encodeBatch, close };
+    };
+    const before = threads();
+    try {
+      const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 0 });
+      for (let i = 1; i <= 3; i++) {
+        await slot.replace(await withThread(`v${i}`));
+        await until(() => slot.version(`v${i - 1}`) === undefined);
+        await assert.rejects(slot.replace(await withThread(`wide${i}`, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
+        assert.equal(threads(), before + 1, "the current version's thread alone");
+      }
+      await slot.close();
+      assert.equal(threads(), before);
+    } finally {
+      await Promise.all(started.map((close) => close())); // should the slot have left any, lest they keep the test running
+    }
   });
 
   it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {
