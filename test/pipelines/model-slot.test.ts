@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { startEncoderThread } from '../../model/encoder-thread.js';
@@ -116,6 +118,33 @@ describe('the model slot and the promotion follower', () => {
 
     assert.equal(slot.current.autoencoder.version, 'v1', 'still serving what it had');
     assert.deepEqual(loads, ['v2', 'v1', 'wide']);
+    await slot.close();
+  });
+
+  it('looks again and again without piling up abort listeners or timers, and closes its announcements consumer when stopped', async () => {
+    const models = new FolderStore(join(work, 'looked-at-models'));
+    await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    await promoteVersion(models, 'v1');
+    const bus = new FileBus(join(work, 'looked-at-bus'));
+    await bus.createTopic('model-versions', { partitions: 1 });
+    const consumer = bus.consumer({ group: 'watch', topics: ['model-versions'] });
+    let closed = false;
+    const announcements = { records: (signal?: AbortSignal) => consumer.records(signal), commit: consumer.commit.bind(consumer), close: () => ((closed = true), consumer.close()) };
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    const timersBefore = timers();
+    const stop = new AbortController();
+    const listeners: number[] = [];
+    const onLook = () => void listeners.push(getEventListeners(stop.signal, 'abort').length);
+    const following = followPromotions({ models, slot, load: (version) => loadServed(models, version), announcements, pollMs: 2, log: silentLogger, onLook }, stop.signal);
+    await until(() => listeners.length >= 30);
+    stop.abort();
+    await following;
+    assert.equal(new Set(listeners.slice(1)).size, 1, `the same abort listeners at every look: ${listeners.join(', ')}`);
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
+    assert.equal(timers(), timersBefore);
+    assert.ok(closed, 'the announcements consumer is closed');
+    await bus.close();
     await slot.close();
   });
 
