@@ -62,4 +62,17 @@ describe('tensors of training', () => {
     after.push(tf.memory().numTensors);
     assert.deepEqual(after, after.map(() => before));
   });
+
+  it('a resume from a checkpoint that lost its optimizer state fails, leaving no tensor behind', async () => {
+    const models = new FolderStore(join(work, 'damaged'));
+    const shards = smallShards(6, 4);
+    const stop = new AbortController();
+    stop.abort();
+    const run = () => retrain(smallRun(models, shards, { fresh: smallFresh(), runId: 'damaged', steps: 4, stepsPerCheckpoint: 2, batchSize: 2, signal: stop.signal }));
+    await assert.rejects(run(), RunInterrupted);
+    await models.delete(`${(await readPointer(models, 'damaged'))!.checkpoint}optimizer.bin`);
+    const before = tf.memory().numTensors;
+    await assert.rejects(run(), /optimizer\.bin/);
+    assert.equal(tf.memory().numTensors, before);
+  });
 });
