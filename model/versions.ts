@@ -122,9 +122,16 @@ export async function loadVersion(store: ObjectStore, modelId?: string, prefix =
   const id = modelId ?? (await promotedVersion(store, prefix));
   if (id === undefined) throw new Error(`no model version is promoted in ${store.url}${prefix ? ` under ${prefix}` : ''}`);
   const manifest = await readManifest(store, id, prefix);
+  const config = modelConfig(manifest.hyperparameters);
+  const normalization = normalizationConfig(manifest.normalization);
   const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, versionPrefix(prefix, id)));
-  const model = withSharedModels(autoencoder, modelConfig(manifest.hyperparameters), normalizationConfig(manifest.normalization), id);
-  return { model, manifest };
+  try {
+    return { model: withSharedModels(autoencoder, config, normalization, id), manifest };
+  } catch (error) {
+    // A manifest that does not fit the weights (another number of layers): a consumer tries the version again at every look.
+    for (const weight of autoencoder.weights) weight.dispose();
+    throw error;
+  }
 }
 
 async function anyObjectUnder(store: ObjectStore, prefix: string): Promise<boolean> {

@@ -103,8 +103,10 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
   const { runId } = state.plan;
   const at = `${runPrefix(runId)}checkpoints/${String(state.step).padStart(9, '0')}/`;
   const previous = await readPointer(store, runId);
-  const optimizer = model.croppedAutoencoder.optimizer;
-  const { data, specs } = await tf.io.encodeWeights(await optimizer.getWeights());
+  const weights = await model.croppedAutoencoder.optimizer.getWeights();
+  // Adam's moments are its own variables; its step count is a tensor made for each call.
+  const made = weights.map(({ tensor }) => tensor).filter((tensor) => !(tensor instanceof tf.Variable));
+  const { data, specs } = await tf.io.encodeWeights(weights).finally(() => tf.dispose(made));
   await model.autoencoder.save(objectStoreIO(store, at));
   await store.put(`${at}optimizer.bin`, new Uint8Array(data), { contentType: 'application/octet-stream' });
   const full: RunState = { format: CHECKPOINT_FORMAT, ...state, optimizerSpecs: specs };
@@ -120,12 +122,18 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
 export async function loadCheckpoint(store: ObjectStore, pointer: RunPointer): Promise<{ state: RunState; model: Autoencoder; optimizer: NamedTensor[] }> {
   const at = pointer.checkpoint;
   const state = await readState(store, at);
-  const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, at));
-  const model = withSharedModels(autoencoder, state.plan.config, state.plan.normalization, `${state.plan.runId}@${state.step}`);
+  // Read before the weights become tensors: a checkpoint missing its optimizer state leaves none behind.
   const bytes = await store.get(`${at}optimizer.bin`);
-  const tensors = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, state.optimizerSpecs);
-  // Adam matches its moments to the model's weights by position: keep the saved order.
-  return { state, model, optimizer: state.optimizerSpecs.map(({ name }) => ({ name, tensor: tensors[name]! })) };
+  const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, at));
+  try {
+    const model = withSharedModels(autoencoder, state.plan.config, state.plan.normalization, `${state.plan.runId}@${state.step}`);
+    const tensors = tf.io.decodeWeights(bytes.slice().buffer as ArrayBuffer, state.optimizerSpecs);
+    // Adam matches its moments to the model's weights by position: keep the saved order.
+    return { state, model, optimizer: state.optimizerSpecs.map(({ name }) => ({ name, tensor: tensors[name]! })) };
+  } catch (error) {
+    for (const weight of autoencoder.weights) weight.dispose();
+    throw error;
+  }
 }
 
 async function readState(store: ObjectStore, checkpoint: string): Promise<RunState> {

@@ -6,6 +6,7 @@
  * (with its loss curve and a before/after picture), and promote it only when it is better (or
  * forced), announcing the promotion.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelVersion } from '../bus/records.js';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
@@ -139,11 +140,11 @@ async function begin(options: RetrainOptions): Promise<Run> {
   }
   try {
     checkShards(listed, model);
+    compileForTraining(model, { learningRate: options.learningRate });
   } catch (error) {
     disposeAutoencoder(model);
     throw error;
   }
-  compileForTraining(model, { learningRate: options.learningRate });
   const plan: RunPlan = {
     runId: options.runId,
     field,
@@ -170,18 +171,24 @@ async function begin(options: RetrainOptions): Promise<Run> {
 /** The run as its last checkpoint left it; its plan (shards, hyperparameters, total steps) wins over the options, with a warning naming each it overrules. */
 async function resume(options: RetrainOptions, pointer: RunPointer): Promise<Run> {
   const { state, model, optimizer } = await loadCheckpoint(options.models, pointer);
-  compileForTraining(model, { learningRate: state.plan.learningRate });
-  await restoreOptimizer(model, optimizer);
-  const { plan } = state;
-  warnOfIgnoredSettings(options, plan);
-  const listed = await options.shards.list({ field: plan.field, from: new Date(plan.from), to: new Date(plan.to) });
-  const byId = new Map(listed.map((shard) => [shard.id, shard]));
-  const pick = (ids: string[]) => {
-    const missing = ids.filter((id) => !byId.has(id));
-    if (missing.length) throw new Error(`run ${plan.runId}: shards ${missing.join(', ')} are gone from the shard store`);
-    return ids.map((id) => byId.get(id)!);
-  };
-  return { plan, model, shards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss, checkpoint: pointer.checkpoint };
+  try {
+    compileForTraining(model, { learningRate: state.plan.learningRate });
+    await restoreOptimizer(model, optimizer);
+    const { plan } = state;
+    warnOfIgnoredSettings(options, plan);
+    const listed = await options.shards.list({ field: plan.field, from: new Date(plan.from), to: new Date(plan.to) });
+    const byId = new Map(listed.map((shard) => [shard.id, shard]));
+    const pick = (ids: string[]) => {
+      const missing = ids.filter((id) => !byId.has(id));
+      if (missing.length) throw new Error(`run ${plan.runId}: shards ${missing.join(', ')} are gone from the shard store`);
+      return ids.map((id) => byId.get(id)!);
+    };
+    return { plan, model, shards: { train: pick(plan.train), heldOut: pick(plan.heldOut) }, step: state.step, position: state.position, trainLoss: state.trainLoss, heldOutLoss: state.heldOutLoss, checkpoint: pointer.checkpoint };
+  } catch (error) {
+    disposeAutoencoder(model);
+    tf.dispose(optimizer.map(({ tensor }) => tensor));
+    throw error;
+  }
 }
 
 /** The settings a run's plan fixes when it starts, by the command-line option that gives them. */

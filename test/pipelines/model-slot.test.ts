@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
-import { loadVersion, promoteVersion, saveVersion } from '../../model/versions.js';
+import { startEncoderThread } from '../../model/encoder-thread.js';
+import { loadVersion, promoteVersion, readManifest, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
 import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
 import { silentLogger } from '../../stages/stage.js';
@@ -50,6 +54,44 @@ describe('the model slot and the promotion follower', () => {
     assert.ok(closed.includes('v2'));
   });
 
+  it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
+    const closed: string[] = [];
+    const before = tf.memory().numTensors;
+    const slot = new ModelSlot(served('v0', closed), { retireAfterMs: 0 });
+    for (let i = 1; i <= 4; i++) {
+      await slot.replace(served(`v${i}`, closed));
+      await until(() => closed.includes(`v${i - 1}`));
+      await assert.rejects(slot.replace(served(`wide${i}`, closed, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
+    }
+    await slot.close();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('ends the encoder thread of every version it retires or refuses', async () => {
+    const threads = () => process.getActiveResourcesInfo().filter((resource) => resource === 'MessagePort').length;
+    const started: Array<() => Promise<void>> = [];
+    const withThread = async (version: string, config: object = SMALL_CONFIG): Promise<ServedModel> => {
+      const model = served(version, [], config);
+      const { encodeBatch, close } = await startEncoderThread(model.autoencoder, 'cpu');
+      started.push(close);
+      return { ...model, encodeBatch, close };
+    };
+    const before = threads();
+    try {
+      const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 0 });
+      for (let i = 1; i <= 3; i++) {
+        await slot.replace(await withThread(`v${i}`));
+        await until(() => slot.version(`v${i - 1}`) === undefined);
+        await assert.rejects(slot.replace(await withThread(`wide${i}`, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
+        assert.equal(threads(), before + 1, "the current version's thread alone");
+      }
+      await slot.close();
+      assert.equal(threads(), before);
+    } finally {
+      await Promise.all(started.map((close) => close())); // should the slot have left any, lest they keep the test running
+    }
+  });
+
   it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {
     const models = new FolderStore(join(work, 'models'));
     for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
@@ -79,6 +121,33 @@ describe('the model slot and the promotion follower', () => {
     await slot.close();
   });
 
+  it('looks again and again without piling up abort listeners or timers, and closes its announcements consumer when stopped', async () => {
+    const models = new FolderStore(join(work, 'looked-at-models'));
+    await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    await promoteVersion(models, 'v1');
+    const bus = new FileBus(join(work, 'looked-at-bus'));
+    await bus.createTopic('model-versions', { partitions: 1 });
+    const consumer = bus.consumer({ group: 'watch', topics: ['model-versions'] });
+    let closed = false;
+    const announcements = { records: (signal?: AbortSignal) => consumer.records(signal), commit: consumer.commit.bind(consumer), close: () => ((closed = true), consumer.close()) };
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    const timersBefore = timers();
+    const stop = new AbortController();
+    const listeners: number[] = [];
+    const onLook = () => void listeners.push(getEventListeners(stop.signal, 'abort').length);
+    const following = followPromotions({ models, slot, load: (version) => loadServed(models, version), announcements, pollMs: 2, log: silentLogger, onLook }, stop.signal);
+    await until(() => listeners.length >= 30);
+    stop.abort();
+    await following;
+    assert.equal(new Set(listeners.slice(1)).size, 1, `the same abort listeners at every look: ${listeners.join(', ')}`);
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
+    assert.equal(timers(), timersBefore);
+    assert.ok(closed, 'the announcements consumer is closed');
+    await bus.close();
+    await slot.close();
+  });
+
   it('keeps serving when a promoted version cannot be loaded (its weights missing), says so, and takes the next good one', async () => {
     const models = new FolderStore(join(work, 'broken-models'));
     for (const id of ['v1', 'v2', 'v3']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
@@ -98,6 +167,27 @@ describe('the model slot and the promotion follower', () => {
     await until(() => slot.current.autoencoder.version === 'v3');
     stop.abort();
     await following;
+    await slot.close();
+  });
+
+  it('tries a promoted version whose manifest does not fit its weights at every look, and keeps none of the weights it loaded', async () => {
+    const models = new FolderStore(join(work, 'misfit-models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    const manifest = await readManifest(models, 'v2');
+    await models.put('versions/v2/manifest.json', new TextEncoder().encode(JSON.stringify({ ...manifest, hyperparameters: { ...manifest.hyperparameters, nlayers: 3 } })));
+    await promoteVersion(models, 'v1');
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    const before = tf.memory().numTensors;
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_: object, message?: string) => void errors.push(message ?? '') };
+    const stop = new AbortController();
+    const following = followPromotions({ models, slot, load: (version) => loadServed(models, version), pollMs: 5, log }, stop.signal);
+    await promoteVersion(models, 'v2');
+    await until(() => errors.length >= 5);
+    stop.abort();
+    await following;
+    assert.equal(slot.current.autoencoder.version, 'v1', 'still serving v1');
+    assert.equal(tf.memory().numTensors, before);
     await slot.close();
   });
 });
