@@ -53,6 +53,11 @@ export class Progress {
       if (!(first! <= last!) || first! % HOUR_MS !== 0 || last! % HOUR_MS !== 0) throw new Error(`progress record ${store.url}/${key}: ${JSON.stringify(entry)} is not an hour or a run of hours`);
       for (let hour = first!; hour <= last!; hour += HOUR_MS) progress.done.add(hour);
     }
+    // A run that reaches the mark moves it (a record edited by hand may have one).
+    if (progress.through !== undefined) {
+      progress.done.dropThrough(progress.through);
+      progress.through = progress.done.takeRunFrom(progress.through + HOUR_MS) ?? progress.through;
+    }
     progress.gaps.push(...record.gaps.map(Date.parse));
     return progress;
   }

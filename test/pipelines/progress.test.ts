@@ -81,6 +81,14 @@ describe('durable progress over hours', () => {
     assert.equal(progress.doneThrough?.getTime(), h(3).getTime());
   });
 
+  it('reads a run of done hours that overlaps or follows the mark as moving the mark', async () => {
+    const record = { version: 2, through: h(3).toISOString(), done: [`${h(1).toISOString()}/${h(5).toISOString()}`, h(8).toISOString()], gaps: [], updatedAt: h(9).toISOString() };
+    await store.put('overlap.json', new TextEncoder().encode(JSON.stringify(record)));
+    const progress = await Progress.load(store, 'overlap.json');
+    assert.deepEqual(progress.begin(h(0)), h(6));
+    assert.equal(progress.describe(), 'done through 2019-09-20T05Z, 1 more after it');
+  });
+
   it('refuses a record whose done hours are not times, naming the entry', async () => {
     const record = { version: 2, through: h(0).toISOString(), done: ['2019-09-20T02:00:00.000Z/soon'], gaps: [], updatedAt: h(4).toISOString() };
     await store.put('bad-done.json', new TextEncoder().encode(JSON.stringify(record)));
