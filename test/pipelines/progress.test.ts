@@ -69,6 +69,11 @@ describe('durable progress over hours', () => {
     assert.equal(reloaded.describe(), 'done through 2019-09-19T23Z, 8758 more after it');
     await reloaded.markDone(h(0));
     assert.equal(reloaded.doneThrough?.getTime(), h(99).getTime());
+    await reloaded.markDone(h(5000));
+    assert.equal(reloaded.describe(), 'done through 2019-09-24T03Z, 8660 more after it');
+    await reloaded.markDone(h(2000));
+    await reloaded.markDone(h(100));
+    assert.equal(reloaded.doneThrough?.getTime(), h(8761).getTime(), 'the holes filled, every hour is done');
   });
 
   it('reads a record of the previous version, which lists each hour', async () => {
