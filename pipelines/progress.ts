@@ -1,10 +1,15 @@
 import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { HourRuns } from './hour-runs.js';
 
-/** What is kept in the store, as JSON: every hour up to `through` is done or a gap; after it, those listed. */
+/**
+ * What is kept in the store, as JSON: every hour up to `through` is done or a gap; after it, those
+ * listed, each an hour or a run of hours ("FIRST/LAST"). Version 1 listed every hour alone, so that
+ * a record behind an hour that kept failing grew by an hour each hour.
+ */
 interface ProgressRecord {
-  version: 1;
+  version: 1 | 2;
   through: string | null;
   done: string[];
   gaps: string[];
@@ -18,11 +23,12 @@ const GAPS_KEPT = 1000;
  * A pipeline's durable progress over hours: which analyses are done, so that a restarted
  * consumer resumes with no gap and no repeat, and which hours were gaps. Work may finish out of
  * order: `through` only moves over hours that are all done. Saved as one small JSON object,
- * written whole after each change (writes are serialised, the last one wins).
+ * written whole after each change (writes are serialised, the last one wins); the hours done
+ * after `through` are kept as runs, so it stays small behind an hour that keeps failing.
  */
 export class Progress {
   private through: number | undefined;
-  private readonly done = new Set<number>();
+  private readonly done = new HourRuns();
   private readonly gaps: number[] = [];
   private saving: Promise<void> = Promise.resolve();
 
@@ -40,9 +46,18 @@ export class Progress {
       if (error instanceof ObjectNotFoundError) return progress;
       throw new Error(`progress record ${store.url}/${key} is unreadable: ${(error as Error).message}`, { cause: error });
     }
-    if (record.version !== 1) throw new Error(`progress record ${store.url}/${key} has version ${record.version}, this build reads version 1`);
+    if (record.version !== 1 && record.version !== 2) throw new Error(`progress record ${store.url}/${key} has version ${record.version}, this build reads versions 1 and 2`);
     if (record.through !== null) progress.through = Date.parse(record.through);
-    for (const hour of record.done) progress.done.add(Date.parse(hour));
+    for (const entry of record.done) {
+      const [first, last = first] = entry.split('/').map(Date.parse);
+      if (!(first! <= last!) || first! % HOUR_MS !== 0 || last! % HOUR_MS !== 0) throw new Error(`progress record ${store.url}/${key}: ${JSON.stringify(entry)} is not an hour or a run of hours`);
+      for (let hour = first!; hour <= last!; hour += HOUR_MS) progress.done.add(hour);
+    }
+    // A run that reaches the mark moves it (a record edited by hand may have one).
+    if (progress.through !== undefined) {
+      progress.done.dropThrough(progress.through);
+      progress.through = progress.done.takeRunFrom(progress.through + HOUR_MS) ?? progress.through;
+    }
     progress.gaps.push(...record.gaps.map(Date.parse));
     return progress;
   }
@@ -61,7 +76,7 @@ export class Progress {
     const before = start.getTime() - HOUR_MS;
     if (this.through === undefined || this.through < before) {
       this.through = before;
-      for (const hour of this.done) if (hour <= before) this.done.delete(hour);
+      this.done.dropThrough(before);
     }
     return new Date(this.through + HOUR_MS);
   }
@@ -88,14 +103,12 @@ export class Progress {
   private mark(hour: number): Promise<void> {
     if (this.through === undefined) throw new Error('progress: begin() comes before the first mark');
     if (hour > this.through) this.done.add(hour);
-    while (this.done.has(this.through + HOUR_MS)) {
-      this.through += HOUR_MS;
-      this.done.delete(this.through);
-    }
+    this.through = this.done.takeRunFrom(this.through + HOUR_MS) ?? this.through;
+    const iso = (h: number) => new Date(h).toISOString();
     const record: ProgressRecord = {
-      version: 1,
-      through: new Date(this.through).toISOString(),
-      done: [...this.done].sort((a, b) => a - b).map((h) => new Date(h).toISOString()),
+      version: 2,
+      through: iso(this.through),
+      done: [...this.done].map(({ first, last }) => (first === last ? iso(first) : `${iso(first)}/${iso(last)}`)),
       gaps: this.gaps.map((h) => new Date(h).toISOString()),
       updatedAt: new Date().toISOString(),
     };
@@ -106,6 +119,6 @@ export class Progress {
 
   /** A line for logs: "done through 2019-09-20T05Z, 3 more after it". */
   describe(): string {
-    return this.through === undefined ? 'nothing done yet' : `done through ${formatHour(new Date(this.through))}, ${this.done.size} more after it`;
+    return this.through === undefined ? 'nothing done yet' : `done through ${formatHour(new Date(this.through))}, ${this.done.hours} more after it`;
   }
 }

@@ -58,7 +58,7 @@ export interface RunState {
   optimizerSpecs: tf.io.WeightsManifestEntry[];
 }
 
-/** Where a run stands: its latest checkpoint, and once it is over, what became of it. */
+/** Where a run stands: its latest checkpoint (deleted once the run is finished), and once it is over, what became of it. */
 export interface RunPointer {
   step: number;
   checkpoint: string;
@@ -112,10 +112,17 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
   const full: RunState = { format: CHECKPOINT_FORMAT, ...state, optimizerSpecs: specs };
   await store.put(`${at}state.json`, json(full), { contentType: 'application/json' });
   await writePointer(store, runId, { step: state.step, checkpoint: at });
-  if (previous && previous.checkpoint !== at) {
-    for await (const { key } of store.list(previous.checkpoint)) await store.delete(key);
-  }
+  if (previous && previous.checkpoint !== at) await deleteCheckpoint(store, previous);
   return at;
+}
+
+/**
+ * Deletes the checkpoint the pointer names: the previous one once a new one is written, and a
+ * finished run's last one (its version is saved; a run a day would otherwise keep its weights and
+ * Adam's state, three times the model, every day).
+ */
+export async function deleteCheckpoint(store: ObjectStore, pointer: RunPointer): Promise<void> {
+  for await (const { key } of store.list(pointer.checkpoint)) await store.delete(key);
 }
 
 /** The run's latest checkpoint: its state and its model, with weights only (compile it, then `restoreOptimizer`). */

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Progress } from '../../pipelines/progress.js';
 import { FolderStore } from '../../store/folder.js';
+import type { ObjectInfo, ObjectStore } from '../../store/object-store.js';
+import { ObjectNotFoundError } from '../../store/errors.js';
 
 const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-progress-'));
 after(() => rm(folder, { recursive: true, force: true }));
@@ -48,4 +50,84 @@ describe('durable progress over hours', () => {
     await store.put('bad.json', new TextEncoder().encode('{"version": 1, "through"'));
     await assert.rejects(Progress.load(store, 'bad.json'), /progress record file:\/\/.*bad\.json is unreadable/);
   });
+
+  it('keeps its record small when one hour stays undone while a year of later hours is done', async () => {
+    const store = new MemoryStore();
+    const progress = await Progress.load(store, 'year.json');
+    progress.begin(h(0));
+    // Hour 0 keeps failing (left for the next run); the 8,760 hours after it are done, with a few holes.
+    const holes = new Set([100, 2000, 5000]);
+    for (let hour = 1; hour <= 8760; hour++) if (!holes.has(hour)) void progress.markDone(h(hour));
+    await progress.markGap(h(8761));
+    const largest = Math.max(...store.putSizes);
+    assert.ok(largest < 2000, `the record grew to ${largest} bytes`);
+
+    const reloaded = await Progress.load(store, 'year.json');
+    assert.deepEqual(reloaded.begin(h(0)), h(0), 'the failed hour is still to do');
+    for (const hour of [0, 100, 2000, 5000]) assert.equal(reloaded.isDone(h(hour)), false, `hour ${hour}`);
+    for (const hour of [1, 99, 101, 1999, 2001, 8760, 8761]) assert.equal(reloaded.isDone(h(hour)), true, `hour ${hour}`);
+    assert.equal(reloaded.describe(), 'done through 2019-09-19T23Z, 8758 more after it');
+    await reloaded.markDone(h(0));
+    assert.equal(reloaded.doneThrough?.getTime(), h(99).getTime());
+    await reloaded.markDone(h(5000));
+    assert.equal(reloaded.describe(), 'done through 2019-09-24T03Z, 8660 more after it');
+    await reloaded.markDone(h(2000));
+    await reloaded.markDone(h(100));
+    assert.equal(reloaded.doneThrough?.getTime(), h(8761).getTime(), 'the holes filled, every hour is done');
+  });
+
+  it('reads a record of the previous version, which lists each hour', async () => {
+    const record = { version: 1, through: h(0).toISOString(), done: [h(2).toISOString(), h(3).toISOString()], gaps: [], updatedAt: h(4).toISOString() };
+    await store.put('v1.json', new TextEncoder().encode(JSON.stringify(record)));
+    const progress = await Progress.load(store, 'v1.json');
+    assert.deepEqual(progress.begin(h(0)), h(1));
+    assert.equal(progress.isDone(h(3)), true);
+    await progress.markDone(h(1));
+    assert.equal(progress.doneThrough?.getTime(), h(3).getTime());
+  });
+
+  it('reads a run of done hours that overlaps or follows the mark as moving the mark', async () => {
+    const record = { version: 2, through: h(3).toISOString(), done: [`${h(1).toISOString()}/${h(5).toISOString()}`, h(8).toISOString()], gaps: [], updatedAt: h(9).toISOString() };
+    await store.put('overlap.json', new TextEncoder().encode(JSON.stringify(record)));
+    const progress = await Progress.load(store, 'overlap.json');
+    assert.deepEqual(progress.begin(h(0)), h(6));
+    assert.equal(progress.describe(), 'done through 2019-09-20T05Z, 1 more after it');
+  });
+
+  it('refuses a record whose done hours are not times, naming the entry', async () => {
+    const record = { version: 2, through: h(0).toISOString(), done: ['2019-09-20T02:00:00.000Z/soon'], gaps: [], updatedAt: h(4).toISOString() };
+    await store.put('bad-done.json', new TextEncoder().encode(JSON.stringify(record)));
+    await assert.rejects(Progress.load(store, 'bad-done.json'), /bad-done\.json.*"2019-09-20T02:00:00.000Z\/soon" is not an hour or a run of hours/);
+  });
 });
+
+/** Objects in memory, with the size of each one put: 8,760 writes in a moment. */
+class MemoryStore implements ObjectStore {
+  readonly url = 'memory://progress';
+  readonly putSizes: number[] = [];
+  private readonly objects = new Map<string, Uint8Array>();
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (const [key, body] of this.objects) if (key.startsWith(prefix)) yield { key, size: body.length, lastModified: new Date(0) };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const body = this.objects.get(key);
+    return body && { key, size: body.length, lastModified: new Date(0) };
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const body = this.objects.get(key);
+    if (!body) throw new ObjectNotFoundError(`${this.url}/${key}`);
+    return body;
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    this.putSizes.push(body.length);
+    this.objects.set(key, body);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+}

@@ -1,0 +1,68 @@
+import { HOUR_MS } from '../stages/sources/hrrr-archive.js';
+
+interface Run {
+  first: number;
+  last: number;
+}
+
+/**
+ * A set of hours (milliseconds, on the hour) kept as sorted runs of consecutive hours, so that
+ * what it costs to keep and to write out grows with the holes between hours, not with the hours:
+ * a year done after one hour that keeps failing is one run.
+ */
+export class HourRuns {
+  private readonly runs: Run[] = [];
+
+  /** How many hours it holds. */
+  get hours(): number {
+    return this.runs.reduce((sum, run) => sum + (run.last - run.first) / HOUR_MS + 1, 0);
+  }
+
+  has(hour: number): boolean {
+    const run = this.runs[this.indexAfter(hour) - 1];
+    return run !== undefined && hour <= run.last;
+  }
+
+  add(hour: number): void {
+    const index = this.indexAfter(hour);
+    const before = this.runs[index - 1];
+    const next = this.runs[index];
+    if (before && hour <= before.last) return;
+    const joinsBefore = before?.last === hour - HOUR_MS;
+    const joinsNext = next?.first === hour + HOUR_MS;
+    if (before && joinsBefore && next && joinsNext) {
+      before.last = next.last;
+      this.runs.splice(index, 1);
+    } else if (before && joinsBefore) before.last = hour;
+    else if (next && joinsNext) next.first = hour;
+    else this.runs.splice(index, 0, { first: hour, last: hour });
+  }
+
+  /** Takes away the run that starts at `hour`, if there is one, and gives its last hour. */
+  takeRunFrom(hour: number): number | undefined {
+    return this.runs[0]?.first === hour ? this.runs.shift()!.last : undefined;
+  }
+
+  /** Takes away every hour up to `hour`. */
+  dropThrough(hour: number): void {
+    while (this.runs[0] && this.runs[0].last <= hour) this.runs.shift();
+    if (this.runs[0] && this.runs[0].first <= hour) this.runs[0].first = hour + HOUR_MS;
+  }
+
+  /** The runs, first to last. */
+  *[Symbol.iterator](): IterableIterator<Readonly<Run>> {
+    yield* this.runs;
+  }
+
+  /** The index of the first run that starts after `hour`. */
+  private indexAfter(hour: number): number {
+    let low = 0;
+    let high = this.runs.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.runs[middle]!.first <= hour) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}
