@@ -22,7 +22,8 @@ export const sourceOptions = {
 export const sourceUsage = `  --source LOC    where the analyses are: s3://BUCKET, a folder laid out like the bucket, or
                   several, comma-separated, tried in that order (default ${NOAA_HRRR_BUCKET})
   --endpoint URL  an S3-compatible server for s3:// sources (default AWS_ENDPOINT_URL, else AWS);
-                  requests are signed when AWS credentials are in the environment, else anonymous
+                  requests are signed when AWS credentials are configured (variables or
+                  ~/.aws/credentials; HRRR_EMBED_S3_SIGNED=true for an instance role), else anonymous
   --region R      the bucket's region (default us-east-1)
   --field F       a field as NAME or NAME:LEVEL, e.g. REFC or "TMP:2 m above ground"; repeatable
                   (default REFC:entire atmosphere, the analysis)

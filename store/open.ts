@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { StageLogger } from '../stages/stage.js';
 import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
@@ -14,11 +17,27 @@ export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
  */
 const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
 
+/** HRRR_EMBED_S3_SIGNED: "true" signs with the SDK's whole chain (which ends with an EC2 instance role), "false" never; unset, undefined. */
+function signingAsked(): boolean | undefined {
+  const asked = process.env.HRRR_EMBED_S3_SIGNED;
+  if (asked === undefined) return undefined;
+  if (asked !== 'true' && asked !== 'false') throw new Error(`HRRR_EMBED_S3_SIGNED: ${JSON.stringify(asked)} is not true or false`);
+  return asked === 'true';
+}
+
+/**
+ * Whether the SDK's chain has credentials to find short of instance metadata: variables, or the
+ * keys file `aws configure` writes. Not ~/.aws/config alone: it often holds only a region.
+ */
+function credentialsConfigured(): boolean {
+  return CREDENTIAL_VARIABLES.some((name) => process.env[name]) || existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'));
+}
+
 export interface OpenStoreOptions {
   /** An S3-compatible server for s3:// locations; default AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. */
   endpoint?: string;
   region?: string;
-  /** Sign requests with the SDK's credential chain; default: only when AWS credentials are configured in the environment. */
+  /** Sign requests with the SDK's credential chain; default: HRRR_EMBED_S3_SIGNED, else only when AWS credentials are configured (variables or files). */
   signed?: boolean;
   retry?: Partial<RetryPolicy>;
   log?: StageLogger;
@@ -57,7 +76,7 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     ].find(([url]) => url !== undefined) ?? [];
     // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
     if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint)} is not an http:// or https:// URL`);
-    const signed = options.signed ?? CREDENTIAL_VARIABLES.some((name) => process.env[name]);
+    const signed = options.signed ?? signingAsked() ?? credentialsConfigured();
     return new S3Store({
       bucket: s3[1]!,
       anonymous: !signed,

@@ -29,10 +29,12 @@ export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly pageSize: number | undefined;
+  private readonly anonymous: boolean;
 
   constructor(config: S3StoreConfig) {
     this.bucket = config.bucket;
     this.pageSize = config.pageSize;
+    this.anonymous = config.anonymous ?? false;
     this.url = `s3://${config.bucket}`;
     this.client = new S3Client({
       region: config.region ?? 'us-east-1',
@@ -134,7 +136,8 @@ export class S3Store implements ObjectStore {
       const kind = classify(error);
       if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
       if (kind === 'exists') throw new ObjectExistsError(this.location(key), { cause: error });
-      throw new StoreError(kind, this.location(key), describe(error), { cause: error });
+      const unsigned = kind === 'denied' && this.anonymous ? `; sent unsigned: no AWS credentials found (${UNSIGNED_HINT})` : '';
+      throw new StoreError(kind, this.location(key), `${describe(error)}${unsigned}`, { cause: error });
     }
   }
 }
@@ -176,6 +179,8 @@ interface SdkError {
   message?: string;
   $metadata?: { httpStatusCode?: number };
 }
+
+const UNSIGNED_HINT = 'AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws/credentials, a web identity or container credentials); for an EC2 instance role or a default profile in ~/.aws/config alone, set HRRR_EMBED_S3_SIGNED=true';
 
 /** Credentials the store does not take, some answered with HTTP 400: another try cannot fix them, and the object is not at fault. */
 const deniedNames = new Set(['AccessDenied', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);

@@ -216,6 +216,50 @@ describe('S3 store specifics (moto server)', () => {
     }
   });
 
+  /** Runs `work` with every AWS_ setting removed and the SDK's files and instance metadata out of reach, then `env` set. */
+  async function withoutAwsCredentials<T>(env: Record<string, string>, work: () => Promise<T>): Promise<T> {
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config', AWS_EC2_METADATA_DISABLED: 'true' }, env);
+    try {
+      return await work();
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  }
+
+  it('signs with a shared credentials file, as `aws configure` leaves it, with no AWS_ variable set: a private bucket is read', async () => {
+    const bucket = await setup.kinds[1]!.create();
+    await bucket.put('private', bytes('mine'));
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-aws-'));
+    try {
+      const { accessKeyId, secretAccessKey } = testCredentials;
+      await mkdir(join(folder, '.aws'));
+      await writeFile(join(folder, '.aws', 'credentials'), `[default]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`);
+      const read = await withoutAwsCredentials({ HOME: folder }, async () => {
+        delete process.env.AWS_SHARED_CREDENTIALS_FILE;
+        return text(await openStore(bucket.url, { endpoint: setup.server.endpoint, retry: { attempts: 1 } }).get('private'));
+      });
+      assert.equal(read, 'mine');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('an unsigned request a bucket refuses says it was unsigned and how to sign, and HRRR_EMBED_S3_SIGNED=true signs with the SDK\'s whole chain (an instance role)', async () => {
+    const bucket = await setup.kinds[1]!.create();
+    await bucket.put('private', bytes('mine'));
+    const refused = await withoutAwsCredentials({}, () => openStore(bucket.url, { endpoint: setup.server.endpoint, retry: { attempts: 1 } }).get('private').catch((error: unknown) => error));
+    assert.ok(refused instanceof StoreError && refused.kind === 'denied', String(refused));
+    assert.match(refused.message, /sent unsigned: no AWS credentials found .*HRRR_EMBED_S3_SIGNED=true/);
+    // The chain finds nothing here (no instance metadata): the request is signed, so it fails looking for credentials.
+    const signed = await withoutAwsCredentials({ HRRR_EMBED_S3_SIGNED: 'true' }, () => openStore(bucket.url, { endpoint: setup.server.endpoint, retry: { attempts: 1 } }).get('private').catch((error: unknown) => error));
+    assert.ok(signed instanceof StoreError && signed.kind === 'denied', String(signed));
+    assert.match(signed.message, /CredentialsProviderError/);
+    await assert.rejects(withoutAwsCredentials({ HRRR_EMBED_S3_SIGNED: 'yes' }, async () => openStore(bucket.url)), /HRRR_EMBED_S3_SIGNED: "yes" is not true or false/);
+  });
+
   it('a missing bucket is a not-found error, and a refused connection a retriable network error', async () => {
     const missing = new S3Store({ bucket: 'no-such-bucket', endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials });
     await assert.rejects(missing.get('x'), ObjectNotFoundError);
