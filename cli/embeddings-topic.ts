@@ -28,8 +28,8 @@ export const embeddingsTopicHelp = `  --time T             the analysis's valid 
                        (default: the one published last)
   --data DIR           the embedded bus's data folder (default ${defaultDataFolder})
   --kafka HOST:PORT    read the topic from Kafka instead
-  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
-                       TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                       the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --topic-prefix P     the topics' prefix, as \`run\` was given it (default none)
   --registry URL       a Confluent-compatible schema registry, for records in its wire format`;
 
@@ -52,7 +52,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(values['kafka-client-id'] !== undefined && { kafkaClientId: values['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }

@@ -39,8 +39,9 @@ export function kafkaSecurityOption(values: KafkaSecurityValues, origin: (key: S
   return security;
 }
 
-/** The same, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
+/** The same, and the client id, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
 export const kafkaSecurityFlags = {
+  'kafka-client-id': { type: 'string' },
   'kafka-tls': { type: 'boolean', default: false },
   'kafka-ca': { type: 'string' },
   'kafka-sasl-mechanism': { type: 'string' },
@@ -49,6 +50,7 @@ export const kafkaSecurityFlags = {
 
 export interface KafkaSecurityFlagValues {
   kafka?: string | undefined;
+  'kafka-client-id'?: string | undefined;
   'kafka-tls'?: boolean | undefined;
   'kafka-ca'?: string | undefined;
   'kafka-sasl-mechanism'?: string | undefined;

@@ -18,8 +18,8 @@ count of those skipped comes last. Commits nothing: tailing a topic moves no con
 
   --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
   --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
-  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
-                      TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                      the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --from-beginning    start at the topic's first record (default: only records from now on)
   --max N             stop after N records
   --registry URL      a Confluent-compatible schema registry, for records in its wire format`;
@@ -48,7 +48,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   const log = commandLogger(false);
   let bus;
   try {
-    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }
