@@ -100,8 +100,18 @@ export const defaultTopics = {
 
 export type TopicRole = keyof typeof defaultTopics;
 
-/** The full topic names for a prefix: topicNames('prod.').embeddings === 'prod.embeddings'. */
+/** Kafka's rule for a topic name, which the file bus keeps too (it also keeps a name inside the data folder). */
+export function isTopicName(name: string): boolean {
+  return /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
+/**
+ * The full topic names for a prefix: topicNames('prod.').embeddings === 'prod.embeddings'. A prefix
+ * that makes a name Kafka would refuse is refused here, before any bus is asked for it.
+ */
 export function topicNames(prefix = ''): Record<TopicRole, string> {
+  const invalid = Object.values(defaultTopics).find((name) => !isTopicName(`${prefix}${name}`));
+  if (invalid !== undefined) throw new RangeError(`${JSON.stringify(prefix)} makes ${JSON.stringify(`${prefix}${invalid}`)}, not a Kafka topic name (at most 249 letters, digits, ".", "_" and "-")`);
   return {
     embeddings: `${prefix}${defaultTopics.embeddings}`,
     alerts: `${prefix}${defaultTopics.alerts}`,

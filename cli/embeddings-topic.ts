@@ -48,6 +48,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   if (values.time === undefined) throw new UsageError('--time is required', usage);
   const validTime = hourOption('--time', values.time, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', usage);
+  const topics = optionOrUsage('--topic-prefix', usage, () => topicNames(values['topic-prefix']));
   const registry = values.registry === undefined ? undefined : optionOrUsage('--registry', usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
@@ -57,7 +58,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }
   try {
-    const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(registry && { registry }) });
+    const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
     const embeddings = await readEmbeddings(bus, codec, { ...(values.kafka === undefined ? fileBusQuiet : kafkaQuiet), log });
     const field = fieldOf(values.field, embeddings);
     const query = findEmbedding(embeddings, { field, validTime, ...(values['model-version'] !== undefined && { modelVersion: values['model-version'] }) });

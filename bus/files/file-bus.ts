@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type OutgoingRecord, type ProducedRecord, type TopicBus, type TopicOptions } from '../bus.js';
+import { isTopicName, nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type OutgoingRecord, type ProducedRecord, type TopicBus, type TopicOptions } from '../bus.js';
 import { writeDurably } from './durable.js';
 import { GroupOffsets } from './group-offsets.js';
 import { PartitionReader, PartitionWriter } from './partition-log.js';
@@ -101,8 +101,7 @@ export class FileBus implements TopicBus {
   }
 
   private topicFolder(topic: string): string {
-    // Kafka's rule for topic names, which also keeps a name inside the data folder.
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') throw new Error(`${JSON.stringify(topic)} is not a valid topic name`);
+    if (!isTopicName(topic)) throw new Error(`${JSON.stringify(topic)} is not a valid topic name`);
     return join(this.root, 'topics', topic);
   }
 
