@@ -6,6 +6,8 @@
 export interface TopicBus {
   /** "kafka://HOST:PORT,..." or "file:///data/folder": where records go, for logs and errors. */
   readonly url: string;
+  /** The names of the topics there are (not Kafka's internal ones). */
+  topics(): Promise<string[]>;
   /** Creates the topic with this many partitions if it does not exist; an existing topic is left as it is. */
   createTopic(topic: string, options?: TopicOptions): Promise<void>;
   /** Appends records to a topic; resolves once the bus has acknowledged every one of them (durably). */
@@ -87,6 +89,17 @@ export function nextOffsets(records: ConsumedRecord[]): Map<string, { topic: str
     if (!known || known.offset < offset + 1) next.set(id, { topic, partition, offset: offset + 1 });
   }
   return next;
+}
+
+/**
+ * Fails, naming the topics there are, when the bus has no topic `topic`: a reader of a misspelt
+ * name would otherwise wait for it forever (the file bus) or fail with Kafka's "does not host this
+ * topic-partition".
+ */
+export async function requireTopic(bus: TopicBus, topic: string): Promise<void> {
+  const topics = (await bus.topics()).sort();
+  if (topics.includes(topic)) return;
+  throw new Error(`${bus.url}: no topic ${JSON.stringify(topic)} (${topics.length > 0 ? `its topics: ${topics.join(', ')}` : 'it has none yet: `run` creates its topics when it starts'})`);
 }
 
 /** The default topic names; a deployment puts its prefix (e.g. "prod.hrrr.") in front of each. */

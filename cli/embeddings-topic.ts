@@ -6,7 +6,7 @@ import type { Embedding } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 import { fileBusQuiet, kafkaQuiet, readEmbeddings } from '../search/embeddings.js';
 import { findEmbedding } from '../search/similar.js';
-import { kafkaSecurityFlags, kafkaSecurityFromFlags, type KafkaSecurityFlagValues } from './kafka-security.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, readerKafkaRetries, type KafkaSecurityFlagValues } from './kafka-security.js';
 import { hourOption } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -53,7 +53,7 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(values['kafka-client-id'] !== undefined && { kafkaClientId: values['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(values['kafka-client-id'] !== undefined && { kafkaClientId: values['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries, log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }

@@ -39,6 +39,13 @@ export function kafkaSecurityOption(values: KafkaSecurityValues, origin: (key: S
   return security;
 }
 
+/**
+ * How often tail, similar and reconstruct retry a Kafka request: a person waits for them, so a
+ * broker that does not answer fails them after 6 tries, about 10 s of kafkajs's backoff (0.3 s,
+ * doubling), where `run`, a service, keeps trying for 2 minutes.
+ */
+export const readerKafkaRetries = 5;
+
 /** The same, and the client id, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
 export const kafkaSecurityFlags = {
   'kafka-client-id': { type: 'string' },

@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
+import { requireTopic } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { kafkaSecurityFlags, kafkaSecurityFromFlags } from './kafka-security.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, readerKafkaRetries } from './kafka-security.js';
 import { commandLogger } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -48,7 +49,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   const log = commandLogger(false);
   let bus;
   try {
-    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries, log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }
@@ -58,6 +59,7 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
+    await requireTopic(bus, topic);
     // A group of its own that never commits: the tail reads where --from-beginning says, every time.
     const consumer = bus.consumer({ group: `hrrr-embed-tail-${randomUUID()}`, topics: [topic], fromBeginning: options['from-beginning'] });
     let printed = 0;

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -34,6 +34,18 @@ export class FileBus implements TopicBus {
   ) {
     this.root = resolve(root);
     this.url = pathToFileURL(this.root).href;
+  }
+
+  async topics(): Promise<string[]> {
+    let names;
+    try {
+      names = await readdir(join(this.root, 'topics'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const created = await Promise.all(names.map(async (name) => isTopicName(name) && (await this.partitionCount(name)) !== undefined));
+    return names.filter((_, i) => created[i]);
   }
 
   async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
