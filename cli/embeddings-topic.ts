@@ -27,7 +27,8 @@ export const embeddingsTopicHelp = `  --time T             the analysis's valid 
   --model-version V    the embedding of this model version, when several embedded that hour
                        (default: the one published last)
   --data DIR           the embedded bus's data folder (default ${defaultDataFolder})
-  --kafka HOST:PORT    read the topic from Kafka instead
+  --kafka HOST:PORT    read the topic from Kafka instead; when no broker answers, it fails after
+                       6 tries, about 10 s
   --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
                        the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --topic-prefix P     the topics' prefix, as \`run\` was given it (default none)

@@ -16,9 +16,11 @@ timestamp, and the key and value decoded from Avro (with the schemas in schemas/
 registry's). Runs until N records were printed, or until interrupted. A record that is not Avro
 of a known schema is skipped with a warning on stderr naming its partition and offset, and the
 count of those skipped comes last. Commits nothing: tailing a topic moves no consumer group.
+A TOPIC the bus does not have is an error naming the topics it has (\`run\` creates its topics).
 
   --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
-  --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
+  --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT); when no
+                      broker answers, it fails after 6 tries, about 10 s
   --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
                       the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --from-beginning    start at the topic's first record (default: only records from now on)
