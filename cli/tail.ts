@@ -58,10 +58,12 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   const decoder = new SkippingDecoder(codec, log);
   const interrupted = new AbortController();
   const interrupt = () => interrupted.abort();
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
   try {
     await requireTopic(bus, topic);
+    // Only from here: while no broker has answered there is nothing to close, and Ctrl-C ends the
+    // tail at once, as it ends any command, instead of once kafkajs's tries run out.
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     // A group of its own that never commits: the tail reads where --from-beginning says, every time.
     const consumer = bus.consumer({ group: `hrrr-embed-tail-${randomUUID()}`, topics: [topic], fromBeginning: options['from-beginning'] });
     let printed = 0;

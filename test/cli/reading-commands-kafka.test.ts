@@ -16,8 +16,8 @@ import { repoRoot } from '../paths.js';
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-reading-kafka-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** `hrrr-embed ARGS`, killed if still running after a minute: a command that hangs fails its test (status null) instead of stalling it. */
-function runAtMost(args: string[], { onLine = () => {}, onStart = () => {} }: { onLine?: (line: string) => void; onStart?: (child: ChildProcess) => void } = {}): Promise<CommandResult> {
+/** `hrrr-embed ARGS`, killed if still running after a minute: a command that hangs fails its test (signal SIGKILL) instead of stalling it. */
+function runAtMost(args: string[], { onLine = () => {}, onStart = () => {} }: { onLine?: (line: string) => void; onStart?: (child: ChildProcess) => void } = {}): Promise<CommandResult & { signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args]);
   const limit = setTimeout(() => child.kill('SIGKILL'), 60_000);
   onStart(child);
@@ -34,9 +34,9 @@ function runAtMost(args: string[], { onLine = () => {}, onStart = () => {} }: { 
   });
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) =>
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       clearTimeout(limit);
-      resolve({ status, lines, stderr });
+      resolve({ status, lines, stderr, signal });
     }),
   );
 }
@@ -65,6 +65,15 @@ describe('tail, similar and reconstruct with no broker answering', () => {
       assert.equal(result.status, 1, `${command}: ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`^hrrr-embed ${command}: kafka://127\\.0\\.0\\.1:1: no broker answered \\(6 tries\\): .*ECONNREFUSED`, 'm'), command);
     }
+  });
+
+  it('Ctrl-C ends a tail still waiting for a broker at once, as it ends any command (by the signal), not when the tries run out', async () => {
+    const result = await runAtMost(['tail', 'embeddings', '--kafka', '127.0.0.1:1'], {
+      // kafkajs's warning of the first refused connection: the tail is waiting for a broker now.
+      onStart: (child) => child.stderr!.once('data', () => child.kill('SIGINT')),
+    });
+    assert.equal(result.signal, 'SIGINT', result.stderr);
+    assert.doesNotMatch(result.stderr, /no broker answered/);
   });
 });
 
