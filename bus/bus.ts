@@ -6,6 +6,8 @@
 export interface TopicBus {
   /** "kafka://HOST:PORT,..." or "file:///data/folder": where records go, for logs and errors. */
   readonly url: string;
+  /** The names of the topics there are (not Kafka's internal ones). */
+  topics(): Promise<string[]>;
   /** Creates the topic with this many partitions if it does not exist; an existing topic is left as it is. */
   createTopic(topic: string, options?: TopicOptions): Promise<void>;
   /** Appends records to a topic; resolves once the bus has acknowledged every one of them (durably). */
@@ -89,6 +91,17 @@ export function nextOffsets(records: ConsumedRecord[]): Map<string, { topic: str
   return next;
 }
 
+/**
+ * Fails, naming the topics there are, when the bus has no topic `topic`: a reader of a misspelt
+ * name would otherwise wait for it forever (the file bus) or fail with Kafka's "does not host this
+ * topic-partition".
+ */
+export async function requireTopic(bus: TopicBus, topic: string): Promise<void> {
+  const topics = (await bus.topics()).sort();
+  if (topics.includes(topic)) return;
+  throw new Error(`${bus.url}: no topic ${JSON.stringify(topic)} (${topics.length > 0 ? `its topics: ${topics.join(', ')}` : 'it has none yet: `run` creates its topics when it starts'})`);
+}
+
 /** The default topic names; a deployment puts its prefix (e.g. "prod.hrrr.") in front of each. */
 export const defaultTopics = {
   embeddings: 'embeddings',
@@ -100,8 +113,18 @@ export const defaultTopics = {
 
 export type TopicRole = keyof typeof defaultTopics;
 
-/** The full topic names for a prefix: topicNames('prod.').embeddings === 'prod.embeddings'. */
+/** Kafka's rule for a topic name, which the file bus keeps too (it also keeps a name inside the data folder). */
+export function isTopicName(name: string): boolean {
+  return /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..';
+}
+
+/**
+ * The full topic names for a prefix: topicNames('prod.').embeddings === 'prod.embeddings'. A prefix
+ * that makes a name Kafka would refuse is refused here, before any bus is asked for it.
+ */
 export function topicNames(prefix = ''): Record<TopicRole, string> {
+  const invalid = Object.values(defaultTopics).find((name) => !isTopicName(`${prefix}${name}`));
+  if (invalid !== undefined) throw new RangeError(`${JSON.stringify(prefix)} makes ${JSON.stringify(`${prefix}${invalid}`)}, not a Kafka topic name (at most 249 letters, digits, ".", "_" and "-")`);
   return {
     embeddings: `${prefix}${defaultTopics.embeddings}`,
     alerts: `${prefix}${defaultTopics.alerts}`,

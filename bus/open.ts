@@ -15,15 +15,17 @@ export interface BusLocation {
   kafkaClientId?: string;
   /** TLS and SASL for `kafka`. */
   kafkaSecurity?: KafkaSecurity;
+  /** How many times a failed Kafka request, a connection first, is retried (KafkaBusOptions.retries). */
+  kafkaRetries?: number;
   log?: StageLogger;
 }
 
 /** The bus a location names: Kafka when brokers are given, else the files under the data folder. */
-export function openBus({ data, kafka, kafkaClientId, kafkaSecurity, log }: BusLocation): TopicBus {
+export function openBus({ data, kafka, kafkaClientId, kafkaSecurity, kafkaRetries, log }: BusLocation): TopicBus {
   if (kafka !== undefined) {
     const brokers = kafka.split(',').map((broker) => broker.trim()).filter(Boolean);
     if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d+$/.test(broker))) throw new Error(`${JSON.stringify(kafka)} is not HOST:PORT[,HOST:PORT...]`);
-    return new KafkaBus({ brokers, ...(kafkaClientId !== undefined && { clientId: kafkaClientId }), ...(kafkaSecurity && { security: kafkaSecurity }), ...(log ? { log } : {}) });
+    return new KafkaBus({ brokers, ...(kafkaClientId !== undefined && { clientId: kafkaClientId }), ...(kafkaSecurity && { security: kafkaSecurity }), ...(kafkaRetries !== undefined && { retries: kafkaRetries }), ...(log ? { log } : {}) });
   }
   return new FileBus(data ?? defaultDataFolder);
 }

@@ -6,7 +6,7 @@ import type { Embedding } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 import { fileBusQuiet, kafkaQuiet, readEmbeddings } from '../search/embeddings.js';
 import { findEmbedding } from '../search/similar.js';
-import { kafkaSecurityFlags, kafkaSecurityFromFlags, type KafkaSecurityFlagValues } from './kafka-security.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, readerKafkaRetries, type KafkaSecurityFlagValues } from './kafka-security.js';
 import { hourOption } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -27,9 +27,10 @@ export const embeddingsTopicHelp = `  --time T             the analysis's valid 
   --model-version V    the embedding of this model version, when several embedded that hour
                        (default: the one published last)
   --data DIR           the embedded bus's data folder (default ${defaultDataFolder})
-  --kafka HOST:PORT    read the topic from Kafka instead
-  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
-                       TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
+  --kafka HOST:PORT    read the topic from Kafka instead; when no broker answers, it fails after
+                       6 tries, about 10 s
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                       the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --topic-prefix P     the topics' prefix, as \`run\` was given it (default none)
   --registry URL       a Confluent-compatible schema registry, for records in its wire format`;
 
@@ -48,16 +49,17 @@ export async function lookUpEmbedding(values: EmbeddingsTopicValues, usage: stri
   if (values.time === undefined) throw new UsageError('--time is required', usage);
   const validTime = hourOption('--time', values.time, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', usage);
+  const topics = optionOrUsage('--topic-prefix', usage, () => topicNames(values['topic-prefix']));
   const registry = values.registry === undefined ? undefined : optionOrUsage('--registry', usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityFromFlags(values, process.env, usage);
   let bus;
   try {
-    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), ...(values['kafka-client-id'] !== undefined && { kafkaClientId: values['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries, log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, usage);
   }
   try {
-    const codec = await AvroCodec.create({ topics: topicNames(values['topic-prefix']), ...(registry && { registry }) });
+    const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
     const embeddings = await readEmbeddings(bus, codec, { ...(values.kafka === undefined ? fileBusQuiet : kafkaQuiet), log });
     const field = fieldOf(values.field, embeddings);
     const query = findEmbedding(embeddings, { field, validTime, ...(values['model-version'] !== undefined && { modelVersion: values['model-version'] }) });

@@ -39,8 +39,16 @@ export function kafkaSecurityOption(values: KafkaSecurityValues, origin: (key: S
   return security;
 }
 
-/** The same, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
+/**
+ * How often tail, similar and reconstruct retry a Kafka request: a person waits for them, so a
+ * broker that does not answer fails them after 6 tries, about 10 s of kafkajs's backoff (0.3 s,
+ * doubling), where `run`, a service, keeps trying for 2 minutes.
+ */
+export const readerKafkaRetries = 5;
+
+/** The same, and the client id, for the commands whose options are plain flags (tail, similar, reconstruct), for parseArgs. */
 export const kafkaSecurityFlags = {
+  'kafka-client-id': { type: 'string' },
   'kafka-tls': { type: 'boolean', default: false },
   'kafka-ca': { type: 'string' },
   'kafka-sasl-mechanism': { type: 'string' },
@@ -49,6 +57,7 @@ export const kafkaSecurityFlags = {
 
 export interface KafkaSecurityFlagValues {
   kafka?: string | undefined;
+  'kafka-client-id'?: string | undefined;
   'kafka-tls'?: boolean | undefined;
   'kafka-ca'?: string | undefined;
   'kafka-sasl-mechanism'?: string | undefined;

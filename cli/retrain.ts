@@ -97,6 +97,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   if (from && origin('days') !== 'default') throw new UsageError(`${origin('days')} and ${origin('from')}: give one (${origin('days')} counts back from --to, or from now)`, usage);
   const device = deviceOption(origin('device'), values.device, usage);
   const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
+  const topics = optionOrUsage(origin('topicPrefix'), usage, () => topicNames(values.topicPrefix));
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
@@ -110,7 +111,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
+  const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
   await codec.registerSchemas(['modelVersions']);
   await selectBackend(device, 'training', log);
   const range = (now: Date) => {

@@ -97,6 +97,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, runUsage);
   if (givenFrom && to && to < givenFrom) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, runUsage);
   const match = fieldMatcher(values, runUsage, origin);
+  const topics = optionOrUsage(origin('topicPrefix'), runUsage, () => topicNames(values.topicPrefix));
 
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
@@ -120,7 +121,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
           throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
         });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
-  const codec = await AvroCodec.create({ topics: topicNames(values.topicPrefix), ...(registry && { registry }) });
+  const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
   await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));

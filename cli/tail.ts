@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
+import { requireTopic } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
-import { kafkaSecurityFlags, kafkaSecurityFromFlags } from './kafka-security.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, readerKafkaRetries } from './kafka-security.js';
 import { commandLogger } from './sources.js';
 import { optionOrUsage, UsageError } from './usage.js';
 
@@ -15,11 +16,13 @@ timestamp, and the key and value decoded from Avro (with the schemas in schemas/
 registry's). Runs until N records were printed, or until interrupted. A record that is not Avro
 of a known schema is skipped with a warning on stderr naming its partition and offset, and the
 count of those skipped comes last. Commits nothing: tailing a topic moves no consumer group.
+A TOPIC the bus does not have is an error naming the topics it has (\`run\` creates its topics).
 
   --data DIR          the embedded bus's data folder (default ${defaultDataFolder})
-  --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT)
-  --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
-                      TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
+  --kafka HOST:PORT   read from Kafka instead (several brokers: HOST:PORT,HOST:PORT); when no
+                      broker answers, it fails after 6 tries, about 10 s
+  --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M, --kafka-username U
+                      the client id, TLS and SASL as for run, the password from HRRR_EMBED_KAFKA_PASSWORD
   --from-beginning    start at the topic's first record (default: only records from now on)
   --max N             stop after N records
   --registry URL      a Confluent-compatible schema registry, for records in its wire format`;
@@ -48,16 +51,19 @@ export async function tailCommand(args: string[], out: (line: string) => void): 
   const log = commandLogger(false);
   let bus;
   try {
-    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(kafkaSecurity && { kafkaSecurity }), log });
+    bus = openBus({ ...(options.data !== undefined ? { data: options.data } : {}), ...(options.kafka !== undefined ? { kafka: options.kafka } : {}), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries, log });
   } catch (error) {
     throw new UsageError(`--kafka: ${(error as Error).message}`, tailUsage);
   }
   const decoder = new SkippingDecoder(codec, log);
   const interrupted = new AbortController();
   const interrupt = () => interrupted.abort();
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
   try {
+    await requireTopic(bus, topic);
+    // Only from here: while no broker has answered there is nothing to close, and Ctrl-C ends the
+    // tail at once, as it ends any command, instead of once kafkajs's tries run out.
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     // A group of its own that never commits: the tail reads where --from-beginning says, every time.
     const consumer = bus.consumer({ group: `hrrr-embed-tail-${randomUUID()}`, topics: [topic], fromBeginning: options['from-beginning'] });
     let printed = 0;

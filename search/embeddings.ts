@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import { SkippingDecoder } from '../bus/avro/skipping-decoder.js';
-import type { TopicBus } from '../bus/bus.js';
+import { requireTopic, type TopicBus } from '../bus/bus.js';
 import type { Embedding } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 
@@ -39,6 +39,7 @@ export function modelOf({ modelId, modelVersion }: Pick<Embedding, 'modelId' | '
  */
 export async function readEmbeddings(bus: TopicBus, codec: AvroCodec, { quietMs, firstRecordMs, signal, log }: ReadOptions): Promise<Embedding[]> {
   const topic = codec.topics.embeddings;
+  await requireTopic(bus, topic);
   const consumer = bus.consumer({ group: `hrrr-embed-search-${randomUUID()}`, topics: [topic], fromBeginning: true });
   const latest = new Map<string, Embedding>();
   const decoder = new SkippingDecoder(codec, log);

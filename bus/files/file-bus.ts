@@ -1,9 +1,9 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type OutgoingRecord, type ProducedRecord, type TopicBus, type TopicOptions } from '../bus.js';
+import { isTopicName, nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type OutgoingRecord, type ProducedRecord, type TopicBus, type TopicOptions } from '../bus.js';
 import { writeDurably } from './durable.js';
 import { GroupOffsets } from './group-offsets.js';
 import { PartitionReader, PartitionWriter } from './partition-log.js';
@@ -34,6 +34,18 @@ export class FileBus implements TopicBus {
   ) {
     this.root = resolve(root);
     this.url = pathToFileURL(this.root).href;
+  }
+
+  async topics(): Promise<string[]> {
+    let names;
+    try {
+      names = await readdir(join(this.root, 'topics'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const created = await Promise.all(names.map(async (name) => isTopicName(name) && (await this.partitionCount(name)) !== undefined));
+    return names.filter((_, i) => created[i]);
   }
 
   async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
@@ -101,8 +113,7 @@ export class FileBus implements TopicBus {
   }
 
   private topicFolder(topic: string): string {
-    // Kafka's rule for topic names, which also keeps a name inside the data folder.
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') throw new Error(`${JSON.stringify(topic)} is not a valid topic name`);
+    if (!isTopicName(topic)) throw new Error(`${JSON.stringify(topic)} is not a valid topic name`);
     return join(this.root, 'topics', topic);
   }
 

@@ -3,6 +3,7 @@ import type { BusConsumer, ConsumedRecord, ConsumerOptions, OutgoingRecord, Prod
 import { nextOffsets } from '../bus.js';
 import type { StageLogger } from '../../stages/stage.js';
 import { KafkaConsumer } from './kafka-consumer.js';
+import { unreachable } from './unreachable.js';
 import { Lazy } from './lazy.js';
 
 /** How a production cluster wants its clients to connect (MSK, Confluent Cloud, Strimzi): TLS, SASL, or both. */
@@ -59,8 +60,8 @@ const metadataMaxAgeMs = 60_000;
 export class KafkaBus implements TopicBus {
   readonly url: string;
   private readonly kafka: Kafka;
-  private readonly admin = new Lazy<Admin>(() => connected(this.kafka.admin()));
-  private readonly producer = new Lazy<Producer>(() => connected(this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })));
+  private readonly admin = new Lazy<Admin>(() => connected(this.kafka.admin(), this.url));
+  private readonly producer = new Lazy<Producer>(() => connected(this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }), this.url));
   private readonly transactional = new Map<string, Lazy<Producer>>();
   private readonly consumers = new Set<KafkaConsumer>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
@@ -87,6 +88,11 @@ export class KafkaBus implements TopicBus {
     });
   }
 
+  async topics(): Promise<string[]> {
+    const admin = await this.admin.get();
+    return (await admin.listTopics()).filter((topic) => !topic.startsWith('__'));
+  }
+
   async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
     const admin = await this.admin.get();
     await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true });
@@ -100,7 +106,7 @@ export class KafkaBus implements TopicBus {
   }
 
   consumer(options: ConsumerOptions): BusConsumer & KafkaConsumer {
-    const consumer = new KafkaConsumer(this.kafka, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer));
+    const consumer = new KafkaConsumer(this.kafka, this.url, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer));
     this.consumers.add(consumer);
     return consumer;
   }
@@ -140,7 +146,7 @@ export class KafkaBus implements TopicBus {
   private transactionalProducer(transactionalId: string): Lazy<Producer> {
     let producer = this.transactional.get(transactionalId);
     if (!producer) {
-      producer = new Lazy(() => connected(this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner })));
+      producer = new Lazy(() => connected(this.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }), this.url));
       this.transactional.set(transactionalId, producer);
     }
     return producer;
@@ -215,8 +221,10 @@ function isFenced(error: unknown): boolean {
   return type === 'INVALID_PRODUCER_EPOCH' || type === 'PRODUCER_FENCED';
 }
 
-async function connected<Client extends { connect(): Promise<void> }>(client: Client): Promise<Client> {
-  await client.connect();
+async function connected<Client extends { connect(): Promise<void> }>(client: Client, url: string): Promise<Client> {
+  await client.connect().catch((error: unknown) => {
+    throw unreachable(url, error);
+  });
   return client;
 }
 

@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type Headers } from '../bus.js';
 import { Handoff } from './handoff.js';
+import { unreachable } from './unreachable.js';
 
 /** kafkajs's default consumer heartbeat interval. */
 const kafkajsHeartbeatIntervalMs = 3_000;
@@ -21,6 +22,7 @@ export class KafkaConsumer implements BusConsumer {
 
   constructor(
     kafka: Kafka,
+    private readonly url: string,
     private readonly options: ConsumerOptions,
     timing: Omit<Partial<ConsumerConfig>, 'groupId'>,
     private readonly onClose: () => void,
@@ -73,7 +75,9 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   private async start(): Promise<void> {
-    await this.consumer.connect();
+    await this.consumer.connect().catch((error: unknown) => {
+      throw unreachable(this.url, error);
+    });
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false });
     await this.consumer.run({
       autoCommit: false,

@@ -35,6 +35,23 @@ describe('command lines', () => {
     assertWrongCommandLine(['run', '--device', 'abacus'], device);
   });
 
+  it('a --topic-prefix that makes no valid Kafka topic name is named as --topic-prefix by every command that takes one, before anything is read', () => {
+    const data = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      const prefix = /^hrrr-embed \w+: --topic-prefix: "prod\/" makes "prod\/embeddings", not a Kafka topic name \(at most 249 letters, digits, "\.", "_" and "-"\)$/;
+      const given = ['--data', data, '--topic-prefix', 'prod/'];
+      assertWrongCommandLine(['run', ...given, '--from', '2019-09-20T05Z', '--to', '2019-09-20T05Z'], prefix);
+      assertWrongCommandLine(['retrain', '--models', join(data, 'models'), '--shards', join(data, 'shards'), ...given], prefix);
+      assertWrongCommandLine(['trainer', '--schedule', '0 * * * *', '--models', join(data, 'models'), '--shards', join(data, 'shards'), ...given], prefix);
+      assertWrongCommandLine(['similar', '--time', '2019-09-20T05Z', ...given], prefix);
+      assertWrongCommandLine(['reconstruct', '--time', '2019-09-20T05Z', '--png', join(data, 'field.png'), ...given], prefix);
+      assertWrongCommandLine(['similar', '--time', '2019-09-20T05Z', '--data', data, '--topic-prefix', 'p'.repeat(234)], /^hrrr-embed similar: --topic-prefix: "p+" makes "p+retrain-requests", not a Kafka topic name/);
+      assertWrongCommandLine(['run', ...given.slice(0, 2), '--from', '2019-09-20T05Z', '--to', '2019-09-20T05Z'], /^hrrr-embed run: HRRR_EMBED_TOPIC_PREFIX: "prod\/" makes/, { HRRR_EMBED_TOPIC_PREFIX: 'prod/' });
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   it('embed names --match when its regular expression is wrong', () => {
     assertWrongCommandLine(['embed', 'field.grib2', '--match', '(REFC'], /^hrrr-embed embed: --match: Invalid regular expression/);
   });

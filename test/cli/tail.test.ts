@@ -69,6 +69,30 @@ describe('hrrr-embed tail', () => {
     assert.deepEqual(JSON.parse(stdout).value.embedding, sampleEmbedding(2).embedding);
   });
 
+  it('takes --kafka-client-id, as run does (on the file bus it names nothing)', async () => {
+    const data = join(work, 'client-id');
+    const bus = new FileBus(data);
+    const codec = await AvroCodec.create();
+    await bus.createTopic('embeddings');
+    await bus.produce('embeddings', [(await codec.encode('embeddings', embeddingKey, sampleEmbedding())).record]);
+    await bus.close();
+    const result = run('tail', 'embeddings', '--data', data, '--from-beginning', '--max', '1', '--kafka-client-id', 'hrrr-embed-ops');
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  it('a topic the data folder does not have fails at once, naming it and the topics there are, instead of waiting silently', async () => {
+    const data = join(work, 'absent');
+    const bus = new FileBus(data);
+    await bus.createTopic('embeddings');
+    await bus.createTopic('alerts');
+    await bus.close();
+    const result = run('tail', 'embedding', '--data', data);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /^hrrr-embed tail: file:\/\/.*: no topic "embedding" \(its topics: alerts, embeddings\)/m);
+    const empty = run('tail', 'embeddings', '--data', join(work, 'nothing-yet'));
+    assert.match(empty.stderr, /no topic "embeddings" \(it has none yet: `run` creates its topics when it starts\)/);
+  });
+
   it('a wrong command line exits 2 with the usage', () => {
     assert.equal(run('tail').status, 2);
     assert.match(run('tail', 'embeddings', '--data', work, '--kafka', '127.0.0.1:9092').stderr, /--data and --kafka name two buses/);

@@ -132,6 +132,7 @@ function failingBus(folder: string, asked: string[] = []): TopicBus {
   const inner = new FileBus(join(work, folder));
   return {
     url: inner.url,
+    topics: () => inner.topics(),
     createTopic: (topic, options) => inner.createTopic(topic, options),
     produce: async (topic) => {
       asked.push(topic);
