@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Embedding } from '../../bus/records.js';
-import { euclidean, nearest } from '../../search/similar.js';
+import { cosine, euclidean, findEmbedding, nearest } from '../../search/similar.js';
 import { formatHour } from '../../stages/sources/hrrr-archive.js';
 import { silentLogger } from '../../stages/stage.js';
 import { hour } from '../support/analyses.js';
@@ -67,5 +67,30 @@ describe('nearest embeddings, against a brute-force ranking', () => {
     assert.deepEqual(found.map(({ rank, validTime }) => [rank, validTime]), [[1, '2019-09-20T03Z'], [2, '2019-09-20T04Z'], [3, '2019-09-20T07Z']]);
     assert.deepEqual(found.map(({ similarity }) => similarity), [0, 0, 0], 'the cosine with a zero vector is 0, not NaN');
     assert.deepEqual(nearest(embeddings[0]!, [embeddings[0]!], 3, silentLogger), []);
+  });
+});
+
+describe('nearest embeddings', () => {
+  it('compares only embeddings of the query model version, and ranks by Euclidean distance', () => {
+    const embeddings = [at(0, [0, 0]), at(1, [3, 4]), at(2, [1, 0]), at(3, [0, 0], 'v2'), at(3, [10, 10])];
+    const query = findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(0) });
+    assert.deepEqual(
+      nearest(query, embeddings, 10, silentLogger).map(({ validTime, distance }) => [validTime, distance]),
+      [
+        ['2019-09-20T02Z', 1],
+        ['2019-09-20T01Z', 5],
+        ['2019-09-20T03Z', Math.hypot(10, 10)],
+      ],
+    );
+    assert.equal(findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(3), modelVersion: 'v2' }).modelVersion, 'v2');
+    assert.throws(() => findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(0), modelVersion: 'v9' }), /by model version v9; there are: v1/);
+  });
+
+  it('computes cosine and distance as by hand', () => {
+    assert.equal(euclidean([1, 2, 3], [4, 6, 3]), 5);
+    assert.equal(cosine([1, 0], [0, 1]), 0);
+    assert.ok(Math.abs(cosine([1, 1], [2, 2]) - 1) < 1e-12);
+    assert.equal(cosine([0, 0], [1, 1]), 0);
+    assert.throws(() => euclidean([1], [1, 2]), /1 and 2 numbers/);
   });
 });

@@ -7,11 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { decode as decodePng } from 'fast-png';
 import { AvroCodec } from '../../bus/avro/codec.js';
 import { FileBus } from '../../bus/files/file-bus.js';
-import type { Embedding } from '../../bus/records.js';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { runConsumer } from '../../pipelines/consume.js';
-import { cosine, euclidean, findEmbedding, nearest } from '../../search/similar.js';
 import { formatHour, HOUR_MS, parseHour } from '../../stages/sources/hrrr-archive.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
@@ -72,44 +70,6 @@ describe('hrrr-embed similar', () => {
     const help = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'similar', '--help'], { encoding: 'utf8' });
     assert.equal(help.status, 0);
     assert.match(help.stdout, /usage: hrrr-embed similar --time T/);
-  });
-});
-
-describe('nearest embeddings', () => {
-  const at = (n: number, embedding: number[], modelVersion = 'v1'): Embedding => ({
-    validTime: hour(n),
-    referenceTime: hour(n),
-    source: { store: 'file://', key: `k${n}`, byteStart: null, byteEnd: null },
-    field: 'REFC:entire atmosphere:anl',
-    modelId: 'file:///models',
-    modelVersion,
-    embedding,
-    reconstructionError: 0,
-    normalization: { missingAs: 0, clipMin: 0, clipMax: 60, divisor: 60 },
-    crop: { firstRow: 0, rows: 1, firstColumn: 0, columns: 1, downsample: 1 },
-  });
-
-  it('compares only embeddings of the query model version, and ranks by Euclidean distance', () => {
-    const embeddings = [at(0, [0, 0]), at(1, [3, 4]), at(2, [1, 0]), at(3, [0, 0], 'v2'), at(3, [10, 10])];
-    const query = findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(0) });
-    assert.deepEqual(
-      nearest(query, embeddings, 10, silentLogger).map(({ validTime, distance }) => [validTime, distance]),
-      [
-        ['2019-09-20T02Z', 1],
-        ['2019-09-20T01Z', 5],
-        ['2019-09-20T03Z', Math.hypot(10, 10)],
-      ],
-    );
-    assert.equal(findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(3), modelVersion: 'v2' }).modelVersion, 'v2');
-    assert.throws(() => findEmbedding(embeddings, { field: 'REFC:entire atmosphere:anl', validTime: hour(0), modelVersion: 'v9' }), /by model version v9; there are: v1/);
-  });
-
-  it('computes cosine and distance as by hand', () => {
-    assert.equal(euclidean([1, 2, 3], [4, 6, 3]), 5);
-    assert.equal(cosine([1, 0], [0, 1]), 0);
-    assert.ok(Math.abs(cosine([1, 1], [2, 2]) - 1) < 1e-12);
-    assert.equal(cosine([0, 0], [1, 1]), 0);
-    assert.throws(() => euclidean([1], [1, 2]), /1 and 2 numbers/);
   });
 });
 
