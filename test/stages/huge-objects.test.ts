@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseIdx } from '../../grib2/index.js';
+import { createDiscoverySource } from '../../stages/sources/discover.js';
 import { createFetchStage, InvalidObjectError } from '../../stages/sources/fetch.js';
 import { gribKey } from '../../stages/sources/hrrr-archive.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { Analysis } from '../../stages/types.js';
 import { FolderStore } from '../../store/folder.js';
-import { hour } from '../support/analyses.js';
+import { analysisOfHour, hour } from '../support/analyses.js';
 
 const REFC = /:REFC:entire atmosphere:anl:/;
 const root = mkdtempSync(join(tmpdir(), 'fetch-hostile-'));
@@ -48,5 +49,21 @@ describe('an object far larger than any HRRR file under an analysis key', () => 
     await assert.rejects(fetchAll({ time: hour(1), store: store.url, key, size: 45 * GB, idx }), /bytes 0-39999999999: 40000000000 bytes to read at once/);
     const smaller = hugeObject(2, 1.5 * GB);
     await assert.rejects(fetchAll({ time: hour(2), store: store.url, key: smaller, size: 1.5 * GB }), /1500000000 bytes to read at once/);
+  });
+});
+
+describe('an .idx far larger than any HRRR .idx', () => {
+  it('is not read: discovery warns, naming its size, and passes the analysis on without it (the fetch then reads the object whole)', async () => {
+    const { key, grib2 } = analysisOfHour(3);
+    mkdirSync(dirname(join(root, key)), { recursive: true });
+    writeFileSync(join(root, key), grib2);
+    writeFileSync(join(root, `${key}.idx`), '');
+    truncateSync(join(root, `${key}.idx`), 3 * GB);
+    const warnings: Array<{ object: object; message: string | undefined }> = [];
+    const log = { ...silentLogger, warn: (object: object, message?: string) => void warnings.push({ object, message }) };
+    const found: Analysis[] = [];
+    for await (const analysis of createDiscoverySource({ store, from: hour(3), to: hour(3), once: true, idxWaitMs: 0 }).run({ log, signal: AbortSignal.timeout(30_000) })) found.push(analysis);
+    assert.deepEqual(found.map(({ key, size, idx }) => ({ key, size, idx })), [{ key, size: grib2.length, idx: undefined }]);
+    assert.deepEqual(warnings, [{ object: { key: `${key}.idx`, bytes: 3 * GB, limit: 4 * 2 ** 20 }, message: 'unreadable .idx: 3000000000 bytes, more than any .idx of HRRR holds; the whole object will be read' }]);
   });
 });
