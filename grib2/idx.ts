@@ -72,6 +72,8 @@ export function parseIdx(text: string): IdxEntry[] {
 export function selectRanges(entries: IdxEntry[], search: RegExp, objectSize?: number): ByteRange[] {
   const matcher = new RegExp(search.source, search.flags.replace("g", ""));
   const offsets = [...new Set(entries.map((entry) => entry.offset))];
+  // A map, not offsets.indexOf per line: that made an .idx of a million matching lines a hang.
+  const nextOffset = new Map(offsets.map((offset, i) => [offset, offsets[i + 1]]));
   const ranges = new Map<number, ByteRange>();
   for (const entry of entries) {
     if (!matcher.test(entry.text)) continue;
@@ -80,7 +82,7 @@ export function selectRanges(entries: IdxEntry[], search: RegExp, objectSize?: n
       existing.entries.push(entry);
       continue;
     }
-    const next = offsets[offsets.indexOf(entry.offset) + 1];
+    const next = nextOffset.get(entry.offset);
     const end = next !== undefined ? next - 1 : objectSize !== undefined ? objectSize - 1 : undefined;
     ranges.set(entry.offset, { start: entry.offset, end, entries: [entry] });
   }

@@ -38,6 +38,11 @@ export function objectStoreIO(store: ObjectStore, prefix: string): tf.io.IOHandl
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const paths = manifest.flatMap((group) => group.paths);
+        // Checked before reading: each path is read whole, all at once, wherever it leads.
+        if (paths.length !== 1 || paths[0] !== WEIGHTS) {
+          const named = `${paths.length} weight file${paths.length === 1 ? '' : 's'} (${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ', ...' : ''})`;
+          throw new Error(`${store.url}/${prefix}${MODEL_JSON}: its weightsManifest names ${named}; a model here keeps its weights in ${WEIGHTS} alone`);
+        }
         const parts = await Promise.all(paths.map((path) => store.get(prefix + path)));
         // tfjs would build tensors from whatever bytes there are: a short object fails far from its cause, a long one loads.
         const size = parts.reduce((sum, part) => sum + part.length, 0);

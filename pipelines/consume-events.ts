@@ -76,7 +76,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
   await createOutputTopics(bus, codec, partitions);
   const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
-  const decode = instrument(createDecodeStage({ match }));
+  const decode = instrument(createDecodeStage({ match, grid: embedder.grid }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true, ...(config.onRunning && { onJoin: config.onRunning }) });
   const taking = stop ? AbortSignal.any([context.signal, stop]) : context.signal;
 

@@ -44,7 +44,7 @@ export async function runConsumer(config: ConsumerConfig, onEvent: ((event: Inge
   const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }), ...(shards && { shards }) });
   const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
-    { ...ingest, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },
+    { ...ingest, grid: embedder.grid, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },
     {
       deliver: ({ fields }, stageContext) => embedder.publish(fields, produce, stageContext),
       deadLetter: (analysis, error) => embedder.deadLetter(`${analysis.store}/${analysis.key}`, sourceObject(analysis), error, produce),

@@ -74,6 +74,9 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
   }
 
   return {
+    /** The grid the model takes: the decode stage refuses a field on another before unpacking it. */
+    grid: { nx: first.config.inputWidth, ny: first.config.inputHeight },
+
     /** Publishes every field; a StageError from normalize or encode is the input's fault, any other error is not. */
     async publish(fields: DecodedField[], produce: Produce, context: StageContext): Promise<void> {
       const publish = instrument(createPublishStage({ ...publishConfig, produce }));

@@ -19,6 +19,8 @@ export interface IngestConfig {
   product?: HrrrProduct;
   /** The .idx lines of the fields to take, e.g. /:REFC:entire atmosphere:anl:/. */
   match: RegExp;
+  /** The grid every field must be on (the model's input): one on another is refused before its values are unpacked. */
+  grid?: { nx: number; ny: number };
   from: Date;
   to?: Date;
   once?: boolean;
@@ -112,7 +114,7 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
   });
   const instrument = config.instrument ?? uninstrumented;
   const fetch = instrument(createFetchStage({ store: config.source, match: config.match }));
-  const decode = instrument(createDecodeStage({ match: config.match }));
+  const decode = instrument(createDecodeStage({ match: config.match, ...(config.grid && { grid: config.grid }) }));
 
   config.onRunning?.();
   // Ends discovery's wait for the next analysis once the run is over, failed or not.

@@ -19,6 +19,8 @@ export interface OperationsServer {
 export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<OperationsServer> {
   const server = createServer((request, response) => {
     const reply = (status: number, contentType: string, body: string) => response.writeHead(status, { 'content-type': contentType }).end(body);
+    // A request target that makes no URL with this base ("//a:99999/") would throw out of the handler and end the process.
+    if (!URL.canParse(request.url ?? '/', 'http://localhost')) return reply(400, 'text/plain', 'the request target is not a URL path\n');
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') return reply(405, 'text/plain', 'only GET\n');
     if (path === '/healthz') return reply(200, 'text/plain', 'alive\n');

@@ -1,4 +1,5 @@
 import type avro from 'avsc';
+import { checkBlockCounts } from './block-counts.js';
 import { defaultTopics, topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
 import type { TopicRecords } from '../records.js';
 import { loadPastSchemas, loadTopicSchemas, type TopicSchemas } from './schema-files.js';
@@ -142,7 +143,12 @@ export class AvroCodec {
     const { writer, body } = await this.writerOf(topic, part, buffer, headers);
     const role = this.roles.get(topic);
     const reader = role ? this.current.get(role)![part] : writer;
-    if (reader.fingerprint === writer.fingerprint) return readBody(topic, part, () => reader.type.fromBuffer(body));
+    if (reader.fingerprint === writer.fingerprint) {
+      return readBody(topic, part, () => {
+        checkBlockCounts(writer.type, body);
+        return reader.type.fromBuffer(body);
+      });
+    }
     const id = `${writer.fingerprint}>${reader.fingerprint}`;
     let resolver = this.resolvers.get(id);
     if (!resolver) {
@@ -153,7 +159,10 @@ export class AvroCodec {
       }
       this.resolvers.set(id, resolver);
     }
-    return readBody(topic, part, () => reader.type.fromBuffer(body, resolver));
+    return readBody(topic, part, () => {
+      checkBlockCounts(writer.type, body);
+      return reader.type.fromBuffer(body, resolver);
+    });
   }
 
   private async writerOf(topic: string, part: Part, bytes: Buffer, headers: Headers): Promise<{ writer: Writer; body: Buffer }> {

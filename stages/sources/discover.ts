@@ -1,6 +1,6 @@
 import { IdxFormatError, parseIdx, type IdxEntry } from '../../grib2/index.js';
 import { ObjectNotFoundError, StoreError } from '../../store/errors.js';
-import type { ObjectStore } from '../../store/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../store/object-store.js';
 import { abortableSleep } from '../../store/retrying.js';
 import type { Source, StageContext } from '../stage.js';
 import type { Analysis } from '../types.js';
@@ -36,6 +36,8 @@ export interface DiscoveryConfig {
 
 /** GRIB2's section 0: "GRIB", discipline, edition and the message's length in its last 8 bytes. */
 const INDICATOR_BYTES = 16;
+/** HRRR's longest .idx (wrfnat) is well under 1 MB; one past this limit, held and parsed whole, is not read: the object is read without it. */
+const MAX_IDX_BYTES = 4 * 2 ** 20;
 
 type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string; analysis?: Analysis };
 
@@ -67,11 +69,12 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
   async function look(hour: number, context: StageContext): Promise<Look> {
     const time = new Date(hour);
     const key = gribKey(time, product);
-    const found = new Map<string, { size: number; lastModified: Date }>();
+    const found = new Map<string, ObjectInfo>();
     for await (const info of store.list(key, { signal: context.signal })) found.set(info.key, info);
     const grib = found.get(key);
     if (!grib) return { state: 'absent' };
-    const idx = found.has(idxKey(time, product)) ? await readIdx(idxKey(time, product), context) : undefined;
+    const idxInfo = found.get(idxKey(time, product));
+    const idx = idxInfo ? await readIdx(idxInfo, context) : undefined;
     if (!idx) {
       if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'incomplete', why: 'waiting for its .idx' };
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
@@ -103,7 +106,11 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     return offset + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(8));
   }
 
-  async function readIdx(key: string, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {
+  async function readIdx({ key, size }: ObjectInfo, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {
+    if (size > MAX_IDX_BYTES) {
+      context.log.warn({ key, bytes: size, limit: MAX_IDX_BYTES }, `unreadable .idx: ${size} bytes, more than any .idx of HRRR holds; the whole object will be read`);
+      return undefined;
+    }
     try {
       const bytes = await store.get(key, { signal: context.signal });
       return { key, entries: parseIdx(new TextDecoder().decode(bytes)) };

@@ -9,6 +9,12 @@ export interface FetchConfig {
   match: RegExp;
 }
 
+/**
+ * The most bytes read in one piece: HRRR's largest files (wrfnat) are about 700 MB, and a piece is
+ * held in memory whole. An object, or an .idx range, past this is refused before it is read.
+ */
+export const MAX_PIECE_BYTES = 2 ** 30;
+
 /** What arrived is not what the object should hold: bad input, never retried. */
 export class InvalidObjectError extends Error {
   override readonly name = 'InvalidObjectError';
@@ -28,10 +34,14 @@ export function createFetchStage({ store, match }: FetchConfig): Stage<Analysis,
       const location = `${analysis.store}/${analysis.key}`;
       const whole = { start: 0, end: analysis.size - 1 };
       const read = async (range: Required<ByteRange>) => {
-        const bytes = await store.get(analysis.key, { range, signal });
         const where = `${location} bytes ${range.start}-${range.end}`;
-        if (bytes.length !== range.end - range.start + 1) {
-          throw new InvalidObjectError(`${where}: ${bytes.length} of ${range.end - range.start + 1} bytes arrived: the object is shorter than its .idx says (truncated?)`);
+        const length = range.end - range.start + 1;
+        if (length > MAX_PIECE_BYTES) {
+          throw new InvalidObjectError(`${where}: ${length} bytes to read at once, more than the ${MAX_PIECE_BYTES} a piece may have (the largest HRRR files hold about 700 MB): not read`);
+        }
+        const bytes = await store.get(analysis.key, { range, signal });
+        if (bytes.length !== length) {
+          throw new InvalidObjectError(`${where}: ${bytes.length} of ${length} bytes arrived: the object is shorter than its .idx says (truncated?)`);
         }
         log.debug({ key: analysis.key, range, bytes: bytes.length }, 'fetched');
         return { piece: { source: { store: analysis.store, key: analysis.key, range }, bytes }, where };

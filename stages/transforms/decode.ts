@@ -5,6 +5,11 @@ import type { DecodedField, GribBytes } from '../types.js';
 export interface DecodeConfig {
   /** Decode only the fields whose .idx-style line ("1:0:d=2019092005:REFC:entire atmosphere:anl:") matches. */
   match?: RegExp;
+  /**
+   * The grid every field must be on (the model's input). A field on another grid is refused before
+   * its values are unpacked: a message of a few hundred bytes may claim 2^28 points packed in 0 bits.
+   */
+  grid?: { nx: number; ny: number };
 }
 
 /**
@@ -13,7 +18,7 @@ export interface DecodeConfig {
  * warning when other messages hold fields that match: it may not have been wanted, and it does
  * not cost the ones that were.
  */
-export function createDecodeStage({ match }: DecodeConfig = {}): Stage<GribBytes, DecodedField> {
+export function createDecodeStage({ match, grid }: DecodeConfig = {}): Stage<GribBytes, DecodedField> {
   return {
     name: 'decode',
     async *process({ source, bytes }, { log }) {
@@ -34,6 +39,9 @@ export function createDecodeStage({ match }: DecodeConfig = {}): Stage<GribBytes
           const line = inventoryLine(field);
           if (match && !match.test(line)) continue;
           matched++;
+          if (grid && (field.grid.nx !== grid.nx || field.grid.ny !== grid.ny)) {
+            throw new Error(`${line} is on a grid of ${field.grid.nx} x ${field.grid.ny} points, the model takes ${grid.nx} x ${grid.ny}`);
+          }
           const values = await decodeValues(field);
           log.debug({ key: source.key, field: line, points: values.length }, 'decoded');
           yield { source, field, values };

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { parseIdx, selectRanges } from '../../grib2/index.js';
 import { IdxFormatError } from '../../grib2/idx.js';
-import { sharedData } from '../paths.js';
+import { repoRoot, sharedData } from '../paths.js';
 
 const idx = (name: string) => readFileSync(join(sharedData, 'hrrr', 'idx', name), 'utf8');
 
@@ -50,6 +52,20 @@ describe('.idx sidecar files', () => {
       [0, 47_829_085, 96_318_685, 145_973_131],
     );
     assert.ok(ranges.every((range) => range.end !== undefined && range.end > range.start));
+  });
+
+  it('selects the ranges of an .idx of a million lines that all match, each to the next offset, in a child given a minute', () => {
+    // A hang is told from an answer by killing the child: a look up of each line's next offset by its index in the offsets took a million lines to 5 * 10^11 steps.
+    const script = `
+      import { selectRanges } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist', 'grib2', 'index.js')).href)};
+      const lines = 1_000_000;
+      const referenceTime = new Date('2019-09-20T00:00:00Z');
+      const entries = Array.from({ length: lines }, (_, i) => ({ line: i + 1, messageNumber: String(i + 1), offset: i * 100, referenceTime, variable: 'REFC', level: 'entire atmosphere', forecast: 'anl', text: (i + 1) + ':' + i * 100 + ':d=2019092000:REFC:entire atmosphere:anl:' }));
+      const ranges = selectRanges(entries, /:REFC:/, lines * 100);
+      console.log(JSON.stringify([ranges.length, ranges[0].end, ranges.at(-1).start, ranges.at(-1).end]));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.signal, null, 'selectRanges did not answer within the minute given');
+    assert.deepEqual(JSON.parse(child.stdout), [1_000_000, 99, 99_999_900, 99_999_999]);
   });
 
   it('fields of one message (N.1, N.2) share one range', () => {

@@ -83,6 +83,17 @@ describe('model versions in an object store', () => {
     await assert.rejects(loadVersion(store, 'v1'), /versions\/v1\/weights.bin: SHA-256 [0-9a-f]{64}, its model.json says [0-9a-f]{64}: the object is corrupt or was replaced/);
   });
 
+  it('refuses a version whose model.json names other weight files than its weights.bin, before reading any: 20,000 times the same one, or one outside the version', async () => {
+    const store = new FolderStore(join(work, 'e3'));
+    await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });
+    const modelJson = JSON.parse(new TextDecoder().decode(await store.get('versions/v1/model.json'))) as { weightsManifest: Array<{ paths: string[] }> };
+    for (const paths of [Array<string>(20_000).fill('weights.bin'), ['../v0/weights.bin']]) {
+      modelJson.weightsManifest[0]!.paths = paths;
+      await store.put('versions/v1/model.json', new TextEncoder().encode(JSON.stringify(modelJson)));
+      await assert.rejects(loadVersion(store, 'v1'), new RegExp(`versions/v1/model\\.json: its weightsManifest names ${paths.length} weight files? \\(${paths[0]!.replace(/\./g, '\\.')}.*\\); a model here keeps its weights in weights\\.bin alone`));
+    }
+  });
+
   it('names the object and what is wrong when promoted.json, manifest.json or model.json cannot be read', async () => {
     const store = new FolderStore(join(work, 'f'));
     await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'v1' });

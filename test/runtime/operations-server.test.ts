@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { ConsumerMetrics, processRegistry } from '../../runtime/metrics.js';
@@ -33,6 +34,17 @@ describe('the operations server', () => {
     assert.deepEqual(await get('/readyz'), { status: 503, text: 'not ready: draining: finishing the analyses in flight before exit\n' });
     assert.deepEqual(await get('/healthz'), { status: 200, text: 'alive\n' });
     assert.equal((await get('/nothing')).status, 404);
+  });
+
+  it('answers 400 to a request target that is no URL path (//a:99999/), and goes on serving: it threw out of the handler and ended the process', async () => {
+    const { port } = new URL(server.url);
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET //a:99999/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += String(chunk))).on('end', () => resolve(answer.split('\r\n')[0]!)).on('error', reject);
+    });
+    assert.equal(statusLine, 'HTTP/1.1 400 Bad Request');
+    assert.equal((await get('/healthz')).status, 200);
   });
 
   it('answers not ready naming the failure once the run is failing, before and during a drain, the first failure kept', async () => {

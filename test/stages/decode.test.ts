@@ -7,6 +7,7 @@ import { StageError, attributed, pipe, silentLogger, type Stage, type StageConte
 import { createDecodeStage } from '../../stages/transforms/decode.js';
 import type { DecodedField } from '../../stages/types.js';
 import { sharedData } from '../paths.js';
+import { constantFieldClaiming } from '../support/hostile-grib2.js';
 
 const context: StageContext = { log: silentLogger, signal: new AbortController().signal };
 const source = { store: 'file://', key: 'hrrr.20221014.t01z.wrfsubhf.REFC-VBDSF.grib2' };
@@ -101,5 +102,24 @@ describe('stages compose with pipe', () => {
       assert.equal(error.message, 'stage failing: cannot take 73');
       return true;
     });
+  });
+});
+
+describe('a message that claims a grid other than the one the consumer takes', () => {
+  const grid = { nx: 70, ny: 38 };
+
+  it('is refused, naming both grids, before its values are unpacked: 188 bytes may claim 2^28 points (1 GiB of values)', async () => {
+    const claiming = constantFieldClaiming(16_384, 16_384);
+    await assert.rejects(collect(attributed(createDecodeStage({ grid }), { source, bytes: claiming }, context)), (error: unknown) => {
+      assert.ok(error instanceof StageError);
+      assert.equal(error.stage, 'decode');
+      assert.match(error.message, /16384 x 16384 points.*70 x 38/);
+      return true;
+    });
+  });
+
+  it('lets a field on that grid through', async () => {
+    const fields = await collect(createDecodeStage({ grid }).process({ source, bytes: constantFieldClaiming(70, 38) }, context));
+    assert.deepEqual(fields.map(({ values }) => values.length), [70 * 38]);
   });
 });
