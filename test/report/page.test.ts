@@ -78,6 +78,13 @@ describe('the report page', () => {
     assert.deepEqual(similarityMatrix([[1, 0], [-1, 0]]), [[1, -1], [-1, 1]]);
   });
 
+  it('shows identical embeddings as similarity 1, even when one is the mean of them all', () => {
+    assert.deepEqual(similarityMatrix([[0.5, 2], [0.5, 2]]), [[1, 1], [1, 1]]);
+    const [, middle] = similarityMatrix([[1, 0], [0, 0], [-1, 0]]);
+    assert.equal(middle![1], 1);
+    assert.equal(middle![0], 0);
+  });
+
   it('renders sensibly with no alert timeline, no training and no analyses', () => {
     const html = renderReport(input({ alerts: [], training: null, analyses: [], embeddings: [] }));
     for (const id of ['analyses', 'alerts', 'training', 'similarity']) assert.match(html, new RegExp(`<section id="${id}">`));
