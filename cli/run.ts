@@ -128,7 +128,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
   const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
   const concurrency = values.concurrency ?? Math.max(2, batchSize);
-  // With no --version, a promoted version that cannot be loaded gives way to the newest earlier one that can.
+  // With no --version, a promoted version that cannot be loaded gives way to the most recently promoted earlier one that can.
   const { model, id, manifest, notPromoted } = await openModel(models, values.version, log, { fallBack: true });
   const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
     const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;

@@ -1,7 +1,7 @@
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAutoencoder, UNTRAINED, type Autoencoder } from './autoencoder.js';
-import { listVersions, loadVersion, promotedVersion, readManifest, type ModelManifest } from './versions.js';
+import { listVersions, loadVersion, previouslyPromoted, promotedVersion, readManifest, type ModelManifest } from './versions.js';
 
 export interface OpenedModel {
   model: Autoencoder;
@@ -18,7 +18,7 @@ export interface OpenedModel {
  * or, with no store or nothing promoted there yet, a fresh model of the seed configuration with fixed seeds,
  * whose embeddings mean nothing yet (said in the log, and by its version "untrained").
  * With `fallBack` (a consumer following the store), a promoted version that cannot be loaded gives
- * way to the newest earlier one that can, and `notPromoted` says so.
+ * way to the most recently promoted earlier one that can, and `notPromoted` says so.
  */
 export async function openModel(store: ObjectStore | undefined, version: string | undefined, log: StageLogger, { fallBack = false } = {}): Promise<OpenedModel> {
   if (store === undefined) {
@@ -42,19 +42,26 @@ export async function openModel(store: ObjectStore | undefined, version: string 
 }
 
 /**
- * The newest version made before `promoted`, which failed to load (`failure`: weights missing or
- * damaged), that loads: a consumer starting beside others that still serve an earlier version
- * serves one too, rather than fail its start. Fails when none loads.
+ * The most recently promoted version before `promoted`, which failed to load (`failure`: weights
+ * missing or damaged), that loads: a consumer starting beside others that still serve an earlier
+ * version serves one too, rather than fail its start; the seed model when none was promoted before.
+ * Fails when none loads. A promoted.json
+ * written before promotions were remembered gives the versions made before `promoted` instead.
  */
 async function loadEarlierThan(store: ObjectStore, promoted: string, failure: unknown, log: StageLogger): Promise<OpenedModel> {
   const reason = failure instanceof Error ? failure.message : String(failure);
-  const earlier = await versionsMadeBefore(store, promoted);
+  const earlier = (await previouslyPromoted(store)) ?? (await versionsMadeBefore(store, promoted));
+  if (earlier.length === 0) {
+    // The first version promoted: the consumers that ran before it serve the seed model still.
+    log.warn({ err: failure, promoted, modelVersion: UNTRAINED }, `promoted model version ${promoted} cannot be loaded (${reason}), and none was promoted before it: using a freshly initialised model of the seed configuration until a version that loads is promoted`);
+    return { model: createAutoencoder(), id: store.url, notPromoted: { promoted, reason } };
+  }
   for (const version of earlier) {
     try {
       const { model, manifest } = await loadVersion(store, version);
       log.warn(
         { err: failure, promoted, modelVersion: version, createdAt: manifest.createdAt },
-        `promoted model version ${promoted} cannot be loaded (${reason}): serving ${version}, the newest earlier version that loads, until a version that loads is promoted`,
+        `promoted model version ${promoted} cannot be loaded (${reason}): serving ${version}, the most recent earlier version that loads, until a version that loads is promoted`,
       );
       return { model, id: store.url, manifest, notPromoted: { promoted, reason } };
     } catch (error) {

@@ -77,24 +77,47 @@ export async function saveVersion(store: ObjectStore, model: Autoencoder, detail
   return manifest;
 }
 
-/** Points "promoted" at a complete version. */
+/** How many of the versions promoted before the current one promoted.json remembers. */
+const PROMOTIONS_REMEMBERED = 20;
+
+/**
+ * Points "promoted" at a complete version, remembering the versions promoted before it (most
+ * recent first): what a consumer falls back to when the promoted one cannot be loaded.
+ */
 export async function promoteVersion(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
   await readManifest(store, modelId, prefix);
-  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString() }), { contentType: 'application/json' });
+  const before = await readPromoted(store, prefix).catch(() => undefined); // a damaged pointer is what a promotion repairs
+  const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId).slice(0, PROMOTIONS_REMEMBERED) : [];
+  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString(), previous }), { contentType: 'application/json' });
 }
 
 /** The promoted version's id, or undefined when none is promoted. */
 export async function promotedVersion(store: ObjectStore, prefix = ''): Promise<string | undefined> {
+  return (await readPromoted(store, prefix))?.modelId;
+}
+
+/**
+ * The versions promoted before the current one, most recent first; undefined when none is
+ * promoted, or when promoted.json was written before it remembered them.
+ */
+export async function previouslyPromoted(store: ObjectStore, prefix = ''): Promise<string[] | undefined> {
+  return (await readPromoted(store, prefix))?.previous;
+}
+
+async function readPromoted(store: ObjectStore, prefix: string): Promise<{ modelId: string; previous?: string[] } | undefined> {
   let promoted;
   try {
-    promoted = (await readJson(store, prefix + PROMOTED)) as { modelId?: unknown } | null;
+    promoted = (await readJson(store, prefix + PROMOTED)) as { modelId?: unknown; previous?: unknown } | null;
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw error;
   }
-  const modelId = promoted?.modelId;
-  if (typeof modelId !== 'string' || !VERSION_ID.test(modelId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: modelId is not a version id (${JSON.stringify(modelId)})`);
-  return modelId;
+  const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
+  const { modelId, previous } = promoted ?? {};
+  if (!isVersionId(modelId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: modelId is not a version id (${JSON.stringify(modelId)})`);
+  if (previous === undefined) return { modelId };
+  if (!Array.isArray(previous) || !previous.every(isVersionId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: previous is not a list of version ids`);
+  return { modelId, previous };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

@@ -123,4 +123,37 @@ describe('model versions in an object store', () => {
     assert.deepEqual(opened.model.config, modelConfig());
     assert.match(warnings.join('\n'), /no model version is promoted yet/);
   });
+
+  it('a consumer whose promoted version cannot be loaded falls back to the version promoted before it, never to a newer candidate that was saved and not promoted', async () => {
+    const store = new FolderStore(join(work, 'history'));
+    const save = (modelId: string, day: number) => saveVersion(store, createAutoencoder({ config: { ...SMALL_CONFIG, seed: day } }), { modelId, now: new Date(Date.UTC(2026, 0, day)) });
+    await save('v1', 1);
+    await promoteVersion(store, 'v1');
+    await save('v2', 2);
+    await promoteVersion(store, 'v2');
+    await save('rejected', 3); // judged worse than v2: saved, not promoted
+    await save('v4', 4);
+    await promoteVersion(store, 'v1'); // a rollback, then forward again
+    await promoteVersion(store, 'v4');
+    await store.put('versions/v4/weights.bin', new Uint8Array(12));
+    const opened = await openModel(store, undefined, silentLogger, { fallBack: true });
+    assert.equal(opened.model.version, 'v1');
+    assert.equal(opened.notPromoted?.promoted, 'v4');
+    await store.put('versions/v1/weights.bin', new Uint8Array(12));
+    assert.equal((await openModel(store, undefined, silentLogger, { fallBack: true })).model.version, 'v2');
+  });
+
+  it('a consumer whose promoted version cannot be loaded, the first ever promoted, serves the seed model as the consumers before it did', async () => {
+    const store = new FolderStore(join(work, 'first'));
+    await saveVersion(store, createAutoencoder({ config: { ...SMALL_CONFIG, seed: 1 } }), { modelId: 'candidate', now: new Date(Date.UTC(2026, 0, 1)) });
+    await saveVersion(store, createAutoencoder({ config: { ...SMALL_CONFIG, seed: 2 } }), { modelId: 'v1', now: new Date(Date.UTC(2026, 0, 2)) });
+    await promoteVersion(store, 'v1');
+    await store.put('versions/v1/weights.bin', new Uint8Array(12));
+    const warnings: string[] = [];
+    const opened = await openModel(store, undefined, { ...silentLogger, warn: (_fields: object, message?: string) => void warnings.push(message ?? '') }, { fallBack: true });
+    assert.equal(opened.model.version, 'untrained');
+    assert.deepEqual(opened.model.config, modelConfig());
+    assert.equal(opened.notPromoted?.promoted, 'v1');
+    assert.match(warnings.join('\n'), /promoted model version v1 cannot be loaded \(.*weights\.bin.*\), and none was promoted before it/);
+  });
 });

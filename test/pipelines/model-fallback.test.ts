@@ -52,13 +52,14 @@ async function get(url: string): Promise<string> {
 }
 
 describe('a starting consumer whose promoted model version cannot be loaded', () => {
-  it('serves the newest earlier version that loads, says so in its log, /readyz and /metrics, and takes the next promoted version', { timeout: 90_000 }, async () => {
+  it('serves the most recently promoted earlier version that loads, says so in its log, /readyz and /metrics, and takes the next promoted version', { timeout: 90_000 }, async () => {
     const bucket = 'models-fallback';
     const models = await server.store(bucket);
     await save(models, 'small-1', 1);
     await save(models, 'small-2', 2);
     await save(models, 'small-3', 3);
     await save(models, 'small-4', 4); // made after the promoted one: a candidate not promoted, never a fallback
+    await promoteVersion(models, 'small-2'); // small-1 was never promoted: never a fallback either
     await promoteVersion(models, 'small-3');
     await corruptWeights(models, 'small-3');
     const source = new FolderStore(join(work, 'source'));
@@ -97,6 +98,7 @@ describe('a starting consumer whose promoted model version cannot be loaded', ()
     const models = await server.store(bucket);
     await save(models, 'small-1', 1);
     await save(models, 'small-2', 2);
+    await promoteVersion(models, 'small-1');
     await promoteVersion(models, 'small-2');
     await corruptWeights(models, 'small-1');
     await corruptWeights(models, 'small-2');
