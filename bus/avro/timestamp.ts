@@ -10,13 +10,36 @@ export class TimestampMillis extends avro.types.LogicalType {
     return date instanceof Date ? date.getTime() : undefined;
   }
 
-  protected override _resolve(type: avro.Type): ((value: number) => Date) | undefined {
-    if (avro.Type.isType(type, 'long', 'logical:timestamp-millis')) return (millis) => this._fromValue(millis);
+  protected override _resolve(type: avro.Type): ((value: number | Date) => Date) | undefined {
+    if (avro.Type.isType(type, 'logical:timestamp-millis', 'logical:timestamp-micros')) return (date) => date as Date;
+    if (avro.Type.isType(type, 'long')) return (millis) => this._fromValue(millis as number);
     return undefined;
   }
 }
 
-/** Parses a schema with the logical types this project uses. */
+/**
+ * Avro's timestamp-micros, as other stacks write times (Python's datetime, Java's Instant), read as
+ * the Date of its millisecond (the microseconds dropped, rounding down). Without it avsc reads
+ * the field as a plain long, and a topic's timestamp-millis reader took it for milliseconds: a time
+ * 1000 times as far from 1970.
+ */
+export class TimestampMicros extends avro.types.LogicalType {
+  protected override _fromValue(micros: number): Date {
+    return new Date(Math.floor(micros / 1000));
+  }
+
+  protected override _toValue(date: unknown): number | undefined {
+    return date instanceof Date ? date.getTime() * 1000 : undefined;
+  }
+
+  protected override _resolve(type: avro.Type): ((value: number | Date) => Date) | undefined {
+    if (avro.Type.isType(type, 'logical:timestamp-millis', 'logical:timestamp-micros')) return (date) => date as Date;
+    if (avro.Type.isType(type, 'long')) return (micros) => this._fromValue(micros as number);
+    return undefined;
+  }
+}
+
+/** Parses a schema with the logical types this project uses or meets in others' records. */
 export function avroType(schema: avro.Schema): avro.Type {
-  return avro.Type.forSchema(schema, { logicalTypes: { 'timestamp-millis': TimestampMillis } });
+  return avro.Type.forSchema(schema, { logicalTypes: { 'timestamp-millis': TimestampMillis, 'timestamp-micros': TimestampMicros } });
 }
