@@ -1,9 +1,22 @@
 import avro from 'avsc';
 
+/** The farthest a JavaScript Date reaches from 1970, either way (years -271821 to 275760). */
+const DATE_LIMIT_MS = 8.64e15;
+
+/**
+ * The Date of `millis`, or a RangeError for a time no Date can hold: an Invalid Date would pass
+ * for a time until something formats it (toISOString throws), and a trainer that logged a
+ * request's time so ended on it, and on it again at each restart.
+ */
+function dateAt(millis: number, written: string): Date {
+  if (!(Math.abs(millis) <= DATE_LIMIT_MS)) throw new RangeError(`${written} is beyond the times a JavaScript Date holds (years -271821 to 275760)`);
+  return new Date(millis);
+}
+
 /** Avro's timestamp-millis as a JavaScript Date (avsc leaves logical types to the application). */
 export class TimestampMillis extends avro.types.LogicalType {
   protected override _fromValue(millis: number): Date {
-    return new Date(millis);
+    return dateAt(millis, `timestamp-millis ${millis}`);
   }
 
   protected override _toValue(date: unknown): number | undefined {
@@ -25,7 +38,7 @@ export class TimestampMillis extends avro.types.LogicalType {
  */
 export class TimestampMicros extends avro.types.LogicalType {
   protected override _fromValue(micros: number): Date {
-    return new Date(Math.floor(micros / 1000));
+    return dateAt(Math.floor(micros / 1000), `timestamp-micros ${micros}`);
   }
 
   protected override _toValue(date: unknown): number | undefined {

@@ -100,4 +100,21 @@ describe('requests written by other stacks', () => {
     assert.equal(heard.at.toISOString(), at.toISOString());
     await bus.close();
   });
+
+  it('passes over a request whose requestedAt no Date can hold (the trainer logged it with toISOString and exited 1, again at each restart)', { timeout: 30_000 }, async () => {
+    const bus = new FileBus(join(work, 'far'));
+    await produceForeign(bus, requestSchema('timestamp-millis'), [
+      { requestedAt: 9e15, reason: 'never', force: false },
+      { requestedAt: Date.UTC(2026, 10, 24), reason: 'after it', force: false },
+    ]);
+    const reader = await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url) });
+    const heard: Trigger[] = [];
+    const done = new AbortController();
+    await retrainRequests(fromBeginning(bus), reader, 'trainer', silentLogger)(done.signal, (trigger) => {
+      heard.push(trigger);
+      void trigger.handled!().then(() => trigger.reason === 'after it' && done.abort());
+    });
+    assert.deepEqual(heard.map((trigger) => [trigger.reason, trigger.at.toISOString()]), [['after it', '2026-11-24T00:00:00.000Z']]);
+    await bus.close();
+  });
 });
