@@ -14,7 +14,8 @@ export const trainerUsage = `usage: hrrr-embed trainer --schedule "CRON" --model
 Runs as a service: a retraining (as hrrr-embed retrain does it) at every time of the cron
 schedule, in UTC, and whenever a request arrives on the retrain-requests topic (Avro, see
 schemas/retrain-requests.value.avsc), never two at once: what comes during a run waits for it,
-and several waiting requests make one run. Each run's id is trainer-YYYYMMDDTHHMMSSZ, when it was due or asked for.
+and several waiting requests make one run. Each run's id is trainer-YYYYMMDDTHHMMSSZ, when it was due or asked for,
+and for a request -request-PARTITION-OFFSET, its place on the topic (a request heard again names its run).
 A run that a previous trainer left unfinished (stopped or crashed) is resumed first. SIGINT or
 SIGTERM stops the run under way at its next step, with a checkpoint, and exits 0; a second
 signal stops at once, without it (exit status 1). One trainer
@@ -45,7 +46,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const stop = new AbortController();
   const unhandleSignals = handleStopSignals(log, stop, 'checkpointing the run under way, if any');
 
-  const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+  const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z${trigger.place ? `-request-${trigger.place}` : ''}`;
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
     try {

@@ -1,6 +1,6 @@
 import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { formatHour, HOUR_MS, parseHour } from '../stages/sources/hrrr-archive.js';
 import { HourRuns } from './hour-runs.js';
 
 /**
@@ -14,6 +14,20 @@ interface ProgressRecord {
   done: string[];
   gaps: string[];
   updatedAt: string;
+}
+
+/**
+ * An hour of the record as the command line reads hours (UTC, zone or not: a record edited by hand
+ * may say "2019-09-20T05Z" or "2019-09-20T05:00:00"), or NaN. Date.parse took the first for no time
+ * at all (run then failed with "Invalid time value", naming nothing) and the second for the
+ * machine's local time (hours skipped or done again, by the zone's offset).
+ */
+function readHour(text: string): number {
+  try {
+    return parseHour(String(text)).getTime();
+  } catch {
+    return NaN;
+  }
 }
 
 /** Gaps kept in the record (the most recent ones); older ones stay in the logs. */
@@ -47,10 +61,17 @@ export class Progress {
       throw new Error(`progress record ${store.url}/${key} is unreadable: ${(error as Error).message}`, { cause: error });
     }
     if (record.version !== 1 && record.version !== 2) throw new Error(`progress record ${store.url}/${key} has version ${record.version}, this build reads versions 1 and 2`);
-    if (record.through !== null) progress.through = Date.parse(record.through);
+    const where = `progress record ${store.url}/${key}`;
+    const hourOf = (what: string, text: string): number => {
+      const hour = readHour(text);
+      if (Number.isNaN(hour)) throw new Error(`${where}: ${what}: ${JSON.stringify(text)} is not an hour`);
+      return hour;
+    };
+    if (record.through !== null) progress.through = hourOf('"through"', record.through);
     for (const entry of record.done) {
-      const [first, last = first] = entry.split('/').map(Date.parse);
-      if (!(first! <= last!) || first! % HOUR_MS !== 0 || last! % HOUR_MS !== 0) throw new Error(`progress record ${store.url}/${key}: ${JSON.stringify(entry)} is not an hour or a run of hours`);
+      const parts = entry.split('/');
+      const [first, last = first] = parts.map(readHour);
+      if (parts.length > 2 || !(first! <= last!)) throw new Error(`${where}: ${JSON.stringify(entry)} is not an hour or a run of hours`);
       for (let hour = first!; hour <= last!; hour += HOUR_MS) progress.done.add(hour);
     }
     // A run that reaches the mark moves it (a record edited by hand may have one).
@@ -58,7 +79,7 @@ export class Progress {
       progress.done.dropThrough(progress.through);
       progress.through = progress.done.takeRunFrom(progress.through + HOUR_MS) ?? progress.through;
     }
-    progress.gaps.push(...record.gaps.map(Date.parse));
+    progress.gaps.push(...record.gaps.map((gap) => hourOf('"gaps"', gap)));
     return progress;
   }
 

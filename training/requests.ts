@@ -37,7 +37,7 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, 
           // A malformed request asks for nothing: it is passed over, and the requests after it are heard.
           log.warn({ topic, partition: record.partition, offset: record.offset, err: error }, `retrain request ignored: ${(error as Error).message}`);
         }
-        if (request) push({ kind: 'request', at: request.requestedAt, force: request.force, reason: request.reason || 'requested', handled });
+        if (request) push({ kind: 'request', at: request.requestedAt, place: `${record.partition}-${record.offset}`, force: request.force, reason: request.reason || 'requested', handled });
         else await handled();
       }
     } finally {

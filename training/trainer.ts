@@ -18,6 +18,12 @@ export interface Trigger {
   reason: string;
   /** The run to resume, for a run a previous trainer left unfinished. */
   runId?: string;
+  /**
+   * For a request, its place on the topic ("PARTITION-OFFSET"): with `at` it names the request's
+   * run, so a request heard again names the run it started, and two requests of one time (a
+   * request sent again by hand, with its requestedAt) make two runs.
+   */
+  place?: string;
   /** Called once the run this trigger started has ended (finished, failed or checkpointed on stop): a request is then committed. */
   handled?: () => Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import { checkBlockCounts } from './block-counts.js';
 import { defaultTopics, topicNames, type ConsumedRecord, type Headers, type OutgoingRecord, type TopicRole } from '../bus.js';
@@ -44,6 +45,12 @@ export interface AvroCodecOptions {
 interface Writer {
   type: avro.Type;
   fingerprint: string;
+  /**
+   * SHA-256 of the schema as avsc reads it, logical types included. The fingerprint leaves them out
+   * (the parsing canonical form has none), so a foreign timestamp-micros field and the topic's
+   * timestamp-millis share one: reading the first as the second took microseconds for milliseconds.
+   */
+  readAs: string;
 }
 
 /**
@@ -56,6 +63,7 @@ export class AvroCodec {
   private readonly roles = new Map<string, TopicRole>();
   private readonly current = new Map<TopicRole, Record<Part, Writer & { schema: avro.Schema }>>();
   private readonly known = new Map<string, Writer>();
+  private readonly readAs = new Map<string, Writer>();
   private readonly byId = new Map<number, Promise<Writer>>();
   private readonly resolvers = new Map<string, avro.Resolver>();
 
@@ -116,11 +124,12 @@ export class AvroCodec {
   /** Adds a writer schema this codec can read records of; gives its parsed type and fingerprint. */
   learn(schema: avro.Schema): Writer {
     const type = avroType(schema);
-    const fingerprint = type.fingerprint('sha256').toString('hex');
-    const known = this.known.get(fingerprint);
+    const readAs = createHash('sha256').update(JSON.stringify(type.schema({ exportAttrs: true }))).digest('hex');
+    const known = this.readAs.get(readAs);
     if (known) return known;
-    const writer = { type, fingerprint };
-    this.known.set(fingerprint, writer);
+    const writer = { type, fingerprint: type.fingerprint('sha256').toString('hex'), readAs };
+    this.readAs.set(readAs, writer);
+    if (!this.known.has(writer.fingerprint)) this.known.set(writer.fingerprint, writer);
     return writer;
   }
 
@@ -143,13 +152,13 @@ export class AvroCodec {
     const { writer, body } = await this.writerOf(topic, part, buffer, headers);
     const role = this.roles.get(topic);
     const reader = role ? this.current.get(role)![part] : writer;
-    if (reader.fingerprint === writer.fingerprint) {
+    if (reader.readAs === writer.readAs) {
       return readBody(topic, part, () => {
         checkBlockCounts(writer.type, body);
         return reader.type.fromBuffer(body);
       });
     }
-    const id = `${writer.fingerprint}>${reader.fingerprint}`;
+    const id = `${writer.readAs}>${reader.readAs}`;
     let resolver = this.resolvers.get(id);
     if (!resolver) {
       try {

@@ -22,12 +22,17 @@ export function idxKey(time: Date, product: HrrrProduct = hourlyAnalysis): strin
   return `${gribKey(time, product)}.idx`;
 }
 
-/** The cycle hour of a GRIB2 or .idx key of this product, or undefined for any other key. */
+/**
+ * The cycle hour of a GRIB2 or .idx key of this product, or undefined for any other key, including
+ * one of a day or hour that is none (hrrr.20190229, t24z): Date.UTC would roll it over to another
+ * hour, whose object is not the one the key names.
+ */
 export function timeOfKey(key: string, { domain, product }: HrrrProduct = hourlyAnalysis): Date | undefined {
   const match = /^hrrr\.(\d{4})(\d{2})(\d{2})\/([^/]+)\/hrrr\.t(\d{2})z\.([^.]+)\.grib2(\.idx)?$/.exec(key);
   if (!match || match[4] !== domain || match[6] !== product) return undefined;
   const [, year, month, day, , hour] = match;
-  return new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour)));
+  const time = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour)));
+  return gribKey(time, { domain, product }) === key.replace(/\.idx$/, '') ? time : undefined;
 }
 
 /** "2019-09-20T05Z", "2019-09-20T05:00Z", "2019-09-20T05:00:00Z" or "2019-09-20" (hour 00) -> that hour, UTC. */

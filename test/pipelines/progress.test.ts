@@ -99,6 +99,26 @@ describe('durable progress over hours', () => {
     await store.put('bad-done.json', new TextEncoder().encode(JSON.stringify(record)));
     await assert.rejects(Progress.load(store, 'bad-done.json'), /bad-done\.json.*"2019-09-20T02:00:00.000Z\/soon" is not an hour or a run of hours/);
   });
+
+  it('reads a record edited by hand as the command line reads hours, in UTC whatever the machine\'s zone, and refuses a mark that is no hour', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const record = { version: 2, through: '2019-09-20T03Z', done: ['2019-09-20T05:00:00', '2019-09-20T07:00/2019-09-20T08:00'], gaps: ['2019-09-20 04:00'], updatedAt: h(9).toISOString() };
+      await store.put('by-hand.json', new TextEncoder().encode(JSON.stringify(record)));
+      const progress = await Progress.load(store, 'by-hand.json');
+      assert.deepEqual(progress.doneThrough, h(3));
+      assert.deepEqual([4, 5, 6, 7, 8, 9].map((n) => progress.isDone(h(n))), [false, true, false, true, true, false]);
+      assert.deepEqual(progress.recentGaps, [h(4)]);
+      for (const through of ['yesterday', '2019-09-20T03:30:00Z']) {
+        await store.put('bad-mark.json', new TextEncoder().encode(JSON.stringify({ ...record, through })));
+        await assert.rejects(Progress.load(store, 'bad-mark.json'), new RegExp(`bad-mark\\.json: "through": ${JSON.stringify(through)} is not an hour`));
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
 });
 
 /** Objects in memory, with the size of each one put: 8,760 writes in a moment. */

@@ -52,4 +52,14 @@ describe('object-created events (S3 notifications, plain or in an SNS envelope)'
     assert.equal(timeOfKey('hrrr.20190920/alaska/hrrr.t05z.wrfsfcf00.grib2'), undefined);
     assert.deepEqual(timeOfKey('hrrr.20190920/conus/hrrr.t05z.wrfprsf00.grib2', { domain: 'conus', product: 'wrfprsf00' }), new Date('2019-09-20T05:00:00Z'));
   });
+
+  it('maps a key to its own hour across day, month, year and leap-day ends, and no key to an hour that is not its own', () => {
+    assert.deepEqual(timeOfKey('hrrr.20191231/conus/hrrr.t23z.wrfsfcf00.grib2'), new Date('2019-12-31T23:00:00Z'));
+    assert.deepEqual(timeOfKey('hrrr.20200101/conus/hrrr.t00z.wrfsfcf00.grib2'), new Date('2020-01-01T00:00:00Z'));
+    assert.deepEqual(timeOfKey('hrrr.20200229/conus/hrrr.t12z.wrfsfcf00.grib2'), new Date('2020-02-29T12:00:00Z'));
+    // Date.UTC rolls these over to another hour, whose object the consumer would then have done for this key's event.
+    for (const key of ['hrrr.20190229/conus/hrrr.t00z.wrfsfcf00.grib2', 'hrrr.21000229/conus/hrrr.t00z.wrfsfcf00.grib2', 'hrrr.20190920/conus/hrrr.t24z.wrfsfcf00.grib2', 'hrrr.20191301/conus/hrrr.t00z.wrfsfcf00.grib2', 'hrrr.20190900/conus/hrrr.t05z.wrfsfcf00.grib2.idx']) {
+      assert.equal(timeOfKey(key), undefined, key);
+    }
+  });
 });

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { FileBus } from '../../bus/files/file-bus.js';
+import { SEED_NORMALIZATION } from '../../model/config.js';
+import { createShardWriter } from '../../shards/writer.js';
+import { HOUR_MS } from '../../stages/sources/hrrr-archive.js';
+import { FolderStore } from '../../store/folder.js';
+import { requestRetraining } from '../../training/requests.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+import { START } from '../support/analyses.js';
+import { runCommandProcess } from '../support/cli-process.js';
+import { FIELD, smallFieldOfHour } from '../training/memory-shards.js';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-trainer-requests-'));
+  const writer = createShardWriter({ store: new FolderStore(join(work, 'shards')), normalization: SEED_NORMALIZATION });
+  for (const n of [0, 1, 2, 3, 24, 25]) await writer.append({ validTime: new Date(START.getTime() + n * HOUR_MS), field: FIELD, source: `memory://hour/${n}`, height: 32, width: 64, values: smallFieldOfHour(n) });
+  await writer.close();
+  await writeFile(join(work, 'small.json'), JSON.stringify({ model: SMALL_CONFIG }));
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+describe('trainer: retrain requests', () => {
+  it('trains for each request, also for one whose requestedAt is that of a request already trained on (a request sent again by hand)', { timeout: 120_000 }, async () => {
+    const bus = new FileBus(join(work, 'bus'));
+    const codec = await AvroCodec.create();
+    const topic = codec.topics.retrainRequests;
+    await bus.createTopic(topic);
+    // The trainer's group reads from where it stands: placed at the topic's start, so the first request is heard.
+    const placing = bus.consumer({ group: 'hrrr-embed-trainer', topics: [topic], fromBeginning: true });
+    await bus.produce(topic, [{ key: null, value: new TextEncoder().encode('placing the group') }]);
+    for await (const record of placing.records(new AbortController().signal)) {
+      await placing.commit(record);
+      break;
+    }
+    await placing.close();
+    const request = (reason: string) => requestRetraining(bus, codec, 'models', { requestedAt: new Date('2026-11-24T12:00:00Z'), reason, force: false });
+    await request('first');
+
+    const outcomes: Array<{ runId: string; modelId: string; resumedAt: number }> = [];
+    const result = await runCommandProcess(
+      ['trainer', '--schedule', '0 0 1 1 *', '--models', join(work, 'models'), '--shards', join(work, 'shards'), '--data', join(work, 'bus'), '--fresh', '--model-config', join(work, 'small.json'),
+        '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--steps', '2', '--steps-per-checkpoint', '2', '--device', 'cpu'],
+      {
+        onLine: (line, child) => {
+          const outcome = JSON.parse(line) as { runId: string; modelId?: string; resumedAt: number };
+          if (outcome.modelId === undefined) return;
+          outcomes.push(outcome as (typeof outcomes)[number]);
+          if (outcomes.length === 1) void request('second, the same time');
+          else child.kill('SIGTERM');
+        },
+      },
+    );
+    await bus.close();
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(outcomes.length, 2, result.stderr);
+    assert.notEqual(outcomes[1]!.runId, outcomes[0]!.runId, 'a run of its own');
+    assert.notEqual(outcomes[1]!.modelId, outcomes[0]!.modelId, 'a new candidate, not the first run reported again');
+  });
+});
