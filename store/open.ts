@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StageLogger } from '../stages/stage.js';
 import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
@@ -65,7 +66,13 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
     if (url.host !== '' && url.host !== 'localhost') throw new Error(`store location ${JSON.stringify(location)} names the host ${JSON.stringify(url.host)}: write file:///PATH (three slashes) or the folder's path`);
-    return new FolderStore(decodeURIComponent(url.pathname));
+    // '#' and '?' begin a URL's fragment and query: unescaped, they would cut the folder's path short.
+    if (/[#?]/.test(location)) throw new Error(`store location ${JSON.stringify(location)}: a file URL's path ends at '#' or '?': write them %23 and %3F, or give the folder's path`);
+    try {
+      return new FolderStore(fileURLToPath(url));
+    } catch (error) {
+      throw new Error(`store location ${JSON.stringify(location)} is no folder's file URL (${(error as Error).message}): a '%' there begins an escape, '%' itself is %25; or give the folder's path`, { cause: error });
+    }
   }
   const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
   if (s3) {

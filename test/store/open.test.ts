@@ -14,6 +14,16 @@ describe('store locations', () => {
     assert.equal(openStore('file://localhost/data/hrrr').url, 'file:///data/hrrr');
   });
 
+  it("refuses a file URL that a raw '#' or '?' cuts short (file:///data/run#2 is the folder /data/run), rather than read and write another folder than meant", () => {
+    for (const location of ['file:///data/run#2', 'file:///data/what?/x', 'file:///data/run#']) {
+      assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes(JSON.stringify(location)) && /%23/.test(error.message), location);
+    }
+  });
+
+  it("names the location and what is wrong when a raw '%' in a file URL is no escape (file:///data/100%), not 'URI malformed'", () => {
+    assert.throws(() => openStore('file:///data/100%'), (error: unknown) => error instanceof Error && error.message.includes('"file:///data/100%"') && /%25/.test(error.message));
+  });
+
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
     for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
       assert.throws(
