@@ -82,7 +82,7 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
       [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
     ].find(([url]) => url !== undefined) ?? [];
     // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
-    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint)} is not an http:// or https:// URL`);
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
     const signed = options.signed ?? signingAsked() ?? credentialsConfigured();
     return new S3Store({
       bucket: s3[1]!,

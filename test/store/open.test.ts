@@ -24,6 +24,12 @@ describe('store locations', () => {
     assert.throws(() => openStore('file:///data/100%'), (error: unknown) => error instanceof Error && error.message.includes('"file:///data/100%"') && /%25/.test(error.message));
   });
 
+  it('refuses an S3 endpoint that is no http(s) URL without repeating a user and password written into it', () => {
+    for (const endpoint of ['minio://ak:S3cretKey@minio:9000', 'minio:9000@ak:S3cret/Key@minio']) {
+      assert.throws(() => openStore('s3://state', { endpoint }), (error: unknown) => error instanceof Error && /is not an http:\/\/ or https:\/\/ URL/.test(error.message) && !/S3cret|ak:/.test(error.message), endpoint);
+    }
+  });
+
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
     for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
       assert.throws(
