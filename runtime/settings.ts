@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 
 /** One setting: its type, bounds for a number, and the value it has when nobody gives one. */
 export type SettingSpec =
-  | { kind: 'string'; default?: string; short?: string }
+  /** `secret`: never from the command line, which every user of the machine can read (ps, /proc/PID/cmdline). */
+  | { kind: 'string'; default?: string; short?: string; secret?: true }
   | { kind: 'strings'; default?: readonly string[] }
   | { kind: 'boolean'; default?: boolean; short?: string }
   | { kind: 'number'; default?: number; min: number; max?: number; integer?: boolean };
@@ -88,6 +89,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
     const value = given[flag(key)];
     if (value === undefined) continue;
     const spec = schema[key]!;
+    if ('secret' in spec && spec.secret) throw new SettingError(`--${flag(key)}: a command line is read by every user of the machine (ps): give it in ${envName(key)} (from a secret store) or the --config file`);
     set(key, spec.kind === 'boolean' ? value : fromText(spec, typeof value === 'string' ? [value] : (value as string[]), `--${flag(key)}`), `--${flag(key)}`);
   }
   return { values: values as Settings<T>, origin: (key) => origins[key] ?? '(not set)' };

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadRunSettings } from '../../runtime/config.js';
+import { loadRetrainSettings, loadRunSettings, loadTrainerSettings } from '../../runtime/config.js';
 import { SettingError } from '../../runtime/settings.js';
 import { writeJsonFile } from '../support/json-file.js';
 
@@ -75,6 +75,22 @@ describe('run settings', () => {
   it('reject an HRRR_EMBED_ variable a letter away from a setting, and leave the project’s other variables alone', () => {
     assert.throws(() => loadRunSettings([], { HRRR_EMBED_PARTITONS: '2' }), new SettingError('HRRR_EMBED_PARTITONS is not a setting (did you mean HRRR_EMBED_PARTITIONS?)'));
     assert.doesNotThrow(() => loadRunSettings([], { HRRR_EMBED_SHARED_DATA: '/x', HRRR_EMBED_NO_WEBGPU: '1' }));
+  });
+
+  it('refuse the Kafka password on the command line, which every user of the machine reads (ps, /proc), naming the variable to give it in and not repeating it', () => {
+    const cases = [
+      [loadRunSettings, 'HRRR_EMBED_KAFKA_PASSWORD'],
+      [loadRetrainSettings, 'HRRR_EMBED_TRAINER_KAFKA_PASSWORD'],
+      [loadTrainerSettings, 'HRRR_EMBED_TRAINER_KAFKA_PASSWORD'],
+    ] as const;
+    for (const [load, variable] of cases) {
+      assert.throws(
+        () => load(['--kafka', 'broker:9092', '--kafka-password', 'pw-on-the-command-line'], {}),
+        (error: unknown) => error instanceof SettingError && error.message.includes('--kafka-password') && error.message.includes(variable) && !error.message.includes('pw-on-the-command-line'),
+        variable,
+      );
+    }
+    assert.equal(loadRunSettings([], { HRRR_EMBED_KAFKA_PASSWORD: 'from-a-secret' }).values.kafkaPassword, 'from-a-secret');
   });
 
   it('read the file HRRR_EMBED_CONFIG names when there is no --config', async () => {
