@@ -115,7 +115,8 @@ function readSettingsFile(file: string, label: string): Record<string, unknown> 
 
 /** A value written in JSON: numbers and booleans must be JSON numbers and booleans, not strings. */
 function fromJson(spec: SettingSpec, value: unknown, origin: string): unknown {
-  const wrong = (expected: string) => new SettingError(`${origin}: expected ${expected}, not ${JSON.stringify(value)}`);
+  const shown = 'secret' in spec && spec.secret ? `a ${Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value}` : JSON.stringify(value);
+  const wrong = (expected: string) => new SettingError(`${origin}: expected ${expected}, not ${shown}`);
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string') throw wrong('a string');

@@ -93,6 +93,11 @@ describe('run settings', () => {
     assert.equal(loadRunSettings([], { HRRR_EMBED_KAFKA_PASSWORD: 'from-a-secret' }).values.kafkaPassword, 'from-a-secret');
   });
 
+  it('name a Kafka password of the wrong type in the file without repeating it (a password of digits written as a JSON number)', async () => {
+    const file = await configFile('numeric-password.json', { kafkaPassword: 73914268 });
+    assert.throws(() => loadRunSettings(['--config', file], {}), (error: unknown) => error instanceof SettingError && /"kafkaPassword": expected a string/.test(error.message) && !error.message.includes('73914268'));
+  });
+
   it('read the file HRRR_EMBED_CONFIG names when there is no --config', async () => {
     const file = await configFile('from-env.json', { partitions: 4 });
     const { values, origin } = loadRunSettings([], { HRRR_EMBED_CONFIG: file });
