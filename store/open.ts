@@ -30,8 +30,19 @@ function signingAsked(): boolean | undefined {
  * Whether the SDK's chain has credentials to find short of instance metadata: variables, or the
  * keys file `aws configure` writes. Not ~/.aws/config alone: it often holds only a region.
  */
-function credentialsConfigured(): boolean {
-  return CREDENTIAL_VARIABLES.some((name) => process.env[name]) || existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'));
+function credentialsConfigured(home: string | undefined): boolean {
+  const file = process.env.AWS_SHARED_CREDENTIALS_FILE ?? (home === undefined ? undefined : join(home, '.aws', 'credentials'));
+  return CREDENTIAL_VARIABLES.some((name) => process.env[name]) || (file !== undefined && existsSync(file));
+}
+
+/** The home folder as the AWS SDK finds it (HOME, else the user's entry); none with no HOME for a uid the system does not know. */
+function homeFolder(): string | undefined {
+  if (process.env.HOME) return process.env.HOME;
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OpenStoreOptions {
@@ -83,7 +94,12 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     ].find(([url]) => url !== undefined) ?? [];
     // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
     if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
-    const signed = options.signed ?? signingAsked() ?? credentialsConfigured();
+    const home = homeFolder();
+    // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
+    if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
+      throw new Error(`${location}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
+    }
+    const signed = options.signed ?? signingAsked() ?? credentialsConfigured(home);
     return new S3Store({
       bucket: s3[1]!,
       anonymous: !signed,

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { openStore } from '../../store/open.js';
+import { repoRoot } from '../paths.js';
 
 describe('store locations', () => {
   it('refuses a file URL that names a host (file://data/hrrr is the folder /hrrr on host "data"), rather than read another folder than meant', () => {
@@ -28,6 +32,18 @@ describe('store locations', () => {
     for (const endpoint of ['minio://ak:S3cretKey@minio:9000', 'minio:9000@ak:S3cret/Key@minio']) {
       assert.throws(() => openStore('s3://state', { endpoint }), (error: unknown) => error instanceof Error && /is not an http:\/\/ or https:\/\/ URL/.test(error.message) && !/S3cret|ak:/.test(error.message), endpoint);
     }
+  });
+
+  it('says to set HOME when an s3:// location is opened with no HOME by a uid the system does not know (env -i, an arbitrary uid), where the AWS SDK fails in os.homedir()', { skip: process.getuid?.() === 0 ? false : 'needs root, to run a process as a uid with no passwd entry' }, () => {
+    const open = pathToFileURL(join(repoRoot, 'dist', 'store', 'open.js')).href;
+    const script = `const { openStore } = await import(${JSON.stringify(open)}); console.log(openStore('s3://hrrr-embed-state', { endpoint: 'http://127.0.0.1:9' }).url);`;
+    const asUnknownUser = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 54321, gid: 54321, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const homeless = asUnknownUser({});
+    assert.notEqual(homeless.status, 0);
+    assert.match(homeless.stderr, /s3:\/\/hrrr-embed-state: .*HOME is not set.*set HOME \(HOME=\/ will do\)/);
+    const withHome = asUnknownUser({ HOME: '/' });
+    assert.equal(withHome.status, 0, withHome.stderr);
+    assert.equal(withHome.stdout.trim(), 's3://hrrr-embed-state');
   });
 
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
