@@ -17,7 +17,8 @@ export class FolderStore implements ObjectStore {
 
   constructor(root: string) {
     this.root = resolve(root);
-    this.url = pathToFileURL(this.root).href;
+    // A comma separates store locations (openStore): escaped, the URL opens this folder again.
+    this.url = pathToFileURL(this.root).href.replaceAll(',', '%2C');
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { FallbackStore } from '../../store/fallback.js';
 import { openStore } from '../../store/open.js';
 import { repoRoot } from '../paths.js';
 
@@ -44,6 +45,12 @@ describe('store locations', () => {
     const withHome = asUnknownUser({ HOME: '/' });
     assert.equal(withHome.status, 0, withHome.stderr);
     assert.equal(withHome.stdout.trim(), 's3://hrrr-embed-state');
+  });
+
+  it('reopens a folder store from its URL, as reconstruct does from a record\'s modelId, when the folder\'s path holds a comma (which separates locations)', () => {
+    const store = openStore('file:///data/Smith%2C%20J/models');
+    assert.equal(store.url, openStore(store.url).url);
+    assert.ok(!(openStore(store.url) instanceof FallbackStore), 'one store, not two');
   });
 
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
