@@ -105,7 +105,8 @@ function readSettingsFile(file: string, label: string): Record<string, unknown> 
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte order mark (Windows editors and PowerShell write one) is no JSON: JSON.parse's error shows it as nothing.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new SettingError(`${file}: not JSON: ${(error as Error).message}`);
   }

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readModelSettings } from '../../cli/model.js';
 import { loadRetrainSettings, loadRunSettings, loadTrainerSettings } from '../../runtime/config.js';
 import { SettingError } from '../../runtime/settings.js';
 import { writeJsonFile } from '../support/json-file.js';
@@ -103,6 +104,16 @@ describe('run settings', () => {
     const { values, origin } = loadRunSettings([], { HRRR_EMBED_CONFIG: file });
     assert.equal(values.partitions, 4);
     assert.equal(origin('partitions'), `${file}: "partitions"`);
+  });
+
+  it('read a settings file that begins with a byte order mark, as Windows editors and PowerShell write UTF-8 (JSON.parse stopped at an invisible character)', async () => {
+    const bom = '\uFEFF';
+    const runFile = join(work, 'bom-run.json');
+    await writeFile(runFile, `${bom}${JSON.stringify({ partitions: 2 })}`);
+    assert.equal(loadRunSettings(['--config', runFile], {}).values.partitions, 2);
+    const modelFile = join(work, 'bom-model.json');
+    await writeFile(modelFile, `${bom}${JSON.stringify({ model: { numdense: 16 } })}`);
+    assert.deepEqual((await readModelSettings(modelFile)).config, { numdense: 16 });
   });
 
   it('say when the file cannot be read or is not a JSON object', async () => {
