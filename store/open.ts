@@ -108,5 +108,7 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
+  // A shell expands ~ only at the start of a word: not in a settings file, a variable, or --data=~/x.
+  if (location === '~' || location.startsWith('~/')) throw new Error(`store location ${JSON.stringify(location)}: no shell expanded its ~ (a settings file, an environment variable, --option=~/...): write the home folder's path`);
   return new FolderStore(location);
 }

@@ -53,6 +53,13 @@ describe('store locations', () => {
     assert.ok(!(openStore(store.url) instanceof FallbackStore), 'one store, not two');
   });
 
+  it('refuses a folder beginning with a ~ that no shell expanded (a settings file, an environment variable, --data=~/x), rather than make a folder named ~ in the working directory', () => {
+    for (const location of ['~/hrrr/state', '~', 'file:///mirror,~/state']) {
+      assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes('"~') && /home folder's path/.test(error.message), location);
+    }
+    assert.doesNotThrow(() => openStore('/data/~x/state'));
+  });
+
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
     for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
       assert.throws(
