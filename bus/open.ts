@@ -23,6 +23,11 @@ export interface BusLocation {
 /** The bus a location names: Kafka when brokers are given, else the files under the data folder. */
 export function openBus({ data, kafka, kafkaClientId, kafkaSecurity, kafkaRetries, log }: BusLocation): TopicBus {
   if (kafka !== undefined) {
+    // A broker address has no '@': this is a connection string's user and password, which the error below would repeat.
+    if (kafka.includes('@')) {
+      const shown = kafka.replace(/^([a-z][a-z0-9+._-]*:\/\/)?.*@/i, '$1***@');
+      throw new Error(`the brokers "${shown}" hold a user and password: give them as --kafka-sasl-mechanism, --kafka-username and the password in HRRR_EMBED_KAFKA_PASSWORD (HRRR_EMBED_TRAINER_KAFKA_PASSWORD for retrain and trainer), never in the brokers`);
+    }
     const brokers = kafka.split(',').map((broker) => broker.trim()).filter(Boolean);
     if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d+$/.test(broker))) throw new Error(`${JSON.stringify(kafka)} is not HOST:PORT[,HOST:PORT...]`);
     return new KafkaBus({ brokers, ...(kafkaClientId !== undefined && { clientId: kafkaClientId }), ...(kafkaSecurity && { security: kafkaSecurity }), ...(kafkaRetries !== undefined && { retries: kafkaRetries }), ...(log ? { log } : {}) });

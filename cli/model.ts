@@ -40,7 +40,8 @@ export async function modelCommand(args: string[], out: (line: string) => void):
 
 /** A settings file as `model summary --config` and `reconstruct --config` take it: {"model": {...}, "normalization": {...}}. */
 export async function readModelSettings(path: string): Promise<{ config?: unknown; normalization?: unknown }> {
-  const text = (await readInputFile(path)).toString('utf8');
+  // Without a byte order mark (Windows editors and PowerShell write one), which is no JSON.
+  const text = (await readInputFile(path)).toString('utf8').replace(/^\uFEFF/, '');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -16,7 +16,7 @@ const KAFKA_CLIENT_SETTINGS = {
   kafkaCa: { kind: 'string' },
   kafkaSaslMechanism: { kind: 'string' },
   kafkaUsername: { kind: 'string' },
-  kafkaPassword: { kind: 'string' },
+  kafkaPassword: { kind: 'string', secret: true },
 } as const;
 
 /**

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 
 /** One setting: its type, bounds for a number, and the value it has when nobody gives one. */
 export type SettingSpec =
-  | { kind: 'string'; default?: string; short?: string }
+  /** `secret`: never from the command line, which every user of the machine can read (ps, /proc/PID/cmdline). */
+  | { kind: 'string'; default?: string; short?: string; secret?: true }
   | { kind: 'strings'; default?: readonly string[] }
   | { kind: 'boolean'; default?: boolean; short?: string }
   | { kind: 'number'; default?: number; min: number; max?: number; integer?: boolean };
@@ -88,6 +89,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
     const value = given[flag(key)];
     if (value === undefined) continue;
     const spec = schema[key]!;
+    if ('secret' in spec && spec.secret) throw new SettingError(`--${flag(key)}: a command line is read by every user of the machine (ps): give it in ${envName(key)} (from a secret store) or the --config file`);
     set(key, spec.kind === 'boolean' ? value : fromText(spec, typeof value === 'string' ? [value] : (value as string[]), `--${flag(key)}`), `--${flag(key)}`);
   }
   return { values: values as Settings<T>, origin: (key) => origins[key] ?? '(not set)' };
@@ -103,7 +105,8 @@ function readSettingsFile(file: string, label: string): Record<string, unknown> 
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte order mark (Windows editors and PowerShell write one) is no JSON: JSON.parse's error shows it as nothing.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new SettingError(`${file}: not JSON: ${(error as Error).message}`);
   }
@@ -113,7 +116,8 @@ function readSettingsFile(file: string, label: string): Record<string, unknown> 
 
 /** A value written in JSON: numbers and booleans must be JSON numbers and booleans, not strings. */
 function fromJson(spec: SettingSpec, value: unknown, origin: string): unknown {
-  const wrong = (expected: string) => new SettingError(`${origin}: expected ${expected}, not ${JSON.stringify(value)}`);
+  const shown = 'secret' in spec && spec.secret ? `a ${Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value}` : JSON.stringify(value);
+  const wrong = (expected: string) => new SettingError(`${origin}: expected ${expected}, not ${shown}`);
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string') throw wrong('a string');

@@ -3,7 +3,7 @@ import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { rowsFromIPC, type EncodedRow } from './arrow.js';
 import { decodeValues, ENCODINGS } from './encoding.js';
-import { DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
+import { byCodeUnits, DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
 import { SHARD_FORMAT, type ShardCatalog, type ShardManifest } from './types.js';
 
 export interface ShardCatalogOptions {
@@ -31,7 +31,7 @@ export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREF
       }
       return (await readManifests(store, keys, onUnreadableManifest))
         .filter((manifest) => manifest.field === field && (!from || Date.parse(manifest.to) >= from.getTime()) && (!to || Date.parse(manifest.from) <= to.getTime()))
-        .sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+        .sort((a, b) => Date.parse(a.from) - Date.parse(b.from) || byCodeUnits(a.createdAt, b.createdAt) || byCodeUnits(a.id, b.id));
     },
 
     async *read(manifest) {

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { EncodedRow, ShardLayout } from './arrow.js';
 import { CorruptShardError, openShardCatalog, readEncodedRows } from './catalog.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
-import { DEFAULT_SHARD_PREFIX, manifestKeyOf, utcDay } from './layout.js';
+import { byCodeUnits, DEFAULT_SHARD_PREFIX, manifestKeyOf, utcDay } from './layout.js';
 import { putShard } from './put-shard.js';
 import type { ShardCompression, ShardManifest } from './types.js';
 
@@ -100,7 +100,7 @@ function layoutOf({ field, height, width, encoding, normalization }: ShardManife
 async function distinctRows(store: ObjectStore, shards: ShardManifest[]): Promise<{ rows: EncodedRow[]; duplicates: number }> {
   const byTime = new Map<number, EncodedRow>();
   let duplicates = 0;
-  for (const shard of [...shards].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))) {
+  for (const shard of [...shards].sort((a, b) => byCodeUnits(a.createdAt, b.createdAt) || byCodeUnits(a.id, b.id))) {
     for (const row of await readEncodedRows(store, shard)) {
       if (byTime.has(row.validTime.getTime())) duplicates++;
       else byTime.set(row.validTime.getTime(), row);

@@ -31,6 +31,9 @@ export function newShardKeys(prefix: string, field: string, from: Date, to: Date
   return { id, dataKey: `${folder}${id}.arrow`, manifestKey: `${folder}${id}${MANIFEST_SUFFIX}` };
 }
 
+/** Text in the order of its UTF-16 code units, as keys are listed: the same on every machine, where localeCompare follows LANG. */
+export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The manifest beside a shard's Arrow object. */
 export const manifestKeyOf = (dataKey: string) => dataKey.replace(/\.arrow$/, MANIFEST_SUFFIX);
 

@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
-import { link, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { makeFolder } from './make-folder.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 /**
@@ -16,7 +17,8 @@ export class FolderStore implements ObjectStore {
 
   constructor(root: string) {
     this.root = resolve(root);
-    this.url = pathToFileURL(this.root).href;
+    // A comma separates store locations (openStore): escaped, the URL opens this folder again.
+    this.url = pathToFileURL(this.root).href.replaceAll(',', '%2C');
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
@@ -74,7 +76,7 @@ export class FolderStore implements ObjectStore {
     const path = this.objectPath(key);
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeFolder(dirname(path));
       const file = await open(temporary, 'w');
       try {
         await file.writeFile(body);

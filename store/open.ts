@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StageLogger } from '../stages/stage.js';
 import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
@@ -29,8 +30,19 @@ function signingAsked(): boolean | undefined {
  * Whether the SDK's chain has credentials to find short of instance metadata: variables, or the
  * keys file `aws configure` writes. Not ~/.aws/config alone: it often holds only a region.
  */
-function credentialsConfigured(): boolean {
-  return CREDENTIAL_VARIABLES.some((name) => process.env[name]) || existsSync(process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'));
+function credentialsConfigured(home: string | undefined): boolean {
+  const file = process.env.AWS_SHARED_CREDENTIALS_FILE ?? (home === undefined ? undefined : join(home, '.aws', 'credentials'));
+  return CREDENTIAL_VARIABLES.some((name) => process.env[name]) || (file !== undefined && existsSync(file));
+}
+
+/** The home folder as the AWS SDK finds it (HOME, else the user's entry); none with no HOME for a uid the system does not know. */
+function homeFolder(): string | undefined {
+  if (process.env.HOME) return process.env.HOME;
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OpenStoreOptions {
@@ -65,7 +77,13 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
     if (url.host !== '' && url.host !== 'localhost') throw new Error(`store location ${JSON.stringify(location)} names the host ${JSON.stringify(url.host)}: write file:///PATH (three slashes) or the folder's path`);
-    return new FolderStore(decodeURIComponent(url.pathname));
+    // '#' and '?' begin a URL's fragment and query: unescaped, they would cut the folder's path short.
+    if (/[#?]/.test(location)) throw new Error(`store location ${JSON.stringify(location)}: a file URL's path ends at '#' or '?': write them %23 and %3F, or give the folder's path`);
+    try {
+      return new FolderStore(fileURLToPath(url));
+    } catch (error) {
+      throw new Error(`store location ${JSON.stringify(location)} is no folder's file URL (${(error as Error).message}): a '%' there begins an escape, '%' itself is %25; or give the folder's path`, { cause: error });
+    }
   }
   const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
   if (s3) {
@@ -75,8 +93,13 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
       [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
     ].find(([url]) => url !== undefined) ?? [];
     // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
-    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint)} is not an http:// or https:// URL`);
-    const signed = options.signed ?? signingAsked() ?? credentialsConfigured();
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
+    const home = homeFolder();
+    // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
+    if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
+      throw new Error(`${location}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
+    }
+    const signed = options.signed ?? signingAsked() ?? credentialsConfigured(home);
     return new S3Store({
       bucket: s3[1]!,
       anonymous: !signed,
@@ -85,5 +108,7 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
     });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
+  // A shell expands ~ only at the start of a word: not in a settings file, a variable, or --data=~/x.
+  if (location === '~' || location.startsWith('~/')) throw new Error(`store location ${JSON.stringify(location)}: no shell expanded its ~ (a settings file, an environment variable, --option=~/...): write the home folder's path`);
   return new FolderStore(location);
 }

@@ -7,7 +7,7 @@
  * never judged on fields it was trained on, nor on fields an earlier version was).
  */
 import { createHash } from 'node:crypto';
-import { utcDay } from '../shards/layout.js';
+import { byCodeUnits, utcDay } from '../shards/layout.js';
 import type { ShardManifest } from '../shards/types.js';
 
 /** Where the UTC day of a shard's first row falls in [0, 1): the first 32 bits of its SHA-256. */
@@ -28,7 +28,7 @@ export interface ShardSplit {
  */
 export function splitShards(shards: readonly ShardManifest[], fraction: number): ShardSplit {
   if (!(fraction >= 0 && fraction < 1)) throw new Error(`held-out fraction ${fraction}: must be at least 0 and below 1`);
-  const byHash = [...shards].sort((a, b) => dayHash(a) - dayHash(b) || a.id.localeCompare(b.id));
+  const byHash = [...shards].sort((a, b) => dayHash(a) - dayHash(b) || byCodeUnits(a.id, b.id));
   let cut = byHash.findIndex((shard) => dayHash(shard) >= fraction);
   if (cut < 0) cut = byHash.length;
   if (shards.length >= 2) cut = Math.min(Math.max(cut, 1), shards.length - 1);

@@ -33,7 +33,12 @@ export class SchemaRegistryClient {
   constructor(url: string) {
     // Checked here: otherwise a wrong URL fails only at the first record, after everything started.
     const parsed = /^https?:\/\/[^/]/.test(url) && URL.canParse(url) ? new URL(url) : undefined;
-    if (!parsed) throw new Error(`schema registry URL ${JSON.stringify(url.replace(/\/\/[^/]*@/, '//…@'))} is not an http:// or https:// URL`);
+    if (!parsed) {
+      // Up to the last '@': a secret pasted as it is may hold '/' (Confluent Cloud's do), which ends a URL's authority.
+      const shown = url.replace(/\/\/.*@/, '//…@');
+      const hint = shown === url ? '' : ' (a KEY:SECRET in it must be percent-encoded: encodeURIComponent)';
+      throw new Error(`schema registry URL ${JSON.stringify(shown)} is not an http:// or https:// URL${hint}`);
+    }
     if (parsed.username || parsed.password) {
       let credentials;
       try {

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
+import { open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolder } from '../../store/make-folder.js';
 
 /** Replaces a small file whole: written beside it and synced, renamed over it, the folder synced. */
 export async function writeDurably(path: string, text: string): Promise<void> {
   const folder = dirname(path);
-  await mkdir(folder, { recursive: true });
+  await makeFolder(folder);
   // Unique per write: two writers, even in one process, never share a temporary file.
   const temporary = `${path}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temporary, text, { flush: true });

@@ -23,6 +23,18 @@ describe('a schema registry that wants basic authentication (Confluent Cloud, a 
     assert.throws(() => new SchemaRegistryClient('http://key:s3cret@'), (error: unknown) => /is not an http:\/\/ or https:\/\/ URL/.test((error as Error).message) && !/s3cret/.test((error as Error).message));
   });
 
+  it('refuses a URL whose secret was pasted without percent-encoding, a "/" in it (Confluent Cloud secrets have them), without repeating any of the secret', () => {
+    assert.throws(
+      () => new SchemaRegistryClient('https://API-KEY:s3cret/Tail+Part@psrc.example.com'),
+      (error: unknown) => {
+        const { message } = error as Error;
+        assert.doesNotMatch(message, /s3cret|Tail|API-KEY/);
+        assert.match(message, /percent-encoded/);
+        return true;
+      },
+    );
+  });
+
   it('names a refusal without the password', async () => {
     const client = new SchemaRegistryClient(withCredentials('wrong-secret'));
     await assert.rejects(client.register('probe-value', schema), (error: unknown) => {

@@ -122,6 +122,25 @@ describe('infra/k8s', () => {
     assert.ok(deployment.spec.template.spec.securityContext.runAsNonRoot);
   });
 
+  it('runs every pod as a namespace enforcing the Pod Security Standard "restricted" admits it (non-root, no privilege escalation, all capabilities dropped, the runtime\'s seccomp profile), hrrr-embed on a read-only root filesystem with /tmp its own', () => {
+    const pods = [...byKind('Deployment'), ...byKind('Job')].map((owner) => owner.spec.template.spec).concat(byKind('CronJob').map((cron) => cron.spec.jobTemplate.spec.template.spec));
+    assert.equal(pods.length, 3);
+    for (const pod of pods) {
+      for (const container of pod.containers) {
+        const context = { ...pod.securityContext, ...container.securityContext };
+        const name = container.name;
+        assert.equal(context.runAsNonRoot, true, `${name}: runAsNonRoot`);
+        assert.equal(container.securityContext?.allowPrivilegeEscalation, false, `${name}: allowPrivilegeEscalation`);
+        assert.deepEqual(container.securityContext?.capabilities?.drop, ['ALL'], `${name}: capabilities`);
+        assert.equal(context.seccompProfile?.type, 'RuntimeDefault', `${name}: seccompProfile`);
+        if (!String(container.image).includes('hrrr-embed')) continue;
+        assert.equal(container.securityContext.readOnlyRootFilesystem, true, `${name}: readOnlyRootFilesystem`);
+        const tmp = container.volumeMounts?.find((mount: any) => mount.mountPath === '/tmp');
+        assert.ok(tmp && pod.volumes.find((volume: any) => volume.name === tmp.name)?.emptyDir, `${name}: /tmp on an emptyDir`);
+      }
+    }
+  });
+
   it("scales the consumer on its own group's lag on its events topic, to at most that topic's partition count", () => {
     const [scaled] = byKind('ScaledObject');
     const [deployment] = byKind('Deployment');

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadRunSettings } from '../../runtime/config.js';
+import { readModelSettings } from '../../cli/model.js';
+import { loadRetrainSettings, loadRunSettings, loadTrainerSettings } from '../../runtime/config.js';
 import { SettingError } from '../../runtime/settings.js';
 import { writeJsonFile } from '../support/json-file.js';
 
@@ -77,11 +78,42 @@ describe('run settings', () => {
     assert.doesNotThrow(() => loadRunSettings([], { HRRR_EMBED_SHARED_DATA: '/x', HRRR_EMBED_NO_WEBGPU: '1' }));
   });
 
+  it('refuse the Kafka password on the command line, which every user of the machine reads (ps, /proc), naming the variable to give it in and not repeating it', () => {
+    const cases = [
+      [loadRunSettings, 'HRRR_EMBED_KAFKA_PASSWORD'],
+      [loadRetrainSettings, 'HRRR_EMBED_TRAINER_KAFKA_PASSWORD'],
+      [loadTrainerSettings, 'HRRR_EMBED_TRAINER_KAFKA_PASSWORD'],
+    ] as const;
+    for (const [load, variable] of cases) {
+      assert.throws(
+        () => load(['--kafka', 'broker:9092', '--kafka-password', 'pw-on-the-command-line'], {}),
+        (error: unknown) => error instanceof SettingError && error.message.includes('--kafka-password') && error.message.includes(variable) && !error.message.includes('pw-on-the-command-line'),
+        variable,
+      );
+    }
+    assert.equal(loadRunSettings([], { HRRR_EMBED_KAFKA_PASSWORD: 'from-a-secret' }).values.kafkaPassword, 'from-a-secret');
+  });
+
+  it('name a Kafka password of the wrong type in the file without repeating it (a password of digits written as a JSON number)', async () => {
+    const file = await configFile('numeric-password.json', { kafkaPassword: 73914268 });
+    assert.throws(() => loadRunSettings(['--config', file], {}), (error: unknown) => error instanceof SettingError && /"kafkaPassword": expected a string/.test(error.message) && !error.message.includes('73914268'));
+  });
+
   it('read the file HRRR_EMBED_CONFIG names when there is no --config', async () => {
     const file = await configFile('from-env.json', { partitions: 4 });
     const { values, origin } = loadRunSettings([], { HRRR_EMBED_CONFIG: file });
     assert.equal(values.partitions, 4);
     assert.equal(origin('partitions'), `${file}: "partitions"`);
+  });
+
+  it('read a settings file that begins with a byte order mark, as Windows editors and PowerShell write UTF-8 (JSON.parse stopped at an invisible character)', async () => {
+    const bom = '\uFEFF';
+    const runFile = join(work, 'bom-run.json');
+    await writeFile(runFile, `${bom}${JSON.stringify({ partitions: 2 })}`);
+    assert.equal(loadRunSettings(['--config', runFile], {}).values.partitions, 2);
+    const modelFile = join(work, 'bom-model.json');
+    await writeFile(modelFile, `${bom}${JSON.stringify({ model: { numdense: 16 } })}`);
+    assert.deepEqual((await readModelSettings(modelFile)).config, { numdense: 16 });
   });
 
   it('say when the file cannot be read or is not a JSON object', async () => {

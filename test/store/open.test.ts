@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { FallbackStore } from '../../store/fallback.js';
 import { openStore } from '../../store/open.js';
+import { repoRoot } from '../paths.js';
 
 describe('store locations', () => {
   it('refuses a file URL that names a host (file://data/hrrr is the folder /hrrr on host "data"), rather than read another folder than meant', () => {
@@ -12,6 +17,47 @@ describe('store locations', () => {
   it('takes file:///PATH and file://localhost/PATH as the folder PATH', () => {
     assert.equal(openStore('file:///data/hrrr').url, 'file:///data/hrrr');
     assert.equal(openStore('file://localhost/data/hrrr').url, 'file:///data/hrrr');
+  });
+
+  it("refuses a file URL that a raw '#' or '?' cuts short (file:///data/run#2 is the folder /data/run), rather than read and write another folder than meant", () => {
+    for (const location of ['file:///data/run#2', 'file:///data/what?/x', 'file:///data/run#']) {
+      assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes(JSON.stringify(location)) && /%23/.test(error.message), location);
+    }
+  });
+
+  it("names the location and what is wrong when a raw '%' in a file URL is no escape (file:///data/100%), not 'URI malformed'", () => {
+    assert.throws(() => openStore('file:///data/100%'), (error: unknown) => error instanceof Error && error.message.includes('"file:///data/100%"') && /%25/.test(error.message));
+  });
+
+  it('refuses an S3 endpoint that is no http(s) URL without repeating a user and password written into it', () => {
+    for (const endpoint of ['minio://ak:S3cretKey@minio:9000', 'minio:9000@ak:S3cret/Key@minio']) {
+      assert.throws(() => openStore('s3://state', { endpoint }), (error: unknown) => error instanceof Error && /is not an http:\/\/ or https:\/\/ URL/.test(error.message) && !/S3cret|ak:/.test(error.message), endpoint);
+    }
+  });
+
+  it('says to set HOME when an s3:// location is opened with no HOME by a uid the system does not know (env -i, an arbitrary uid), where the AWS SDK fails in os.homedir()', { skip: process.getuid?.() === 0 ? false : 'needs root, to run a process as a uid with no passwd entry' }, () => {
+    const open = pathToFileURL(join(repoRoot, 'dist', 'store', 'open.js')).href;
+    const script = `const { openStore } = await import(${JSON.stringify(open)}); console.log(openStore('s3://hrrr-embed-state', { endpoint: 'http://127.0.0.1:9' }).url);`;
+    const asUnknownUser = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 54321, gid: 54321, env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const homeless = asUnknownUser({});
+    assert.notEqual(homeless.status, 0);
+    assert.match(homeless.stderr, /s3:\/\/hrrr-embed-state: .*HOME is not set.*set HOME \(HOME=\/ will do\)/);
+    const withHome = asUnknownUser({ HOME: '/' });
+    assert.equal(withHome.status, 0, withHome.stderr);
+    assert.equal(withHome.stdout.trim(), 's3://hrrr-embed-state');
+  });
+
+  it('reopens a folder store from its URL, as reconstruct does from a record\'s modelId, when the folder\'s path holds a comma (which separates locations)', () => {
+    const store = openStore('file:///data/Smith%2C%20J/models');
+    assert.equal(store.url, openStore(store.url).url);
+    assert.ok(!(openStore(store.url) instanceof FallbackStore), 'one store, not two');
+  });
+
+  it('refuses a folder beginning with a ~ that no shell expanded (a settings file, an environment variable, --data=~/x), rather than make a folder named ~ in the working directory', () => {
+    for (const location of ['~/hrrr/state', '~', 'file:///mirror,~/state']) {
+      assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes('"~') && /home folder's path/.test(error.message), location);
+    }
+    assert.doesNotThrow(() => openStore('/data/~x/state'));
   });
 
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
