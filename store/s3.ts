@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { proxyAgentsFor, type ProxyAgents } from './proxy.js';
 import type { ByteRange, GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 export interface S3StoreConfig {
@@ -18,6 +19,8 @@ export interface S3StoreConfig {
   requestTimeoutMs?: number;
   /** Keys per listing request (at most 1000, S3's default). */
   pageSize?: number;
+  /** The environment that names a proxy (https_proxy, no_proxy...: see proxy.ts); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -30,16 +33,20 @@ export class S3Store implements ObjectStore {
   private readonly bucket: string;
   private readonly pageSize: number | undefined;
   private readonly anonymous: boolean;
+  private readonly proxy: ProxyAgents | undefined;
 
   constructor(config: S3StoreConfig) {
     this.bucket = config.bucket;
     this.pageSize = config.pageSize;
     this.anonymous = config.anonymous ?? false;
     this.url = `s3://${config.bucket}`;
+    const region = config.region ?? 'us-east-1';
+    this.proxy = proxyAgentsFor(config.endpoint ?? `https://${config.bucket}.s3.${region}.amazonaws.com`, config.env);
     this.client = new S3Client({
-      region: config.region ?? 'us-east-1',
+      region,
       maxAttempts: 1,
       requestHandler: {
+        ...(this.proxy && { httpAgent: this.proxy.httpAgent, httpsAgent: this.proxy.httpsAgent }),
         connectionTimeout: config.connectTimeoutMs ?? 10_000,
         requestTimeout: config.requestTimeoutMs ?? 60_000,
         throwOnRequestTimeout: true,
@@ -133,6 +140,13 @@ export class S3Store implements ObjectStore {
       return await request();
     } catch (error) {
       if (error instanceof StoreError || (error as SdkError).name === 'AbortError') throw error;
+      const refused = this.proxy && /^Bad response: (\d+)$/.exec((error as Error).message ?? '');
+      if (refused) {
+        // hpagent's words when the proxy answers CONNECT with other than 200.
+        const status = Number(refused[1]);
+        const kind = status === 407 || status === 403 ? 'denied' : status >= 500 ? 'server' : 'invalid';
+        throw new StoreError(kind, this.location(key), `the proxy ${this.proxy.shown} refused the connection: HTTP ${status}${status === 407 ? ' (it wants credentials: write them into the proxy variable, http://USER:PASSWORD@HOST:PORT)' : ''}`, { cause: error });
+      }
       const kind = classify(error);
       if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
       if (kind === 'exists') throw new ObjectExistsError(this.location(key), { cause: error });
