@@ -17,11 +17,18 @@ export class SchemaRegistryError extends Error {
   }
 }
 
+/** A registry holds Protobuf and JSON Schema schemas too, under ids of the same sequence as Avro's. */
+export interface RegisteredSchema {
+  /** AVRO, PROTOBUF or JSON. */
+  type: string;
+  text: string;
+}
+
 const mediaType = 'application/vnd.schemaregistry.v1+json';
 
 export class SchemaRegistryClient {
   private readonly ids = new Map<string, Promise<number>>();
-  private readonly schemas = new Map<number, Promise<string>>();
+  private readonly schemas = new Map<number, Promise<RegisteredSchema>>();
   private readonly base: string;
   private readonly authorization: string | undefined;
 
@@ -69,11 +76,12 @@ export class SchemaRegistryClient {
     });
   }
 
-  /** The schema (its JSON text) registered with this id. */
-  schemaById(id: number): Promise<string> {
+  /** The schema registered with this id: its type and its text (JSON for Avro). */
+  schemaById(id: number): Promise<RegisteredSchema> {
     let schema = this.schemas.get(id);
     if (!schema) {
-      schema = this.request<{ schema: string }>('GET', `/schemas/ids/${id}`).then((answer) => answer.schema);
+      // A registry leaves out the type of an Avro schema, the first it could hold.
+      schema = this.request<{ schemaType?: string; schema: string }>('GET', `/schemas/ids/${id}`).then((answer) => ({ type: answer.schemaType ?? 'AVRO', text: answer.schema }));
       this.schemas.set(id, schema);
       schema.catch(() => this.schemas.delete(id));
     }

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { AvroCodec, UnknownSchemaError } from '../../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../../bus/avro/schema-registry.js';
+
+type Answer = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** A loopback server answering every request as the test says: a registry that misbehaves. */
+const routes = new Map<string, Answer>();
+const server = createServer((request, response) => {
+  request.resume();
+  const answer = [...routes].find(([prefix]) => `${request.method} ${request.url}`.startsWith(prefix))?.[1];
+  if (answer) answer(request, response);
+  else response.writeHead(404).end(JSON.stringify({ error_code: 40401, message: 'not here' }));
+});
+let url = '';
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const json = (answer: unknown): Answer => (_request, response) => response.writeHead(200, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify(answer));
+
+/** A value framed as Confluent's serializers frame it: magic byte 0, schema id `id`, a body. */
+function framed(id: number): Buffer {
+  const bytes = Buffer.from([0, 0, 0, 0, 0, 2, 4, 6]);
+  bytes.writeUInt32BE(id, 1);
+  return bytes;
+}
+
+describe('a record whose schema id names a schema that is not Avro (a Protobuf or JSON Schema serializer sharing the registry)', () => {
+  it('is an UnknownSchemaError naming the id and the schema type, which readers pass over, not an error that stops them', async () => {
+    routes.set('GET /schemas/ids/41', json({ schemaType: 'PROTOBUF', schema: 'syntax = "proto3";\nmessage Probe { int32 x = 1; }\n' }));
+    routes.set('GET /schemas/ids/42', json({ schemaType: 'JSON', schema: '{"type":"object","properties":{"x":{"type":"integer"}}}' }));
+    const codec = await AvroCodec.create({ registry: new SchemaRegistryClient(url) });
+    const topic = codec.topics.retrainRequests;
+    for (const [id, type] of [[41, 'PROTOBUF'], [42, 'JSON']] as const) {
+      await assert.rejects(codec.decode({ topic, key: null, value: framed(id), headers: {} }), (error: unknown) => {
+        assert.ok(error instanceof UnknownSchemaError, String(error));
+        assert.match(error.message, new RegExp(`retrain-requests value: schema id ${id} is a ${type} schema, not Avro`));
+        return true;
+      });
+    }
+  });
+
+  it('an AVRO schema id whose text is no Avro schema is an UnknownSchemaError too, naming the id', async () => {
+    routes.set('GET /schemas/ids/43', json({ schema: '{"type":"no-such-type"}' }));
+    const codec = await AvroCodec.create({ registry: new SchemaRegistryClient(url) });
+    await assert.rejects(codec.decode({ topic: codec.topics.embeddings, key: null, value: framed(43), headers: {} }), (error: unknown) => {
+      assert.ok(error instanceof UnknownSchemaError, String(error));
+      assert.match(error.message, /embeddings value: schema id 43 is not an Avro schema this codec can read \(.*no-such-type/);
+      return true;
+    });
+  });
+});
