@@ -61,18 +61,16 @@ export class SchemaRegistryClient {
   /** Registers the schema under the subject (a no-op if it is there) and gives its id. */
   register(subject: string, schema: object | string): Promise<number> {
     const text = schemaText(schema);
-    return this.cachedId(`register\u0000${subject}\u0000${text}`, async () => {
-      const { id } = await this.request<{ id: number }>('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: text });
-      return id;
+    return this.cachedId(`register\u0000${subject}\u0000${text}`, () => {
+      return this.request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schema: text }, schemaId);
     });
   }
 
   /** The id of a schema already registered under the subject; a SchemaRegistryError (404) if it is not. */
   lookup(subject: string, schema: object | string): Promise<number> {
     const text = schemaText(schema);
-    return this.cachedId(`lookup\u0000${subject}\u0000${text}`, async () => {
-      const { id } = await this.request<{ id: number }>('POST', `/subjects/${encodeURIComponent(subject)}`, { schema: text });
-      return id;
+    return this.cachedId(`lookup\u0000${subject}\u0000${text}`, () => {
+      return this.request('POST', `/subjects/${encodeURIComponent(subject)}`, { schema: text }, schemaId);
     });
   }
 
@@ -80,8 +78,7 @@ export class SchemaRegistryClient {
   schemaById(id: number): Promise<RegisteredSchema> {
     let schema = this.schemas.get(id);
     if (!schema) {
-      // A registry leaves out the type of an Avro schema, the first it could hold.
-      schema = this.request<{ schemaType?: string; schema: string }>('GET', `/schemas/ids/${id}`).then((answer) => ({ type: answer.schemaType ?? 'AVRO', text: answer.schema }));
+      schema = this.request('GET', `/schemas/ids/${id}`, undefined, registeredSchema);
       this.schemas.set(id, schema);
       schema.catch(() => this.schemas.delete(id));
     }
@@ -90,13 +87,12 @@ export class SchemaRegistryClient {
 
   /** Sets the compatibility rule the registry enforces when a new version of the subject is registered. */
   async setCompatibility(subject: string, compatibility: Compatibility): Promise<void> {
-    await this.request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility });
+    await this.request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility }, compatibilityRule);
   }
 
   /** Whether the registry would accept the schema as the subject's next version. */
   async isCompatible(subject: string, schema: object | string): Promise<boolean> {
-    const answer = await this.request<{ is_compatible: boolean }>('POST', `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`, { schema: schemaText(schema) });
-    return answer.is_compatible;
+    return this.request('POST', `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`, { schema: schemaText(schema) }, compatibilityVerdict);
   }
 
   private cachedId(cacheKey: string, fetchId: () => Promise<number>): Promise<number> {
@@ -109,7 +105,7 @@ export class SchemaRegistryClient {
     return id;
   }
 
-  private async request<T>(method: string, path: string, body?: object): Promise<T> {
+  private async request<T>(method: string, path: string, body: object | undefined, expected: Expected<T>): Promise<T> {
     const response = await fetch(`${this.base}${path}`, {
       method,
       headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}), ...(this.authorization && { authorization: this.authorization }) },
@@ -129,9 +125,40 @@ export class SchemaRegistryClient {
       const { error_code: errorCode, message } = answer as { error_code?: number; message?: string };
       throw new SchemaRegistryError(response.status, errorCode, `schema registry ${method} ${path}: ${response.status} ${message ?? response.statusText}`);
     }
-    return answer as T;
+    // A 200 from something else than the registry (a proxy's page, another service at the URL) must not pass for an answer.
+    const value = answer !== null && typeof answer === 'object' ? expected.read(answer as Record<string, unknown>) : undefined;
+    if (value === undefined) throw new Error(`schema registry ${this.base} ${method} ${path}: answered ${response.status} with no ${expected.what}: ${text.slice(0, 200)}`);
+    return value;
   }
 }
+
+/** What an answer must hold: `read` gives it, or undefined when the answer lacks it. */
+interface Expected<T> {
+  what: string;
+  read(answer: Record<string, unknown>): T | undefined;
+}
+
+const schemaId: Expected<number> = {
+  what: 'schema id',
+  // Confluent's wire format has 4 bytes for it.
+  read: ({ id }) => (Number.isInteger(id) && (id as number) >= 0 && (id as number) <= 0xffffffff ? (id as number) : undefined),
+};
+
+const registeredSchema: Expected<RegisteredSchema> = {
+  what: 'schema',
+  // A registry leaves out the type of an Avro schema, the first it could hold.
+  read: ({ schemaType = 'AVRO', schema }) => (typeof schemaType === 'string' && typeof schema === 'string' ? { type: schemaType, text: schema } : undefined),
+};
+
+const compatibilityVerdict: Expected<boolean> = {
+  what: 'is_compatible',
+  read: ({ is_compatible: verdict }) => (typeof verdict === 'boolean' ? verdict : undefined),
+};
+
+const compatibilityRule: Expected<string> = {
+  what: 'compatibility',
+  read: ({ compatibility }) => (typeof compatibility === 'string' ? compatibility : undefined),
+};
 
 function schemaText(schema: object | string): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);

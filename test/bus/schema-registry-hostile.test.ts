@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { AvroCodec, UnknownSchemaError } from '../../bus/avro/codec.js';
+import { AvroCodec, UnknownSchemaError, UnreadableRecordError } from '../../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../../bus/avro/schema-registry.js';
+import { embeddingKey, sampleEmbedding } from './sample-records.js';
 
 type Answer = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -55,6 +56,30 @@ describe('a record whose schema id names a schema that is not Avro (a Protobuf o
     await assert.rejects(codec.decode({ topic: codec.topics.embeddings, key: null, value: framed(43), headers: {} }), (error: unknown) => {
       assert.ok(error instanceof UnknownSchemaError, String(error));
       assert.match(error.message, /embeddings value: schema id 43 is not an Avro schema this codec can read \(.*no-such-type/);
+      return true;
+    });
+  });
+});
+
+describe('a registry that answers 200 with something else than the API (a proxy page, a wrong URL)', () => {
+  it('refuses to frame records with an id the registry never gave: an answer with no integer id is an error naming the request', async () => {
+    for (const [name, answer] of [['html', (_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>')], ['no id', json({ id: 'seven' })]] as Array<[string, Answer]>) {
+      routes.set('POST /subjects/embeddings-', answer);
+      const codec = await AvroCodec.create({ registry: new SchemaRegistryClient(url) });
+      await assert.rejects(codec.encode('embeddings', embeddingKey, sampleEmbedding()), (error: unknown) => {
+        assert.ok(!(error instanceof UnreadableRecordError), name);
+        assert.match((error as Error).message, /^schema registry http:\/\/127\.0\.0\.1:\d+ POST \/subjects\/embeddings-(key|value)\/versions: answered 200 with no schema id: /, name);
+        return true;
+      });
+    }
+  });
+
+  it('a schema by id answered with no schema text is an error naming the id, not a record to pass over', async () => {
+    routes.set('GET /schemas/ids/44', (_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>'));
+    const codec = await AvroCodec.create({ registry: new SchemaRegistryClient(url) });
+    await assert.rejects(codec.decode({ topic: codec.topics.embeddings, key: null, value: framed(44), headers: {} }), (error: unknown) => {
+      assert.ok(!(error instanceof UnreadableRecordError), String(error));
+      assert.match((error as Error).message, /GET \/schemas\/ids\/44: answered 200 with no schema: <html>Sign in<\/html>/);
       return true;
     });
   });
