@@ -24,20 +24,33 @@ export interface RegisteredSchema {
   text: string;
 }
 
+export interface SchemaRegistryOptions {
+  /** How long one request may take, its answer's body included; default 30 s. */
+  timeoutMs?: number;
+}
+
 const mediaType = 'application/vnd.schemaregistry.v1+json';
+
+/**
+ * The most an answer may have. A schema is one record of the registry's _schemas topic (1 MB at
+ * most by Kafka's default), so this is only reached by something else than a registry answering.
+ */
+const maxAnswerBytes = 4 * 1024 * 1024;
 
 export class SchemaRegistryClient {
   private readonly ids = new Map<string, Promise<number>>();
   private readonly schemas = new Map<number, Promise<RegisteredSchema>>();
   private readonly base: string;
   private readonly authorization: string | undefined;
+  private readonly timeoutMs: number;
 
   /**
    * `url` may hold credentials, https://KEY:SECRET@host (percent-encoded), for a registry that wants
    * them (Confluent Cloud's API key): they are sent as HTTP Basic, which fetch will not do from the
    * URL itself, and are left out of `url` and of every message.
    */
-  constructor(url: string) {
+  constructor(url: string, options: SchemaRegistryOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
     // Checked here: otherwise a wrong URL fails only at the first record, after everything started.
     const parsed = /^https?:\/\/[^/]/.test(url) && URL.canParse(url) ? new URL(url) : undefined;
     if (!parsed) throw new Error(`schema registry URL ${JSON.stringify(url.replace(/\/\/[^/]*@/, '//…@'))} is not an http:// or https:// URL`);
@@ -106,15 +119,22 @@ export class SchemaRegistryClient {
   }
 
   private async request<T>(method: string, path: string, body: object | undefined, expected: Expected<T>): Promise<T> {
+    // One deadline for the answer and its body: a registry that never answers, or dribbles, holds no reader for long.
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const orTimeout = (error: Error) => (deadline.aborted ? new Error(`schema registry ${this.base} did not answer ${method} ${path} within ${this.timeoutMs / 1000} s`, { cause: error }) : error);
     const response = await fetch(`${this.base}${path}`, {
       method,
       headers: { accept: mediaType, ...(body ? { 'content-type': mediaType } : {}), ...(this.authorization && { authorization: this.authorization }) },
       ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: deadline,
     }).catch((error: Error) => {
+      if (deadline.aborted) throw orTimeout(error);
       // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a name not found).
       throw new Error(`schema registry ${this.base} cannot be reached (${method} ${path}): ${(error.cause as Error | undefined)?.message ?? error.message}`, { cause: error });
     });
-    const text = await response.text();
+    const text = await boundedText(response, `schema registry ${this.base} ${method} ${path}`).catch((error: Error) => {
+      throw orTimeout(error);
+    });
     let answer: unknown;
     try {
       answer = text ? JSON.parse(text) : {};
@@ -159,6 +179,19 @@ const compatibilityRule: Expected<string> = {
   what: 'compatibility',
   read: ({ compatibility }) => (typeof compatibility === 'string' ? compatibility : undefined),
 };
+
+/** The answer's body as text; an error once it passes `maxAnswerBytes`, read no further. */
+async function boundedText(response: Response, where: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  // Leaving the loop by the throw cancels the body: the connection is dropped, not read to its end.
+  for await (const chunk of response.body ?? []) {
+    length += chunk.byteLength;
+    if (length > maxAnswerBytes) throw new Error(`${where}: answered more than ${maxAnswerBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 function schemaText(schema: object | string): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);

@@ -84,3 +84,39 @@ describe('a registry that answers 200 with something else than the API (a proxy 
     });
   });
 });
+
+describe('a registry that answers slowly, never, or without end', () => {
+  it('one that takes the request and never answers: an error naming the request once the client waited its timeout', { timeout: 20_000 }, async () => {
+    routes.set('GET /schemas/ids/45', () => {});
+    const client = new SchemaRegistryClient(url, { timeoutMs: 500 });
+    await assert.rejects(client.schemaById(45), /^Error: schema registry http:\/\/127\.0\.0\.1:\d+ did not answer GET \/schemas\/ids\/45 within 0\.5 s/);
+  });
+
+  it('one that sends its headers, then a byte now and then: the timeout covers the body too', { timeout: 20_000 }, async () => {
+    routes.set('GET /schemas/ids/46', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const drip = setInterval(() => response.write(' '), 100);
+      response.on('close', () => clearInterval(drip));
+    });
+    const client = new SchemaRegistryClient(url, { timeoutMs: 1000 });
+    await assert.rejects(client.schemaById(46), /did not answer GET \/schemas\/ids\/46 within 1 s/);
+  });
+
+  it('one whose answer has no end: refused once it passes the most an answer may have (4 MiB), not read into memory whole', { timeout: 20_000 }, async () => {
+    let sent = 0;
+    routes.set('GET /schemas/ids/47', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      const more = () => {
+        while (sent < 256 << 20 && !response.destroyed) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end('{}');
+      };
+      more();
+    });
+    await assert.rejects(new SchemaRegistryClient(url).schemaById(47), /GET \/schemas\/ids\/47: answered more than 4194304 bytes/);
+    assert.ok(sent < 256 << 20, `the registry sent ${sent} bytes before the client hung up`);
+  });
+});
