@@ -12,16 +12,31 @@ const serverModule = new URL('../../runtime/operations-server.js', import.meta.u
  * loaded, a registry that refuses the schemas).
  */
 function processServingOperations(): { child: ChildProcess; url: Promise<string> } {
+  return childProcess(`process.stdin.once('data', () => process.stdin.destroy());`);
+}
+
+/** A process that serves operations, printing its URL, then runs the code `then`; `bash` runs before it (a ulimit). */
+function childProcess(then: string, bash = ''): { child: ChildProcess; url: Promise<string> } {
   const script = `
+    import { closeSync, openSync } from 'node:fs';
     import { Registry } from 'prom-client';
     import { startOperationsServer } from ${JSON.stringify(serverModule)};
     const server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: { check: () => ({ ready: false, reason: 'starting' }) } });
     console.log(server.url);
-    process.stdin.once('data', () => process.stdin.destroy());
+    ${then}
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('bash', ['-c', `${bash} exec "${process.execPath}" --input-type=module -e "$0"`, script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const url = once(child.stdout!, 'data').then(([line]) => String(line).trim());
   return { child, url };
+}
+
+/** A client sending the start of a request's headers, then nothing: what slowloris keeps many of. */
+function slowClient(url: string): { socket: Socket; settled: Promise<unknown>; closed: Promise<string> } {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1', () => socket.write('GET /metrics HTTP/1.1\r\nHo'));
+  let answer = '';
+  socket.on('data', (chunk) => (answer += String(chunk))).on('error', () => {});
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(answer.split('\r\n')[0]!)));
+  return { socket, settled: Promise.race([new Promise((resolve) => socket.once('connect', resolve)), closed]), closed };
 }
 
 /** A client on one kept-alive connection asking for /healthz every 200 ms, as a sidecar or load balancer polls. */
@@ -47,6 +62,36 @@ describe('clients of the operations server', () => {
       assert.equal(outcome, 'exited with 0');
     } finally {
       client.stop();
+      child.kill();
+    }
+  });
+
+  it('are held to 64 at once: 200 clients that send half a request and wait leave the process files to open, where they took every descriptor it had (ulimit 128) and the next open failed with EMFILE', { timeout: 30_000 }, async () => {
+    const openFile = `process.stdin.on('data', () => { try { closeSync(openSync('/dev/null', 'r')); console.log('opened'); } catch (error) { console.log(error.code); } });`;
+    const { child, url } = childProcess(openFile, 'ulimit -n 128 &&');
+    const clients = Array.from({ length: 200 }, async () => slowClient(await url));
+    try {
+      const held = await Promise.all(clients);
+      await Promise.all(held.map(({ settled }) => settled));
+      // Connected is in the kernel's backlog; a moment for the server to take them in.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const answer = once(child.stdout!, 'data').then(([line]) => String(line).trim());
+      child.stdin!.write('open a file\n');
+      assert.equal(await answer, 'opened');
+      assert.ok(held.filter(({ socket }) => !socket.destroyed && !socket.readableEnded).length <= 64);
+    } finally {
+      for (const { socket } of await Promise.all(clients)) socket.destroy();
+      child.kill();
+    }
+  });
+
+  it('that send half their headers and wait are answered 408 and cut off within seconds, not kept for the minute and a half of the defaults of Node', { timeout: 40_000 }, async () => {
+    const { child, url } = processServingOperations();
+    try {
+      const { closed } = slowClient(await url);
+      const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 25_000, 'still open 25 s later'))]);
+      assert.equal(outcome, 'HTTP/1.1 408 Request Timeout');
+    } finally {
       child.kill();
     }
   });
