@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { CompressionType, compressionRegistry } from 'apache-arrow';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { CorruptShardError, openShardCatalog } from '../../shards/catalog.js';
 import { manifestKeyOf } from '../../shards/layout.js';
@@ -18,11 +19,11 @@ const root = mkdtempSync(join(tmpdir(), 'hostile-shards-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const store = new FolderStore(root);
 const catalog = openShardCatalog(store);
-const layout = (encoding: ShardEncoding) => ({ field: FIELD, height: 10, width: 10, encoding, normalization: SEED_NORMALIZATION });
+const layout = (encoding: ShardEncoding, side: number) => ({ field: FIELD, height: side, width: side, encoding, normalization: SEED_NORMALIZATION });
 
-/** A shard of one row holding `values`, whatever its manifest's 10 x 10 says; its checksum matches. */
-function shardOf(values: Float32Array, hours = 0): Promise<ShardManifest> {
-  return putShard(store, { prefix: 'shards/', layout: layout('float32'), rows: [{ validTime: hour(hours), source: 'x', values }], compression: 'zstd', createdAt: new Date(), log: silentLogger });
+/** A shard of one row holding `values`, whatever its manifest's `side` x `side` says; its checksum matches. */
+function shardOf(values: Float32Array, hours = 0, side = 10): Promise<ShardManifest> {
+  return putShard(store, { prefix: 'shards/', layout: layout('float32', side), rows: [{ validTime: hour(hours), source: 'x', values }], compression: 'zstd', createdAt: new Date(), log: silentLogger });
 }
 
 /** Replaces a shard's bytes and rewrites its manifest to match them, as a writer of its own would. */
@@ -70,5 +71,41 @@ describe('a shard whose checksum matches but whose Arrow file is not what its ma
     assert.deepEqual((await rowsOf(good, training)).map((row) => row.values.length), [100]);
     assert.deepEqual(await rowsOf(bad, training), []);
     assert.deepEqual(logged.map((message) => message.startsWith(`shard left out: shard ${bad.id}:`)), [true]);
+  });
+});
+
+describe('a shard whose zstd buffer expands to far more than any field', () => {
+  /** A zstd frame of `size` bytes of 7 in RLE blocks of 128 KiB, its size in its header: 4 bytes a block. */
+  function zstdBomb(size: number): Uint8Array {
+    const blockBytes = 128 * 1024;
+    const blocks = Math.ceil(size / blockBytes);
+    const frame = Buffer.alloc(13 + 4 * blocks);
+    frame.writeUInt32LE(0xfd2fb528, 0);
+    frame[4] = 0xe0; // an 8-byte content size, a single segment
+    frame.writeBigUInt64LE(BigInt(size), 5);
+    for (let i = 0; i < blocks; i++) {
+      const last = i === blocks - 1 ? 1 : 0;
+      frame.writeUIntLE(last | (1 << 1) | (Math.min(blockBytes, size - i * blockBytes) << 3), 13 + 4 * i, 3);
+      frame[16 + 4 * i] = 7;
+    }
+    return frame;
+  }
+
+  it('is refused before it is expanded, naming the shard and the size claimed: 256 MiB from 8 KiB were expanded into memory WebAssembly never gives back', async () => {
+    const zstd = compressionRegistry.get(CompressionType.ZSTD)!;
+    // The row's 100 x 100 float32 values (40000 bytes) written as the bomb (smaller, so the writer keeps it), every other buffer as it is.
+    compressionRegistry.set(CompressionType.ZSTD, { encode: (data) => (data.byteLength === 40_000 ? zstdBomb(256 * 2 ** 20) : zstd.encode!(data)), decode: zstd.decode! });
+    let manifest: ShardManifest;
+    try {
+      manifest = await shardOf(new Float32Array(100 * 100), 4, 100);
+    } finally {
+      compressionRegistry.set(CompressionType.ZSTD, zstd);
+    }
+    assert.ok(manifest.bytes < 16 * 1024, `${manifest.bytes} bytes`);
+    await assert.rejects(rowsOf(manifest), (error: unknown) => {
+      assert.ok(error instanceof CorruptShardError, String(error));
+      assert.match(error.message, new RegExp(`shard ${manifest.id}: .*a zstd buffer claims 268435456 bytes, more than the 67108864 a shard's buffer may have`));
+      return true;
+    });
   });
 });
