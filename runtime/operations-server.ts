@@ -59,7 +59,8 @@ export async function startOperationsServer({ host, port, registry, readiness }:
     }
     reply(404, 'text/plain', 'not found: /metrics, /healthz and /readyz are here\n');
   });
-  Object.assign(server, { maxConnections, maxHeadersCount });
+  server.maxConnections = maxConnections;
+  server.maxHeadersCount = maxHeadersCount;
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
   // Never what keeps the process alive: the pipeline is, and a command that fails before it starts must still exit,
   // whoever is connected (a client polling on a kept-alive connection would otherwise hold it for ever).
