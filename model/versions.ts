@@ -10,7 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { withSharedModels, type Autoencoder } from './autoencoder.js';
-import { modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
+import { croppedShape, modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
 import { objectStoreIO, readJson } from './store-io.js';
 
 export const MANIFEST_FORMAT = 'hrrr-embed-model/1';
@@ -149,11 +149,36 @@ export async function loadVersion(store: ObjectStore, modelId?: string, prefix =
   const normalization = normalizationConfig(manifest.normalization);
   const autoencoder = await tfl.loadLayersModel(objectStoreIO(store, versionPrefix(prefix, id)));
   try {
-    return { model: withSharedModels(autoencoder, config, normalization, id), manifest };
+    const model = withSharedModels(autoencoder, config, normalization, id);
+    checkShapes(model, `${store.url}/${versionPrefix(prefix, id)}model.json`);
+    return { model, manifest };
   } catch (error) {
     // A manifest that does not fit the weights (another number of layers): a consumer tries the version again at every look.
     for (const weight of autoencoder.weights) weight.dispose();
     throw error;
+  }
+}
+
+/**
+ * Refuses a model whose layers make other shapes than its configuration says. tfjs checks the
+ * layers with weights against weights.bin, not those without (upsampling, padding), so a
+ * model.json of another making would otherwise load, and fail (or take gigabytes) at each field.
+ */
+function checkShapes(model: Autoencoder, modelJson: string): void {
+  const { config } = model;
+  const wanted = {
+    'the embedding': [config.numdense],
+    'the reconstruction of the cropped field': croppedShape(config),
+    'the reconstruction of the whole field': [config.inputHeight, config.inputWidth],
+  };
+  const made = {
+    'the embedding': model.embedder.outputs[0]!.shape.slice(1),
+    'the reconstruction of the cropped field': model.embedder.outputs[1]!.shape.slice(1, 3),
+    'the reconstruction of the whole field': model.autoencoder.outputs[0]!.shape.slice(1, 3),
+  };
+  for (const what of Object.keys(wanted) as Array<keyof typeof wanted>) {
+    const [got, want] = [JSON.stringify(made[what]), JSON.stringify(wanted[what])];
+    if (got !== want) throw new Error(`${modelJson}: its layers make ${what} ${got}, its manifest's hyperparameters ${want}`);
   }
 }
 

@@ -11,13 +11,34 @@ export interface OperationsServer {
 }
 
 /**
+ * Its clients are a scraper and a few probes, each a short GET; anyone else (a scanner, slowloris:
+ * connections opened and fed a byte now and then) must not take what the consumer needs, its file
+ * descriptors above all. Node's defaults keep a half-sent request for 60 s, checked every 30 s,
+ * and any number of them.
+ */
+const clientLimits = {
+  /** Beyond it a new connection is closed at once; the file descriptors it could take are bounded. */
+  maxConnections: 64,
+  /** For a request's headers, and for the whole request: a GET is one packet. */
+  headersTimeout: 10_000,
+  requestTimeout: 10_000,
+  /** How often connections are checked against those two. */
+  connectionsCheckingInterval: 1_000,
+  /** An idle kept-alive connection (Node's default, said here). */
+  keepAliveTimeout: 5_000,
+  maxHeaderSize: 8 * 1024,
+  maxHeadersCount: 64,
+};
+
+/**
  * The consumer's HTTP face for its supervisor: `GET /metrics` (Prometheus text format),
  * `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns) and
  * `GET /readyz` (200 when ready, with a note when it serves a model version other than the promoted
  * one; else 503 with the reason).
  */
 export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<OperationsServer> {
-  const server = createServer((request, response) => {
+  const { maxConnections, headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize, maxHeadersCount } = clientLimits;
+  const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize }, (request, response) => {
     const reply = (status: number, contentType: string, body: string) => response.writeHead(status, { 'content-type': contentType }).end(body);
     // A request target that makes no URL with this base ("//a:99999/") would throw out of the handler and end the process.
     if (!URL.canParse(request.url ?? '/', 'http://localhost')) return reply(400, 'text/plain', 'the request target is not a URL path\n');
@@ -38,9 +59,13 @@ export async function startOperationsServer({ host, port, registry, readiness }:
     }
     reply(404, 'text/plain', 'not found: /metrics, /healthz and /readyz are here\n');
   });
+  server.maxConnections = maxConnections;
+  server.maxHeadersCount = maxHeadersCount;
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
-  // Never what keeps the process alive: the pipeline is, and a command that fails before it starts must still exit.
+  // Never what keeps the process alive: the pipeline is, and a command that fails before it starts must still exit,
+  // whoever is connected (a client polling on a kept-alive connection would otherwise hold it for ever).
   server.unref();
+  server.on('connection', (socket) => socket.unref());
   const address = server.address() as AddressInfo;
   return {
     registry,

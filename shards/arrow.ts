@@ -52,6 +52,12 @@ function valueData(encoding: ShardEncoding, values: EncodedValues): Data<Float32
   return makeData({ type: new Uint8(), data: values as Uint8Array, ...props });
 }
 
+/** The values column's type, a list of one row's values: "FixedSizeList[SIZE]<Float16>". */
+function valuesTypeName(encoding: ShardEncoding, size: number): string {
+  const type = encoding === 'float32' ? new Float32() : encoding === 'float16' ? new Float16() : new Uint8();
+  return String(new FixedSizeList<DataType>(size, new Field('value', type, false)));
+}
+
 /**
  * One record batch per row: each is compressed on its own, so zstd's memory (it grows to hold a
  * buffer and its compressed copy, and keeps that size) stays that of one field, not of a shard.
@@ -106,14 +112,21 @@ export function* rowsFromIPC(bytes: Uint8Array, expected: ShardLayout, name: str
     if (found[key] !== wanted[key]) throw new Error(`shard ${name}: the Arrow file's ${key} is ${JSON.stringify(found[key])}, its manifest says ${JSON.stringify(wanted[key])}`);
   }
   const size = expected.height * expected.width;
+  const shape = `${expected.height} x ${expected.width}`;
+  const valuesType = valuesTypeName(expected.encoding, size);
   for (const batch of table.batches) {
     const validTimes = batch.getChild('validTime');
     const sources = batch.getChild('source');
     const lists = batch.getChild('values');
     if (!validTimes || !sources || !lists) throw new Error(`shard ${name}: the Arrow file lacks a validTime, source or values column`);
+    // Checked here, since the metadata alone says nothing of the buffers: values of another type would be
+    // decoded into garbage (NaNs), and too few would make short rows, not an error.
+    if (String(lists.type) !== valuesType) throw new Error(`shard ${name}: its values column is ${String(lists.type)}, not the ${valuesType} of ${shape} ${expected.encoding}`);
+    const list = lists.data[0]!;
+    const child = list.children[0]!;
+    const held = child.values.length - child.offset;
+    if (held < (list.offset + batch.numRows) * size) throw new Error(`shard ${name}: its values column holds ${held} values, not the ${batch.numRows * size} of its ${batch.numRows} row${batch.numRows === 1 ? '' : 's'} of ${shape}`);
     for (let i = 0; i < batch.numRows; i++) {
-      const list = lists.data[0]!;
-      const child = list.children[0]!;
       const start = child.offset + (list.offset + i) * size;
       yield { validTime: new Date(Number(validTimes.get(i))), source: String(sources.get(i)), values: (child.values as EncodedValues).subarray(start, start + size) };
     }

@@ -6,6 +6,9 @@ import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind
 import { makeFolder } from './make-folder.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
+/** The most one file read returns (Node's fs); asked for more, Node fails an assertion and aborts the whole process. */
+const maxReadBytes = 2 ** 31 - 1;
+
 /**
  * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
  * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name and are renamed into place, so
@@ -62,6 +65,9 @@ export class FolderStore implements ObjectStore {
       const end = Math.min(options.range?.end ?? size - 1, size - 1);
       if (start > end && size > 0) {
         throw new StoreError('invalid', this.location(key), `range ${start}-${options.range?.end ?? ''} is outside the object (${size} bytes)`);
+      }
+      if (end - start + 1 > maxReadBytes) {
+        throw new StoreError('invalid', this.location(key), `bytes ${start}-${end}: ${end - start + 1} bytes to read at once, more than the ${maxReadBytes} a read may return`);
       }
       const bytes = new Uint8Array(Math.max(0, end - start + 1));
       const { bytesRead } = await file.read(bytes, 0, bytes.length, start);

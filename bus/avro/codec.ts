@@ -186,6 +186,7 @@ export class AvroCodec {
       const id = bytes.readUInt32BE(1);
       const writer = await this.writerById(id).catch((error: unknown) => {
         if (error instanceof SchemaRegistryError && error.status === 404) throw new UnknownSchemaError(`${topic} ${part}: schema id ${id} is not in the registry`, { cause: error });
+        if (error instanceof UnknownSchemaError) throw new UnknownSchemaError(`${topic} ${part}: ${error.message}`, { cause: error });
         throw error;
       });
       return { writer, body: bytes.subarray(confluentHeaderBytes) };
@@ -210,7 +211,15 @@ export class AvroCodec {
   private writerById(id: number): Promise<Writer> {
     let writer = this.byId.get(id);
     if (!writer) {
-      writer = this.registry!.schemaById(id).then((text) => this.learn(JSON.parse(text) as avro.Schema));
+      writer = this.registry!.schemaById(id).then(({ type, text }) => {
+        // A record of a Protobuf or JSON Schema serializer sharing the registry: no retry reads it here.
+        if (type !== 'AVRO') throw new UnknownSchemaError(`schema id ${id} is a ${type} schema, not Avro`);
+        try {
+          return this.learn(JSON.parse(text) as avro.Schema);
+        } catch (error) {
+          throw new UnknownSchemaError(`schema id ${id} is not an Avro schema this codec can read (${(error as Error).message})`, { cause: error });
+        }
+      });
       this.byId.set(id, writer);
       writer.catch(() => this.byId.delete(id));
     }
