@@ -6,6 +6,7 @@ import { decodeCommand, decodeUsage } from './decode.js';
 import { demoCommand, demoUsage } from './demo.js';
 import { fetchCommand, fetchUsage } from './fetch.js';
 import { runCommand, runUsage } from './run.js';
+import { schemasCommand, schemasUsage } from './schemas.js';
 import { tailCommand, tailUsage } from './tail.js';
 import { embedCommand, embedUsage } from './embed.js';
 import { modelCommand, modelUsage } from './model.js';
@@ -31,6 +32,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   shards: { run: shardsCommand, usage: shardsUsage },
   retrain: { run: retrainCommand, usage: retrainUsage },
   trainer: { run: trainerCommand, usage: trainerUsage },
+  schemas: { run: schemasCommand, usage: schemasUsage },
 };
 
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]

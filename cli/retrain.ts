@@ -46,7 +46,7 @@ export const retrainOptionsUsage = `  --models LOC       the model store (a fold
                      --shuffle-buffer N rows (64)
   --device D         auto (default), tensorflow, webgpu or cpu (wasm cannot train)
   --data DIR         announce promotions on the embedded bus in DIR (default ${defaultDataFolder})
-  --kafka HOST:PORT  or on Kafka; --registry URL, --topic-prefix P as for run
+  --kafka HOST:PORT  or on Kafka; --registry URL, --registry-lookup-only, --topic-prefix P as for run
   --kafka-client-id ID, --kafka-tls, --kafka-ca FILE, --kafka-sasl-mechanism M,
                      --kafka-username U: as for run, the password from HRRR_EMBED_TRAINER_KAFKA_PASSWORD
   --quiet            no progress bar on a terminal (there is none elsewhere); -v, --verbose:
@@ -98,6 +98,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const device = deviceOption(origin('device'), values.device, usage);
   const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const topics = optionOrUsage(origin('topicPrefix'), usage, () => topicNames(values.topicPrefix));
+  if (values.registryLookupOnly && values.registry === undefined) throw new UsageError(`${origin('registryLookupOnly')} needs --registry`, usage);
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
@@ -111,7 +112,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   } catch (error) {
     throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, usage);
   }
-  const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
+  const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: values.registryLookupOnly }) });
   await codec.registerSchemas(['modelVersions']);
   await selectBackend(device, 'training', log);
   const range = (now: Date) => {

@@ -40,6 +40,9 @@ stops at once, leaving those in flight for the next run (exit status 1).
 ${kafkaSecurityUsage}
   --registry URL     a Confluent-compatible schema registry (records in its wire format); a
                      user and password in it (https://KEY:SECRET@HOST) are sent as basic auth
+  --registry-lookup-only
+                     find the topics' schemas in the registry, never register them (a registry
+                     where writers may not: hrrr-embed schemas register, by someone who may)
   --topic-prefix P   put P before every topic name (e.g. "prod." makes prod.embeddings)
   --partitions N     partitions of the topics it creates (default 1)
   --state LOC        where progress and alert pictures are kept (a folder or s3://BUCKET)
@@ -99,6 +102,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const match = fieldMatcher(values, runUsage, origin);
   const topics = optionOrUsage(origin('topicPrefix'), runUsage, () => topicNames(values.topicPrefix));
 
+  if (values.registryLookupOnly && values.registry === undefined) throw new UsageError(`${origin('registryLookupOnly')} needs --registry`, runUsage);
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
   const log = commandLogger(values.verbose, 'info');
@@ -121,7 +125,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
           throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
         });
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
-  const codec = await AvroCodec.create({ topics, ...(registry && { registry }) });
+  const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: values.registryLookupOnly }) });
   await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
   const { backend } = await selectBackend(device, 'inference', log);
   const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));

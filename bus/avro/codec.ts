@@ -36,6 +36,11 @@ export interface AvroCodecOptions {
   topics?: Record<TopicRole, string>;
   /** With a registry: Confluent wire format, schemas registered under TOPIC-key and TOPIC-value. */
   registry?: SchemaRegistryClient;
+  /**
+   * With a registry: look the current schemas up under their subjects, never register them (a
+   * registry where writers may not register, as Confluent's auto.register.schemas=false).
+   */
+  lookupOnly?: boolean;
   /** The current schemas by role; default schemas/. */
   schemas?: Record<TopicRole, TopicSchemas>;
   /** Older writer schemas still to be read; default schemas/past/. */
@@ -72,6 +77,7 @@ export class AvroCodec {
     schemas: Record<TopicRole, TopicSchemas>,
     pastSchemas: avro.Schema[],
     private readonly registry: SchemaRegistryClient | undefined,
+    private readonly lookupOnly: boolean,
   ) {
     for (const [role, topic] of Object.entries(topics) as Array<[TopicRole, string]>) {
       this.roles.set(topic, role);
@@ -83,7 +89,7 @@ export class AvroCodec {
 
   static async create(options: AvroCodecOptions = {}): Promise<AvroCodec> {
     const [schemas, past] = await Promise.all([options.schemas ?? loadTopicSchemas(), options.pastSchemas ?? loadPastSchemas()]);
-    return new AvroCodec(options.topics ?? topicNames(), schemas, past, options.registry);
+    return new AvroCodec(options.topics ?? topicNames(), schemas, past, options.registry, options.lookupOnly ?? false);
   }
 
   /** The record for a topic, with its key and value in Avro, ready for bus.produce(topic, ...). */
@@ -97,16 +103,21 @@ export class AvroCodec {
 
   /**
    * Registers the current key and value schemas of these topics, as their first records would (a
-   * no-op without a registry). A registry that refuses one (its compatibility rule) then fails the
-   * command at its start, not at the topic's first record, which may come days later for dead
-   * letters, or after hours of training for a promotion.
+   * no-op without a registry; lookup only, finds them). A registry that refuses one (its
+   * compatibility rule), or lacks one, then fails the command at its start, not at the topic's
+   * first record, which may come days later for dead letters, or after hours of training for a
+   * promotion.
    */
-  async registerSchemas(roles: TopicRole[]): Promise<void> {
-    if (!this.registry) return;
+  async registerSchemas(roles: TopicRole[]): Promise<Array<{ subject: string; id: number; file: string }>> {
+    if (!this.registry) return [];
+    const registered = [];
     for (const role of roles) {
       const schemas = this.current.get(role)!;
-      for (const part of ['key', 'value'] as const) await this.registered(role, part, schemas[part].schema);
+      for (const part of ['key', 'value'] as const) {
+        registered.push({ subject: `${this.topics[role]}-${part}`, id: await this.registered(role, part, schemas[part].schema), file: schemaFile(role, part) });
+      }
     }
+    return registered;
   }
 
   /**
@@ -194,17 +205,18 @@ export class AvroCodec {
     throw new UnknownSchemaError(`${topic} ${part}: no ${fingerprintHeaders[part]} header${this.registry ? ' and no Confluent magic byte' : ' (with a schema registry configured, Confluent framing would be read)'}`);
   }
 
-  /** The registry's id of a current schema, registered under TOPIC-key or TOPIC-value (Confluent's TopicNameStrategy). */
+  /** The registry's id of a current schema, registered (or, lookup only, found) under TOPIC-key or TOPIC-value (Confluent's TopicNameStrategy). */
   private async registered(role: TopicRole, part: Part, schema: avro.Schema): Promise<number> {
     const subject = `${this.topics[role]}-${part}`;
+    const file = schemaFile(role, part);
     try {
-      return await this.registry!.register(subject, schema);
+      return await (this.lookupOnly ? this.registry!.lookup(subject, schema) : this.registry!.register(subject, schema));
     } catch (error) {
+      if (this.lookupOnly && error instanceof SchemaRegistryError && error.status === 404) {
+        throw new Error(`schema registry ${this.registry!.url} has no ${file} under subject ${JSON.stringify(subject)} (${error.errorCode ?? 404}), and lookup only registers nothing: register the topics' schemas first (hrrr-embed schemas register)`, { cause: error });
+      }
       if (!(error instanceof SchemaRegistryError && error.status === 409)) throw error;
-      throw new Error(
-        `schema registry ${this.registry!.url} refuses schemas/${defaultTopics[role]}.${part}.avsc as the next version of subject ${JSON.stringify(subject)} (409): incompatible with its earlier versions under the subject's compatibility rule (${error.message})`,
-        { cause: error },
-      );
+      throw new Error(`schema registry ${this.registry!.url} refuses ${file} as the next version of subject ${JSON.stringify(subject)} (409): incompatible with its earlier versions under the subject's compatibility rule (${error.message})`, { cause: error });
     }
   }
 
@@ -247,4 +259,8 @@ function readBody<T>(topic: string, part: Part, read: () => T): T {
   } catch (error) {
     throw new UnreadableRecordError(`${topic} ${part}: not Avro of its writer schema (${(error as Error).message})`, { cause: error });
   }
+}
+
+function schemaFile(role: TopicRole, part: Part): string {
+  return `schemas/${defaultTopics[role]}.${part}.avsc`;
 }

@@ -122,6 +122,20 @@ describe('Avro codec', () => {
       assert.ok((await client.register('rule-value', compatible)) > 0);
     });
 
+    it('lookup only (a registry where writers may not register): frames records with the ids registered beforehand, and fails at the start naming a subject that lacks its schema, registering nothing', async () => {
+      const topics = topicNames('governed.');
+      await (await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url), topics })).registerSchemas(['embeddings']);
+      const registered = registry.requests.filter((request) => request.startsWith('POST /subjects/governed.') && request.endsWith('/versions')).length;
+      const client = new SchemaRegistryClient(registry.url);
+      const codec = await AvroCodec.create({ registry: client, topics, lookupOnly: true });
+      await codec.registerSchemas(['embeddings']);
+      const { record } = await codec.encode('embeddings', embeddingKey, sampleEmbedding());
+      assert.equal(Buffer.from(record.value).readUInt32BE(1), await client.lookup('governed.embeddings-value', schemaFile('embeddings.value.avsc')));
+      await assert.rejects(codec.registerSchemas(['alerts']), /schema registry .* has no schemas\/alerts\.key\.avsc under subject "governed\.alerts-key" \(40401\), and lookup only registers nothing: register the topics' schemas first \(hrrr-embed schemas register\)/);
+      await assert.rejects(codec.encode('alerts', embeddingKey, sampleAlert), /subject "governed\.alerts-key"/);
+      assert.equal(registry.requests.filter((request) => request.startsWith('POST /subjects/governed.') && request.endsWith('/versions')).length, registered, 'nothing registered');
+    });
+
     it('register is cached; an unknown subject is a SchemaRegistryError with the registry code 40401', async () => {
       const client = new SchemaRegistryClient(registry.url);
       const schema = schemaFile('alerts.value.avsc');

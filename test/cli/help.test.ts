@@ -12,7 +12,7 @@ describe('the command line', () => {
 
   it('lists every command, and exits 2 with that list when given none or an unknown one', () => {
     assert.equal(overview.status, 0);
-    assert.deepEqual([...commands].sort(), ['backfill', 'decode', 'demo', 'embed', 'fetch', 'model', 'reconstruct', 'retrain', 'run', 'shards', 'similar', 'tail', 'trainer']);
+    assert.deepEqual([...commands].sort(), ['backfill', 'decode', 'demo', 'embed', 'fetch', 'model', 'reconstruct', 'retrain', 'run', 'schemas', 'shards', 'similar', 'tail', 'trainer']);
     assert.equal(hrrrEmbed([]).status, 2);
     const unknown = hrrrEmbed(['embbed']);
     assert.equal(unknown.status, 2);

@@ -86,6 +86,27 @@ describe('hrrr-embed run', () => {
     }
   });
 
+  it('with --registry-lookup-only uses the schemas registered beforehand (hrrr-embed schemas register) and registers none, and fails at its start, naming the subject, where one is missing', { timeout: 120_000 }, async () => {
+    const registry = new FakeSchemaRegistry();
+    await registry.start();
+    try {
+      const registered = await runCommandProcess(['schemas', 'register', '--registry', registry.url, '--topic-prefix', 'governed.']);
+      assert.equal(registered.status, 0, registered.stderr);
+      const before = registry.requests.filter((request) => request.endsWith('/versions')).length;
+      const lookupOnly = ['--registry', registry.url, '--registry-lookup-only', '--once', '--from', '2019-09-20T00Z', '--to', '2019-09-20T00Z'];
+      const governed = await runCommandProcess([...args().slice(0, 3), '--data', join(work, 'governed-data'), ...args().slice(5), ...lookupOnly, '--topic-prefix', 'governed.']);
+      assert.equal(governed.status, 0, governed.stderr);
+      assert.deepEqual(doneHours(governed.lines), ['2019-09-20T00Z']);
+      assert.equal(registry.requests.filter((request) => request.endsWith('/versions')).length, before, 'nothing registered');
+      const missing = await runCommandProcess([...args().slice(0, 3), '--data', join(work, 'ungoverned-data'), ...args().slice(5), ...lookupOnly, '--topic-prefix', 'other.']);
+      assert.equal(missing.status, 1, missing.stderr);
+      assert.match(missing.stderr, /has no schemas\/embeddings\.key\.avsc under subject "other\.embeddings-key" \(40401\), and lookup only registers nothing/);
+      assert.deepEqual(doneHours(missing.lines), []);
+    } finally {
+      await registry.stop();
+    }
+  });
+
   it('names a wrong option value and exits 2', { timeout: 120_000 }, async () => {
     for (const [extra, message] of [
       [['--device', 'tpu'], /--device: /],
@@ -93,6 +114,7 @@ describe('hrrr-embed run', () => {
       [['--encoder-thread', 'gpu'], /--encoder-thread: "gpu" is not one of auto, main, worker/],
       [['--batch-size', '0'], /--batch-size: 0 is not a whole number from 1 to 256/],
       [['--kafka', 'x:1', '--data', 'y'], /--data and --kafka/],
+      [['--registry-lookup-only'], /--registry-lookup-only needs --registry/],
       [['--state', 's3://'], /--state: store location "s3:\/\/": not s3:\/\/BUCKET/],
       [['--shards', 's3://'], /--shards: store location "s3:\/\/"/],
       [['--model', 's3://'], /--model: store location "s3:\/\/"/],

@@ -23,6 +23,7 @@ import { modelCommand } from '../../cli/model.js';
 import { reconstructCommand } from '../../cli/reconstruct.js';
 import { retrainCommand } from '../../cli/retrain.js';
 import { runCommand } from '../../cli/run.js';
+import { schemasCommand } from '../../cli/schemas.js';
 import { shardsCommand } from '../../cli/shards.js';
 import { similarCommand } from '../../cli/similar.js';
 import { deviceOption, hourOption } from '../../cli/sources.js';
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   reconstruct: (args) => reconstructCommand(args, quiet),
   retrain: (args) => retrainCommand(args, quiet),
   run: (args) => runCommand(args, quiet),
+  schemas: (args) => schemasCommand(args, quiet),
   shards: (args) => shardsCommand(args, quiet),
   similar: (args) => similarCommand(args, quiet),
   tail: (args) => tailCommand(args, quiet),
@@ -93,6 +95,7 @@ const PLACEHOLDERS: Record<string, string> = {
   G: 'trainers',
   P: 'shards/',
   REFC: 'REFC',
+  RULE: 'BACKWARD',
 };
 
 /** The argument lists a line stands for: its placeholders replaced, one list per alternative of a `a|b|c` value. */
