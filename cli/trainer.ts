@@ -46,7 +46,16 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const stop = new AbortController();
   const unhandleSignals = handleStopSignals(log, stop, 'checkpointing the run under way, if any');
 
-  const runIdOf = (trigger: Trigger) => trigger.runId ?? `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z${trigger.place ? `-request-${trigger.place}` : ''}`;
+  /** Runs a previous trainer left unfinished, found at the start. */
+  const leftUnfinished = new Set<string>();
+  const runIdOf = (trigger: Trigger) => {
+    if (trigger.runId) return trigger.runId;
+    const byTime = `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+    // Builds before the place was part of the name named a request's run by its time alone: a
+    // request such a build left uncommitted (killed in its run) names that run, not a second one.
+    if (!trigger.place || leftUnfinished.has(byTime)) return byTime;
+    return `${byTime}-request-${trigger.place}`;
+  };
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
     try {
@@ -59,7 +68,8 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   };
   try {
     await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
-      const initial = (await unfinishedRuns(setup.base.models)).map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
+      for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
+      const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
       await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
     });
   } catch (error) {

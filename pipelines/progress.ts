@@ -6,7 +6,8 @@ import { HourRuns } from './hour-runs.js';
 /**
  * What is kept in the store, as JSON: every hour up to `through` is done or a gap; after it, those
  * listed, each an hour or a run of hours ("FIRST/LAST"). Version 1 listed every hour alone, so that
- * a record behind an hour that kept failing grew by an hour each hour.
+ * a record behind an hour that kept failing grew by an hour each hour; a record without a run is
+ * still written as version 1.
  */
 interface ProgressRecord {
   version: 1 | 2;
@@ -126,10 +127,12 @@ export class Progress {
     if (hour > this.through) this.done.add(hour);
     this.through = this.done.takeRunFrom(this.through + HOUR_MS) ?? this.through;
     const iso = (h: number) => new Date(h).toISOString();
+    const runs = [...this.done];
     const record: ProgressRecord = {
-      version: 2,
+      // Version 1 when it says all (no run of hours, as a live consumer's record): builds before version 2 refuse one, so a rollback would fail at start.
+      version: runs.every(({ first, last }) => first === last) ? 1 : 2,
       through: iso(this.through),
-      done: [...this.done].map(({ first, last }) => (first === last ? iso(first) : `${iso(first)}/${iso(last)}`)),
+      done: runs.map(({ first, last }) => (first === last ? iso(first) : `${iso(first)}/${iso(last)}`)),
       gaps: this.gaps.map((h) => new Date(h).toISOString()),
       updatedAt: new Date().toISOString(),
     };

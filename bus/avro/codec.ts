@@ -190,7 +190,7 @@ export class AvroCodec {
     if (fingerprint) {
       const hex = Buffer.from(fingerprint).toString('hex');
       const writer = this.known.get(hex);
-      if (!writer) throw new UnknownSchemaError(`${topic} ${part}: written with a schema this codec does not know (SHA-256 ${hex}); keep old schemas in schemas/past/`);
+      if (!writer) throw new UnknownSchemaError(`${topic} ${part}: ${unknownWriter(hex, this.roles.get(topic), part)}`);
       return { writer, body: bytes };
     }
     if (this.registry && bytes.length >= confluentHeaderBytes && bytes[0] === confluentMagic) {
@@ -259,6 +259,15 @@ function readBody<T>(topic: string, part: Part, read: () => T): T {
   } catch (error) {
     throw new UnreadableRecordError(`${topic} ${part}: not Avro of its writer schema (${(error as Error).message})`, { cause: error });
   }
+}
+
+/**
+ * Without a registry a reader knows only its own build's schemas: a fingerprint it lacks is most
+ * often a later build's schema, met after a rollback or while old and new builds both run.
+ */
+function unknownWriter(fingerprint: string, role: TopicRole | undefined, part: Part): string {
+  const files = role ? `${schemaFile(role, part)} nor one of schemas/past/` : 'a schema of schemas/ nor one of schemas/past/';
+  return `written with a schema this build does not know (SHA-256 ${fingerprint}), neither ${files}: written by a later build of hrrr-embed (read it with that build) or by another writer`;
 }
 
 function schemaFile(role: TopicRole, part: Part): string {

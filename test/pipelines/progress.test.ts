@@ -86,6 +86,23 @@ describe('durable progress over hours', () => {
     assert.equal(progress.doneThrough?.getTime(), h(3).getTime());
   });
 
+  it('writes a record without a run of hours as version 1, so that a build rolled back to before version 2 still starts', async () => {
+    // Builds before version 2 refuse any other version and read each done entry with Date.parse.
+    const readRecord = async (key: string) => JSON.parse(new TextDecoder().decode(await store.get(key))) as { version: number; done: string[] };
+    const progress = await Progress.load(store, 'rollback.json');
+    progress.begin(h(0));
+    await progress.markDone(h(0));
+    await progress.markDone(h(2));
+    const live = await readRecord('rollback.json');
+    assert.equal(live.version, 1);
+    assert.deepEqual(live.done.map(Date.parse), [h(2).getTime()]);
+
+    await progress.markDone(h(3));
+    assert.equal((await readRecord('rollback.json')).version, 2, 'a run of hours needs version 2');
+    await progress.markDone(h(1));
+    assert.deepEqual(await readRecord('rollback.json'), { ...(await readRecord('rollback.json')), version: 1, done: [] }, 'the run joined the mark');
+  });
+
   it('reads a run of done hours that overlaps or follows the mark as moving the mark', async () => {
     const record = { version: 2, through: h(3).toISOString(), done: [`${h(1).toISOString()}/${h(5).toISOString()}`, h(8).toISOString()], gaps: [], updatedAt: h(9).toISOString() };
     await store.put('overlap.json', new TextEncoder().encode(JSON.stringify(record)));
