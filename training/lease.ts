@@ -38,6 +38,8 @@ export interface LeaseRecord {
   epoch: number;
   acquiredAt: string;
   expiresAt: string;
+  /** Set when its holder let it go (a stop), rather than stopped renewing it (a death, a stall). */
+  released?: true;
 }
 
 export interface LeaseOptions {
@@ -103,7 +105,7 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
         if (error instanceof ObjectExistsError) continue; // another trainer took this number first
         throw error;
       }
-      if (holder) log.warn({ previous: holder.owner, expiredAt: holder.expiresAt, epoch: lease.epoch }, `took over the ${kind.holder} lease of a ${kind.holder} that stopped renewing it`);
+      if (holder && !holder.released) log.warn({ previous: holder.owner, expiredAt: holder.expiresAt, epoch: lease.epoch }, `took over the ${kind.holder} lease of a ${kind.holder} that stopped renewing it`);
       for (let older = 1; older < epoch; older++) await store.delete(keyOf(kind, older));
       return hold(store, kind, lease, leaseMs, log);
     }
@@ -149,7 +151,7 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
       clearInterval(timer);
       await renewing;
       if (lost.signal.aborted) return;
-      await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date().toISOString() }), { contentType: 'application/json' });
+      await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date().toISOString(), released: true }), { contentType: 'application/json' });
     },
   };
 }

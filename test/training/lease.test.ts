@@ -50,6 +50,19 @@ for (const kind of setup.kinds) {
       await next.release();
     });
 
+    it('taken after its holder let it go, logs no warning that the holder stopped renewing it (a rolling update is no failure); taken after it expired, does', async () => {
+      const store = await kind.create();
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      await (await acquireLease(store, options('first')))!.release();
+      await (await acquireLease(store, { ...options('second'), log }))!.release();
+      assert.deepEqual(warnings, []);
+      const dead: LeaseRecord = { owner: 'dead', epoch: 3, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000000003.json', new TextEncoder().encode(JSON.stringify(dead)));
+      await (await acquireLease(store, { ...options('third'), log }))!.release();
+      assert.deepEqual(warnings, ['took over the trainer lease of a trainer that stopped renewing it']);
+    });
+
     it('of two trainers asking at once, gives it to exactly one', async () => {
       const store = await kind.create();
       const stop = new AbortController();
