@@ -77,4 +77,21 @@ describe('two polling consumers on one state store', () => {
     const all = [...doneHours(a.lines), ...doneHours(b.lines)].sort();
     assert.deepEqual(all, ['00', '01', '02', '03', '04', '05'].map((h) => `2019-09-20T${h}Z`), 'every hour done once, by one consumer or the other');
   });
+
+  it('a consumer that finds its lease taken by another (it stalled past the expiry) stops as on SIGTERM and exits 1', { timeout: 120_000 }, async () => {
+    const state = join(work, 'taken-state');
+    let taken = false;
+    const result = await runCommandProcess([...args().slice(0, 3), '--data', join(work, 'taken-data'), '--state', state, ...args().slice(5), '--from', '2019-09-20T00Z'], {
+      onLine: (line) => {
+        if (taken || !line.includes('"status":"done"')) return;
+        taken = true;
+        // As a consumer that started once this one's lease seemed expired would have written it.
+        const other = { owner: 'another host pid 1 0000', epoch: 99, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+        void new FolderStore(state).put('progress/run-lease/000000000099.json', new TextEncoder().encode(JSON.stringify(other)));
+      },
+    });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /lost the consumer lease: a later consumer took it/);
+    assert.match(result.stderr, /shutting down: finishing the analyses in flight/);
+  });
 });
