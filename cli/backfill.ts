@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { runBackfill } from '../pipelines/backfill.js';
+import { BACKFILL_LEASE, runBackfill } from '../pipelines/backfill.js';
 import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { ProgressBar } from './progress-bar.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage, storeOption } from './sources.js';
+import { acquireLease, leaseOwner } from '../training/lease.js';
 import { UsageError } from './usage.js';
 
 export const backfillUsage = `usage: hrrr-embed backfill --from YYYY-MM-DDTHHZ --to YYYY-MM-DDTHHZ --out LOC [OPTIONS]
@@ -43,28 +44,37 @@ export async function backfillCommand(args: string[], out: (line: string) => voi
   const stop = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
-    const summary = await runBackfill(
-      {
-        source,
-        out: target,
-        match,
-        from,
-        to,
-        concurrency,
-        product: { domain: values.domain, product: values.product },
-        onEvent: (event) => {
-          bar?.tick();
-          const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
-          if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, bytes: event.bytes, fields: event.fields }));
-          else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
-          else out(JSON.stringify({ hour, status: event.kind, key: event.analysis.key, stage: event.error.stage, error: event.error.message }));
+    // One backfill per --out at a time. Its log shows warnings only, and that it waits is worth one.
+    const leaseLog = { debug: log.debug.bind(log), info: log.warn.bind(log), warn: log.warn.bind(log), error: log.error.bind(log) };
+    const lease = await acquireLease(target, { owner: leaseOwner(), log: leaseLog, signal: controller.signal, kind: BACKFILL_LEASE });
+    if (!lease) throw controller.signal.reason as Error;
+    lease.lost.addEventListener('abort', () => controller.abort(lease.lost.reason));
+    try {
+      const summary = await runBackfill(
+        {
+          source,
+          out: target,
+          match,
+          from,
+          to,
+          concurrency,
+          product: { domain: values.domain, product: values.product },
+          onEvent: (event) => {
+            bar?.tick();
+            const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
+            if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, bytes: event.bytes, fields: event.fields }));
+            else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
+            else out(JSON.stringify({ hour, status: event.kind, key: event.analysis.key, stage: event.error.stage, error: event.error.message }));
+          },
         },
-      },
-      { log, signal: controller.signal },
-    );
-    bar?.finish();
-    out(JSON.stringify({ summary: { hours, ...summary } }));
-    if (summary.failed + summary.deadLetters > 0) throw new Error(`${summary.failed} analyses failed and ${summary.deadLetters} were rejected (see their lines)`);
+        { log, signal: controller.signal },
+      );
+      bar?.finish();
+      out(JSON.stringify({ summary: { hours, ...summary } }));
+      if (summary.failed + summary.deadLetters > 0) throw new Error(`${summary.failed} analyses failed and ${summary.deadLetters} were rejected (see their lines)`);
+    } finally {
+      await lease.release();
+    }
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
   }

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { topicNames, type TopicBus } from '../bus/bus.js';
@@ -13,7 +11,7 @@ import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
-import { acquireTrainerLease, type HeldLease } from '../training/lease.js';
+import { acquireLease, leaseOwner, type HeldLease } from '../training/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
@@ -210,7 +208,7 @@ export function handleStopSignals(log: StageLogger, stop: AbortController, stopp
  * so that a supervisor restarts the process to wait its turn.
  */
 export async function holdingTrainerLease(models: ObjectStore, log: StageLogger, stop: AbortController, work: (lease: HeldLease) => Promise<void>): Promise<void> {
-  const lease = await acquireTrainerLease(models, { owner: `${hostname()} pid ${process.pid} ${randomBytes(4).toString('hex')}`, log, signal: stop.signal });
+  const lease = await acquireLease(models, { owner: leaseOwner(), log, signal: stop.signal });
   if (!lease) return;
   log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
   lease.lost.addEventListener('abort', () => stop.abort());

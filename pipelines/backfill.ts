@@ -3,6 +3,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { StageContext } from '../stages/stage.js';
 import type { DecodedField } from '../stages/types.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary, type IngestedAnalysis } from './ingest.js';
+import type { LeaseKind } from '../training/lease.js';
 
 export interface BackfillConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'to' | 'once'> {
   to: Date;
@@ -12,6 +13,9 @@ export interface BackfillConfig extends Omit<IngestConfig, 'state' | 'progressKe
 }
 
 export const BACKFILL_PROGRESS_KEY = 'progress/backfill.json';
+
+/** Held by the backfill that keeps BACKFILL_PROGRESS_KEY: two at once each overwrite the other's record, losing the hours it did. */
+export const BACKFILL_LEASE: LeaseKind = { folder: 'progress/backfill-lease/', holder: 'backfill', of: `${BACKFILL_PROGRESS_KEY} in this --out` };
 
 /**
  * The ingest stages over a range of hours, many analyses at once: each analysis's selected

@@ -7,6 +7,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
 import type { ShardWriter } from '../shards/writer.js';
+import type { LeaseKind } from '../training/lease.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {
@@ -24,6 +25,9 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
 }
 
 export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
+
+/** Held by the polling consumer that keeps CONSUMER_PROGRESS_KEY: two would both do every analysis, each overwriting the other's record. */
+export const CONSUMER_LEASE: LeaseKind = { folder: 'progress/run-lease/', holder: 'consumer', of: `${CONSUMER_PROGRESS_KEY} in this state store` };
 
 /** Creates the output topics that do not exist yet. */
 export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partitions = 1): Promise<void> {

@@ -40,13 +40,23 @@ export class HourRuns {
 
   /** Takes away the run that starts at `hour`, if there is one, and gives its last hour. */
   takeRunFrom(hour: number): number | undefined {
-    return this.runs[0]?.first === hour ? this.runs.shift()!.last : undefined;
+    const index = this.indexAfter(hour) - 1;
+    return this.runs[index]?.first === hour ? this.runs.splice(index, 1)[0]!.last : undefined;
   }
 
-  /** Takes away every hour up to `hour`. */
-  dropThrough(hour: number): void {
-    while (this.runs[0] && this.runs[0].last <= hour) this.runs.shift();
-    if (this.runs[0] && this.runs[0].first <= hour) this.runs[0].first = hour + HOUR_MS;
+  /** Takes away the run that ends at `hour`, if there is one, and gives its first hour. */
+  takeRunTo(hour: number): number | undefined {
+    const index = this.indexAfter(hour) - 1;
+    return this.runs[index]?.last === hour ? this.runs.splice(index, 1)[0]!.first : undefined;
+  }
+
+  /** Takes away every hour from `first` to `last`. */
+  dropWithin(first: number, last: number): void {
+    const kept = this.runs.flatMap((run) => [
+      ...(run.first < first ? [{ first: run.first, last: Math.min(run.last, first - HOUR_MS) }] : []),
+      ...(run.last > last ? [{ first: Math.max(run.first, last + HOUR_MS), last: run.last }] : []),
+    ]);
+    this.runs.splice(0, this.runs.length, ...kept);
   }
 
   /** The runs, first to last. */

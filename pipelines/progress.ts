@@ -4,13 +4,15 @@ import { formatHour, HOUR_MS, parseHour } from '../stages/sources/hrrr-archive.j
 import { HourRuns } from './hour-runs.js';
 
 /**
- * What is kept in the store, as JSON: every hour up to `through` is done or a gap; after it, those
- * listed, each an hour or a run of hours ("FIRST/LAST"). Version 1 listed every hour alone, so that
- * a record behind an hour that kept failing grew by an hour each hour; a record without a run is
- * still written as version 1.
+ * What is kept in the store, as JSON: every hour from `since` to `through` is done or a gap; besides
+ * them, those listed, each an hour or a run of hours ("FIRST/LAST"). Version 1 listed every hour
+ * alone, so that a record behind an hour that kept failing grew by an hour each hour; a record
+ * without a run is still written as version 1. A record with no `since` (written before it was
+ * kept, or by hand) covers every hour up to `through`; an older build reads a record with one so too.
  */
 interface ProgressRecord {
   version: 1 | 2;
+  since?: string;
   through: string | null;
   done: string[];
   gaps: string[];
@@ -37,11 +39,15 @@ const GAPS_KEPT = 1000;
 /**
  * A pipeline's durable progress over hours: which analyses are done, so that a restarted
  * consumer resumes with no gap and no repeat, and which hours were gaps. Work may finish out of
- * order: `through` only moves over hours that are all done. Saved as one small JSON object,
+ * order: the mark's run (`since` to `through`) only grows over hours that are all done; hours
+ * outside it that no run did are never taken as done, so that a range done after a later one
+ * (a backfill of January after one of July) is done too. Saved as one small JSON object,
  * written whole after each change (writes are serialised, the last one wins); the hours done
  * after `through` are kept as runs, so it stays small behind an hour that keeps failing.
  */
 export class Progress {
+  /** The first hour of the mark's run: where work started, or -Infinity for a record that did not say. */
+  private since = -Infinity;
   private through: number | undefined;
   private readonly done = new HourRuns();
   private readonly gaps: number[] = [];
@@ -69,16 +75,17 @@ export class Progress {
       return hour;
     };
     if (record.through !== null) progress.through = hourOf('"through"', record.through);
+    if (record.since !== undefined) progress.since = hourOf('"since"', record.since);
     for (const entry of record.done) {
       const parts = entry.split('/');
       const [first, last = first] = parts.map(readHour);
       if (parts.length > 2 || !(first! <= last!)) throw new Error(`${where}: ${JSON.stringify(entry)} is not an hour or a run of hours`);
       for (let hour = first!; hour <= last!; hour += HOUR_MS) progress.done.add(hour);
     }
-    // A run that reaches the mark moves it (a record edited by hand may have one).
+    // A run that reaches the mark's run joins it (a record edited by hand may have one).
     if (progress.through !== undefined) {
-      progress.done.dropThrough(progress.through);
-      progress.through = progress.done.takeRunFrom(progress.through + HOUR_MS) ?? progress.through;
+      progress.done.dropWithin(progress.since, progress.through);
+      progress.absorbTouchingRuns();
     }
     progress.gaps.push(...record.gaps.map((gap) => hourOf('"gaps"', gap)));
     return progress;
@@ -91,21 +98,30 @@ export class Progress {
 
   /**
    * Starts (or resumes) work at `start` and returns the first hour to do: the hour after
-   * `doneThrough` when the record already reaches `start`, else `start`, with the record moved
-   * up to it (hours before `start` are not this run's business).
+   * `doneThrough` when `start` is in the mark's run or just after it, else `start` (the hours done
+   * after it are skipped with isDone). The first start of a record begins the mark's run there.
    */
   begin(start: Date): Date {
-    const before = start.getTime() - HOUR_MS;
-    if (this.through === undefined || this.through < before) {
-      this.through = before;
-      this.done.dropThrough(before);
+    const hour = start.getTime();
+    if (this.through === undefined) {
+      this.since = hour;
+      this.through = hour - HOUR_MS;
     }
-    return new Date(this.through + HOUR_MS);
+    return hour >= this.since && hour <= this.through + HOUR_MS ? new Date(this.through + HOUR_MS) : start;
   }
 
   isDone(time: Date): boolean {
-    const hour = time.getTime();
-    return (this.through !== undefined && hour <= this.through) || this.done.has(hour);
+    return this.inMarkedRun(time.getTime()) || this.done.has(time.getTime());
+  }
+
+  private inMarkedRun(hour: number): boolean {
+    return this.through !== undefined && hour >= this.since && hour <= this.through;
+  }
+
+  /** Joins to the mark's run the done runs that touch it, on either side. */
+  private absorbTouchingRuns(): void {
+    this.through = this.done.takeRunFrom(this.through! + HOUR_MS) ?? this.through;
+    this.since = this.done.takeRunTo(this.since - HOUR_MS) ?? this.since;
   }
 
   get recentGaps(): Date[] {
@@ -124,13 +140,14 @@ export class Progress {
 
   private mark(hour: number): Promise<void> {
     if (this.through === undefined) throw new Error('progress: begin() comes before the first mark');
-    if (hour > this.through) this.done.add(hour);
-    this.through = this.done.takeRunFrom(this.through + HOUR_MS) ?? this.through;
+    if (!this.inMarkedRun(hour)) this.done.add(hour);
+    this.absorbTouchingRuns();
     const iso = (h: number) => new Date(h).toISOString();
     const runs = [...this.done];
     const record: ProgressRecord = {
       // Version 1 when it says all (no run of hours, as a live consumer's record): builds before version 2 refuse one, so a rollback would fail at start.
       version: runs.every(({ first, last }) => first === last) ? 1 : 2,
+      ...(Number.isFinite(this.since) && { since: iso(this.since) }),
       through: iso(this.through),
       done: runs.map(({ first, last }) => (first === last ? iso(first) : `${iso(first)}/${iso(last)}`)),
       gaps: this.gaps.map((h) => new Date(h).toISOString()),

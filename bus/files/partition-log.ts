@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { declaredFrameBytes, decodeFrame, encodeFrame, type StoredRecord } from './frame.js';
+import { lockPartitionWriter } from './writer-lock.js';
 
 /** A place in a partition file: the byte where the record with this offset starts. */
 export interface LogPosition {
@@ -13,10 +14,11 @@ const readChunkBytes = 1024 * 1024;
  * The writing end of one partition file. Appends go one at a time, each synced to disk before it
  * is acknowledged. On first use the file is scanned: a record whose write was cut short (a crash
  * mid-append) is cut off the end, so that the next record follows the last whole one.
- * One process writes a partition at a time.
+ * One process writes a partition at a time: another one's writer is refused (writer-lock.ts).
  */
 export class PartitionWriter {
   private file: FileHandle | undefined;
+  private unlock: (() => Promise<void>) | undefined;
   private end: LogPosition = { offset: 0, byte: 0 };
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -33,6 +35,8 @@ export class PartitionWriter {
     await this.queue;
     await this.file?.close();
     this.file = undefined;
+    await this.unlock?.();
+    this.unlock = undefined;
   }
 
   private async write(records: StoredRecord[]): Promise<number> {
@@ -48,16 +52,20 @@ export class PartitionWriter {
 
   private async opened(): Promise<FileHandle> {
     if (this.file) return this.file;
-    const file = await open(this.path, 'a+');
+    const unlock = await lockPartitionWriter(this.path);
+    let file: FileHandle | undefined;
     try {
+      file = await open(this.path, 'a+');
       const size = (await file.stat()).size;
       this.end = await scan(file, { offset: 0, byte: 0 }, Infinity);
       if (this.end.byte < size) await file.truncate(this.end.byte);
     } catch (error) {
-      await file.close();
+      await file?.close();
+      await unlock();
       throw error;
     }
     this.file = file;
+    this.unlock = unlock;
     return file;
   }
 }

@@ -39,11 +39,40 @@ describe('durable progress over hours', () => {
     assert.equal(reloaded.isDone(h(2)), true);
   });
 
-  it('starting later than the mark leaves the earlier hours alone', async () => {
+  it('starting later than the mark leaves the hours between to do, not done', async () => {
     const progress = await Progress.load(store, 'a.json');
     assert.deepEqual(progress.begin(h(10)), h(10));
-    assert.equal(progress.isDone(h(5)), true);
+    assert.equal(progress.isDone(h(3)), true);
+    assert.equal(progress.isDone(h(5)), false, 'an hour no run did is not done');
     assert.equal(progress.isDone(h(10)), false);
+  });
+
+  it('a range done after a later one (two backfills of one year\'s halves into one --out) is done, not skipped', async () => {
+    const later = await Progress.load(store, 'halves.json');
+    assert.deepEqual(later.begin(h(10)), h(10));
+    for (let n = 10; n <= 12; n++) await later.markDone(h(n));
+
+    const earlier = await Progress.load(store, 'halves.json');
+    assert.deepEqual(earlier.begin(h(0)), h(0), 'the earlier range starts at its first hour');
+    assert.equal(earlier.isDone(h(5)), false);
+    assert.equal(earlier.isDone(h(11)), true, 'the later range stays done');
+    for (let n = 0; n <= 9; n++) await earlier.markDone(h(n));
+    assert.deepEqual(earlier.doneThrough, h(12), 'both ranges and the hours between done: one run');
+
+    const reloaded = await Progress.load(store, 'halves.json');
+    assert.deepEqual(reloaded.begin(h(0)), h(13));
+    assert.equal(reloaded.describe(), 'done through 2019-09-20T12Z, 0 more after it');
+  });
+
+  it('a range started before the record\'s first hour is to do; the record read back says so', async () => {
+    const progress = await Progress.load(store, 'before.json');
+    progress.begin(h(5));
+    await progress.markDone(h(5));
+    const reloaded = await Progress.load(store, 'before.json');
+    assert.deepEqual(reloaded.begin(h(2)), h(2));
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => reloaded.isDone(h(n))), [false, false, false, false, true, false]);
+    await reloaded.markDone(h(3));
+    assert.deepEqual([2, 3, 4, 5].map((n) => reloaded.isDone(h(n))), [false, true, false, true]);
   });
 
   it('refuses an unreadable record with an error naming it', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../stages/stage.js';
-import { acquireTrainerLease, type LeaseRecord } from '../../training/lease.js';
+import { acquireLease, type LeaseRecord } from '../../training/lease.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
 
@@ -21,9 +21,9 @@ for (const kind of setup.kinds) {
   describe(`the trainer lease: ${kind.name}`, () => {
     it('goes to one trainer at a time: a second waits while the first renews it, and takes it once it is released', async () => {
       const store = await kind.create();
-      const first = (await acquireTrainerLease(store, options('first')))!;
-      let second: Awaited<ReturnType<typeof acquireTrainerLease>>;
-      const waiting = acquireTrainerLease(store, options('second')).then((lease) => (second = lease));
+      const first = (await acquireLease(store, options('first')))!;
+      let second: Awaited<ReturnType<typeof acquireLease>>;
+      const waiting = acquireLease(store, options('second')).then((lease) => (second = lease));
       await sleep(3 * leaseMs);
       assert.equal(second, undefined, 'the second trainer took a lease the first kept renewing');
       assert.equal(first.lost.aborted, false);
@@ -37,7 +37,7 @@ for (const kind of setup.kinds) {
       const store = await kind.create();
       const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
       await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
-      const next = (await acquireTrainerLease(store, options('next')))!;
+      const next = (await acquireLease(store, options('next')))!;
       assert.equal(next.epoch, 2);
       await next.confirm();
 
@@ -50,10 +50,23 @@ for (const kind of setup.kinds) {
       await next.release();
     });
 
+    it('taken after its holder let it go, logs no warning that the holder stopped renewing it (a rolling update is no failure); taken after it expired, does', async () => {
+      const store = await kind.create();
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      await (await acquireLease(store, options('first')))!.release();
+      await (await acquireLease(store, { ...options('second'), log }))!.release();
+      assert.deepEqual(warnings, []);
+      const dead: LeaseRecord = { owner: 'dead', epoch: 3, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000000003.json', new TextEncoder().encode(JSON.stringify(dead)));
+      await (await acquireLease(store, { ...options('third'), log }))!.release();
+      assert.deepEqual(warnings, ['took over the trainer lease of a trainer that stopped renewing it']);
+    });
+
     it('of two trainers asking at once, gives it to exactly one', async () => {
       const store = await kind.create();
       const stop = new AbortController();
-      const asked = ['a', 'b'].map((owner) => acquireTrainerLease(store, options(owner, stop.signal)));
+      const asked = ['a', 'b'].map((owner) => acquireLease(store, options(owner, stop.signal)));
       const winner = await Promise.race(asked);
       await sleep(2 * leaseMs);
       stop.abort();
@@ -64,9 +77,9 @@ for (const kind of setup.kinds) {
 
     it('stops waiting when its signal aborts', async () => {
       const store = await kind.create();
-      const holder = (await acquireTrainerLease(store, options('holder')))!;
+      const holder = (await acquireLease(store, options('holder')))!;
       const stop = new AbortController();
-      const waiting = acquireTrainerLease(store, options('waiter', stop.signal));
+      const waiting = acquireLease(store, options('waiter', stop.signal));
       await sleep(leaseMs);
       stop.abort();
       assert.equal(await waiting, undefined);

@@ -5,7 +5,7 @@ import { listVersions, promotedVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { readPointer } from '../../training/checkpoints.js';
-import { acquireTrainerLease, type LeaseRecord } from '../../training/lease.js';
+import { acquireLease, type LeaseRecord } from '../../training/lease.js';
 import { retrain } from '../../training/retrain.js';
 import { storeKinds } from '../support/stores.js';
 import { smallFresh, smallRun } from './fixtures.js';
@@ -25,7 +25,7 @@ for (const kind of setup.kinds) {
   describe(`a run whose trainer loses the lease after its last checkpoint: ${kind.name}`, () => {
     it('saves no version, promotes nothing and fails naming the lost lease', async () => {
       const models = await kind.create();
-      const lease = (await acquireTrainerLease(models, { owner: 'stalled trainer', log: silentLogger }))!;
+      const lease = (await acquireLease(models, { owner: 'stalled trainer', log: silentLogger }))!;
       let confirmations = 0;
       // The lease holds for the last checkpoint; another trainer takes it while the candidate is judged.
       const confirmLease = async () => {
