@@ -3,7 +3,7 @@ import { BACKFILL_LEASE, runBackfill } from '../pipelines/backfill.js';
 import { formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import { ProgressBar } from './progress-bar.js';
 import { commandLogger, fieldMatcher, hourOption, openSource, sourceOptions, sourceUsage, storeOption } from './sources.js';
-import { acquireLease, leaseOwner } from '../training/lease.js';
+import { acquireLease, leaseOwner } from '../store/lease.js';
 import { UsageError } from './usage.js';
 
 export const backfillUsage = `usage: hrrr-embed backfill --from YYYY-MM-DDTHHZ --to YYYY-MM-DDTHHZ --out LOC [OPTIONS]

@@ -11,7 +11,7 @@ import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion } from '../training/announce.js';
 import { compactTrainerShards } from '../training/compaction.js';
-import { acquireLease, leaseOwner, type HeldLease } from '../training/lease.js';
+import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';

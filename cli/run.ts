@@ -17,7 +17,7 @@ import type { StageLogger } from '../stages/stage.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { acquireLease, leaseOwner, type HeldLease } from '../training/lease.js';
+import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer } from '../runtime/operations-server.js';

@@ -3,7 +3,7 @@ import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
-import type { HeldLease } from '../training/lease.js';
+import type { HeldLease } from '../store/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { handleStopSignals, holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
 import { logFailure } from './sources.js';

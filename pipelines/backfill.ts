@@ -3,7 +3,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { StageContext } from '../stages/stage.js';
 import type { DecodedField } from '../stages/types.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary, type IngestedAnalysis } from './ingest.js';
-import type { LeaseKind } from '../training/lease.js';
+import type { LeaseKind } from '../store/lease.js';
 
 export interface BackfillConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'to' | 'once'> {
   to: Date;

@@ -7,7 +7,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { createAnalysisEmbedder, type EmbeddingModel } from './embed-analysis.js';
 import type { ModelSlot } from './model-slot.js';
 import type { ShardWriter } from '../shards/writer.js';
-import type { LeaseKind } from '../training/lease.js';
+import type { LeaseKind } from '../store/lease.js';
 import { runIngest, type IngestConfig, type IngestEvent, type IngestSummary } from './ingest.js';
 
 export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKey' | 'failFast'> {

@@ -48,7 +48,7 @@ export interface RetrainOptions {
   bufferSize: number;
   /** Publishes a promotion on the model-versions topic. */
   announce?: (version: ModelVersion) => Promise<void>;
-  /** Rejects when this run may no longer write checkpoints, save its candidate or promote: its trainer lost the model store's lease (training/lease.ts). */
+  /** Rejects when this run may no longer write checkpoints, save its candidate or promote: its trainer lost the model store's lease (store/lease.ts). */
   confirmLease?: () => Promise<void>;
   onProgress?: (progress: TrainingProgress) => void;
   onCheckpoint?: (checkpoint: { step: number; trainLoss: number; heldOutLoss: number }) => void;

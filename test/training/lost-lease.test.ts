@@ -5,7 +5,7 @@ import { listVersions, promotedVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { readPointer } from '../../training/checkpoints.js';
-import { acquireLease, type LeaseRecord } from '../../training/lease.js';
+import { acquireLease, type LeaseRecord } from '../../store/lease.js';
 import { retrain } from '../../training/retrain.js';
 import { storeKinds } from '../support/stores.js';
 import { smallFresh, smallRun } from './fixtures.js';

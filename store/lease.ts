@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageLogger } from '../stages/stage.js';
-import { ObjectExistsError } from '../store/errors.js';
-import type { ObjectStore } from '../store/object-store.js';
+import { ObjectExistsError } from './errors.js';
+import type { ObjectStore } from './object-store.js';
 
 /** What a lease is of, and who holds it: the folder of its numbered objects and the words of its logs. */
 export interface LeaseKind {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../stages/stage.js';
-import { acquireLease, type LeaseRecord } from '../../training/lease.js';
+import { acquireLease, type LeaseRecord } from '../../store/lease.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
 
