@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import kafkajs, { Kafka, logLevel, type Admin } from 'kafkajs';
+import { defaultTopics } from '../../bus/bus.js';
+import { startBroker, type TestBroker } from '../../infra/kafka/broker.js';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import { FolderStore } from '../../store/folder.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { runCommandProcess } from '../support/cli-process.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+
+// An administered cluster: topics made by its administrator, and a service user (alice) that may
+// read, write and describe the topics under its prefixes, and nothing else (no CREATE).
+const password = 'alice-s3cret-pw';
+let work: string;
+let broker: TestBroker;
+let admin: Admin;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-kafka-acls-'));
+  broker = await startBroker({ secured: { users: { alice: password } }, acls: true });
+  admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), waitForLeaders: true });
+  await admin.createAcls({
+    acl: ['admin.', 'missing.'].flatMap((prefix) =>
+      [AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => ({
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: prefix,
+        resourcePatternType: ResourcePatternTypes.PREFIXED,
+        principal: 'User:alice',
+        host: '*',
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      })),
+    ),
+  });
+  await putAnalysis(new FolderStore(join(work, 'source')), smallAnalysisOfHour(0));
+  await selectBackend('cpu', 'inference', silentLogger);
+  const models = new FolderStore(join(work, 'models'));
+  await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1' });
+  await promoteVersion(models, 'small-1');
+});
+after(async () => {
+  await admin?.disconnect();
+  await broker?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+const runAsAlice = (prefix: string) =>
+  runCommandProcess(
+    ['run', '--source', join(work, 'source'), '--state', join(work, `state-${prefix}`), '--model', join(work, 'models'), '--device', 'cpu', '--shards', 'off', '--from', '2019-09-20T00Z', '--to', '2019-09-20T00Z', '--topic-prefix', prefix, '--kafka', broker.securedAddress!, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'],
+    { env: { HRRR_EMBED_KAFKA_PASSWORD: password } },
+  );
+
+describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE, DESCRIBE)', () => {
+  it('publishes to the topics the administrator made, with their partition count, asking for no CREATE right', async () => {
+    const result = await runAsAlice('admin.');
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.lines.filter((line) => (line as { status?: string }).status === 'done').length, 1, result.stderr);
+    const partitions = await admin.fetchTopicOffsets('admin.embeddings');
+    assert.equal(partitions.length, 3, 'the administrator\'s partition count is kept');
+    assert.equal(partitions.reduce((sum, { high }) => sum + Number(high), 0), 1, 'one embedding');
+  });
+});
