@@ -98,7 +98,9 @@ export class KafkaBus implements TopicBus {
     // Asked first: on a cluster with ACLs, CreateTopics is refused without the CREATE right even
     // for a topic that exists, and a service given only READ, WRITE and DESCRIBE must still start.
     if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true }).catch((error: unknown) => {
+      throw topicNotCreated(this.url, topic, error);
+    });
   }
 
   async produce(topic: string, records: OutgoingRecord[]): Promise<ProducedRecord[]> {
@@ -216,6 +218,20 @@ export class KafkaBus implements TopicBus {
     return metadata;
   }
 
+}
+
+/**
+ * Why a topic could not be created, naming it and what Kafka said (kafkajs says only "Topic
+ * creation errors"): most often a service user without the CREATE right on a cluster whose
+ * administrator creates the topics.
+ */
+function topicNotCreated(url: string, topic: string, error: unknown): Error {
+  const causes = (error as { errors?: Array<{ type?: string; message?: string }> }).errors ?? [error as { type?: string; message?: string }];
+  const said = causes.map(({ type, message }) => [type, message].filter(Boolean).join(': ')).join('; ');
+  const hint = causes.some(({ type }) => type === 'TOPIC_AUTHORIZATION_FAILED')
+    ? `, and this user may not create it (${said}): have the cluster's administrator create it (infra/kafka/create-topics.sh lists them) or grant CREATE`
+    : `, and creating it failed (${said})`;
+  return new Error(`${url}: no topic ${JSON.stringify(topic)}${hint}`, { cause: error });
 }
 
 /** Kafka's answer to a producer whose transactional id another producer has taken over since. */

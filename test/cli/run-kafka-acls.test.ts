@@ -69,4 +69,13 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     assert.equal(partitions.length, 3, 'the administrator\'s partition count is kept');
     assert.equal(partitions.reduce((sum, { high }) => sum + Number(high), 0), 1, 'one embedding');
   });
+
+  it('fails at its start naming the missing topic and the CREATE right when the topics are not there', async () => {
+    const result = await runAsAlice('missing.');
+    assert.equal(result.status, 1, result.stderr);
+    const last = result.stderr.trim().split('\n').at(-1)!;
+    assert.match(last, /no topic "missing\.[a-z-]+"/, last);
+    assert.match(last, /may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, last);
+    assert.deepEqual(await admin.listTopics().then((topics) => topics.filter((topic) => topic.startsWith('missing.'))), []);
+  });
 });
