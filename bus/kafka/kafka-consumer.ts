@@ -35,7 +35,7 @@ export class KafkaConsumer implements BusConsumer {
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
-      this.failure = payload.error;
+      this.failure = groupRefused(url, options.group, payload.error);
       this.handoff.close();
     });
   }
@@ -92,8 +92,21 @@ export class KafkaConsumer implements BusConsumer {
           clearInterval(beating);
         }
       },
+    }).catch((error: unknown) => {
+      throw groupRefused(this.url, this.options.group, error);
     });
   }
+}
+
+/**
+ * kafkajs reports a group the user may not read (GROUP_AUTHORIZATION_FAILED) as "Failed to find
+ * group coordinator", keeping the broker's answer to itself: said here with the group's name,
+ * which the cluster's administrator needs to grant READ on it. Other errors are left as they are.
+ */
+function groupRefused<Failure>(url: string, group: string, error: Failure): Failure | Error {
+  const { name, type } = error as { name?: string; type?: string };
+  if (name !== 'KafkaJSGroupCoordinatorNotFound' && type !== 'GROUP_AUTHORIZATION_FAILED') return error;
+  return new Error(`${url}: consumer group ${JSON.stringify(group)}: ${(error as Error).message} (on a cluster with ACLs: this user needs READ on the group)`, { cause: error });
 }
 
 function consumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {

@@ -73,9 +73,17 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
   it('fails at its start naming the missing topic and the CREATE right when the topics are not there', async () => {
     const result = await runAsAlice('missing.');
     assert.equal(result.status, 1, result.stderr);
-    const last = result.stderr.trim().split('\n').at(-1)!;
-    assert.match(last, /no topic "missing\.[a-z-]+"/, last);
-    assert.match(last, /may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, last);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
+    assert.match(said, /no topic "missing\.[a-z-]+"/, result.stderr);
+    assert.match(said, /may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, said);
     assert.deepEqual(await admin.listTopics().then((topics) => topics.filter((topic) => topic.startsWith('missing.'))), []);
+  });
+
+  it('tail without the READ right on its consumer group fails naming the group and the right, not "Failed to find group coordinator"', async () => {
+    const result = await runCommandProcess(['tail', 'admin.embeddings', '--from-beginning', '--max', '1', '--kafka', broker.securedAddress!, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'], { env: { HRRR_EMBED_KAFKA_PASSWORD: password } });
+    assert.equal(result.status, 1, result.stderr);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed tail:'))!;
+    assert.match(said, /consumer group "hrrr-embed-tail-[0-9a-f-]+"/, said);
+    assert.match(said, /READ/, said);
   });
 });
