@@ -1,6 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type ConsumerConfig, type Message, type PartitionMetadata, type Producer, type RecordMetadata, type SASLOptions, type Transaction } from 'kafkajs';
 import type { BusConsumer, ConsumedRecord, ConsumerOptions, OutgoingRecord, ProducedRecord, TopicBus, TopicOptions } from '../bus.js';
-import { nextOffsets } from '../bus.js';
+import { nextOffsets, RecordTooLargeError } from '../bus.js';
 import type { StageLogger } from '../../stages/stage.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { unreachable } from './unreachable.js';
@@ -106,7 +106,9 @@ export class KafkaBus implements TopicBus {
   async produce(topic: string, records: OutgoingRecord[]): Promise<ProducedRecord[]> {
     const producer = await this.producer.get();
     const { messages, partitions } = await this.partitioned(topic, records);
-    const sent = await producer.send({ topic, acks: -1, messages });
+    const sent = await producer.send({ topic, acks: -1, messages }).catch((error: unknown) => {
+      throw refusedAsTooLarge(topic, records, error);
+    });
     return producedOffsets(topic, partitions, sent);
   }
 
@@ -175,7 +177,9 @@ export class KafkaBus implements TopicBus {
     return {
       produce: async (topic, records) => {
         const { messages } = await this.partitioned(topic, records);
-        await transaction.send({ topic, acks: -1, messages });
+        await transaction.send({ topic, acks: -1, messages }).catch((error: unknown) => {
+          throw refusedAsTooLarge(topic, records, error);
+        });
       },
       commitConsumed: async (group, records) => {
         const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
@@ -232,6 +236,13 @@ function topicNotCreated(url: string, topic: string, error: unknown): Error {
     ? `, and this user may not create it (${said}): have the cluster's administrator create it (infra/kafka/create-topics.sh lists them) or grant CREATE`
     : `, and creating it failed (${said})`;
   return new Error(`${url}: no topic ${JSON.stringify(topic)}${hint}`, { cause: error });
+}
+
+/** MESSAGE_TOO_LARGE as a RecordTooLargeError naming the topic and the largest record's size; other errors as they are. */
+function refusedAsTooLarge(topic: string, records: OutgoingRecord[], error: unknown): unknown {
+  if ((error as { type?: string } | null)?.type !== 'MESSAGE_TOO_LARGE') return error;
+  const sizes = records.map(({ key, value, headers }) => (key?.byteLength ?? 0) + value.byteLength + Object.entries(headers ?? {}).reduce((sum, [name, bytes]) => sum + name.length + bytes.byteLength, 0));
+  return new RecordTooLargeError(topic, Math.max(...sizes), { cause: error });
 }
 
 /** Kafka's answer to a producer whose transactional id another producer has taken over since. */
