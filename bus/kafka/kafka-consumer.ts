@@ -78,7 +78,11 @@ export class KafkaConsumer implements BusConsumer {
     await this.consumer.connect().catch((error: unknown) => {
       throw unreachable(this.url, error);
     });
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false }).catch((error: unknown) => {
+      // kafkajs names no topic; a cluster without automatic topic creation has none it was not given.
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      throw new Error(`${this.url}: no topic ${this.options.topics.map((topic) => JSON.stringify(topic)).join(' or ')}, or this user may not DESCRIBE it (${(error as Error).message})`, { cause: error });
+    });
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message, heartbeat }) => {

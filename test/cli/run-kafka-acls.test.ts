@@ -86,4 +86,14 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     assert.match(said, /consumer group "hrrr-embed-tail-[0-9a-f-]+"/, said);
     assert.match(said, /READ/, said);
   });
+
+  it('run --events with an events topic that is not there fails naming it, not "This server does not host this topic-partition"', async () => {
+    const result = await runCommandProcess(
+      ['run', '--events', 'admin.hrrr-objetcs', '--group', 'embedders', '--topic-prefix', 'admin.', '--source', join(work, 'source'), '--state', join(work, 'state-events'), '--model', join(work, 'models'), '--device', 'cpu', '--kafka', broker.securedAddress!, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'],
+      { env: { HRRR_EMBED_KAFKA_PASSWORD: password } },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
+    assert.match(said, /no topic "admin\.hrrr-objetcs"/, said);
+  });
 });
