@@ -35,7 +35,7 @@ export class KafkaConsumer implements BusConsumer {
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
-      this.failure = groupRefused(url, options.group, payload.error);
+      this.failure = refused(url, options, payload.error);
       this.handoff.close();
     });
   }
@@ -97,20 +97,24 @@ export class KafkaConsumer implements BusConsumer {
         }
       },
     }).catch((error: unknown) => {
-      throw groupRefused(this.url, this.options.group, error);
+      throw refused(this.url, this.options, error);
     });
   }
 }
 
 /**
+ * What the cluster's ACLs refused, said with the name the administrator needs to grant READ on:
  * kafkajs reports a group the user may not read (GROUP_AUTHORIZATION_FAILED) as "Failed to find
- * group coordinator", keeping the broker's answer to itself: said here with the group's name,
- * which the cluster's administrator needs to grant READ on it. Other errors are left as they are.
+ * group coordinator", keeping the broker's answer to itself, and a topic it may not read without
+ * its name. Other errors are left as they are.
  */
-function groupRefused<Failure>(url: string, group: string, error: Failure): Failure | Error {
-  const { name, type } = error as { name?: string; type?: string };
-  if (name !== 'KafkaJSGroupCoordinatorNotFound' && type !== 'GROUP_AUTHORIZATION_FAILED') return error;
-  return new Error(`${url}: consumer group ${JSON.stringify(group)}: ${(error as Error).message} (on a cluster with ACLs: this user needs READ on the group)`, { cause: error });
+function refused<Failure>(url: string, { group, topics }: ConsumerOptions, error: Failure): Failure | Error {
+  const { name, type, cause } = error as { name?: string; type?: string; cause?: { type?: string } };
+  let resource: string;
+  if (name === 'KafkaJSGroupCoordinatorNotFound' || type === 'GROUP_AUTHORIZATION_FAILED') resource = `consumer group ${JSON.stringify(group)}`;
+  else if ((type ?? cause?.type) === 'TOPIC_AUTHORIZATION_FAILED') resource = `topic ${topics.map((topic) => JSON.stringify(topic)).join(' or ')}`;
+  else return error;
+  return new Error(`${url}: ${resource}: ${(error as Error).message} (on a cluster with ACLs: this user needs READ on it)`, { cause: error });
 }
 
 function consumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {

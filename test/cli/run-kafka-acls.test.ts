@@ -28,19 +28,15 @@ before(async () => {
   broker = await startBroker({ secured: { users: { alice: password } }, acls: true });
   admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), waitForLeaders: true });
+  await admin.createTopics({ topics: [...Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), { topic: 'described.objects' }], waitForLeaders: true });
+  const allow = (resourceType: number, resourceName: string, resourcePatternType: number, operation: number) => ({ resourceType, resourceName, resourcePatternType, principal: 'User:alice', host: '*', operation, permissionType: AclPermissionTypes.ALLOW });
   await admin.createAcls({
-    acl: ['admin.', 'missing.'].flatMap((prefix) =>
-      [AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => ({
-        resourceType: AclResourceTypes.TOPIC,
-        resourceName: prefix,
-        resourcePatternType: ResourcePatternTypes.PREFIXED,
-        principal: 'User:alice',
-        host: '*',
-        operation,
-        permissionType: AclPermissionTypes.ALLOW,
-      })),
-    ),
+    acl: [
+      ...['admin.', 'missing.'].flatMap((prefix) => [AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(AclResourceTypes.TOPIC, prefix, ResourcePatternTypes.PREFIXED, operation))),
+      // An events topic alice may see but not read, and the group she would read it in.
+      allow(AclResourceTypes.TOPIC, 'described.objects', ResourcePatternTypes.LITERAL, AclOperationTypes.DESCRIBE),
+      allow(AclResourceTypes.GROUP, 'embedders', ResourcePatternTypes.LITERAL, AclOperationTypes.READ),
+    ],
   });
   await putAnalysis(new FolderStore(join(work, 'source')), smallAnalysisOfHour(0));
   await selectBackend('cpu', 'inference', silentLogger);
@@ -84,6 +80,17 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     assert.equal(result.status, 1, result.stderr);
     const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed tail:'))!;
     assert.match(said, /consumer group "hrrr-embed-tail-[0-9a-f-]+"/, said);
+    assert.match(said, /READ/, said);
+  });
+
+  it('run --events without the READ right on its events topic fails naming the topic and the right', async () => {
+    const result = await runCommandProcess(
+      ['run', '--events', 'described.objects', '--group', 'embedders', '--topic-prefix', 'admin.', '--source', join(work, 'source'), '--state', join(work, 'state-described'), '--model', join(work, 'models'), '--device', 'cpu', '--kafka', broker.securedAddress!, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'],
+      { env: { HRRR_EMBED_KAFKA_PASSWORD: password } },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
+    assert.match(said, /topic "described\.objects"/, said);
     assert.match(said, /READ/, said);
   });
 
