@@ -107,7 +107,7 @@ export class KafkaBus implements TopicBus {
     const producer = await this.producer.get();
     const { messages, partitions } = await this.partitioned(topic, records);
     const sent = await producer.send({ topic, acks: -1, messages }).catch((error: unknown) => {
-      throw refusedAsTooLarge(topic, records, error);
+      throw refusedRecords(this.url, topic, records, error);
     });
     return producedOffsets(topic, partitions, sent);
   }
@@ -178,7 +178,7 @@ export class KafkaBus implements TopicBus {
       produce: async (topic, records) => {
         const { messages } = await this.partitioned(topic, records);
         await transaction.send({ topic, acks: -1, messages }).catch((error: unknown) => {
-          throw refusedAsTooLarge(topic, records, error);
+          throw refusedRecords(this.url, topic, records, error);
         });
       },
       commitConsumed: async (group, records) => {
@@ -238,9 +238,17 @@ function topicNotCreated(url: string, topic: string, error: unknown): Error {
   return new Error(`${url}: no topic ${JSON.stringify(topic)}${hint}`, { cause: error });
 }
 
-/** MESSAGE_TOO_LARGE as a RecordTooLargeError naming the topic and the largest record's size; other errors as they are. */
-function refusedAsTooLarge(topic: string, records: OutgoingRecord[], error: unknown): unknown {
-  if ((error as { type?: string } | null)?.type !== 'MESSAGE_TOO_LARGE') return error;
+/**
+ * Why the broker refused records, said with the topic: MESSAGE_TOO_LARGE as a RecordTooLargeError
+ * naming the largest record's size, and a topic the user may not write (kafkajs names none) with
+ * the right the administrator needs to grant. Other errors as they are.
+ */
+function refusedRecords(url: string, topic: string, records: OutgoingRecord[], error: unknown): unknown {
+  const { type, cause } = (error ?? {}) as { type?: string; cause?: { type?: string } };
+  if ((type ?? cause?.type) === 'TOPIC_AUTHORIZATION_FAILED') {
+    return new Error(`${url}: topic ${JSON.stringify(topic)}: ${(error as Error).message} (on a cluster with ACLs: this user needs WRITE on it)`, { cause: error });
+  }
+  if (type !== 'MESSAGE_TOO_LARGE') return error;
   const sizes = records.map(({ key, value, headers }) => (key?.byteLength ?? 0) + value.byteLength + Object.entries(headers ?? {}).reduce((sum, [name, bytes]) => sum + name.length + bytes.byteLength, 0));
   return new RecordTooLargeError(topic, Math.max(...sizes), { cause: error });
 }

@@ -28,11 +28,12 @@ before(async () => {
   broker = await startBroker({ secured: { users: { alice: password } }, acls: true });
   admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [...Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), { topic: 'described.objects' }], waitForLeaders: true });
+  await admin.createTopics({ topics: [...Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), ...Object.values(defaultTopics).map((name) => ({ topic: `readonly.${name}` })), { topic: 'described.objects' }], waitForLeaders: true });
   const allow = (resourceType: number, resourceName: string, resourcePatternType: number, operation: number) => ({ resourceType, resourceName, resourcePatternType, principal: 'User:alice', host: '*', operation, permissionType: AclPermissionTypes.ALLOW });
   await admin.createAcls({
     acl: [
       ...['admin.', 'missing.'].flatMap((prefix) => [AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(AclResourceTypes.TOPIC, prefix, ResourcePatternTypes.PREFIXED, operation))),
+      ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => allow(AclResourceTypes.TOPIC, 'readonly.', ResourcePatternTypes.PREFIXED, operation)),
       // An events topic alice may see but not read, and the group she would read it in.
       allow(AclResourceTypes.TOPIC, 'described.objects', ResourcePatternTypes.LITERAL, AclOperationTypes.DESCRIBE),
       allow(AclResourceTypes.GROUP, 'embedders', ResourcePatternTypes.LITERAL, AclOperationTypes.READ),
@@ -73,6 +74,14 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     assert.match(said, /no topic "missing\.[a-z-]+"/, result.stderr);
     assert.match(said, /may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, said);
     assert.deepEqual(await admin.listTopics().then((topics) => topics.filter((topic) => topic.startsWith('missing.'))), []);
+  });
+
+  it('fails naming the topic and the WRITE right when it may not write its records', async () => {
+    const result = await runAsAlice('readonly.');
+    assert.equal(result.status, 1, result.stderr);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
+    assert.match(said, /topic "readonly\.embeddings"/, said);
+    assert.match(said, /WRITE/, said);
   });
 
   it('tail without the READ right on its consumer group fails naming the group and the right, not "Failed to find group coordinator"', async () => {
