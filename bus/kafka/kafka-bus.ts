@@ -128,7 +128,9 @@ export class KafkaBus implements TopicBus {
   async inTransaction<T>(transactionalId: string, work: (transaction: BusTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const producer = await this.transactionalProducer(transactionalId).get();
-      const transaction = await producer.transaction();
+      const transaction = await producer.transaction().catch((error: unknown) => {
+        throw transactionRefused(this.url, transactionalId, error);
+      });
       try {
         const result = await work(this.transactionView(transaction));
         await transaction.commit();
@@ -251,6 +253,19 @@ function refusedRecords(url: string, topic: string, records: OutgoingRecord[], e
   if (type !== 'MESSAGE_TOO_LARGE') return error;
   const sizes = records.map(({ key, value, headers }) => (key?.byteLength ?? 0) + value.byteLength + Object.entries(headers ?? {}).reduce((sum, [name, bytes]) => sum + name.length + bytes.byteLength, 0));
   return new RecordTooLargeError(topic, Math.max(...sizes), { cause: error });
+}
+
+/**
+ * kafkajs reports a transactional id the user may not write (TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+ * as "Failed to find group coordinator", which sends an administrator to the consumer group's
+ * rights: said here with the id. Other errors as they are.
+ */
+function transactionRefused(url: string, transactionalId: string, error: unknown): unknown {
+  const { name, type, cause } = (error ?? {}) as { name?: string; type?: string; cause?: { type?: string } };
+  if (name !== 'KafkaJSGroupCoordinatorNotFound' && (type ?? cause?.type) !== 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') return error;
+  // As retriable as kafkajs said: a coordinator not found may also be a broker restarting.
+  const said = new Error(`${url}: transactional id ${JSON.stringify(transactionalId)}: ${(error as Error).message} (on a cluster with ACLs: this user needs WRITE on it)`, { cause: error });
+  return Object.assign(said, { retriable: (error as { retriable?: boolean }).retriable === true });
 }
 
 /** Kafka's answer to a producer whose transactional id another producer has taken over since. */

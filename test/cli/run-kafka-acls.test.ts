@@ -13,6 +13,7 @@ import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { objectCreatedRecord } from '../support/object-events.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -28,7 +29,7 @@ before(async () => {
   broker = await startBroker({ secured: { users: { alice: password } }, acls: true });
   admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [...Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), ...Object.values(defaultTopics).map((name) => ({ topic: `readonly.${name}` })), { topic: 'described.objects' }], waitForLeaders: true });
+  await admin.createTopics({ topics: [...Object.values(defaultTopics).map((name) => ({ topic: `admin.${name}`, numPartitions: 3 })), ...Object.values(defaultTopics).map((name) => ({ topic: `readonly.${name}` })), { topic: 'described.objects' }, { topic: 'admin.objects' }], waitForLeaders: true });
   const allow = (resourceType: number, resourceName: string, resourcePatternType: number, operation: number) => ({ resourceType, resourceName, resourcePatternType, principal: 'User:alice', host: '*', operation, permissionType: AclPermissionTypes.ALLOW });
   await admin.createAcls({
     acl: [
@@ -101,6 +102,21 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
     assert.match(said, /topic "described\.objects"/, said);
     assert.match(said, /READ/, said);
+  });
+
+  it('run --events without the WRITE right on its transactional ids fails naming them and the right, not "Failed to find group coordinator"', async () => {
+    const producer = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic: 'admin.objects', messages: [objectCreatedRecord(smallAnalysisOfHour(0).key)].map(({ key, value }) => ({ key: Buffer.from(key!), value: Buffer.from(value) })) });
+    await producer.disconnect();
+    const result = await runCommandProcess(
+      ['run', '--events', 'admin.objects', '--group', 'embedders', '--topic-prefix', 'admin.', '--source', join(work, 'source'), '--state', join(work, 'state-transactions'), '--model', join(work, 'models'), '--device', 'cpu', '--kafka', broker.securedAddress!, '--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'],
+      { env: { HRRR_EMBED_KAFKA_PASSWORD: password } },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
+    assert.match(said, /transactional id "hrrr-embed-embedders-admin\.objects-0"/, said);
+    assert.match(said, /WRITE/, said);
   });
 
   it('run --events with an events topic that is not there fails naming it, not "This server does not host this topic-partition"', async () => {
