@@ -235,7 +235,7 @@ function topicNotCreated(url: string, topic: string, error: unknown): Error {
   const causes = (error as { errors?: Array<{ type?: string; message?: string }> }).errors ?? [error as { type?: string; message?: string }];
   const said = causes.map(({ type, message }) => [type, message].filter(Boolean).join(': ')).join('; ');
   const hint = causes.some(({ type }) => type === 'TOPIC_AUTHORIZATION_FAILED')
-    ? `, and this user may not create it (${said}): have the cluster's administrator create it (infra/kafka/create-topics.sh lists them) or grant CREATE`
+    ? ` (or this user may not DESCRIBE it), and it may not create it (${said}): have the cluster's administrator create it (infra/kafka/create-topics.sh lists them) or grant CREATE`
     : `, and creating it failed (${said})`;
   return new Error(`${url}: no topic ${JSON.stringify(topic)}${hint}`, { cause: error });
 }

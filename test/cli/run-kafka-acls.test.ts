@@ -73,7 +73,7 @@ describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE
     assert.equal(result.status, 1, result.stderr);
     const said = result.stderr.split('\n').find((line) => line.startsWith('hrrr-embed run:'))!;
     assert.match(said, /no topic "missing\.[a-z-]+"/, result.stderr);
-    assert.match(said, /may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, said);
+    assert.match(said, /may not DESCRIBE it\), and it may not create it .*TOPIC_AUTHORIZATION_FAILED.*CREATE/, said);
     assert.deepEqual(await admin.listTopics().then((topics) => topics.filter((topic) => topic.startsWith('missing.'))), []);
   });
 
