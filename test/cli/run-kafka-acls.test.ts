@@ -18,8 +18,9 @@ import { SMALL_CONFIG } from '../model/fixtures.js';
 
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
-// An administered cluster: topics made by its administrator, and a service user (alice) that may
-// read, write and describe the topics under its prefixes, and nothing else (no CREATE).
+// An administered cluster: topics made by its administrator, and a service user (alice) with only
+// the rights it was given: READ, WRITE and DESCRIBE on the topics under admin. and missing., READ
+// and DESCRIBE on readonly., DESCRIBE on described.objects, READ on group embedders; no CREATE.
 const password = 'alice-s3cret-pw';
 let work: string;
 let broker: TestBroker;
@@ -58,7 +59,7 @@ const runAsAlice = (prefix: string) =>
     { env: { HRRR_EMBED_KAFKA_PASSWORD: password } },
   );
 
-describe('hrrr-embed run as a user that may not create topics (ACLs: READ, WRITE, DESCRIBE)', () => {
+describe('hrrr-embed on a cluster with ACLs, as a user with only the rights it was given', () => {
   it('publishes to the topics the administrator made, with their partition count, asking for no CREATE right', async () => {
     const result = await runAsAlice('admin.');
     assert.equal(result.status, 0, result.stderr);
