@@ -80,6 +80,19 @@ export interface BusConsumer {
   close(): Promise<void>;
 }
 
+/**
+ * A record larger than the bus takes on its topic (Kafka: the topic's max.message.bytes, which its
+ * administrator may set below the broker's 1 MB). The same record is refused every time: its
+ * input is set aside as a dead letter, not retried, or the stream would stop on it for good.
+ */
+export class RecordTooLargeError extends Error {
+  override readonly name = 'RecordTooLargeError';
+
+  constructor(readonly topic: string, readonly bytes: number, options?: ErrorOptions) {
+    super(`${topic}: a record of ${bytes} bytes is larger than the topic takes (its max.message.bytes)`, options);
+  }
+}
+
 /** The offset to commit for each partition: one past the highest record given, as Kafka counts. */
 export function nextOffsets(records: ConsumedRecord[]): Map<string, { topic: string; partition: number; offset: number }> {
   const next = new Map<string, { topic: string; partition: number; offset: number }>();

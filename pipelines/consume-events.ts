@@ -1,4 +1,4 @@
-import type { BusConsumer, ConsumedRecord, OutgoingRecord, TopicBus } from '../bus/bus.js';
+import { RecordTooLargeError, type BusConsumer, type ConsumedRecord, type OutgoingRecord, type TopicBus } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { BusTransaction } from '../bus/kafka/kafka-bus.js';
 import { sourceObject } from '../stages/sinks/publish.js';
@@ -133,17 +133,31 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         outcomes = await handle(record, async (topic, records) => void outgoing.push([topic, records]));
         // One producer per input partition, stable across restarts: a restarted worker fences off its old self.
         const transactionalId = `hrrr-embed-${events.group}-${record.topic}-${record.partition}`;
-        const committed = await retryingKafka(() =>
-          bus.inTransaction(transactionalId, async (transaction) => {
-            // A member that lost this partition in a rebalance may still hold the event; whoever
-            // commits first publishes it, and the other finds the offset moved past it.
-            const next = await transaction.committedOffset(events.group, record.topic, record.partition);
-            if (next !== null && next > record.offset) return false;
-            for (const [topic, records] of outgoing) await transaction.produce(topic, records);
-            await transaction.commitConsumed(events.group, [record]);
-            return true;
-          }),
-        );
+        const commitWith = (outputs: Array<[string, OutgoingRecord[]]>) =>
+          retryingKafka(() =>
+            bus.inTransaction(transactionalId, async (transaction) => {
+              // A member that lost this partition in a rebalance may still hold the event; whoever
+              // commits first publishes it, and the other finds the offset moved past it.
+              const next = await transaction.committedOffset(events.group, record.topic, record.partition);
+              if (next !== null && next > record.offset) return false;
+              for (const [topic, records] of outputs) await transaction.produce(topic, records);
+              await transaction.commitConsumed(events.group, [record]);
+              return true;
+            }),
+          );
+        let committed;
+        try {
+          committed = await commitWith(outgoing);
+        } catch (error) {
+          if (!(error instanceof RecordTooLargeError)) throw error;
+          // Refused every time: the event becomes a dead letter, without the event itself (maybe
+          // what made it too large; its key says where it stays on the events topic while retained).
+          const where = `kafka:${record.topic}/${record.partition}/${record.offset}`;
+          const deadLetter: Array<[string, OutgoingRecord[]]> = [];
+          await embedder.deadLetter(where, null, new StageError('publish', error), async (topic, records) => void deadLetter.push([topic, records]));
+          committed = await commitWith(deadLetter);
+          outcomes = [{ kind: 'dead-letter', hour: null, key: where, stage: 'publish', errorClass: error.name, error: error.message }];
+        }
         if (!committed) outcomes = [{ kind: 'ignored', key: `kafka:${record.topic}/${record.partition}/${record.offset}`, why: 'already handled by another member of the group' }];
       } else {
         outcomes = await handle(record, (topic, records) => bus.produce(topic, records));

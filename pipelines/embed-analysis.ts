@@ -1,4 +1,4 @@
-import type { OutgoingRecord } from '../bus/bus.js';
+import { RecordTooLargeError, type OutgoingRecord } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { SourceObject } from '../bus/records.js';
 import type { Autoencoder } from '../model/autoencoder.js';
@@ -7,7 +7,7 @@ import { alertPicture, reconstruct } from '../model/picture.js';
 import { createPublishStage, type EncodedField } from '../stages/sinks/publish.js';
 import { createShardStage } from '../stages/sinks/shard.js';
 import type { ShardWriter } from '../shards/writer.js';
-import { attributed, type StageContext, type StageError } from '../stages/stage.js';
+import { attributed, StageError, type StageContext } from '../stages/stage.js';
 import { createEncodeStage, type EncodeBatching } from '../stages/transforms/encode.js';
 import { createNormalizeStage } from '../stages/transforms/normalize.js';
 import type { DecodedField, EmbeddedField, NormalizedField } from '../stages/types.js';
@@ -83,8 +83,13 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
       // All the fields at once, so that they can share the encoder's batches; published in order.
       const encoded = await Promise.all(fields.map((decoded) => normalizeAndEncode(decoded, context)));
       for (const pair of encoded.flat()) {
-        // Not attributed: a failing bus or store is no fault of the input, and must not make a dead letter.
-        for await (const _topic of publish.process(pair, context));
+        // Not attributed: a failing bus or store is no fault of the input, and must not make a dead
+        // letter; a record the topic will never take is.
+        try {
+          for await (const _topic of publish.process(pair, context));
+        } catch (error) {
+          throw error instanceof RecordTooLargeError ? new StageError('publish', error) : error;
+        }
         if (shard) for await (const _kept of shard.process(pair.normalized, context));
       }
     },

@@ -1,6 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type ConsumerConfig, type Message, type PartitionMetadata, type Producer, type RecordMetadata, type SASLOptions, type Transaction } from 'kafkajs';
 import type { BusConsumer, ConsumedRecord, ConsumerOptions, OutgoingRecord, ProducedRecord, TopicBus, TopicOptions } from '../bus.js';
-import { nextOffsets } from '../bus.js';
+import { nextOffsets, RecordTooLargeError } from '../bus.js';
 import type { StageLogger } from '../../stages/stage.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { unreachable } from './unreachable.js';
@@ -95,13 +95,20 @@ export class KafkaBus implements TopicBus {
 
   async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
     const admin = await this.admin.get();
-    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true });
+    // Asked first: on a cluster with ACLs, CreateTopics is refused without the CREATE right even
+    // for a topic that exists, and a service given only READ, WRITE and DESCRIBE must still start.
+    if ((await admin.listTopics()).includes(topic)) return;
+    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions ?? 1 }], waitForLeaders: true }).catch((error: unknown) => {
+      throw topicNotCreated(this.url, topic, error);
+    });
   }
 
   async produce(topic: string, records: OutgoingRecord[]): Promise<ProducedRecord[]> {
     const producer = await this.producer.get();
     const { messages, partitions } = await this.partitioned(topic, records);
-    const sent = await producer.send({ topic, acks: -1, messages });
+    const sent = await producer.send({ topic, acks: -1, messages }).catch((error: unknown) => {
+      throw refusedRecords(this.url, topic, records, error);
+    });
     return producedOffsets(topic, partitions, sent);
   }
 
@@ -121,7 +128,9 @@ export class KafkaBus implements TopicBus {
   async inTransaction<T>(transactionalId: string, work: (transaction: BusTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const producer = await this.transactionalProducer(transactionalId).get();
-      const transaction = await producer.transaction();
+      const transaction = await producer.transaction().catch((error: unknown) => {
+        throw transactionRefused(this.url, transactionalId, error);
+      });
       try {
         const result = await work(this.transactionView(transaction));
         await transaction.commit();
@@ -170,7 +179,9 @@ export class KafkaBus implements TopicBus {
     return {
       produce: async (topic, records) => {
         const { messages } = await this.partitioned(topic, records);
-        await transaction.send({ topic, acks: -1, messages });
+        await transaction.send({ topic, acks: -1, messages }).catch((error: unknown) => {
+          throw refusedRecords(this.url, topic, records, error);
+        });
       },
       commitConsumed: async (group, records) => {
         const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
@@ -213,6 +224,48 @@ export class KafkaBus implements TopicBus {
     return metadata;
   }
 
+}
+
+/**
+ * Why a topic could not be created, naming it and what Kafka said (kafkajs says only "Topic
+ * creation errors"): most often a service user without the CREATE right on a cluster whose
+ * administrator creates the topics.
+ */
+function topicNotCreated(url: string, topic: string, error: unknown): Error {
+  const causes = (error as { errors?: Array<{ type?: string; message?: string }> }).errors ?? [error as { type?: string; message?: string }];
+  const said = causes.map(({ type, message }) => [type, message].filter(Boolean).join(': ')).join('; ');
+  const hint = causes.some(({ type }) => type === 'TOPIC_AUTHORIZATION_FAILED')
+    ? ` (or this user may not DESCRIBE it), and it may not create it (${said}): have the cluster's administrator create it (infra/kafka/create-topics.sh lists them) or grant CREATE`
+    : `, and creating it failed (${said})`;
+  return new Error(`${url}: no topic ${JSON.stringify(topic)}${hint}`, { cause: error });
+}
+
+/**
+ * Why the broker refused records, said with the topic: MESSAGE_TOO_LARGE as a RecordTooLargeError
+ * naming the largest record's size, and a topic the user may not write (kafkajs names none) with
+ * the right the administrator needs to grant. Other errors as they are.
+ */
+function refusedRecords(url: string, topic: string, records: OutgoingRecord[], error: unknown): unknown {
+  const { type, cause } = (error ?? {}) as { type?: string; cause?: { type?: string } };
+  if ((type ?? cause?.type) === 'TOPIC_AUTHORIZATION_FAILED') {
+    return new Error(`${url}: topic ${JSON.stringify(topic)}: ${(error as Error).message} (on a cluster with ACLs: this user needs WRITE on it)`, { cause: error });
+  }
+  if (type !== 'MESSAGE_TOO_LARGE') return error;
+  const sizes = records.map(({ key, value, headers }) => (key?.byteLength ?? 0) + value.byteLength + Object.entries(headers ?? {}).reduce((sum, [name, bytes]) => sum + name.length + bytes.byteLength, 0));
+  return new RecordTooLargeError(topic, Math.max(...sizes), { cause: error });
+}
+
+/**
+ * kafkajs reports a transactional id the user may not write (TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+ * as "Failed to find group coordinator", which sends an administrator to the consumer group's
+ * rights: said here with the id. Other errors as they are.
+ */
+function transactionRefused(url: string, transactionalId: string, error: unknown): unknown {
+  const { name, type, cause } = (error ?? {}) as { name?: string; type?: string; cause?: { type?: string } };
+  if (name !== 'KafkaJSGroupCoordinatorNotFound' && (type ?? cause?.type) !== 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') return error;
+  // As retriable as kafkajs said: a coordinator not found may also be a broker restarting.
+  const said = new Error(`${url}: transactional id ${JSON.stringify(transactionalId)}: ${(error as Error).message} (on a cluster with ACLs: this user needs WRITE on it)`, { cause: error });
+  return Object.assign(said, { retriable: (error as { retriable?: boolean }).retriable === true });
 }
 
 /** Kafka's answer to a producer whose transactional id another producer has taken over since. */

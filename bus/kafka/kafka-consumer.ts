@@ -35,7 +35,7 @@ export class KafkaConsumer implements BusConsumer {
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
-      this.failure = payload.error;
+      this.failure = refused(url, options, payload.error);
       this.handoff.close();
     });
   }
@@ -78,7 +78,11 @@ export class KafkaConsumer implements BusConsumer {
     await this.consumer.connect().catch((error: unknown) => {
       throw unreachable(this.url, error);
     });
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false });
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false }).catch((error: unknown) => {
+      // kafkajs names no topic; a cluster without automatic topic creation has none it was not given.
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      throw new Error(`${this.url}: no topic ${this.options.topics.map((topic) => JSON.stringify(topic)).join(' or ')}, or this user may not DESCRIBE it (${(error as Error).message})`, { cause: error });
+    });
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message, heartbeat }) => {
@@ -92,8 +96,25 @@ export class KafkaConsumer implements BusConsumer {
           clearInterval(beating);
         }
       },
+    }).catch((error: unknown) => {
+      throw refused(this.url, this.options, error);
     });
   }
+}
+
+/**
+ * What the cluster's ACLs refused, said with the name the administrator needs to grant READ on:
+ * kafkajs reports a group the user may not read (GROUP_AUTHORIZATION_FAILED) as "Failed to find
+ * group coordinator", keeping the broker's answer to itself, and a topic it may not read without
+ * its name. Other errors are left as they are.
+ */
+function refused<Failure>(url: string, { group, topics }: ConsumerOptions, error: Failure): Failure | Error {
+  const { name, type, cause } = error as { name?: string; type?: string; cause?: { type?: string } };
+  let resource: string;
+  if (name === 'KafkaJSGroupCoordinatorNotFound' || type === 'GROUP_AUTHORIZATION_FAILED') resource = `consumer group ${JSON.stringify(group)}`;
+  else if ((type ?? cause?.type) === 'TOPIC_AUTHORIZATION_FAILED') resource = `topic ${topics.map((topic) => JSON.stringify(topic)).join(' or ')}`;
+  else return error;
+  return new Error(`${url}: ${resource}: ${(error as Error).message} (on a cluster with ACLs: this user needs READ on it)`, { cause: error });
 }
 
 function consumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {

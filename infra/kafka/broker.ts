@@ -30,7 +30,7 @@ export interface TestBroker {
   readonly address: string;
   /** Where the broker's log (stdout and stderr of the JVM) goes: read it when a test fails. */
   readonly logFile: string;
-  /** With `secured`: "127.0.0.1:PORT" of the listener that takes TLS and SASL (PLAIN) only. */
+  /** With `secured`: "127.0.0.1:PORT" of the listener that takes SASL (PLAIN) only, over TLS when it has a `pemFile`. */
   readonly securedAddress: string | undefined;
   /** Stops the JVM and keeps the data, so that start() brings back the same broker and topics. */
   pause(): Promise<void>;
@@ -44,11 +44,17 @@ export interface StartOptions {
   /** How long to wait for the broker to answer describeCluster; default 120 s (a cold JVM on 2 cores). */
   readyTimeoutMs?: number;
   /**
-   * A second listener, SASL_SSL, as a production cluster has: TLS with the key and certificate
-   * chain of `pemFile` (PEM: an unencrypted PKCS#8 key, then the certificates), and SASL PLAIN
-   * with these users and passwords. The PLAINTEXT listener stays for readiness and the broker.
+   * A second listener, as a production cluster has: SASL PLAIN with these users and passwords,
+   * over TLS with the key and certificate chain of `pemFile` (PEM: an unencrypted PKCS#8 key, then
+   * the certificates): SASL_SSL; without `pemFile`, SASL_PLAINTEXT. The PLAINTEXT listener stays
+   * for readiness and the broker.
    */
-  secured?: { pemFile: string; users: Record<string, string> };
+  secured?: { pemFile?: string; users: Record<string, string> };
+  /**
+   * ACLs enforced, as an administered cluster has them: the secured listener's users may do only
+   * what ACLs allow them; the PLAINTEXT listener's clients (the tests' administrator) may do all.
+   */
+  acls?: boolean;
 }
 
 /** Starts a fresh broker and resolves once it answers a describeCluster request. */
@@ -69,7 +75,7 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   };
   process.once('exit', cleanUpOnExit);
   try {
-    await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data'), ...(options.secured && { secured: { port: securedPort!, ...options.secured } }) }));
+    await writeFile(properties, serverProperties({ brokerPort: brokerPort!, controllerPort: controllerPort!, logDir: join(folder, 'data'), ...(options.secured && { secured: { port: securedPort!, ...options.secured } }), acls: options.acls ?? false }));
     formatStorage(properties, logFile);
     jvm = await launch(properties, logFile, address, readyTimeoutMs);
   } catch (error) {
@@ -98,25 +104,28 @@ export async function startBroker(options: StartOptions = {}): Promise<TestBroke
   };
 }
 
-function serverProperties({ brokerPort, controllerPort, logDir, secured }: { brokerPort: number; controllerPort: number; logDir: string; secured?: { port: number; pemFile: string; users: Record<string, string> } }): string {
+function serverProperties({ brokerPort, controllerPort, logDir, secured, acls }: { brokerPort: number; controllerPort: number; logDir: string; secured?: { port: number; pemFile?: string; users: Record<string, string> }; acls: boolean }): string {
   const users = secured && Object.entries(secured.users).map(([user, password]) => `user_${user}="${password}"`).join(' ');
+  const protocol = secured?.pemFile === undefined ? 'SASL_PLAINTEXT' : 'SASL_SSL';
+  const listener = protocol.toLowerCase();
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ''}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}${secured ? `,SASL_SSL://127.0.0.1:${secured.port}` : ''}`,
+    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${secured ? `,${protocol}://127.0.0.1:${secured.port}` : ''}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}${secured ? `,${protocol}://127.0.0.1:${secured.port}` : ''}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secured ? ',SASL_SSL:SASL_SSL' : ''}`,
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secured ? `,${protocol}:${protocol}` : ''}`,
     ...(secured
       ? [
-          'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN',
-          `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${users};`,
-          'listener.name.sasl_ssl.ssl.keystore.type=PEM',
-          `listener.name.sasl_ssl.ssl.keystore.location=${secured.pemFile}`,
+          `listener.name.${listener}.sasl.enabled.mechanisms=PLAIN`,
+          `listener.name.${listener}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${users};`,
+          ...(secured.pemFile === undefined ? [] : [`listener.name.${listener}.ssl.keystore.type=PEM`, `listener.name.${listener}.ssl.keystore.location=${secured.pemFile}`]),
         ]
       : []),
+    // The broker and the controller talk over PLAINTEXT as ANONYMOUS, which must stay allowed all.
+    ...(acls ? ['authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'super.users=User:ANONYMOUS', 'allow.everyone.if.no.acl.found=false'] : []),
     `log.dirs=${logDir}`,
     'num.partitions=1',
     'default.replication.factor=1',
