@@ -88,9 +88,9 @@ export async function runDemo(options: DemoOptions, onLine: (line: DemoLine) => 
 
   const done = new Counter();
   const stop = new AbortController();
+  // A gap counts too: the demo waits for every hour it wrote to be handled, and would otherwise wait for ever.
   const onEvent = (event: IngestEvent) => {
-    if (event.kind === 'gap') return;
-    onLine({ hour: formatHour(event.analysis.time), status: event.kind });
+    onLine({ hour: formatHour(event.kind === 'gap' ? event.time : event.analysis.time), status: event.kind });
     done.add();
   };
   const consuming = runConsumer({ source, state, bus, codec, model: slot, shards, match: REFC, from: start, concurrency: 1, stop: stop.signal, discovery: { pollIntervalMs: 100 } }, onEvent, context);

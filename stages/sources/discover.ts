@@ -140,7 +140,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         const high = Math.min(to?.getTime() ?? Infinity, floorHour(now), low + (lookaheadHours - 1) * HOUR_MS);
         let newest = -Infinity;
         let progressed = false;
-        const missing: { hour: number; incomplete?: Analysis }[] = [];
+        const missing: number[] = [];
         const toLook: number[] = [];
         for (let hour = low; hour <= high; hour += HOUR_MS) {
           // Hours handled already (in this run or an earlier one) count as later hours that came.
@@ -158,14 +158,22 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             if (stop?.aborted) return;
           } else {
             if (result.state === 'incomplete') context.log.debug({ hour: formatHour(new Date(hour)), why: result.why }, 'analysis not complete yet');
-            missing.push({ hour, ...(result.state === 'incomplete' && result.analysis && { incomplete: result.analysis }) });
+            missing.push(hour);
           }
         }
         const rangeEnded = to !== undefined && high >= to.getTime();
-        for (const { hour, incomplete } of missing) {
+        for (const hour of missing) {
           if (now - hour < gapAfterMs || !(hour < newest || rangeEnded)) continue;
+          // Its look may have come before a later hour's, and the hour with it since: looked at again, after.
+          const again = await look(hour, context);
           resolved.add(hour);
           progressed = true;
+          if (again.state === 'complete') {
+            yield again.analysis;
+            if (stop?.aborted) return;
+            continue;
+          }
+          const incomplete = again.state === 'incomplete' ? again.analysis : undefined;
           if (incomplete) {
             // Still short long after it was due: not being written, but broken. Fetch will say how.
             context.log.warn({ hour: formatHour(new Date(hour)), key: incomplete.key }, 'analysis still incomplete when due: passed on to be checked');
