@@ -47,4 +47,13 @@ describe('FallbackStore, beyond reading the next store', () => {
     assert.deepEqual(await second.get('kept'), bytes(2));
   });
 
+  it('lists a key that several stores hold once, as the first store has it', async () => {
+    const [first, second] = [folder('list-first'), folder('list-second')];
+    await first.put('b', bytes(1));
+    await second.put('a', bytes(2, 2));
+    await second.put('b', bytes(2, 2, 2));
+    const infos = await listed(new FallbackStore([first, second]));
+    assert.deepEqual(infos.map(({ key, size }) => [key, size]), [['a', 2], ['b', 1]]);
+  });
+
 });
