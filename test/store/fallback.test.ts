@@ -56,4 +56,9 @@ describe('FallbackStore, beyond reading the next store', () => {
     assert.deepEqual(infos.map(({ key, size }) => [key, size]), [['a', 2], ['b', 1]]);
   });
 
+  it('fails a listing when every store fails, with a failure of theirs, rather than giving an empty listing', async () => {
+    const both = new FallbackStore([unreachable('s3://first'), unreachable('s3://second')]);
+    await assert.rejects(listed(both, 'hrrr.'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.message === 's3://second/hrrr.: connect ECONNREFUSED');
+  });
+
 });
