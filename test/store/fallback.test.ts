@@ -61,4 +61,10 @@ describe('FallbackStore, beyond reading the next store', () => {
     await assert.rejects(listed(both, 'hrrr.'), (error: unknown) => error instanceof StoreError && error.kind === 'network' && error.message === 's3://second/hrrr.: connect ECONNREFUSED');
   });
 
+  it('gives the failure of a store that could not answer, not "no such object", when no other store has the object', async () => {
+    const both = new FallbackStore([unreachable('s3://first'), folder('lacking')]);
+    const isFailure = (error: unknown) => error instanceof StoreError && !(error instanceof ObjectNotFoundError) && error.message === 's3://first/x: connect ECONNREFUSED';
+    await assert.rejects(both.get('x'), isFailure);
+    await assert.rejects(both.head('x'), isFailure);
+  });
 });
