@@ -105,6 +105,15 @@ describe('retraining on shards', () => {
     assert.equal(await promotedVersion(models), forced.modelId);
   });
 
+  it('does not promote a candidate only as good as the promoted version: a learning rate of 1e-30 leaves the weights as they were, and the held-out loss equal', async () => {
+    const promoted = (await promotedVersion(models))!;
+    const same = await retrain(smallRun(models, shards, { runId: 'unchanged', steps: 1, stepsPerCheckpoint: 1, learningRate: 1e-30 }));
+    assert.equal(same.candidateLoss, same.currentLoss);
+    assert.equal(same.promoted, false, same.reason);
+    assert.match(same.reason, /is not below .*: saved, not promoted/);
+    assert.equal(await promotedVersion(models), promoted);
+  });
+
   it('writes no checkpoint and promotes nothing once confirmLease refuses (its trainer lost the lease): the run fails with that reason', async () => {
     const promoted = await promotedVersion(models);
     let confirmations = 0;
