@@ -22,4 +22,14 @@ describe('durable progress, at its edges', () => {
     assert.equal((await Progress.load(store, 'mark.json')).isDone(h(1)), true);
   });
 
+  it('keeps the last 1000 gaps, the oldest forgotten first', async () => {
+    const progress = await Progress.load(store, 'gaps.json');
+    progress.begin(h(0));
+    for (let n = 0; n < 1001; n++) void progress.markGap(h(n));
+    await progress.markDone(h(1001));
+    const gaps = (await Progress.load(store, 'gaps.json')).recentGaps;
+    assert.equal(gaps.length, 1000);
+    assert.deepEqual([gaps[0], gaps.at(-1)], [h(1), h(1000)]);
+  });
+
 });
