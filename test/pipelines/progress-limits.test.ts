@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Progress } from '../../pipelines/progress.js';
 import { FolderStore } from '../../store/folder.js';
+import type { ObjectStore } from '../../store/object-store.js';
 
 const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-progress-limits-'));
 after(() => rm(folder, { recursive: true, force: true }));
@@ -32,4 +33,24 @@ describe('durable progress, at its edges', () => {
     assert.deepEqual([gaps[0], gaps.at(-1)], [h(1), h(1000)]);
   });
 
+  it('saves in the order it marks: a slow save of an earlier mark never lands over a later one', async () => {
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let puts = 0;
+    const slowFirst: ObjectStore = Object.assign(Object.create(store) as ObjectStore, {
+      put: async (...args: Parameters<ObjectStore['put']>) => {
+        if (puts++ === 0) await firstHeld;
+        return store.put(...args);
+      },
+    });
+    const progress = await Progress.load(slowFirst, 'order.json');
+    progress.begin(h(0));
+    const first = progress.markDone(h(0));
+    const second = progress.markDone(h(1));
+    // Let the second save land first if it would (the defect), or give up waiting for it (it waits for the first).
+    await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 200))]);
+    releaseFirst();
+    await Promise.all([first, second]);
+    assert.equal((await Progress.load(store, 'order.json')).doneThrough?.getTime(), h(1).getTime());
+  });
 });
