@@ -150,4 +150,13 @@ describe('the encode stage', () => {
     await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.NaN), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite reconstruction error \(NaN\)/.test(error.message));
   });
 
+  it('rejects a field whose embedding or reconstruction error the model made infinite with a StageUnavailableError naming it, as it does NaN', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const input = { source, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) };
+    const broken = (embedding: Float32Array, reconstructionError: number) =>
+      createEncodeStage({ model: fixedModel(model, async (fields) => fields.map(() => ({ embedding, reconstructionError }))), backend: 'cpu' });
+    await assert.rejects(encodeOne(broken(new Float32Array([Number.NEGATIVE_INFINITY, 0.3]), 0.2), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite embedding \(-Infinity at 0\)/.test(error.message));
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.POSITIVE_INFINITY), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite reconstruction error \(Infinity\)/.test(error.message));
+  });
 });
