@@ -113,6 +113,22 @@ describe('Avro codec', () => {
       assert.equal(registry.requests.filter((request) => request.startsWith('GET /schemas/ids/')).length - before, 2, 'one fetch for the key schema, one for the value schema');
     });
 
+    it('a writer schema the registry could not be reached for is asked for again at the next record, not remembered as a failure', async () => {
+      const writer = await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url) });
+      const { topic, record } = await writer.encode('embeddings', embeddingKey, sampleEmbedding());
+      let reachable = false;
+      class CutUntilReachable extends SchemaRegistryClient {
+        override schemaById(id: number) {
+          return reachable ? super.schemaById(id) : Promise.reject(new Error(`schema registry ${registry.url} cannot be reached (GET /schemas/ids/${id}): connect ECONNREFUSED`));
+        }
+      }
+      const reader = await AvroCodec.create({ registry: new CutUntilReachable(registry.url) });
+      const read = () => reader.decode({ topic, key: null, value: record.value, headers: {} });
+      await assert.rejects(read(), /cannot be reached/);
+      reachable = true;
+      assert.deepEqual(((await read()).value as { embedding: number[] }).embedding, sampleEmbedding().embedding);
+    });
+
     it('the registry enforces the rule: a compatible next version registers, one that breaks old records is refused', async () => {
       const client = new SchemaRegistryClient(registry.url);
       const current = schemaFile('embeddings.value.avsc');

@@ -102,6 +102,23 @@ describe('the encode stage', () => {
     assert.deepEqual(sizes, [3, 1, 1, 1], 'the batch of three, then each of its fields alone');
   });
 
+  it("takes wasm's memory it cannot grow and tfjs's OOM for running out of resources too: the batch's fields are encoded again one at a time", async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const input = (key: string) => ({ source: { ...source, key }, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) });
+    for (const failure of ['Aborted(Cannot enlarge memory arrays to size 2147549184 bytes)', 'OOM when allocating tensor with shape [2,32,64,1]']) {
+      const sizes: number[] = [];
+      const encodeBatch = async (fields: readonly CroppedField[]) => {
+        if (fields.length > 1) throw new Error(failure);
+        return fields.map(() => ({ embedding: new Float32Array(SMALL_CONFIG.numdense).fill(0.25), reconstructionError: 0.5 }));
+      };
+      const batched = createEncodeStage({ model: fixedModel(model, encodeBatch), backend: 'cpu', batching: { maxBatch: 2, maxWaitMs: 60_000, onBatch: (size) => sizes.push(size) } });
+      const encoded = await Promise.all(['a', 'b'].map((key) => encodeOne(batched, input(key))));
+      assert.deepEqual(encoded.map(({ source }) => source.key), ['a', 'b'], failure);
+      assert.deepEqual(sizes, [2, 1, 1], failure);
+    }
+  });
+
   it('rejects every field of a batch that failed for another reason than resources, without encoding them again', async () => {
     const model = createAutoencoder({ config: SMALL_CONFIG });
     const { source, field } = await refcField();
@@ -131,5 +148,15 @@ describe('the encode stage', () => {
       createEncodeStage({ model: fixedModel(model, async (fields) => fields.map(() => ({ embedding, reconstructionError }))), backend: 'cpu' });
     await assert.rejects(encodeOne(broken(new Float32Array([0.1, Number.NaN]), 0.2), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite embedding \(NaN at 1\)/.test(error.message));
     await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.NaN), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite reconstruction error \(NaN\)/.test(error.message));
+  });
+
+  it('rejects a field whose embedding or reconstruction error the model made infinite with a StageUnavailableError naming it, as it does NaN', async () => {
+    const model = createAutoencoder({ config: SMALL_CONFIG });
+    const { source, field } = await refcField();
+    const input = { source, field, height: 32, width: 64, values: new Float32Array(32 * 64).fill(0.5) };
+    const broken = (embedding: Float32Array, reconstructionError: number) =>
+      createEncodeStage({ model: fixedModel(model, async (fields) => fields.map(() => ({ embedding, reconstructionError }))), backend: 'cpu' });
+    await assert.rejects(encodeOne(broken(new Float32Array([Number.NEGATIVE_INFINITY, 0.3]), 0.2), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite embedding \(-Infinity at 0\)/.test(error.message));
+    await assert.rejects(encodeOne(broken(new Float32Array([0.1, 0.3]), Number.POSITIVE_INFINITY), input), (error: unknown) => error instanceof StageUnavailableError && /the model gave a non-finite reconstruction error \(Infinity\)/.test(error.message));
   });
 });

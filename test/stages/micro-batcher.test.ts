@@ -117,6 +117,34 @@ describe('the micro-batcher', () => {
     }
   });
 
+  it('runs one batch at a time: the next collects, and starts only once the one running has ended', async () => {
+    const timers = manualTimers();
+    const started: number[][] = [];
+    let finishFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (finishFirst = resolve));
+    const batcher = new MicroBatcher<number, number>({
+      maxBatch: 2,
+      maxWaitMs: 50,
+      schedule: timers.schedule,
+      run: async (items) => {
+        started.push(items);
+        if (started.length === 1) await firstHeld;
+        return items;
+      },
+    });
+    const results = Promise.all([1, 2, 3, 4].map((n) => batcher.submit(n)));
+    await settle();
+    assert.deepEqual(started, [[1, 2]], 'the second batch waits for the first');
+    finishFirst();
+    assert.deepEqual(await results, [1, 2, 3, 4]);
+    assert.deepEqual(started, [[1, 2], [3, 4]]);
+  });
+
+  it('rejects the callers of a batch whose run gives more or fewer results than items, naming both counts', async () => {
+    const batcher = new MicroBatcher<number, number>({ maxBatch: 2, maxWaitMs: 50, schedule: manualTimers().schedule, run: async (items) => items.slice(1) });
+    for (const result of [batcher.submit(1), batcher.submit(2)]) await assert.rejects(result, (error) => error instanceof BatchError && error.message === 'the batch of 2 failed: 1 results for 2 items');
+  });
+
   it('refuses a maxBatch that is not a whole number of at least 1', () => {
     assert.throws(() => new MicroBatcher({ maxBatch: 0, maxWaitMs: 1, run: async (items: number[]) => items }), /maxBatch must be a whole number of at least 1, not 0/);
   });

@@ -53,7 +53,7 @@ describe('the retrain-requests reader', () => {
     await unreachable.stop();
     const cut = await AvroCodec.create({ registry: new SchemaRegistryClient(unreachable.url) });
     const pushed: Trigger[] = [];
-    await assert.rejects(retrainRequests(bus, cut, 'trainer', silentLogger)(new AbortController().signal, (trigger) => pushed.push(trigger)));
+    await assert.rejects(retrainRequests(bus, cut, 'trainer', silentLogger)(new AbortController().signal, (trigger) => pushed.push(trigger)), /schema registry http:\/\/127\.0\.0\.1:\d+ cannot be reached \(GET \/schemas\/ids\/\d+\)/);
     assert.deepEqual(pushed, []);
 
     assert.equal((await readUntilHeard(bus, writer)).reason, 'second');

@@ -105,6 +105,28 @@ describe('retraining on shards', () => {
     assert.equal(await promotedVersion(models), forced.modelId);
   });
 
+  it('does not promote a candidate only as good as the promoted version: a learning rate of 1e-30 leaves the weights as they were, and the held-out loss equal', async () => {
+    const promoted = (await promotedVersion(models))!;
+    const same = await retrain(smallRun(models, shards, { runId: 'unchanged', steps: 1, stepsPerCheckpoint: 1, learningRate: 1e-30 }));
+    assert.equal(same.candidateLoss, same.currentLoss);
+    assert.equal(same.promoted, false, same.reason);
+    assert.match(same.reason, /is not below .*: saved, not promoted/);
+    assert.equal(await promotedVersion(models), promoted);
+  });
+
+  it("a candidate promoted over another version has an alert threshold of its own held-out errors, and is announced with its own held-out loss", async () => {
+    const announced: ModelVersion[] = [];
+    const result = await retrain(smallRun(models, shards, { runId: 'fresh-forced', fresh: smallFresh(), steps: 20, force: true, announce: async (version) => void announced.push(version) }));
+    assert.equal(result.promoted, true, result.reason);
+    assert.ok(result.currentLoss !== null && result.currentLoss !== result.candidateLoss, `judged against the promoted version, whose held-out loss ${result.currentLoss} is not the candidate's ${result.candidateLoss}`);
+    const { heldOut } = splitShards(await shards.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    const { model } = await loadVersion(models, result.modelId);
+    const { errors } = await evaluateHeldOut([model], shards, heldOut, 4);
+    disposeAutoencoder(model);
+    assert.ok(Math.abs(result.alertThreshold - quantile(errors[0]!, 0.99)) < 1e-6, `${result.alertThreshold}, the candidate's 0.99 quantile ${quantile(errors[0]!, 0.99)}`);
+    assert.deepEqual(announced.map(({ version, validationLoss, alertThreshold }) => ({ version, validationLoss, alertThreshold })), [{ version: result.modelId, validationLoss: result.candidateLoss, alertThreshold: result.alertThreshold }]);
+  });
+
   it('writes no checkpoint and promotes nothing once confirmLease refuses (its trainer lost the lease): the run fails with that reason', async () => {
     const promoted = await promotedVersion(models);
     let confirmations = 0;
