@@ -45,8 +45,8 @@ export async function openModel(store: ObjectStore | undefined, version: string 
  * The most recently promoted version before `promoted`, which failed to load (`failure`: weights
  * missing or damaged), that loads: a consumer starting beside others that still serve an earlier
  * version serves one too, rather than fail its start; the seed model when none was promoted before.
- * Fails when none loads. A promoted.json
- * written before promotions were remembered gives the versions made before `promoted` instead.
+ * Fails when none loads. A promoted.json written before promotions were remembered gives the
+ * versions made before `promoted` instead.
  */
 async function loadEarlierThan(store: ObjectStore, promoted: string, failure: unknown, log: StageLogger): Promise<OpenedModel> {
   const reason = failure instanceof Error ? failure.message : String(failure);
