@@ -70,14 +70,14 @@ export const REDUCED_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelCo
  * The demo's configuration (npm start): fields downsampled 16 times to 64 x 112, two blocks, so
  * that a training step of 4 fields takes seconds on a 2-core CPU (the reduced one takes minutes).
  */
-export const DEMO_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfig>({ ...SEED_MODEL_CONFIG, downsample: 16, nlayers: 2 });
+const DEMO_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze<ModelConfig>({ ...SEED_MODEL_CONFIG, downsample: 16, nlayers: 2 });
 
 /** The configurations a command can name: `--preset seed`, `reduced` or `demo`. */
 export const MODEL_PRESETS: Readonly<Record<'seed' | 'reduced' | 'demo', Readonly<ModelConfig>>> = Object.freeze({ seed: SEED_MODEL_CONFIG, reduced: REDUCED_MODEL_CONFIG, demo: DEMO_MODEL_CONFIG });
 
 export const SEED_NORMALIZATION: Readonly<NormalizationConfig> = Object.freeze({ missingValue: 0, clipMin: 0, clipMax: 60, scale: 60 });
 
-export const DEFAULT_TRAINING: Readonly<TrainingConfig> = Object.freeze({ learningRate: 0.001 });
+const DEFAULT_TRAINING: Readonly<TrainingConfig> = Object.freeze({ learningRate: 0.001 });
 
 /** A configuration that cannot be: `key` names the offending setting. */
 export class ConfigError extends Error {

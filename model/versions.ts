@@ -13,7 +13,7 @@ import { withSharedModels, type Autoencoder } from './autoencoder.js';
 import { croppedShape, modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
 import { objectStoreIO, readJson } from './store-io.js';
 
-export const MANIFEST_FORMAT = 'hrrr-embed-model/1';
+const MANIFEST_FORMAT = 'hrrr-embed-model/1';
 
 export interface ModelManifest {
   format: typeof MANIFEST_FORMAT;

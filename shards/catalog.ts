@@ -59,7 +59,7 @@ export async function readEncodedRows(store: ObjectStore, manifest: ShardManifes
 }
 
 /** A shard's Arrow object, refused when its size or SHA-256 differs from its manifest. */
-export async function readShardObject(store: ObjectStore, manifest: ShardManifest): Promise<Uint8Array> {
+async function readShardObject(store: ObjectStore, manifest: ShardManifest): Promise<Uint8Array> {
   const name = `${store.url}/${manifest.dataKey}`;
   let bytes: Uint8Array;
   try {
@@ -96,7 +96,7 @@ async function readManifests(store: ObjectStore, keys: string[], onUnreadable?: 
 }
 
 /** A manifest's JSON, checked: `name` (store and key) is in every error. */
-export function parseManifest(bytes: Uint8Array, name: string): ShardManifest {
+function parseManifest(bytes: Uint8Array, name: string): ShardManifest {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));

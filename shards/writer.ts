@@ -23,7 +23,7 @@ export interface RolloverPolicy {
  * large enough objects for S3); 256 MiB caps the memory of wide fields or float32; an hour caps
  * how long a live analysis, one an hour, waits for its shard.
  */
-export const DEFAULT_ROLLOVER: Readonly<RolloverPolicy> = Object.freeze({ maxRows: 24, maxBytes: 256 * 2 ** 20, maxAgeMs: 60 * 60 * 1000 });
+const DEFAULT_ROLLOVER: Readonly<RolloverPolicy> = Object.freeze({ maxRows: 24, maxBytes: 256 * 2 ** 20, maxAgeMs: 60 * 60 * 1000 });
 
 export interface ShardWriterOptions {
   store: ObjectStore;

@@ -23,7 +23,7 @@ export interface LeaseKind {
   of: string;
 }
 
-export const TRAINER_LEASE: LeaseKind = { folder: 'trainer-lease/', holder: 'trainer', of: 'this model store' };
+const TRAINER_LEASE: LeaseKind = { folder: 'trainer-lease/', holder: 'trainer', of: 'this model store' };
 
 const keyOf = (kind: LeaseKind, epoch: number) => `${kind.folder}${String(epoch).padStart(12, '0')}.json`;
 const epochOf = (kind: LeaseKind, key: string): number | undefined => {
@@ -31,7 +31,7 @@ const epochOf = (kind: LeaseKind, key: string): number | undefined => {
   return key.startsWith(kind.folder) && /^\d{12}\.json$/.test(rest) ? Number(rest.slice(0, 12)) : undefined;
 };
 
-export const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_LEASE_MS = 60_000;
 
 export interface LeaseRecord {
   owner: string;

@@ -12,7 +12,7 @@ export interface RetryPolicy {
   maxInFlight: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 200, maxDelayMs: 20_000, maxInFlight: 16 };
+const defaultRetryPolicy: RetryPolicy = { attempts: 6, baseDelayMs: 200, maxDelayMs: 20_000, maxInFlight: 16 };
 
 export interface RetryingStoreOptions {
   policy?: Partial<RetryPolicy>;

@@ -20,8 +20,6 @@ export interface ShuffleSettings {
   bufferSize: number;
 }
 
-export const DEFAULT_SHUFFLE: Omit<ShuffleSettings, 'seed'> = { interleave: 4, bufferSize: 64 };
-
 /** Where the stream is: rows of pass `pass` already handed out. */
 export interface StreamPosition {
   pass: number;
@@ -31,7 +29,7 @@ export interface StreamPosition {
 export const START: StreamPosition = { pass: 0, row: 0 };
 
 /** The rows of one pass over the shards in their shuffled order, each valid time once. */
-export async function* shuffledPass(catalog: ShardCatalog, shards: readonly ShardManifest[], settings: ShuffleSettings, pass: number): AsyncGenerator<ShardRow> {
+async function* shuffledPass(catalog: ShardCatalog, shards: readonly ShardManifest[], settings: ShuffleSettings, pass: number): AsyncGenerator<ShardRow> {
   const random = new SeededRandom(Math.imul(settings.seed ^ 0x9e3779b9, 2654435761) + pass);
   const waiting = random.shuffled(shards);
   const open: AsyncIterator<ShardRow>[] = [];

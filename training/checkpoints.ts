@@ -82,7 +82,7 @@ export interface RunOutcome {
   finalTrainLoss: number;
 }
 
-export const runPrefix = (runId: string) => `training/${runId}/`;
+const runPrefix = (runId: string) => `training/${runId}/`;
 const pointerKey = (runId: string) => `${runPrefix(runId)}latest.json`;
 
 export async function readPointer(store: ObjectStore, runId: string): Promise<RunPointer | undefined> {

@@ -15,7 +15,7 @@ export interface TopicSchemas {
  * The schemas/ folder of the package: beside package.json, above this file both in the sources
  * (bus/avro/) and compiled (dist/bus/avro/).
  */
-export function schemasFolder(): string {
+function schemasFolder(): string {
   let folder = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(folder, 'package.json'))) {
     const parent = dirname(folder);

@@ -20,7 +20,7 @@ export interface StoredRecord {
 
 const frameHeaderBytes = 8;
 /** Larger lengths are garbage, not records: nothing the pipeline writes comes near this. */
-export const maxPayloadBytes = 64 * 1024 * 1024;
+const maxPayloadBytes = 64 * 1024 * 1024;
 
 export function encodeFrame(record: StoredRecord): Buffer {
   const headers = Object.entries(record.headers).map(([name, value]) => [Buffer.from(name, 'utf8'), value] as const);

@@ -94,7 +94,7 @@ export function fieldName({ field }: Pick<EmbeddedField, 'field'>): string {
  * The object and byte range of the field's own GRIB2 message, as the schema promises: the fetch may
  * have read it in one piece with adjacent messages, or in the whole object.
  */
-export function messageSource({ source, field }: Pick<EmbeddedField, 'source' | 'field'>): SourceObject {
+function messageSource({ source, field }: Pick<EmbeddedField, 'source' | 'field'>): SourceObject {
   const byteStart = (source.range?.start ?? 0) + field.message.offset;
   return { store: source.store, key: source.key, byteStart, byteEnd: byteStart + field.message.length - 1 };
 }

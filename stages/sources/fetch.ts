@@ -13,7 +13,7 @@ export interface FetchConfig {
  * The most bytes read in one piece: HRRR's largest files (wrfnat) are about 700 MB, and a piece is
  * held in memory whole. An object, or an .idx range, past this is refused before it is read.
  */
-export const MAX_PIECE_BYTES = 2 ** 30;
+const MAX_PIECE_BYTES = 2 ** 30;
 
 /** What arrived is not what the object should hold: bad input, never retried. */
 export class InvalidObjectError extends Error {
@@ -87,7 +87,7 @@ function mergeAdjacent(ranges: Required<ByteRange>[]): Required<ByteRange>[] {
 }
 
 /** Throws an InvalidObjectError unless `bytes` is whole GRIB2 messages back to back. */
-export function checkWholeMessages(bytes: Uint8Array, where: string): void {
+function checkWholeMessages(bytes: Uint8Array, where: string): void {
   try {
     for (let offset = 0; offset < bytes.length; ) offset += readIndicator(bytes, offset).length;
   } catch (error) {

@@ -52,7 +52,7 @@ function seededRandom(seed: number): () => number {
  * hours after the start: a -10 dBZ floor and storm cells that drift east and grow or decay,
  * in steps of 1/16 dBZ as REFC is packed.
  */
-export function syntheticReflectivity(hour: number, seed = 2019): Float32Array {
+function syntheticReflectivity(hour: number, seed = 2019): Float32Array {
   const { Nx: nx, Ny: ny } = HRRR_GRID;
   const random = seededRandom(seed);
   const cells: StormCell[] = Array.from({ length: 24 }, () => ({
@@ -87,7 +87,7 @@ export function syntheticReflectivity(hour: number, seed = 2019): Float32Array {
  * Weather unlike the sample's storm cells: a squall line of 50 dBZ, 40 grid points wide, across
  * the whole domain from the south-west to the north-east, over the field given.
  */
-export function withSquallLine(field: Float32Array): Float32Array {
+function withSquallLine(field: Float32Array): Float32Array {
   const { Nx: nx, Ny: ny } = HRRR_GRID;
   const out = field.slice();
   const length = Math.hypot(nx, ny);

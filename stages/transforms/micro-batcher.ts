@@ -3,7 +3,7 @@ import { StageUnavailableError } from '../stage.js';
 /** When a waiting batch is flushed: `schedule(flush, ms)` calls flush after ms and returns a cancel. Injected so tests control time. */
 export type Schedule = (flush: () => void, ms: number) => () => void;
 
-export const realTimers: Schedule = (flush, ms) => {
+const realTimers: Schedule = (flush, ms) => {
   const timer = setTimeout(flush, ms);
   return () => clearTimeout(timer);
 };
