@@ -7,7 +7,7 @@
  */
 import {
   type Data,
-  type DataType,
+  DataType,
   Field,
   FixedSizeList,
   Float16,
@@ -121,6 +121,8 @@ export function* rowsFromIPC(bytes: Uint8Array, expected: ShardLayout, name: str
     if (!validTimes || !sources || !lists) throw new Error(`shard ${name}: the Arrow file lacks a validTime, source or values column`);
     // Checked here, since the metadata alone says nothing of the buffers: values of another type would be
     // decoded into garbage (NaNs), and too few would make short rows, not an error.
+    // Any unit reads back as milliseconds; anything but a timestamp would read as Invalid Dates.
+    if (!DataType.isTimestamp(validTimes.type) || validTimes.nullCount > 0) throw new Error(`shard ${name}: its validTime column is ${String(validTimes.type)}${validTimes.nullCount > 0 ? ` with ${validTimes.nullCount} nulls` : ''}, not a timestamp for every row`);
     if (String(lists.type) !== valuesType) throw new Error(`shard ${name}: its values column is ${String(lists.type)}, not the ${valuesType} of ${shape} ${expected.encoding}`);
     const list = lists.data[0]!;
     const child = list.children[0]!;

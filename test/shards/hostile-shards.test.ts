@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CompressionType, compressionRegistry } from 'apache-arrow';
+import { CompressionType, compressionRegistry, Schema, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { CorruptShardError, openShardCatalog } from '../../shards/catalog.js';
 import { manifestKeyOf } from '../../shards/layout.js';
@@ -58,6 +58,19 @@ describe('a shard whose checksum matches but whose Arrow file is not what its ma
     await assert.rejects(rowsOf(relabelled), (error: unknown) => {
       assert.ok(error instanceof CorruptShardError, String(error));
       assert.match(error.message, /its values column is FixedSizeList\[100\]<Float32>, not the FixedSizeList\[100\]<Float16> of 10 x 10 float16/);
+      return true;
+    });
+  });
+
+  it('with a validTime column of strings is a CorruptShardError naming the column and its type: its rows were read as Invalid Dates', async () => {
+    const manifest = await shardOf(new Float32Array(100), 4);
+    const table = tableFromIPC(await store.get(manifest.dataKey));
+    const columns = new Table({ validTime: vectorFromArray(['2019-09-20T04:00Z'], new Utf8()), source: table.getChild('source')!, values: table.getChild('values')! });
+    const bytes = tableToIPC(new Table(new Schema(columns.schema.fields, table.schema.metadata), columns.batches), 'file');
+    const restyled = await rewritten(manifest, bytes, {});
+    await assert.rejects(rowsOf(restyled), (error: unknown) => {
+      assert.ok(error instanceof CorruptShardError, String(error));
+      assert.match(error.message, /its validTime column is Utf8, not a timestamp for every row/);
       return true;
     });
   });
