@@ -209,7 +209,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         if (values.events !== undefined) {
           // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
           await runEventConsumer(
-            { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument }) },
+            { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }) },
             (outcome) => {
               metrics?.recordOutcome(outcome);
               const { kind, ...rest } = outcome;
@@ -237,7 +237,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
             discovery: { pollIntervalMs },
             model: slot,
             ...(shards && { shards }),
-            ...(metrics && { instrument: metrics.instrument }),
+            ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }),
             onRunning: () => readiness.pipelineIsRunning(),
             onFailing: failing,
           },

@@ -47,6 +47,8 @@ export interface EventConsumerConfig {
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
+  /** Called for each alert published (into the transaction of its event, on Kafka). */
+  onAlert?: () => void;
   /**
    * Called when the consumer made here has joined its group (and again after each rebalance): the
    * pipeline is running. A `consumer` given is the caller's to watch.
@@ -72,9 +74,9 @@ export type EventOutcome =
  * failure of the store or the bus ends the run with its error and commits nothing.
  */
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
-  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards } = config;
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards, onAlert } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match, grid: embedder.grid }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true, ...(config.onRunning && { onJoin: config.onRunning }) });
