@@ -59,7 +59,7 @@ export interface EventConsumerConfig {
 }
 
 export type EventOutcome =
-  | { kind: 'done'; hour: string; key: string; fields: number }
+  | { kind: 'done'; hour: string; key: string; fields: number; bytes: number }
   | { kind: 'dead-letter'; hour: string | null; key: string; stage: string; errorClass: string; error: string }
   | { kind: 'ignored'; key: string; why: string };
 
@@ -114,9 +114,13 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       }
       try {
         const fields: DecodedField[] = [];
-        for await (const piece of attributed(fetch, analysis, context)) for await (const field of attributed(decode, piece, context)) fields.push(field);
+        let bytes = 0;
+        for await (const piece of attributed(fetch, analysis, context)) {
+          bytes += piece.bytes.length;
+          for await (const field of attributed(decode, piece, context)) fields.push(field);
+        }
         await embedder.publish(fields, produce, context);
-        outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
+        outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length, bytes });
       } catch (error) {
         // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
         if (context.signal.aborted || !isBadInput(error, isStoreFault)) throw error;

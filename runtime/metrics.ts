@@ -90,7 +90,10 @@ export class ConsumerMetrics {
     if (outcome.kind === 'ignored' || outcome.hour === null) return;
     const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
     this.newestHandled = Math.max(this.newestHandled ?? time, time);
-    if (outcome.kind === 'done') this.newestDone = Math.max(this.newestDone ?? time, time);
+    if (outcome.kind === 'done') {
+      this.newestDone = Math.max(this.newestDone ?? time, time);
+      this.bytesFetched.inc(outcome.bytes);
+    }
   }
 
   /** Counts one alert published: what the consumers' `onAlert` takes. */

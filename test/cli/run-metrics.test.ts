@@ -8,11 +8,13 @@ import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
 import { promoteVersion, saveVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
+import { FileBus } from '../../bus/files/file-bus.js';
 import { FolderStore } from '../../store/folder.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { repoRoot } from '../paths.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { objectCreatedRecord } from '../support/object-events.js';
 
 /** prometheus_client, installed by infra/install-prometheus-client.sh (npm test's pretest). */
 const PYTHON = join(repoRoot, '.work', 'prom-venv', 'bin', 'python');
@@ -101,5 +103,30 @@ describe('hrrr-embed run, /metrics read by Prometheus\'s parser', () => {
     assert.equal(value('hrrr_embed_analyses_total', { outcome: 'done' }), 4);
     assert.equal(value('hrrr_embed_analyses_total', { outcome: 'dead-letter' }), 1);
     assert.equal(value('hrrr_embed_alerts_total'), 4, 'one alert for each field done');
+  });
+
+  it('driven by events (--events), counts the bytes it fetched, as polling does', { timeout: 60_000 }, async () => {
+    const data = join(work, 'events-data');
+    const bus = new FileBus(data);
+    await bus.createTopic('hrrr-objects');
+    await bus.produce('hrrr-objects', [objectCreatedRecord(smallAnalysisOfHour(0).key)]);
+    await bus.close();
+    let url: string | undefined;
+    let metrics: string | undefined;
+    const result = await runCommandProcess(['run', '--events', 'hrrr-objects', '--source', join(work, 'source'), '--data', data, '--model', join(work, 'models'), '--device', 'cpu', '--metrics-port', '0'], {
+      onStderr: (stderr) => (url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1]),
+      onLine: (line, child) => {
+        if (!line.includes('"status":"done"')) return;
+        void (async () => {
+          metrics = await (await fetch(`${url}/metrics`)).text();
+          child.kill('SIGTERM');
+        })();
+      },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(metrics, result.stderr);
+    const fetched = (await parseExposition(metrics)).find((family) => family.name === 'hrrr_embed_fetched_bytes')?.samples[0]?.value;
+    // The analysis holds its REFC message alone: the fetch reads it whole.
+    assert.equal(fetched, smallAnalysisOfHour(0).grib2.length);
   });
 });
