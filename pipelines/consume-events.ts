@@ -170,7 +170,11 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await consumer.commit(record);
       }
       // Told only once committed: a transaction that was fenced off or aborted did nothing.
-      for (const outcome of outcomes) onOutcome?.(outcome);
+      for (const outcome of outcomes) {
+        // As the polling consumer logs it: the object (or the event) and the stage that rejected it.
+        if (outcome.kind === 'dead-letter') context.log.error({ hour: outcome.hour, key: outcome.key, stage: outcome.stage, err: outcome.error }, 'analysis rejected: dead letter');
+        onOutcome?.(outcome);
+      }
       if (stop?.aborted) break;
     }
   } catch (error) {
