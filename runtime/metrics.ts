@@ -48,14 +48,15 @@ export class ConsumerMetrics {
     this.encodeBatchSize = new Histogram({ name: 'hrrr_embed_encode_batch_size', help: 'Fields encoded together in one pass of the model', buckets: [1, 2, 4, 8, 16, 32, 64], registers });
     this.alerts = new Counter({ name: 'hrrr_embed_alerts_total', help: "Alerts published: fields whose reconstruction error passed their model version's threshold", registers });
     this.errors = new Counter({ name: 'hrrr_embed_errors_total', help: "Analyses rejected or failed, by the stage and the class (the error's name) of the cause", labelNames: ['stage', 'class'], registers });
-    const hoursSince = (time: number) => (clock() - time) / HOUR_MS;
+    const secondsSince = (time: number) => (clock() - time) / 1000;
     const self = this;
+    // Seconds, Prometheus's base unit (it was hrrr_embed_lag_hours until this build).
     new Gauge({
-      name: 'hrrr_embed_lag_hours',
-      help: 'Hours from the newest analysis done to now (from the hour before the first hour, while none is done)',
+      name: 'hrrr_embed_lag_seconds',
+      help: 'Seconds from the newest analysis done (its valid time) to now (from the hour before the first hour, while none is done)',
       registers,
       collect() {
-        this.set(hoursSince(self.newestDone ?? from.getTime() - HOUR_MS));
+        this.set(secondsSince(self.newestDone ?? from.getTime() - HOUR_MS));
       },
     });
     new Gauge({

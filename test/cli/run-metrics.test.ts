@@ -53,7 +53,7 @@ before(async () => {
 after(() => rm(work, { recursive: true, force: true }));
 
 describe('hrrr-embed run, /metrics read by Prometheus\'s parser', () => {
-  it('after fields, a dead letter and alerts: a valid exposition, each family with its help, counters in _total, cumulative histograms ending in +Inf, no series twice, and the alerts counted', { timeout: 60_000 }, async () => {
+  it('after fields, a dead letter and alerts: a valid exposition, each family with its help and in base units, counters in _total, cumulative histograms ending in +Inf, no series twice, and the alerts counted', { timeout: 60_000 }, async () => {
     let url: string | undefined;
     let metrics: string | undefined;
     let handled = 0;
@@ -74,6 +74,8 @@ describe('hrrr-embed run, /metrics read by Prometheus\'s parser', () => {
     const series = new Set<string>();
     for (const { name, type, help, samples } of families) {
       assert.ok(help.length > 0, `${name} has a help text`);
+      // Prometheus's base units: seconds and bytes, never hours or milliseconds.
+      assert.doesNotMatch(name, /_(hours|minutes|days|milliseconds|microseconds|kilobytes|megabytes)(_|$)/, `${name} in base units`);
       for (const sample of samples) {
         const id = `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort())}`;
         assert.ok(!series.has(id), `${id} once`);
