@@ -43,7 +43,7 @@ export class ConsumerMetrics {
     const registers = [registry];
     this.analyses = new Counter({ name: 'hrrr_embed_analyses_total', help: 'Analyses handled, by outcome: done, gap, dead-letter, failed', labelNames: ['outcome'], registers });
     for (const outcome of OUTCOMES) this.analyses.labels(outcome).inc(0);
-    this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
+    this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish, shard: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
     this.bytesFetched = new Counter({ name: 'hrrr_embed_fetched_bytes_total', help: 'GRIB2 bytes fetched for the analyses done', registers });
     this.encodeBatchSize = new Histogram({ name: 'hrrr_embed_encode_batch_size', help: 'Fields encoded together in one pass of the model', buckets: [1, 2, 4, 8, 16, 32, 64], registers });
     this.alerts = new Counter({ name: 'hrrr_embed_alerts_total', help: "Alerts published: fields whose reconstruction error passed their model version's threshold", registers });
