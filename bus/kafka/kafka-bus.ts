@@ -128,7 +128,7 @@ export class KafkaBus implements TopicBus {
   }
 
   consumer(options: ConsumerOptions): BusConsumer & KafkaConsumer {
-    const consumer = new KafkaConsumer(this.kafka, this.url, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer));
+    const consumer = new KafkaConsumer(this.kafka, this.url, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer), this.options.log);
     this.consumers.add(consumer);
     return consumer;
   }

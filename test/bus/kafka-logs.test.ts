@@ -49,4 +49,23 @@ describe("the Kafka client's log", () => {
     const heard = first.lines.find((line) => (line.fields as { kafka?: { error?: string } }).kafka?.error === 'The group is rebalancing, so a rejoin is needed');
     assert.equal(heard?.level, 'info', 'the rebalance is in the log, at info');
   });
+
+  it('says at info each time a member joins its group, with the partitions it was given: which replica reads what', { timeout: 120_000 }, async () => {
+    const admin = new KafkaBus({ brokers: [broker.address], consumerTiming: testConsumerTiming });
+    await admin.createTopic('joined', { partitions: 2 });
+    const member = capturingLogger();
+    const bus = new KafkaBus({ brokers: [broker.address], log: member.log, consumerTiming: testConsumerTiming });
+    const stop = new AbortController();
+    let joined!: () => void;
+    const reading = drain(bus.consumer({ group: 'joined-group', topics: ['joined'], onJoin: () => joined() }), stop.signal);
+    await new Promise<void>((resolve) => (joined = resolve));
+    stop.abort();
+    await reading;
+    await Promise.all([bus.close(), admin.close()]);
+    const joins = member.lines.filter((line) => line.message === 'joined consumer group joined-group');
+    assert.deepEqual(
+      joins.map(({ level, fields }) => ({ level, assignment: (fields as { assignment: unknown }).assignment })),
+      [{ level: 'info', assignment: { joined: [0, 1] } }],
+    );
+  });
 });
