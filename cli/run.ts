@@ -128,6 +128,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
     await operations?.close();
   }
 
+  /** Everything after the operations server: the lease (polling), the bus, the model, the pipeline. */
   async function consume(): Promise<void> {
     // One polling consumer per progress record: a second (started by mistake, or by a rolling update
     // before the first stopped) waits until the first stops, then goes on from its record.
