@@ -53,17 +53,12 @@ const fencedAttempts = 6;
 const metadataMaxAgeMs = 60_000;
 
 /**
- * The bus on Apache Kafka, through kafkajs. The producer is idempotent (a retried send is written
- * once) and waits for every in-sync replica; records go to the partition Java's producer would
- * choose for their key (murmur2), so other Kafka clients agree on where a key lives.
+ * The broker's answers that kafkajs logs as errors (its connection logs every error response)
+ * while a consumer group changes as it is meant to, a member joining or leaving (KEDA adds a
+ * replica, a rolling update), and that kafkajs gets over by itself: logged at info, since at error
+ * every scale-up set off alerts. kafkajs still warns when a member must join again.
  */
-/**
- * Answers kafkajs logs as errors (its connection logs every error response) while a consumer group
- * changes as it is meant to, a member joining or leaving (KEDA adds a replica, a rolling update),
- * and that it gets over by itself: logged at info, since at error each scale-up set off alerts.
- * kafkajs still warns when a member must join again (`The group is rebalancing, re-joining`).
- */
-const GROUP_CHANGES = new Set([
+const groupChangeAnswers = new Set([
   'The group is rebalancing, so a rejoin is needed', // REBALANCE_IN_PROGRESS
   'The group coordinator is not available', // GROUP_COORDINATOR_NOT_AVAILABLE
   "The coordinator is loading and hence can't process requests for this group", // GROUP_LOAD_IN_PROGRESS
@@ -71,6 +66,11 @@ const GROUP_CHANGES = new Set([
   'Specified group generation id is not valid', // ILLEGAL_GENERATION
 ]);
 
+/**
+ * The bus on Apache Kafka, through kafkajs. The producer is idempotent (a retried send is written
+ * once) and waits for every in-sync replica; records go to the partition Java's producer would
+ * choose for their key (murmur2), so other Kafka clients agree on where a key lives.
+ */
 export class KafkaBus implements TopicBus {
   readonly url: string;
   private readonly kafka: Kafka;
@@ -95,7 +95,7 @@ export class KafkaBus implements TopicBus {
             logLevel: KafkaLogLevel.WARN,
             logCreator: () => ({ level, log: entry }) => {
               const { message, ...fields } = entry;
-              const write = typeof fields.error === 'string' && GROUP_CHANGES.has(fields.error) ? log.info : level <= KafkaLogLevel.ERROR ? log.error : log.warn;
+              const write = typeof fields.error === 'string' && groupChangeAnswers.has(fields.error) ? log.info : level <= KafkaLogLevel.ERROR ? log.error : log.warn;
               write.call(log, { kafka: fields }, message);
             },
           }
