@@ -13,7 +13,8 @@ finds each analysis, downloads only the chosen fields' bytes by its .idx, checks
 them, and writes those messages with a fresh .idx to LOC in the bucket's layout: a small mirror
 that other commands can read with --source LOC. Progress is kept in LOC: a second run skips
 what is done. Hours missing from the source are reported as gaps. Prints one JSON line per
-analysis (done, gap, dead letter or failed) and a summary; a progress bar goes to stderr.
+analysis (done, gap, dead letter or failed) and a summary; progress goes to the log on stderr
+every 10 s (hours handled, rate, time left), and as a bar when stderr is a terminal.
 
   --from T, --to T     the first and last hour, e.g. --from 2019-01-01T00Z --to 2019-12-31T23Z
   --out LOC            a folder or s3://BUCKET for the mirror and the progress record
@@ -34,19 +35,29 @@ export async function backfillCommand(args: string[], out: (line: string) => voi
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency: ${values.concurrency} is not a whole number from 1 to 256`, backfillUsage);
   const match = fieldMatcher(values, backfillUsage);
-  const log = commandLogger(values.verbose);
+  const log = commandLogger(values.verbose, 'info');
   const source = openSource(values, log, backfillUsage);
   const target = storeOption('--out', values.out!, backfillUsage, { log });
   const hours = (to.getTime() - from.getTime()) / HOUR_MS + 1;
-  const bar = values.quiet ? undefined : new ProgressBar(hours, 'hours');
+  // Off a terminal (a container's log, a CI job) the 'backfill progress' lines alone: the log stays JSON lines.
+  const bar = values.quiet || !process.stderr.isTTY ? undefined : new ProgressBar(hours, 'hours');
+  const started = Date.now();
+  let handled = 0;
+  let lastLogged = 0;
+  const logProgress = () => {
+    handled++;
+    if (Date.now() - lastLogged < 10_000 && handled < hours) return;
+    lastLogged = Date.now();
+    const rate = handled / Math.max((lastLogged - started) / 1000, 1e-3);
+    log.info({ handled, hours, rate, etaSeconds: (hours - handled) / rate }, 'backfill progress');
+  };
 
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
-    // One backfill per --out at a time. Its log shows warnings only, and that it waits is worth one.
-    const leaseLog = { debug: log.debug.bind(log), info: log.warn.bind(log), warn: log.warn.bind(log), error: log.error.bind(log) };
-    const lease = await acquireLease(target, { owner: leaseOwner(), log: leaseLog, signal: controller.signal, kind: BACKFILL_LEASE });
+    // One backfill per --out at a time.
+    const lease = await acquireLease(target, { owner: leaseOwner(), log, signal: controller.signal, kind: BACKFILL_LEASE });
     if (!lease) throw controller.signal.reason as Error;
     lease.lost.addEventListener('abort', () => controller.abort(lease.lost.reason));
     try {
@@ -61,6 +72,7 @@ export async function backfillCommand(args: string[], out: (line: string) => voi
           product: { domain: values.domain, product: values.product },
           onEvent: (event) => {
             bar?.tick();
+            logProgress();
             const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
             if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, bytes: event.bytes, fields: event.fields }));
             else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));

@@ -63,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   endOnUnhandledRejection(name);
+  logWarnings();
   try {
     await command.run(args, (line) => process.stdout.write(`${line}\n`));
     return 0;
@@ -100,6 +101,22 @@ function endOnUnhandledRejection(name: string): void {
     }
     console.error(`hrrr-embed ${name}: ${message}`);
     process.exit(1);
+  });
+}
+
+/**
+ * A process warning (the AWS SDK's that Node 20 will soon be unsupported, a deprecation) goes to
+ * the log as one JSON line, as everything else on stderr does, instead of Node's lines of plain
+ * text, which a log collector reading JSON lines takes for as many broken records.
+ */
+function logWarnings(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    try {
+      commandLogger(false).warn({ warning: warning.name, ...(warning.code !== undefined && { code: warning.code }) }, warning.message);
+    } catch {
+      // LOG_LEVEL is not a level: the command exits 2 saying so.
+    }
   });
 }
 

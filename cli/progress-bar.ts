@@ -1,20 +1,18 @@
 /**
- * A one-line progress report on stderr: count, percentage, rate and time left. On a terminal it
- * redraws in place; elsewhere (logs, CI) it prints a line at most every `everyMs`.
+ * A one-line progress report on a terminal's stderr, redrawn in place: count, percentage, rate and
+ * time left. Off a terminal a command logs its progress as JSON lines instead.
  */
 export class ProgressBar {
   private count = 0;
   private lastDrawn = 0;
   private readonly started = Date.now();
-  private readonly everyMs: number;
+  private readonly everyMs = 200;
 
   constructor(
     private readonly total: number,
     private readonly unit: string,
     private readonly stream: NodeJS.WriteStream = process.stderr,
-  ) {
-    this.everyMs = stream.isTTY ? 200 : 10_000;
-  }
+  ) {}
 
   tick(n = 1): void {
     this.count += n;
@@ -27,7 +25,7 @@ export class ProgressBar {
 
   finish(): void {
     this.draw(Date.now());
-    if (this.stream.isTTY) this.stream.write('\n');
+    this.stream.write('\n');
   }
 
   private draw(now: number): void {
@@ -38,7 +36,7 @@ export class ProgressBar {
     const width = 30;
     const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '-');
     const line = `[${bar}] ${this.count}/${this.total} ${this.unit} ${(fraction * 100).toFixed(1)}%  ${rate.toFixed(2)}/s  ETA ${duration(left)}`;
-    this.stream.write(this.stream.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
+    this.stream.write(`\r${line}\x1b[K`);
   }
 }
 

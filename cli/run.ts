@@ -113,154 +113,163 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
   const shardStore = values.shards === undefined || values.shards === 'off' ? undefined : storeOption(origin('shards'), values.shards, runUsage, { log });
   const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
-  // One polling consumer per progress record: a second (started by mistake, or by a rolling update
-  // before the first stopped) waits until the first stops, then goes on from its record.
-  const lease = values.events === undefined ? await waitForConsumerLease(state, log) : undefined;
-  if (lease === null) return;
+  // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
+  const readiness = new Readiness();
+  const operations =
+    values.metricsPort === undefined
+      ? undefined
+      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
+          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
+        });
+  if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {
-    const from = givenFrom ?? (await resumeHour(state));
-    let bus;
-    try {
-      bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
-    } catch (error) {
-      throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
-    }
-    const readiness = new Readiness();
-    const operations =
-      values.metricsPort === undefined
-        ? undefined
-        : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
-            throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
-          });
-    if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
-    const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: values.registryLookupOnly }) });
-    await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
-    const { backend } = await selectBackend(device, 'inference', log);
-    const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
-    // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
-    const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
-    const concurrency = values.concurrency ?? Math.max(2, batchSize);
-    // With no --version, a promoted version that cannot be loaded gives way to the most recently promoted earlier one that can.
-    const { model, id, manifest, notPromoted } = await openModel(models, values.version, log, { fallBack: true });
-    const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
-      const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;
-      return { autoencoder, id, alertThreshold: threshold ?? alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch, close: encoder.close }) };
-    };
-    const slot = new ModelSlot(await serve(model, manifest?.alertThreshold), { log });
-    log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
-    readiness.modelIsLoaded();
-    readiness.serving(model.version, notPromoted && { promoted: notPromoted.promoted, reason: `cannot be loaded: ${notPromoted.reason}` });
-    const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version, notPromoted: notPromoted !== undefined }, from, ...(to && { to }) });
+    await consume();
+  } finally {
+    await operations?.close();
+  }
 
-    const stop = new AbortController();
-    const abort = new AbortController();
-    const shutdown = (signal: string) => {
-      if (stop.signal.aborted) {
-        // Ctrl-C twice, or a supervisor's second SIGTERM: stop now, as when the drain runs out.
-        log.warn({ signal }, `second ${signal}: stopping now; the analyses in flight are left for the next run`);
-        abort.abort(new Error(`stopped by a second ${signal} while finishing the analyses in flight`));
-        return;
-      }
-      log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight (a second signal stops at once)');
-      stop.abort();
-      readiness.draining();
-      setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
-    };
-    process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
-    // Another consumer took the record over (this one stalled past the lease's expiry): stop as on SIGTERM, then exit 1.
-    lease?.lost.addEventListener('abort', () => shutdown('a lost lease'));
-    const failing = (error: unknown) => readiness.failing(error);
-    const following = new AbortController();
-    let shards: ShardWriter | undefined;
-    let promotions: Promise<void> | undefined;
-    // From here on the encoder thread and the bus are open: a failure, starting included, closes them on its way out.
+  /** Everything after the operations server: the lease (polling), the bus, the model, the pipeline. */
+  async function consume(): Promise<void> {
+    // One polling consumer per progress record: a second (started by mistake, or by a rolling update
+    // before the first stopped) waits until the first stops, then goes on from its record.
+    const lease = values.events === undefined ? await waitForConsumerLease(state, log, readiness) : undefined;
+    if (lease === null) return;
     try {
-      shards = values.shards === 'off' ? undefined : createShardWriter({ store: shardStore ?? state, normalization: model.normalization, log });
-      const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
-      await createOutputTopics(bus, codec, partitions);
-      promotions =
-        models !== undefined && values.version === undefined
-          ? followModel(
-              models,
-              {
-                bus,
-                codec,
-                slot,
-                log,
-                pollMs: values.modelPollSeconds * 1000,
-                serve,
-                onLook: (served, notServed) => {
-                  readiness.serving(served, notServed);
-                  metrics?.modelInUse(id, served, notServed !== undefined);
+      const from = givenFrom ?? (await resumeHour(state));
+      let bus;
+      try {
+        bus = openBus({ ...(values.data !== undefined && { data: values.data }), ...(values.kafka !== undefined && { kafka: values.kafka }), kafkaClientId: values.kafkaClientId, ...(kafkaSecurity && { kafkaSecurity }), log });
+      } catch (error) {
+        throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
+      }
+      const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: values.registryLookupOnly }) });
+      await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
+      const { backend } = await selectBackend(device, 'inference', log);
+      const inWorker = encoderThread === 'worker' || (encoderThread === 'auto' && computesOnCallingThread(backend));
+      // Measured (README, Encoder batches): batches gain nothing on cpu and wasm, and cost 40% on wasm at 8.
+      const batchSize = values.batchSize ?? (computesOnCallingThread(backend) ? 1 : 8);
+      const concurrency = values.concurrency ?? Math.max(2, batchSize);
+      // With no --version, a promoted version that cannot be loaded gives way to the most recently promoted earlier one that can.
+      const { model, id, manifest, notPromoted } = await openModel(models, values.version, log, { fallBack: true });
+      const serve = async (autoencoder: Autoencoder, alertThreshold: number | null | undefined): Promise<ServedModel> => {
+        const encoder = inWorker ? await startEncoderThread(autoencoder, backend) : undefined;
+        return { autoencoder, id, alertThreshold: threshold ?? alertThreshold ?? null, backend, ...(encoder && { encodeBatch: encoder.encodeBatch, close: encoder.close }) };
+      };
+      const slot = new ModelSlot(await serve(model, manifest?.alertThreshold), { log });
+      log.info({ thread: inWorker ? 'worker' : 'main', batchSize, batchWaitMs: values.batchWaitMs, concurrency }, 'encoder');
+      readiness.modelIsLoaded();
+      readiness.serving(model.version, notPromoted && { promoted: notPromoted.promoted, reason: `cannot be loaded: ${notPromoted.reason}` });
+      const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version, notPromoted: notPromoted !== undefined }, from, ...(to && { to }) });
+
+      const stop = new AbortController();
+      const abort = new AbortController();
+      const shutdown = (signal: string) => {
+        if (stop.signal.aborted) {
+          // Ctrl-C twice, or a supervisor's second SIGTERM: stop now, as when the drain runs out.
+          log.warn({ signal }, `second ${signal}: stopping now; the analyses in flight are left for the next run`);
+          abort.abort(new Error(`stopped by a second ${signal} while finishing the analyses in flight`));
+          return;
+        }
+        log.info({ signal, drainSeconds: drainMs / 1000 }, 'shutting down: finishing the analyses in flight (a second signal stops at once)');
+        stop.abort();
+        readiness.draining();
+        setTimeout(() => abort.abort(new Error(`analyses still in flight after ${drainMs / 1000} s`)), drainMs).unref();
+      };
+      process.on('SIGINT', shutdown).on('SIGTERM', shutdown);
+      // Another consumer took the record over (this one stalled past the lease's expiry): stop as on SIGTERM, then exit 1.
+      lease?.lost.addEventListener('abort', () => shutdown('a lost lease'));
+      const failing = (error: unknown) => readiness.failing(error);
+      const following = new AbortController();
+      let shards: ShardWriter | undefined;
+      let promotions: Promise<void> | undefined;
+      // From here on the encoder thread and the bus are open: a failure, starting included, closes them on its way out.
+      try {
+        shards = values.shards === 'off' ? undefined : createShardWriter({ store: shardStore ?? state, normalization: model.normalization, log });
+        const batching = { maxBatch: batchSize, maxWaitMs: values.batchWaitMs, ...(metrics && { onBatch: metrics.recordEncodeBatch }) };
+        await createOutputTopics(bus, codec, partitions);
+        promotions =
+          models !== undefined && values.version === undefined
+            ? followModel(
+                models,
+                {
+                  bus,
+                  codec,
+                  slot,
+                  log,
+                  pollMs: values.modelPollSeconds * 1000,
+                  serve,
+                  onLook: (served, notServed) => {
+                    readiness.serving(served, notServed);
+                    metrics?.modelInUse(id, served, notServed !== undefined);
+                  },
                 },
-              },
-              following.signal,
-            )
-          : undefined;
-      const product = { domain: values.domain, product: values.product };
-      if (values.events !== undefined) {
-        // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
-        await runEventConsumer(
-          { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument }) },
-          (outcome) => {
-            metrics?.recordOutcome(outcome);
-            const { kind, ...rest } = outcome;
-            out(JSON.stringify({ status: kind, ...rest }));
+                following.signal,
+              )
+            : undefined;
+        const product = { domain: values.domain, product: values.product };
+        if (values.events !== undefined) {
+          // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
+          await runEventConsumer(
+            { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }) },
+            (outcome) => {
+              metrics?.recordOutcome(outcome);
+              const { kind, ...rest } = outcome;
+              out(JSON.stringify({ status: kind, ...rest }));
+            },
+            { log, signal: abort.signal },
+          );
+          return;
+        }
+        const summary = await runConsumer(
+          {
+            source,
+            state,
+            bus,
+            codec,
+            partitions,
+            match,
+            from,
+            ...(to && { to }),
+            once: values.once,
+            concurrency,
+            batching,
+            stop: stop.signal,
+            product,
+            discovery: { pollIntervalMs },
+            model: slot,
+            ...(shards && { shards }),
+            ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }),
+            onRunning: () => readiness.pipelineIsRunning(),
+            onFailing: failing,
+          },
+          (event) => {
+            metrics?.record(event);
+            const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
+            if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, fields: event.fields }));
+            else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
+            else out(JSON.stringify({ hour, status: event.kind, key: event.analysis.key, stage: event.error.stage, error: event.error.message }));
           },
           { log, signal: abort.signal },
         );
-        return;
+        out(JSON.stringify({ summary }));
+      } catch (error) {
+        // Not ready while the shards, the encoder and the bus close (seconds), if the pipeline has not said so already.
+        failing(error);
+        logFailure(log, 'run', error);
+        throw error;
+      } finally {
+        process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
+        following.abort();
+        await promotions;
+        await shards?.close();
+        await slot.close();
+        await bus.close();
       }
-      const summary = await runConsumer(
-        {
-          source,
-          state,
-          bus,
-          codec,
-          partitions,
-          match,
-          from,
-          ...(to && { to }),
-          once: values.once,
-          concurrency,
-          batching,
-          stop: stop.signal,
-          product,
-          discovery: { pollIntervalMs },
-          model: slot,
-          ...(shards && { shards }),
-          ...(metrics && { instrument: metrics.instrument }),
-          onRunning: () => readiness.pipelineIsRunning(),
-          onFailing: failing,
-        },
-        (event) => {
-          metrics?.record(event);
-          const hour = formatHour(event.kind === 'gap' ? event.time : event.analysis.time);
-          if (event.kind === 'done') out(JSON.stringify({ hour, status: 'done', key: event.analysis.key, fields: event.fields }));
-          else if (event.kind === 'gap') out(JSON.stringify({ hour, status: 'gap' }));
-          else out(JSON.stringify({ hour, status: event.kind, key: event.analysis.key, stage: event.error.stage, error: event.error.message }));
-        },
-        { log, signal: abort.signal },
-      );
-      out(JSON.stringify({ summary }));
-    } catch (error) {
-      // Not ready while the shards, the encoder and the bus close (seconds), if the pipeline has not said so already.
-      failing(error);
-      logFailure(log, 'run', error);
-      throw error;
     } finally {
-      process.off('SIGINT', shutdown).off('SIGTERM', shutdown);
-      following.abort();
-      await promotions;
-      await shards?.close();
-      await slot.close();
-      await bus.close();
-      await operations?.close();
+      await lease?.release();
     }
-  } finally {
-    await lease?.release();
+    if (lease?.lost.aborted) throw lease.lost.reason as Error;
   }
-  if (lease?.lost.aborted) throw lease.lost.reason as Error;
 }
 
 interface FollowModelOptions {
@@ -294,14 +303,15 @@ const ENCODER_THREADS = ['auto', 'main', 'worker'] as const;
 
 /**
  * Takes the lease of the state store's progress record (progress/run-lease/), waiting while
- * another consumer holds it; null when SIGINT or SIGTERM came first.
+ * another consumer holds it (not ready meanwhile); null when SIGINT or SIGTERM came first.
  */
-async function waitForConsumerLease(state: ObjectStore, log: StageLogger): Promise<HeldLease | null> {
+async function waitForConsumerLease(state: ObjectStore, log: StageLogger, readiness: Readiness): Promise<HeldLease | null> {
   const stop = new AbortController();
   const stopWaiting = () => stop.abort();
   process.on('SIGINT', stopWaiting).on('SIGTERM', stopWaiting);
   try {
-    const lease = await acquireLease(state, { owner: leaseOwner(), log, signal: stop.signal, kind: CONSUMER_LEASE });
+    const lease = await acquireLease(state, { owner: leaseOwner(), log, signal: stop.signal, kind: CONSUMER_LEASE, onWait: () => readiness.waiting(`the lease of ${CONSUMER_LEASE.of}, held by another consumer`) });
+    readiness.waiting(undefined);
     if (!lease) log.info({}, 'stopped while waiting for the lease of the progress record');
     else log.info({ epoch: lease.epoch }, `holding the lease of ${CONSUMER_LEASE.of}`);
     return lease ?? null;

@@ -6,7 +6,8 @@
 #   Apache Kafka broker the bus tests talk to; openssl, which makes the certificates of its TLS listener;
 # - from PyPI: moto's S3-compatible server (install-moto.sh), pyarrow, which reads the shards
 #   written here as Arrow's reference implementation (install-pyarrow.sh), fastavro, which reads the
-#   topics' records as Python consumers do (install-fastavro.sh), and the validators of
+#   topics' records as Python consumers do (install-fastavro.sh), prometheus_client, whose parser
+#   reads the consumer's /metrics (install-prometheus-client.sh), and the validators of
 #   the compose file and the Kubernetes manifests (install-infra-checks.sh);
 # - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh);
 # - Vulkan on the CPU (Mesa's lavapipe, from backports) for the model's webgpu backend
@@ -33,6 +34,7 @@ fi
 ./install-moto.sh
 ./install-pyarrow.sh
 ./install-fastavro.sh
+./install-prometheus-client.sh
 ./install-infra-checks.sh
 ./kafka/fetch-jars.sh
 ./install-vulkan.sh

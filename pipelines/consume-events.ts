@@ -47,6 +47,8 @@ export interface EventConsumerConfig {
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
+  /** Called for each alert published (into the transaction of its event, on Kafka). */
+  onAlert?: () => void;
   /**
    * Called when the consumer made here has joined its group (and again after each rebalance): the
    * pipeline is running. A `consumer` given is the caller's to watch.
@@ -57,7 +59,7 @@ export interface EventConsumerConfig {
 }
 
 export type EventOutcome =
-  | { kind: 'done'; hour: string; key: string; fields: number }
+  | { kind: 'done'; hour: string; key: string; fields: number; bytes: number }
   | { kind: 'dead-letter'; hour: string | null; key: string; stage: string; errorClass: string; error: string }
   | { kind: 'ignored'; key: string; why: string };
 
@@ -72,9 +74,9 @@ export type EventOutcome =
  * failure of the store or the bus ends the run with its error and commits nothing.
  */
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
-  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards } = config;
+  const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards, onAlert } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match, grid: embedder.grid }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true, ...(config.onRunning && { onJoin: config.onRunning }) });
@@ -112,9 +114,13 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       }
       try {
         const fields: DecodedField[] = [];
-        for await (const piece of attributed(fetch, analysis, context)) for await (const field of attributed(decode, piece, context)) fields.push(field);
+        let bytes = 0;
+        for await (const piece of attributed(fetch, analysis, context)) {
+          bytes += piece.bytes.length;
+          for await (const field of attributed(decode, piece, context)) fields.push(field);
+        }
         await embedder.publish(fields, produce, context);
-        outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length });
+        outcomes.push({ kind: 'done', hour: formatHour(time), key: object.key, fields: fields.length, bytes });
       } catch (error) {
         // Cut short by a shutdown that could not wait: the event is left uncommitted, not set aside.
         if (context.signal.aborted || !isBadInput(error, isStoreFault)) throw error;
@@ -164,7 +170,11 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
         await consumer.commit(record);
       }
       // Told only once committed: a transaction that was fenced off or aborted did nothing.
-      for (const outcome of outcomes) onOutcome?.(outcome);
+      for (const outcome of outcomes) {
+        // As the polling consumer logs it: the object (or the event) and the stage that rejected it.
+        if (outcome.kind === 'dead-letter') context.log.error({ hour: outcome.hour, key: outcome.key, stage: outcome.stage, err: outcome.error }, 'analysis rejected: dead letter');
+        onOutcome?.(outcome);
+      }
       if (stop?.aborted) break;
     }
   } catch (error) {

@@ -22,6 +22,8 @@ export interface ConsumerConfig extends Omit<IngestConfig, 'state' | 'progressKe
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
+  /** Called for each alert published. */
+  onAlert?: () => void;
 }
 
 export const CONSUMER_PROGRESS_KEY = 'progress/run.json';
@@ -43,9 +45,9 @@ export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partit
  * nothing lost.
  */
 export async function runConsumer(config: ConsumerConfig, onEvent: ((event: IngestEvent) => void) | undefined, context: StageContext): Promise<IngestSummary> {
-  const { state, bus, codec, model, partitions, batching, shards, ...ingest } = config;
+  const { state, bus, codec, model, partitions, batching, shards, onAlert, ...ingest } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }), ...(shards && { shards }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
   const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
     { ...ingest, grid: embedder.grid, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },

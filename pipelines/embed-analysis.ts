@@ -39,6 +39,8 @@ export interface AnalysisEmbedderConfig {
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining, once published; default nowhere. */
   shards?: ShardWriter;
+  /** Called for each alert published (hrrr_embed_alerts_total). */
+  onAlert?: () => void;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface AnalysisEmbedderConfig {
  * and alert past the threshold), and the dead-letter record of a rejected input. Records go
  * through the `produce` given, so the caller decides whether it is the bus or a transaction.
  */
-export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching, shards }: AnalysisEmbedderConfig) {
+export function createAnalysisEmbedder({ codec, model, pictures, instrument = uninstrumented, batching, shards, onAlert }: AnalysisEmbedderConfig) {
   const slot = model instanceof ModelSlot ? model : new ModelSlot(model);
   // Every version the slot serves has the first one's input shape and normalization.
   const { id, backend, autoencoder: first } = slot.current;
@@ -86,7 +88,7 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
         // Not attributed: a failing bus or store is no fault of the input, and must not make a dead
         // letter; a record the topic will never take is.
         try {
-          for await (const _topic of publish.process(pair, context));
+          for await (const topic of publish.process(pair, context)) if (topic === codec.topics.alerts) onAlert?.();
         } catch (error) {
           throw error instanceof RecordTooLargeError ? new StageError('publish', error) : error;
         }

@@ -32,6 +32,7 @@ export class ConsumerMetrics {
   private readonly stageSeconds: Histogram<'stage'>;
   private readonly bytesFetched: Counter;
   private readonly errors: Counter<'stage' | 'class'>;
+  private readonly alerts: Counter;
   private readonly encodeBatchSize: Histogram;
   private readonly modelInfo: Gauge<'model_id' | 'model_version'>;
   private readonly modelNotPromoted: Gauge;
@@ -42,18 +43,20 @@ export class ConsumerMetrics {
     const registers = [registry];
     this.analyses = new Counter({ name: 'hrrr_embed_analyses_total', help: 'Analyses handled, by outcome: done, gap, dead-letter, failed', labelNames: ['outcome'], registers });
     for (const outcome of OUTCOMES) this.analyses.labels(outcome).inc(0);
-    this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
+    this.stageSeconds = new Histogram({ name: 'hrrr_embed_stage_duration_seconds', help: 'Seconds a stage spent on one input (fetch: one analysis; decode: one message; normalize, encode, publish, shard: one field)', labelNames: ['stage'], buckets: STAGE_SECONDS_BUCKETS, registers });
     this.bytesFetched = new Counter({ name: 'hrrr_embed_fetched_bytes_total', help: 'GRIB2 bytes fetched for the analyses done', registers });
     this.encodeBatchSize = new Histogram({ name: 'hrrr_embed_encode_batch_size', help: 'Fields encoded together in one pass of the model', buckets: [1, 2, 4, 8, 16, 32, 64], registers });
+    this.alerts = new Counter({ name: 'hrrr_embed_alerts_total', help: "Alerts published: fields whose reconstruction error passed their model version's threshold", registers });
     this.errors = new Counter({ name: 'hrrr_embed_errors_total', help: "Analyses rejected or failed, by the stage and the class (the error's name) of the cause", labelNames: ['stage', 'class'], registers });
-    const hoursSince = (time: number) => (clock() - time) / HOUR_MS;
+    const secondsSince = (time: number) => (clock() - time) / 1000;
     const self = this;
+    // Seconds, Prometheus's base unit (it was hrrr_embed_lag_hours until this build).
     new Gauge({
-      name: 'hrrr_embed_lag_hours',
-      help: 'Hours from the newest analysis done to now (from the hour before the first hour, while none is done)',
+      name: 'hrrr_embed_lag_seconds',
+      help: 'Seconds from the newest analysis done (its valid time) to now (from the hour before the first hour, while none is done)',
       registers,
       collect() {
-        this.set(hoursSince(self.newestDone ?? from.getTime() - HOUR_MS));
+        this.set(secondsSince(self.newestDone ?? from.getTime() - HOUR_MS));
       },
     });
     new Gauge({
@@ -88,8 +91,14 @@ export class ConsumerMetrics {
     if (outcome.kind === 'ignored' || outcome.hour === null) return;
     const time = Date.parse(outcome.hour.replace(/Z$/, ':00:00Z'));
     this.newestHandled = Math.max(this.newestHandled ?? time, time);
-    if (outcome.kind === 'done') this.newestDone = Math.max(this.newestDone ?? time, time);
+    if (outcome.kind === 'done') {
+      this.newestDone = Math.max(this.newestDone ?? time, time);
+      this.bytesFetched.inc(outcome.bytes);
+    }
   }
+
+  /** Counts one alert published: what the consumers' `onAlert` takes. */
+  readonly recordAlert = (): void => this.alerts.inc();
 
   /** Records the size of one batch the encoder ran: what the encode stage's `onBatch` takes. */
   readonly recordEncodeBatch = (size: number): void => this.encodeBatchSize.observe(size);

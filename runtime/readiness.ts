@@ -1,5 +1,6 @@
 /**
- * Whether the consumer should be sent work (`/readyz`): once its model is loaded and its pipeline
+ * Whether the consumer should be sent work (`/readyz`): not while it waits for the lease of its
+ * progress record (another consumer holds it); once its model is loaded and its pipeline
  * is running (progress read from the state store, topics there on the bus; with events, its
  * consumer a member of its group), until it starts draining after SIGTERM or SIGINT, or its run
  * starts failing (it then closes what it opened, which can take seconds, and exits 1).
@@ -9,7 +10,13 @@ export class Readiness {
   private pipelineRunning = false;
   private isDraining = false;
   private failure: string | undefined;
+  private waitingFor: string | undefined;
   private notPromoted: string | undefined;
+
+  /** Waiting for `what` (the lease of the progress record, which another consumer holds) before anything starts; undefined once it has it. */
+  waiting(what: string | undefined): void {
+    this.waitingFor = what;
+  }
 
   modelIsLoaded(): void {
     this.modelLoaded = true;
@@ -40,6 +47,7 @@ export class Readiness {
   check(): { ready: true; note?: string } | { ready: false; reason: string } {
     if (this.failure !== undefined) return { ready: false, reason: `failing, shutting down: ${this.failure}` };
     if (this.isDraining) return { ready: false, reason: 'draining: finishing the analyses in flight before exit' };
+    if (this.waitingFor !== undefined) return { ready: false, reason: `waiting for ${this.waitingFor}` };
     if (!this.modelLoaded) return { ready: false, reason: 'loading the model' };
     if (!this.pipelineRunning) return { ready: false, reason: 'starting the pipeline: creating topics, reading progress or joining the consumer group' };
     return this.notPromoted === undefined ? { ready: true } : { ready: true, note: this.notPromoted };

@@ -52,6 +52,8 @@ export interface LeaseOptions {
   signal?: AbortSignal;
   /** Default the trainer lease of a model store. */
   kind?: LeaseKind;
+  /** Told each holder it starts waiting for (a consumer's readiness says so meanwhile). */
+  onWait?: (holder: LeaseRecord) => void;
 }
 
 export interface HeldLease {
@@ -88,7 +90,7 @@ export const leaseOwner = () => `${hostname()} pid ${process.pid} ${randomBytes(
 const encode = (lease: LeaseRecord) => new TextEncoder().encode(`${JSON.stringify(lease)}\n`);
 
 /** Waits until this trainer holds the store's lease; undefined when `signal` aborts first. */
-export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = DEFAULT_LEASE_MS, signal, kind = TRAINER_LEASE }: LeaseOptions): Promise<HeldLease | undefined> {
+export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = DEFAULT_LEASE_MS, signal, kind = TRAINER_LEASE, onWait }: LeaseOptions): Promise<HeldLease | undefined> {
   let waitingFor: string | undefined;
   while (!signal?.aborted) {
     const epoch = await latestEpoch(store, kind);
@@ -109,7 +111,10 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
       for (let older = 1; older < epoch; older++) await store.delete(keyOf(kind, older));
       return hold(store, kind, lease, leaseMs, log);
     }
-    if (waitingFor !== holder!.owner) log.info({ holder: holder!.owner, until: holder!.expiresAt }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
+    if (waitingFor !== holder!.owner) {
+      log.info({ holder: holder!.owner, until: holder!.expiresAt }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
+      onWait?.(holder!);
+    }
     waitingFor = holder!.owner;
     await sleep(Math.min(expiresIn + 10, leaseMs / 4), undefined, { signal }).catch(() => {});
   }

@@ -53,6 +53,20 @@ const fencedAttempts = 6;
 const metadataMaxAgeMs = 60_000;
 
 /**
+ * The broker's answers that kafkajs logs as errors (its connection logs every error response)
+ * while a consumer group changes as it is meant to, a member joining or leaving (KEDA adds a
+ * replica, a rolling update), and that kafkajs gets over by itself: logged at info, since at error
+ * every scale-up set off alerts. kafkajs still warns when a member must join again.
+ */
+const groupChangeAnswers = new Set([
+  'The group is rebalancing, so a rejoin is needed', // REBALANCE_IN_PROGRESS
+  'The group coordinator is not available', // GROUP_COORDINATOR_NOT_AVAILABLE
+  "The coordinator is loading and hence can't process requests for this group", // GROUP_LOAD_IN_PROGRESS
+  'This is not the correct coordinator for this group', // NOT_COORDINATOR_FOR_GROUP
+  'Specified group generation id is not valid', // ILLEGAL_GENERATION
+]);
+
+/**
  * The bus on Apache Kafka, through kafkajs. The producer is idempotent (a retried send is written
  * once) and waits for every in-sync replica; records go to the partition Java's producer would
  * choose for their key (murmur2), so other Kafka clients agree on where a key lives.
@@ -81,7 +95,8 @@ export class KafkaBus implements TopicBus {
             logLevel: KafkaLogLevel.WARN,
             logCreator: () => ({ level, log: entry }) => {
               const { message, ...fields } = entry;
-              (level <= KafkaLogLevel.ERROR ? log.error : log.warn).call(log, { kafka: fields }, message);
+              const write = typeof fields.error === 'string' && groupChangeAnswers.has(fields.error) ? log.info : level <= KafkaLogLevel.ERROR ? log.error : log.warn;
+              write.call(log, { kafka: fields }, message);
             },
           }
         : { logLevel: KafkaLogLevel.ERROR }),
@@ -113,7 +128,7 @@ export class KafkaBus implements TopicBus {
   }
 
   consumer(options: ConsumerOptions): BusConsumer & KafkaConsumer {
-    const consumer = new KafkaConsumer(this.kafka, this.url, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer));
+    const consumer = new KafkaConsumer(this.kafka, this.url, options, this.options.consumerTiming ?? {}, () => this.consumers.delete(consumer), this.options.log);
     this.consumers.add(consumer);
     return consumer;
   }

@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type Headers } from '../bus.js';
+import type { StageLogger } from '../../stages/stage.js';
 import { Handoff } from './handoff.js';
 import { unreachable } from './unreachable.js';
 
@@ -26,11 +27,14 @@ export class KafkaConsumer implements BusConsumer {
     private readonly options: ConsumerOptions,
     timing: Omit<Partial<ConsumerConfig>, 'groupId'>,
     private readonly onClose: () => void,
+    log?: StageLogger,
   ) {
     this.consumer = kafka.consumer({ ...timing, groupId: options.group, allowAutoTopicCreation: false, readUncommitted: false });
     this.heartbeatIntervalMs = timing.heartbeatInterval ?? kafkajsHeartbeatIntervalMs;
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.assigned = payload.memberAssignment;
+      // Which member reads which partitions, after each rebalance (a replica added or gone).
+      log?.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, `joined consumer group ${options.group}`);
       options.onJoin?.();
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {

@@ -64,4 +64,21 @@ describe('logs of a command that reads Kafka', () => {
     assert.equal(typeof first.level, 'number', 'pino\'s numeric level');
     assert.match(first.msg ?? '', /ECONNREFUSED|connect/i);
   });
+
+  it('a process warning (the AWS SDK\'s that Node 20 will soon be unsupported) is one JSON line of the log like the others, not Node\'s lines of plain text', { skip: Number(process.versions.node.split('.')[0]) >= 22 && 'the AWS SDK warns on Node 20 only' }, async () => {
+    // A server that is not there: the command makes its S3 client (which warns), fails its requests and exits 1.
+    const env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    const fetch = spawn(process.execPath, [cli, 'fetch', '--time', '2019-09-20T01Z', '--source', 's3://hrrr', '--endpoint', 'http://127.0.0.1:1', '--out', join(work, 'never.grib2')], { env });
+    let stderr = '';
+    fetch.stderr.on('data', (chunk) => (stderr += chunk));
+    const status = await new Promise((resolve) => fetch.once('close', resolve));
+    assert.equal(status, 1, stderr);
+    // Its last line is the command's own message for a person; every line before it is the log.
+    const logLines = stderr.trim().split('\n').slice(0, -1);
+    for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `a JSON line: ${line}`);
+    const warning = logLines.map((line) => JSON.parse(line) as { level: number; warning?: string; msg: string }).find((line) => line.warning !== undefined);
+    assert.equal(warning?.level, 40, stderr);
+    assert.match(warning.msg, /^NodeVersionSupportWarning: .*node >=22/s);
+  });
 });

@@ -75,6 +75,35 @@ describe('hrrr-embed run, operations', () => {
     assert.equal(scraped.alive, 200);
   });
 
+  it('while it waits for the lease of the progress record another consumer holds, answers /healthz and says why it is not ready; SIGTERM then ends the wait with exit 0', { timeout: 60_000 }, async () => {
+    // Held by a consumer elsewhere for ten more minutes: this one waits all through the test.
+    const state = join(work, 'held-state');
+    const holder = { owner: 'another host pid 1 0000', epoch: 1, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    await new FolderStore(state).put('progress/run-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(holder)));
+    let url: string | undefined;
+    let probed: { alive: number; ready: number; readiness: string } | undefined;
+    let waiting = false;
+    const result = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'held-data'), '--state', state, '--device', 'cpu', '--metrics-port', '0'], {
+      onStderr: (stderr, child) => {
+        url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];
+        if (waiting || !stderr.includes('another consumer holds the lease')) return;
+        waiting = true;
+        void (async () => {
+          // Up before the wait or never: a liveness probe meanwhile would have found no port.
+          if (url !== undefined) {
+            const readyz = await fetch(`${url}/readyz`);
+            probed = { alive: (await fetch(`${url}/healthz`)).status, ready: readyz.status, readiness: await readyz.text() };
+          }
+          child.kill('SIGTERM');
+        })();
+      },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(url, `the operations server is up while it waits:\n${result.stderr}`);
+    assert.deepEqual(probed, { alive: 200, ready: 503, readiness: 'not ready: waiting for the lease of progress/run.json in this state store, held by another consumer\n' });
+    assert.match(result.stderr, /stopped while waiting for the lease of the progress record/);
+  });
+
   it('exits 2 naming a bad setting and where it came from', async () => {
     const typo = await configFile('typo.json', { partitons: 2 });
     const unknown = await runCommandProcess(['run', '--config', typo]);

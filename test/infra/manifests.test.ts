@@ -206,6 +206,18 @@ describe("the trainer's settings in the manifests", () => {
     });
   }
 
+  it("the CronJob: each Job's run is named after the Job, so that the Job's next pod (the first died, was evicted or preempted) resumes its checkpoint rather than start over", () => {
+    const cronJob = byKind('CronJob')[0];
+    assert.ok(cronJob.spec.jobTemplate.spec.backoffLimit > 0, 'a Job that tries again');
+    const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+    const runId = (container.env as Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>).find((e) => e.name === 'HRRR_EMBED_TRAINER_RUN_ID');
+    // The label the Job controller puts on each pod of a Job: the same for every pod of it, another for the next Job.
+    assert.equal(runId?.valueFrom?.fieldRef?.fieldPath, "metadata.labels['batch.kubernetes.io/job-name']");
+    const env = Object.fromEntries((container.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map(({ name, value }) => [name, value]));
+    const { values } = loadRetrainSettings((container.args as string[]).slice(1), { ...env, HRRR_EMBED_TRAINER_RUN_ID: 'hrrr-embed-retrain-29415600' });
+    assert.equal(values.runId, 'hrrr-embed-retrain-29415600', 'retrain takes it as its --run-id');
+  });
+
   // Without the consumers' registry, the trainer's model-versions records would be plain Avro on a
   // cluster whose other records are in Confluent's wire format, and their schema never registered.
   const consumers = [

@@ -134,7 +134,7 @@ describe('the consumer driven by object-created events on Kafka', () => {
       { onLine: (line, child) => void (!signalled && line.includes('"status":"done"') && (signalled = child.kill('SIGTERM'))) },
     );
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(result.lines, [{ status: 'done', hour: '2019-09-20T00Z', key: smallAnalysisOfHour(0).key, fields: 1 }]);
+    assert.deepEqual(result.lines, [{ status: 'done', hour: '2019-09-20T00Z', key: smallAnalysisOfHour(0).key, fields: 1, bytes: smallAnalysisOfHour(0).grib2.length }]);
     const reader = admin.consumer({ group: 'cli-check', topics: ['cli.embeddings'], fromBeginning: true });
     const [record] = await take(reader, 1);
     assert.equal(((await (await AvroCodec.create()).decode({ ...record!, topic: 'embeddings' })).value as { modelVersion: string }).modelVersion, 'small-1');

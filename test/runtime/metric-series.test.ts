@@ -20,7 +20,7 @@ describe("the consumer's metric series over a year", () => {
       for (let n = offset; n < offset + hours; n++) {
         const time = formatHour(hour(n));
         if (n % 10 === 0) metrics.recordOutcome({ kind: 'dead-letter', hour: time, key: `k${n}`, stage: 'fetch', errorClass: 'InvalidObjectError', error: `object k${n} is not GRIB2` });
-        else metrics.recordOutcome({ kind: 'done', hour: time, key: `k${n}`, fields: 1 });
+        else metrics.recordOutcome({ kind: 'done', hour: time, key: `k${n}`, fields: 1, bytes: 1000 });
       }
       for (let v = 1; v <= versions; v++) metrics.modelInUse('file:///models', `v${offset + v}`, v % 2 === 0);
     };

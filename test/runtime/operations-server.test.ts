@@ -83,7 +83,7 @@ describe('the operations server', () => {
       'hrrr_embed_analyses_total{outcome="failed"} 0',
       'hrrr_embed_fetched_bytes_total 1234',
       'hrrr_embed_errors_total{stage="fetch",class="TypeError"} 1',
-      'hrrr_embed_lag_hours 5.5',
+      'hrrr_embed_lag_seconds 19800',
       'hrrr_embed_analyses_behind 4',
       'hrrr_embed_model_info{model_id="file:///models",model_version="small-1"} 1',
     ])
@@ -95,20 +95,20 @@ describe('the operations server', () => {
   it('counts what the event-driven consumer did with each object, a dead letter under the class of its cause, and its lag from the newest hour done', async () => {
     const eventRegistry = new Registry();
     const metrics = new ConsumerMetrics(eventRegistry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(3).getTime() });
-    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T02Z', key: 'k2', fields: 1 });
+    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T02Z', key: 'k2', fields: 1, bytes: 1000 });
     metrics.recordOutcome({ kind: 'ignored', key: 'k2.idx', why: 'an .idx' });
     metrics.recordOutcome({ kind: 'dead-letter', hour: null, key: 'kafka:objects/0/7', stage: 'object-events', errorClass: 'ObjectEventError', error: 'event is not JSON' });
     const text = await eventRegistry.metrics();
-    for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="ObjectEventError"} 1', 'hrrr_embed_lag_hours 1'])
+    for (const line of ['hrrr_embed_analyses_total{outcome="done"} 1', 'hrrr_embed_analyses_total{outcome="ignored"} 1', 'hrrr_embed_analyses_total{outcome="dead-letter"} 1', 'hrrr_embed_errors_total{stage="object-events",class="ObjectEventError"} 1', 'hrrr_embed_lag_seconds 3600'])
       assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
   });
 
   it('counts an event-driven dead letter as handled, as polling does: the analyses behind move on, the lag (from the newest hour done) does not', async () => {
     const eventRegistry = new Registry();
     const metrics = new ConsumerMetrics(eventRegistry, { model: { id: 'file:///models', version: 'small-1' }, from: hour(0), clock: () => hour(5).getTime() + 30 * 60_000 });
-    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T01Z', key: 'k1', fields: 1 });
+    metrics.recordOutcome({ kind: 'done', hour: '2019-09-20T01Z', key: 'k1', fields: 1, bytes: 1000 });
     metrics.recordOutcome({ kind: 'dead-letter', hour: '2019-09-20T04Z', key: 'k4', stage: 'fetch', errorClass: 'InvalidObjectError', error: 'not GRIB2' });
     const text = await eventRegistry.metrics();
-    for (const line of ['hrrr_embed_analyses_behind 1', 'hrrr_embed_lag_hours 4.5']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+    for (const line of ['hrrr_embed_analyses_behind 1', 'hrrr_embed_lag_seconds 16200']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
   });
 });
