@@ -18,7 +18,7 @@ import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { shuffledRows, START, trainingBatches, type StreamPosition } from './batches.js';
 import { leavingOutCorruptShards } from './corrupt-shards.js';
-import { deleteCheckpoint, loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
+import { deleteCheckpoints, loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
 import { lossCurvePicture } from './loss-curve.js';
@@ -88,7 +88,7 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
   if (pointer?.finished) {
     log.info({ runId, modelId: pointer.finished.modelId }, 'this run is over already');
     // Left by a run stopped right after it finished.
-    await deleteCheckpoint(models, pointer);
+    await deleteCheckpoints(models, runId);
     return { runId, resumedAt: pointer.step, ...pointer.finished };
   }
   if (pointer?.judged) {
@@ -356,7 +356,7 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
   await writePointer(models, runId, { step: pointer.step, checkpoint: pointer.checkpoint, finished: outcome });
-  await deleteCheckpoint(models, pointer);
+  await deleteCheckpoints(models, runId);
   return outcome;
 }
 
