@@ -68,6 +68,12 @@ export interface RunPointer {
    * and save again.
    */
   judged?: RunOutcome & { against: string | null };
+  /**
+   * The id the candidate is being saved under, set before it is saved and until it is judged: a
+   * run stopped in between removes that version, whole or not, and saves its candidate again,
+   * rather than leave a version no run records.
+   */
+  saving?: string;
   finished?: RunOutcome;
 }
 

@@ -12,7 +12,7 @@ import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../mode
 import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
 import { reconstruct, sideBySide } from '../model/picture.js';
 import { compileForTraining, trainStep } from '../model/train.js';
-import { loadVersion, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
+import { deleteVersion, loadVersion, newVersionId, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
 import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -94,6 +94,10 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
   if (pointer?.judged) {
     log.info({ runId, modelId: pointer.judged.modelId }, 'the candidate was saved and judged already: finishing its promotion');
     return { runId, resumedAt: pointer.step, ...(await conclude(options, pointer, pointer.judged)) };
+  }
+  if (pointer?.saving) {
+    log.warn({ runId, modelId: pointer.saving }, 'the run stopped while saving its candidate: removing what it saved, to judge and save the candidate again');
+    await deleteVersion(models, pointer.saving);
   }
   const run = pointer ? await resume(options, pointer) : await begin(options);
   const { plan, model } = run;
@@ -305,7 +309,10 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
     // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
     await options.confirmLease?.();
+    const modelId = newVersionId();
+    await writePointer(models, plan.runId, { step: run.step, checkpoint: run.checkpoint, saving: modelId });
     const manifest = await saveVersion(models, candidate, {
+      modelId,
       trainingData: trainShards,
       metrics: {
         heldOutLoss: candidateLoss,

@@ -46,6 +46,9 @@ async function keys(store: ObjectStore, prefix: string): Promise<string[]> {
 /** Where a run is killed: right after the first write of its model store that the expression matches. */
 const crashPoints = [
   { when: 'deleting the previous checkpoint, once the pointer has moved', killAfter: '^delete training/run-1/checkpoints/000000002/model\\.json$' },
+  { when: "saving its candidate: the weights written, not the version's manifest", killAfter: '^put versions/[^/]+/weights\\.bin$' },
+  { when: "saving its candidate: the version's manifest written, not the judgement", killAfter: '^put versions/[^/]+/manifest\\.json$' },
+  { when: 'promoting: promoted.json written, not announced', killAfter: '^put promoted\\.json$' },
 ];
 
 for (const kind of setup.kinds) {
