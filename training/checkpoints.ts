@@ -175,12 +175,15 @@ export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
   return runs;
 }
 
-/** The shard ids that unfinished runs planned on: a run resumes only with every one of them there. */
+/**
+ * The shard ids that unfinished runs planned on: a run resumes only with every one of them there.
+ * A judged run reads no shard more (and its checkpoint may be deleted already).
+ */
 export async function shardsOfUnfinishedRuns(store: ObjectStore): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const runId of await unfinishedRuns(store)) {
     const pointer = await readPointer(store, runId);
-    if (!pointer) continue;
+    if (!pointer || pointer.judged) continue;
     const { plan } = await readState(store, pointer.checkpoint);
     for (const id of [...plan.train, ...plan.heldOut]) ids.add(id);
   }

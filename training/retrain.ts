@@ -362,8 +362,9 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
     }
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
-  await writePointer(models, runId, { step: pointer.step, checkpoint: pointer.checkpoint, finished: outcome });
+  // Before the run is recorded finished: nothing resumes a finished run, so nothing would delete what a stop here left.
   await deleteCheckpoints(models, runId);
+  await writePointer(models, runId, { step: pointer.step, checkpoint: pointer.checkpoint, finished: outcome });
   return outcome;
 }
 

@@ -49,6 +49,7 @@ const crashPoints = [
   { when: "saving its candidate: the weights written, not the version's manifest", killAfter: '^put versions/[^/]+/weights\\.bin$' },
   { when: "saving its candidate: the version's manifest written, not the judgement", killAfter: '^put versions/[^/]+/manifest\\.json$' },
   { when: 'promoting: promoted.json written, not announced', killAfter: '^put promoted\\.json$' },
+  { when: 'deleting its last checkpoint, once promoted', killAfter: '^delete training/run-1/checkpoints/000000004/model\\.json$' },
 ];
 
 for (const kind of setup.kinds) {
@@ -59,6 +60,8 @@ for (const kind of setup.kinds) {
         const location = store.url.startsWith('file://') ? decodeURIComponent(new URL(store.url).pathname) : store.url;
         const killed = await runChild(location, killAfter);
         assert.ok(killed.killed, 'the run was not killed');
+        // Nothing resumes a finished run (a trainer resumes the unfinished ones), so nothing would delete what it left.
+        if ((await readPointer(store, 'run-1'))?.finished) assert.deepEqual(await keys(store, 'training/run-1/checkpoints/'), [], 'a finished run left checkpoint objects');
         const resumed = await runChild(location);
         const result = resumed.lines.at(-1)?.result;
         assert.ok(result, 'the run again gave no result');
