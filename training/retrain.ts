@@ -95,7 +95,8 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
     log.info({ runId, modelId: pointer.judged.modelId }, 'the candidate was saved and judged already: finishing its promotion');
     return { runId, resumedAt: pointer.step, ...(await conclude(options, pointer, pointer.judged)) };
   }
-  if (pointer?.saving) {
+  // Never promoted (a candidate is promoted once judged), unless by hand: then it stays.
+  if (pointer?.saving && (await promotedVersion(models)) !== pointer.saving) {
     log.warn({ runId, modelId: pointer.saving }, 'the run stopped while saving its candidate: removing what it saved, to judge and save the candidate again');
     await deleteVersion(models, pointer.saving);
   }
@@ -309,6 +310,7 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
     // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
     await options.confirmLease?.();
+    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
     const modelId = newVersionId();
     await writePointer(models, plan.runId, { step: run.step, checkpoint: run.checkpoint, saving: modelId });
     const manifest = await saveVersion(models, candidate, {
