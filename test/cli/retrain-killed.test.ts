@@ -30,7 +30,7 @@ describe('retrain after a retrain killed with SIGKILL', () => {
   it('without --run-id, resumes the killed run from its checkpoint instead of starting another, leaving no run unfinished', async () => {
     const models = join(work, 'models');
     const options = ['--models', models, '--shards', join(work, 'shards'), '--data', join(work, 'bus'), '--fresh', '--model-config', modelConfig,
-      '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--steps', '6', '--steps-per-checkpoint', '2', '--device', 'cpu', '--quiet'];
+      '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--steps', '12', '--steps-per-checkpoint', '2', '--device', 'cpu', '--quiet'];
     // As a CronJob's pod killed for memory: its run has the default id, of the minute it started; the pod tried again has another.
     const killed = await runCommandProcess(['retrain', '--run-id', 'retrain-20261125T0600Z', ...options], { onLine: (line, child) => line.includes('"checkpoint":2') && child.kill('SIGKILL') });
     assert.equal(killed.status, null, killed.stderr);
@@ -45,7 +45,8 @@ describe('retrain after a retrain killed with SIGKILL', () => {
     const again = await runCommandProcess(['retrain', ...options]);
     assert.equal(again.status, 0, again.stderr);
     const results = (again.lines as Array<{ runId?: string; resumedAt?: number; modelId?: string }>).filter((line) => line.modelId !== undefined);
-    assert.deepEqual(results.map(({ runId, resumedAt }) => ({ runId, resumedAt })), [{ runId: 'retrain-20261125T0600Z', resumedAt: 2 }]);
+    assert.deepEqual(results.map(({ runId }) => runId), ['retrain-20261125T0600Z']);
+    assert.ok(results[0]!.resumedAt! >= 2, `resumed at step ${results[0]!.resumedAt}, not from its checkpoint`);
     assert.match(again.stderr, /resuming run retrain-20261125T0600Z, left unfinished/);
     assert.deepEqual(await unfinishedRuns(store), [], 'a run left unfinished for good: its checkpoint stays, and compaction leaves its days alone');
     assert.deepEqual(await listVersions(store), [results[0]!.modelId]);

@@ -13,7 +13,7 @@ after(() => Promise.all(folders.map((folder) => rm(folder, { recursive: true, fo
 
 /** Runs put-child.js, and SIGKILLs it as soon as its temporary file is in the folder: a put killed mid-write. */
 async function putAndKill(folder: string, key: string): Promise<string> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'put-child.js'), folder, key, '256'], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'put-child.js'), folder, key, '64'], { stdio: 'inherit' });
   const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_status, signal) => resolve(signal)));
   const where = join(folder, ...key.split('/').slice(0, -1));
   for (let tries = 0; tries < 2000; tries++) {
@@ -49,6 +49,6 @@ describe('a folder store after a put killed mid-write', () => {
     const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
     await utimes(temporary, hoursAgo, hoursAgo);
     assert.deepEqual(await keys(), ['training/run-1/checkpoints/000000002/state.json']);
-    assert.deepEqual(await readdir(join(temporary, '..')), ['state.json'], 'the killed put left its temporary file (256 MiB) for good');
+    assert.deepEqual(await readdir(join(temporary, '..')), ['state.json'], 'the killed put left its temporary file (64 MiB) for good');
   });
 });
