@@ -58,6 +58,13 @@ export interface ConsumerOptions {
    */
   fromBeginning?: boolean;
   /**
+   * On a partition the group has committed nothing for, commit the place this consumer starts
+   * reading it from, before handing out a record of it: a member that dies before its first commit
+   * leaves the next member that place, not the end of the topic by then (without fromBeginning,
+   * the records produced meanwhile, heard by the dead member, would never be heard again).
+   */
+  commitStart?: boolean;
+  /**
    * Called each time the consumer has joined its group and been given its partitions (on Kafka,
    * again after each rebalance); the file bus, which has no group protocol, calls it once, when
    * the consumer first opens the topics' partitions.

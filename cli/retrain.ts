@@ -10,6 +10,7 @@ import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion } from '../training/announce.js';
+import { unfinishedRuns } from '../training/checkpoints.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
@@ -63,7 +64,8 @@ held-out field before and after, and promoted only when its held-out loss is low
 announced on the model-versions topic. SIGINT or SIGTERM stops the run after the step under way,
 with a checkpoint (exit status 0); a second signal stops at once, without it (exit status 1).
 --run-id ID names the run: after a crash or a stop, the same command resumes it from its last
-checkpoint. Only one retraining or trainer per model store:
+checkpoint. Without --run-id, runs left unfinished (a retrain or trainer killed or stopped) are
+resumed instead of a new one, which starts when none can be. Only one retraining or trainer per model store:
 it waits while another holds the store's lease. Prints a JSON line per checkpoint and one with
 the outcome; progress (step, loss, rate, ETA) goes to stderr.
 
@@ -224,18 +226,37 @@ export async function retrainCommand(args: string[], out: (line: string) => void
   const { values, origin } = settingsOrUsage(() => loadRetrainSettings(args, process.env), retrainUsage);
   const setup = await prepareRetraining(values, origin, retrainUsage);
   const now = new Date();
-  const runId = values.runId ?? `retrain-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`;
   const stop = new AbortController();
   const unhandleSignals = handleStopSignals(setup.log, stop, 'checkpointing the run');
   try {
     await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
-      try {
-        const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), confirmLease: lease.confirm }, values.quiet, out, stop.signal);
-        out(JSON.stringify(result));
-      } catch (error) {
-        if (!(error instanceof RunInterrupted)) throw error;
-        out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
+      /** Runs (or resumes) one run; false when a stop interrupted it. */
+      const runOnce = async (runId: string): Promise<boolean> => {
+        try {
+          const result = await runRetraining(setup, { runId, force: values.force, ...setup.range(now), confirmLease: lease.confirm }, values.quiet, out, stop.signal);
+          out(JSON.stringify(result));
+          return true;
+        } catch (error) {
+          if (!(error instanceof RunInterrupted)) throw error;
+          out(JSON.stringify({ runId, interrupted: error.step, resume: `the same command with --run-id ${runId}` }));
+          return false;
+        }
+      };
+      if (values.runId !== undefined) return void (await runOnce(values.runId));
+      // A run killed (a CronJob's pod out of memory, tried again under another default id) would
+      // otherwise never be resumed: its checkpoint kept for good, and its days never compacted.
+      let resumed = 0;
+      for (const runId of await unfinishedRuns(setup.base.models)) {
+        setup.log.warn({ runId }, `resuming run ${runId}, left unfinished (killed or stopped), instead of starting another`);
+        try {
+          if (!(await runOnce(runId))) return;
+          resumed++;
+        } catch (error) {
+          if (stop.signal.aborted) throw error;
+          setup.log.error({ err: error, runId }, `run ${runId}, left unfinished, cannot be resumed: ${(error as Error).message}`);
+        }
       }
+      if (resumed === 0) await runOnce(`retrain-${now.toISOString().slice(0, 16).replace(/[-:]/g, '')}Z`);
     });
   } catch (error) {
     logFailure(setup.log, 'retrain', error);

@@ -53,7 +53,7 @@ const PROMOTED = 'promoted.json';
 /** Saves the model as a new version and returns its manifest. */
 export async function saveVersion(store: ObjectStore, model: Autoencoder, details: SaveDetails = {}, prefix = ''): Promise<ModelManifest> {
   const createdAt = details.now ?? new Date();
-  const modelId = details.modelId ?? `${createdAt.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+  const modelId = details.modelId ?? newVersionId(createdAt);
   if (!VERSION_ID.test(modelId)) throw new Error(`model version id ${JSON.stringify(modelId)}: letters, digits, ".", "_" and "-" only`);
   const at = versionPrefix(prefix, modelId);
   if (await anyObjectUnder(store, at)) throw new VersionExistsError(`model version ${modelId} exists in ${store.url}`);
@@ -75,6 +75,18 @@ export async function saveVersion(store: ObjectStore, model: Autoencoder, detail
   };
   await store.put(`${at}manifest.json`, json(manifest), { contentType: 'application/json' });
   return manifest;
+}
+
+/** A new version's id: the time and 8 random hex digits, e.g. 20261124T081500Z-1a2b3c4d. */
+export function newVersionId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Removes a version, complete or not: its manifest first, so that it is never listed with objects missing. */
+export async function deleteVersion(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
+  const at = versionPrefix(prefix, modelId);
+  await store.delete(`${at}manifest.json`);
+  for await (const { key } of store.list(at)) await store.delete(key);
 }
 
 /** How many of the versions promoted before the current one promoted.json remembers. */

@@ -8,7 +8,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { EncodedRow, ShardLayout } from './arrow.js';
 import { CorruptShardError, openShardCatalog, readEncodedRows } from './catalog.js';
 import { DEFAULT_COMPRESSION } from './compression.js';
-import { byCodeUnits, DEFAULT_SHARD_PREFIX, manifestKeyOf, utcDay } from './layout.js';
+import { byCodeUnits, DEFAULT_SHARD_PREFIX, fieldFolder, manifestKeyOf, MANIFEST_SUFFIX, utcDay } from './layout.js';
 import { putShard } from './put-shard.js';
 import type { ShardCompression, ShardManifest } from './types.js';
 
@@ -51,10 +51,12 @@ const SETTLED_MS = 2 * HOUR_MS;
  * and encoded again. A crash part way leaves rows twice (the new shard and old ones still
  * listed), never none; the next compaction merges them again. A day holding a shard whose object
  * fails its checks is left as it is, with an error naming the shard, and the other days go on.
+ * First, the data objects a crash left without a manifest are removed (removeUnlistedObjects).
  */
 export async function compactShards(options: CompactOptions): Promise<CompactedDay[]> {
   const { store, field, prefix = DEFAULT_SHARD_PREFIX, compression = DEFAULT_COMPRESSION, keep = new Set(), log = silentLogger, now = Date.now, signal } = options;
   const before = options.before ?? new Date(now() - SETTLED_MS);
+  await removeUnlistedObjects(store, fieldFolder(prefix, field), now() - SETTLED_MS, log);
   const days = new Map<string, ShardManifest[]>();
   for (const manifest of await openShardCatalog(store, prefix).list({ field, to: before })) {
     const day = utcDay(new Date(manifest.from));
@@ -90,6 +92,26 @@ export async function compactShards(options: CompactOptions): Promise<CompactedD
     compacted.push({ day, replaced: shards.map((old) => old.id), shard, duplicates });
   }
   return compacted;
+}
+
+/**
+ * Removes the shard data objects that have no manifest and were written before `settledBefore`:
+ * what a crash between a shard's two writes left (a writer killed after its data object, or a
+ * compaction after removing a merged shard's manifest). Never listed, never read, they would stay
+ * for good. A shard being written now has its manifest within seconds: a younger object is left.
+ */
+async function removeUnlistedObjects(store: ObjectStore, folder: string, settledBefore: number, log: StageLogger): Promise<void> {
+  const manifests = new Set<string>();
+  const objects: Array<{ key: string; lastModified: Date }> = [];
+  for await (const { key, lastModified } of store.list(folder)) {
+    if (key.endsWith(MANIFEST_SUFFIX)) manifests.add(key);
+    else if (key.endsWith('.arrow')) objects.push({ key, lastModified });
+  }
+  for (const { key, lastModified } of objects) {
+    if (manifests.has(manifestKeyOf(key)) || lastModified.getTime() >= settledBefore) continue;
+    await store.delete(key);
+    log.warn({ object: `${store.url}/${key}` }, 'removed a shard data object that has no manifest (left by a crash between its two writes)');
+  }
 }
 
 function layoutOf({ field, height, width, encoding, normalization }: ShardManifest): ShardLayout {

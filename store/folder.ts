@@ -10,9 +10,15 @@ import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, Requ
 const maxReadBytes = 2 ** 31 - 1;
 
 /**
+ * A put writes its temporary file without pause and renames it at once: one untouched this long
+ * was left by a process killed mid-put, and nothing else would ever remove it.
+ */
+const abandonedAfterMs = 60 * 60 * 1000;
+
+/**
  * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
  * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name and are renamed into place, so
- * a reader never sees a half-written object.
+ * a reader never sees a half-written object; one a killed put left is removed by a later listing.
  */
 export class FolderStore implements ObjectStore {
   readonly url: string;
@@ -129,8 +135,10 @@ export class FolderStore implements ObjectStore {
     for (const entry of entries) {
       const path = join(folder, entry.name);
       const kind = entry.isSymbolicLink() ? await this.followLink(path) : entry;
+      const temporary = entry.name.includes('.partial-');
       if (kind?.isDirectory()) await this.collect(path, keys, [...walking, real]);
-      else if (kind?.isFile() && !entry.name.includes('.partial-')) keys.push(this.keyOf(path));
+      else if (kind?.isFile() && !temporary) keys.push(this.keyOf(path));
+      else if (temporary && entry.isFile()) await removeIfAbandoned(path);
     }
   }
 
@@ -185,6 +193,15 @@ export function classifyFileError(error: unknown): StoreErrorKind {
   // A disk or network mount (NFS: a stale handle) that failed this once: the object is not shown to be bad.
   if (code === 'EIO' || code === 'ESTALE') return 'network';
   return 'invalid';
+}
+
+/** Removes a put's temporary file that was abandoned (see abandonedAfterMs); a folder it cannot write in keeps it. */
+async function removeIfAbandoned(path: string): Promise<void> {
+  try {
+    if (Date.now() - (await stat(path)).mtimeMs >= abandonedAfterMs) await rm(path, { force: true });
+  } catch {
+    // Gone already, or a read-only folder: nothing to do.
+  }
 }
 
 function isMissing(error: unknown): boolean {

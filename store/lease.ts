@@ -66,10 +66,18 @@ export interface HeldLease {
   release(): Promise<void>;
 }
 
+/** The numbers of the lease objects there are. */
+async function epochsIn(store: ObjectStore, kind: LeaseKind): Promise<number[]> {
+  const epochs: number[] = [];
+  for await (const { key } of store.list(kind.folder)) {
+    const epoch = epochOf(kind, key);
+    if (epoch !== undefined) epochs.push(epoch);
+  }
+  return epochs;
+}
+
 async function latestEpoch(store: ObjectStore, kind: LeaseKind): Promise<number> {
-  let latest = 0;
-  for await (const { key } of store.list(kind.folder)) latest = Math.max(latest, epochOf(kind, key) ?? 0);
-  return latest;
+  return Math.max(0, ...(await epochsIn(store, kind)));
 }
 
 async function readLease(store: ObjectStore, kind: LeaseKind, epoch: number, log: StageLogger): Promise<LeaseRecord | undefined> {
@@ -93,7 +101,8 @@ const encode = (lease: LeaseRecord) => new TextEncoder().encode(`${JSON.stringif
 export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = DEFAULT_LEASE_MS, signal, kind = TRAINER_LEASE, onWait }: LeaseOptions): Promise<HeldLease | undefined> {
   let waitingFor: string | undefined;
   while (!signal?.aborted) {
-    const epoch = await latestEpoch(store, kind);
+    const epochs = await epochsIn(store, kind);
+    const epoch = Math.max(0, ...epochs);
     const holder = epoch > 0 ? await readLease(store, kind, epoch, log) : undefined;
     // Our own: a retried write whose first try went through.
     if (holder?.owner === owner) return hold(store, kind, holder, leaseMs, log);
@@ -108,7 +117,8 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
         throw error;
       }
       if (holder && !holder.released) log.warn({ previous: holder.owner, expiredAt: holder.expiresAt, epoch: lease.epoch }, `took over the ${kind.holder} lease of a ${kind.holder} that stopped renewing it`);
-      for (let older = 1; older < epoch; older++) await store.delete(keyOf(kind, older));
+      // Those there are: every number below would be a request each, as many as holders ever were.
+      for (const older of epochs) if (older < epoch) await store.delete(keyOf(kind, older));
       return hold(store, kind, lease, leaseMs, log);
     }
     if (waitingFor !== holder!.owner) {

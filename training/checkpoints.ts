@@ -4,7 +4,7 @@
  * optimizer's state (optimizer.bin: its step count and both moments) and state.json (the step, the
  * stream's position, the shards, the loss history). training/RUN_ID/latest.json, written last,
  * names the checkpoint to resume from, so a crash while writing one leaves the previous one in
- * force; the previous one is deleted only after the pointer has moved.
+ * force; the others are deleted only after the pointer has moved.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -68,6 +68,12 @@ export interface RunPointer {
    * and save again.
    */
   judged?: RunOutcome & { against: string | null };
+  /**
+   * The id the candidate is being saved under, set before it is saved and until it is judged: a
+   * run stopped in between removes that version, whole or not, and saves its candidate again,
+   * rather than leave a version no run records.
+   */
+  saving?: string;
   finished?: RunOutcome;
 }
 
@@ -102,7 +108,6 @@ export async function writePointer(store: ObjectStore, runId: string, pointer: R
 export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, state: Omit<RunState, 'format' | 'optimizerSpecs'>): Promise<string> {
   const { runId } = state.plan;
   const at = `${runPrefix(runId)}checkpoints/${String(state.step).padStart(9, '0')}/`;
-  const previous = await readPointer(store, runId);
   const weights = await model.croppedAutoencoder.optimizer.getWeights();
   // Adam's moments are its own variables; its step count is a tensor made for each call.
   const made = weights.map(({ tensor }) => tensor).filter((tensor) => !(tensor instanceof tf.Variable));
@@ -112,17 +117,18 @@ export async function saveCheckpoint(store: ObjectStore, model: Autoencoder, sta
   const full: RunState = { format: CHECKPOINT_FORMAT, ...state, optimizerSpecs: specs };
   await store.put(`${at}state.json`, json(full), { contentType: 'application/json' });
   await writePointer(store, runId, { step: state.step, checkpoint: at });
-  if (previous && previous.checkpoint !== at) await deleteCheckpoint(store, previous);
+  await deleteCheckpoints(store, runId, at);
   return at;
 }
 
 /**
- * Deletes the checkpoint the pointer names: the previous one once a new one is written, and a
- * finished run's last one (its version is saved; a run a day would otherwise keep its weights and
- * Adam's state, three times the model, every day).
+ * Deletes the run's checkpoints but `keep`: the earlier ones once a new one is written, all of them
+ * once the run is finished (its version is saved; a run a day would otherwise keep its weights and
+ * Adam's state, three times the model, every day). Every one, not only the one a pointer named: a
+ * run killed while deleting one, or while writing one no pointer named yet, left objects behind.
  */
-export async function deleteCheckpoint(store: ObjectStore, pointer: RunPointer): Promise<void> {
-  for await (const { key } of store.list(pointer.checkpoint)) await store.delete(key);
+export async function deleteCheckpoints(store: ObjectStore, runId: string, keep?: string): Promise<void> {
+  for await (const { key } of store.list(`${runPrefix(runId)}checkpoints/`)) if (keep === undefined || !key.startsWith(keep)) await store.delete(key);
 }
 
 /** The run's latest checkpoint: its state and its model, with weights only (compile it, then `restoreOptimizer`). */
@@ -169,12 +175,15 @@ export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
   return runs;
 }
 
-/** The shard ids that unfinished runs planned on: a run resumes only with every one of them there. */
+/**
+ * The shard ids that unfinished runs planned on: a run resumes only with every one of them there.
+ * A judged run reads no shard more (and its checkpoint may be deleted already).
+ */
 export async function shardsOfUnfinishedRuns(store: ObjectStore): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const runId of await unfinishedRuns(store)) {
     const pointer = await readPointer(store, runId);
-    if (!pointer) continue;
+    if (!pointer || pointer.judged) continue;
     const { plan } = await readState(store, pointer.checkpoint);
     for (const id of [...plan.train, ...plan.heldOut]) ids.add(id);
   }

@@ -24,7 +24,8 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, 
   return async (signal: AbortSignal, push: (trigger: Trigger) => void): Promise<void> => {
     const topic = codec.topics.retrainRequests;
     await bus.createTopic(topic);
-    const consumer = bus.consumer({ group, topics: [topic] });
+    // commitStart: a trainer that dies in its first run, before any commit, leaves its request to the next one.
+    const consumer = bus.consumer({ group, topics: [topic], commitStart: true });
     const commits = inOrderCommits(consumer);
     try {
       for await (const record of consumer.records(signal)) {

@@ -12,13 +12,13 @@ import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../mode
 import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
 import { reconstruct, sideBySide } from '../model/picture.js';
 import { compileForTraining, trainStep } from '../model/train.js';
-import { loadVersion, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
+import { deleteVersion, loadVersion, newVersionId, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
 import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { shuffledRows, START, trainingBatches, type StreamPosition } from './batches.js';
 import { leavingOutCorruptShards } from './corrupt-shards.js';
-import { deleteCheckpoint, loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
+import { deleteCheckpoints, loadCheckpoint, readPointer, restoreOptimizer, saveCheckpoint, writePointer, type RunOutcome, type RunPlan, type RunPointer } from './checkpoints.js';
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
 import { lossCurvePicture } from './loss-curve.js';
@@ -88,12 +88,17 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
   if (pointer?.finished) {
     log.info({ runId, modelId: pointer.finished.modelId }, 'this run is over already');
     // Left by a run stopped right after it finished.
-    await deleteCheckpoint(models, pointer);
+    await deleteCheckpoints(models, runId);
     return { runId, resumedAt: pointer.step, ...pointer.finished };
   }
   if (pointer?.judged) {
     log.info({ runId, modelId: pointer.judged.modelId }, 'the candidate was saved and judged already: finishing its promotion');
     return { runId, resumedAt: pointer.step, ...(await conclude(options, pointer, pointer.judged)) };
+  }
+  // Never promoted (a candidate is promoted once judged), unless by hand: then it stays.
+  if (pointer?.saving && (await promotedVersion(models)) !== pointer.saving) {
+    log.warn({ runId, modelId: pointer.saving }, 'the run stopped while saving its candidate: removing what it saved, to judge and save the candidate again');
+    await deleteVersion(models, pointer.saving);
   }
   const run = pointer ? await resume(options, pointer) : await begin(options);
   const { plan, model } = run;
@@ -305,7 +310,11 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
     // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
     await options.confirmLease?.();
+    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
+    const modelId = newVersionId();
+    await writePointer(models, plan.runId, { step: run.step, checkpoint: run.checkpoint, saving: modelId });
     const manifest = await saveVersion(models, candidate, {
+      modelId,
       trainingData: trainShards,
       metrics: {
         heldOutLoss: candidateLoss,
@@ -355,8 +364,9 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
     }
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
+  // Before the run is recorded finished: nothing resumes a finished run, so nothing would delete what a stop here left.
+  await deleteCheckpoints(models, runId);
   await writePointer(models, runId, { step: pointer.step, checkpoint: pointer.checkpoint, finished: outcome });
-  await deleteCheckpoint(models, pointer);
   return outcome;
 }
 

@@ -190,7 +190,14 @@ class FileConsumer implements BusConsumer {
         if (this.open.has(id)) continue;
         const committed = await this.offsets.next(topic, partition);
         const start = committed ?? (this.options.fromBeginning || !this.firstLook ? 0 : 'end');
-        this.open.set(id, { topic, partition, reader: await PartitionReader.at(this.bus.partitionPath(topic, partition), start) });
+        const reader = await PartitionReader.at(this.bus.partitionPath(topic, partition), start);
+        if (committed === undefined && this.options.commitStart) {
+          await this.offsets.commit([{ topic, partition, offset: reader.offset }]).catch(async (error: unknown) => {
+            await reader.close();
+            throw error;
+          });
+        }
+        this.open.set(id, { topic, partition, reader });
       }
     }
     if (this.firstLook) this.options.onJoin?.();

@@ -13,7 +13,8 @@ const readChunkBytes = 1024 * 1024;
 /**
  * The writing end of one partition file. Appends go one at a time, each synced to disk before it
  * is acknowledged. On first use the file is scanned: a record whose write was cut short (a crash
- * mid-append) is cut off the end, so that the next record follows the last whole one.
+ * mid-append) is cut off the end, so that the next record follows the last whole one; so is what
+ * an append that failed part way (a full disk) wrote.
  * One process writes a partition at a time: another one's writer is refused (writer-lock.ts).
  */
 export class PartitionWriter {
@@ -43,9 +44,19 @@ export class PartitionWriter {
     const file = await this.opened();
     const frames = Buffer.concat(records.map(encodeFrame));
     const first = this.end.offset;
-    let written = 0;
-    while (written < frames.length) written += (await file.write(frames, written, frames.length - written, this.end.byte + written)).bytesWritten;
-    await file.datasync();
+    try {
+      let written = 0;
+      while (written < frames.length) written += (await file.write(frames, written, frames.length - written, this.end.byte + written)).bytesWritten;
+      await file.datasync();
+    } catch (error) {
+      // What it wrote goes (a disk that filled up part way): the next append would follow those bytes, which no reader gets past.
+      await file.truncate(this.end.byte).catch(async () => {
+        // Opened and scanned again at the next append, which cuts them off as after a crash.
+        this.file = undefined;
+        await file.close().catch(() => {});
+      });
+      throw error;
+    }
     this.end = { offset: first + records.length, byte: this.end.byte + frames.length };
     return first;
   }

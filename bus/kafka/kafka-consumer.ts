@@ -20,9 +20,11 @@ export class KafkaConsumer implements BusConsumer {
   private assigned: Record<string, number[]> = {};
   private failure: Error | undefined;
   private readonly heartbeatIntervalMs: number;
+  /** With commitStart: the start of the partitions given at the last join, committed where the group had nothing. */
+  private startCommitted: Promise<void> = Promise.resolve();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly url: string,
     private readonly options: ConsumerOptions,
     timing: Omit<Partial<ConsumerConfig>, 'groupId'>,
@@ -35,6 +37,12 @@ export class KafkaConsumer implements BusConsumer {
       this.assigned = payload.memberAssignment;
       // Which member reads which partitions, after each rebalance (a replica added or gone).
       log?.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, `joined consumer group ${options.group}`);
+      if (options.commitStart) {
+        this.startCommitted = this.commitStart(payload.memberAssignment).catch((error: unknown) => {
+          this.failure = new Error(`${url}: consumer group ${JSON.stringify(options.group)}: committing where it starts failed: ${(error as Error).message}`, { cause: error });
+          this.handoff.close();
+        });
+      }
       options.onJoin?.();
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
@@ -95,6 +103,7 @@ export class KafkaConsumer implements BusConsumer {
         // would be taken for dead and its partitions given to another member.
         const beating = setInterval(() => void heartbeat().catch(() => {}), this.heartbeatIntervalMs);
         try {
+          await this.startCommitted;
           await this.handoff.put(consumedRecord(topic, partition, message));
         } finally {
           clearInterval(beating);
@@ -103,6 +112,28 @@ export class KafkaConsumer implements BusConsumer {
     }).catch((error: unknown) => {
       throw refused(this.url, this.options, error);
     });
+  }
+
+  /**
+   * Commits, for each partition given that the group has no offset of, the topic's end now: where
+   * a consumer that does not read from the beginning starts. Its READ on the group and the topics
+   * allows both lookups (READ implies DESCRIBE).
+   */
+  private async commitStart(assignment: Record<string, number[]>): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const starts: Array<{ topic: string; partition: number; offset: string }> = [];
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.options.group, topics: Object.keys(assignment) })) {
+        const unset = partitions.filter(({ partition, offset }) => offset === '-1' && assignment[topic]?.includes(partition));
+        if (unset.length === 0) continue;
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, high]));
+        for (const { partition } of unset) starts.push({ topic, partition, offset: ends.get(partition)! });
+      }
+      if (starts.length > 0) await this.consumer.commitOffsets(starts);
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 

@@ -5,7 +5,9 @@ import { after, describe, it } from 'node:test';
 import { testCredentials } from '../../infra/s3-server.js';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { openShardCatalog } from '../../shards/catalog.js';
+import { compactShards } from '../../shards/compact.js';
 import { createShardWriter } from '../../shards/writer.js';
+import { silentLogger } from '../../stages/stage.js';
 import type { ShardManifest, ShardRow } from '../../shards/types.js';
 import { repoRoot } from '../paths.js';
 import { runCommandProcess } from '../support/cli-process.js';
@@ -17,9 +19,12 @@ after(() => setup.stop());
 
 const s3Env = { AWS_ENDPOINT_URL: setup.server.endpoint, AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
 
-/** Runs test/shards/writer-process.ts, and SIGKILLs it once it has appended every row, before it could close its writer. */
-function appendAndKill(store: string, rows: number, maxRows: number): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'shards', 'writer-process.js'), store, String(rows), String(maxRows)], {
+/**
+ * Runs test/shards/writer-process.ts, and SIGKILLs it once it has appended every row, before it
+ * could close its writer; or, with `killAfter`, it kills itself right after that store write.
+ */
+function appendAndKill(store: string, rows: number, maxRows: number, killAfter?: string): Promise<NodeJS.Signals | null> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'shards', 'writer-process.js'), store, String(rows), String(maxRows), ...(killAfter ? [killAfter] : [])], {
     env: { ...process.env, ...s3Env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,6 +62,36 @@ for (const kind of setup.kinds) {
       assert.deepEqual(recovered.map((m) => [m.from, m.count]), [[hour(4).toISOString(), 1]]);
       for await (const row of catalog.read(recovered[0]!)) assert.deepEqual(row, testRow(hour(4)));
       await next.close();
+    });
+
+    it("a shard's data object that a kill left without its manifest is removed by the next compaction, once settled, and nothing listed changes", async () => {
+      const store = await kind.create();
+      const location = store.url.startsWith('file://') ? decodeURIComponent(new URL(store.url).pathname) : store.url;
+      // Killed between the two writes of its first shard: its rows stay pending, its data object unlisted.
+      assert.equal(await appendAndKill(location, 3, 2, `^put shards/.*/part-20190920T0000Z-20190920T0100Z-[0-9a-f]+\\.arrow$`), 'SIGKILL');
+      const objects = async () => {
+        const keys = [];
+        for await (const { key } of store.list('shards/REFC_entire_atmosphere_anl/')) keys.push(key);
+        return keys;
+      };
+      const [left] = (await objects()).filter((key) => key.endsWith('.arrow'));
+      assert.ok(left, 'the killed writer left its data object');
+      assert.deepEqual(await openShardCatalog(store).list({ field: FIELD }), []);
+      const keep = async () => {
+        const next = createShardWriter({ store, normalization: SEED_NORMALIZATION, orphanAfterMs: 0 });
+        await next.recoverPending();
+        await next.close();
+      };
+      await keep();
+      const listed = await openShardCatalog(store).list({ field: FIELD });
+
+      // Not yet settled: a writer may be about to write its manifest.
+      await compactShards({ store, field: FIELD, log: silentLogger });
+      assert.ok((await objects()).includes(left));
+      await compactShards({ store, field: FIELD, log: silentLogger, now: () => Date.now() + 3 * 3_600_000 });
+      assert.ok(!(await objects()).includes(left), `${left} is still there`);
+      assert.deepEqual(await openShardCatalog(store).list({ field: FIELD }), listed);
+      assert.deepEqual((await objects()).filter((key) => key.endsWith('.arrow')), listed.map((manifest) => manifest.dataKey));
     });
   });
 }

@@ -75,6 +75,22 @@ for (const kind of setup.kinds) {
       await winner!.release();
     });
 
+    it('taken over after many holders died (a process killed and restarted again and again), removes the objects there are, not every number below its own', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 5000, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000004999.json', new TextEncoder().encode(JSON.stringify({ ...dead, epoch: 4999 })));
+      await store.put('trainer-lease/000000005000.json', new TextEncoder().encode(JSON.stringify(dead)));
+      let deletes = 0;
+      const counting = { ...store, url: store.url, list: store.list.bind(store), head: store.head.bind(store), get: store.get.bind(store), put: store.put.bind(store), delete: (key: string) => (deletes++, store.delete(key)) };
+      const next = (await acquireLease(counting, options('next')))!;
+      assert.equal(next.epoch, 5001);
+      assert.ok(deletes <= 2, `${deletes} deletes`);
+      const left = [];
+      for await (const { key } of store.list('trainer-lease/')) left.push(key);
+      assert.deepEqual(left, ['trainer-lease/000000005000.json', 'trainer-lease/000000005001.json']);
+      await next.release();
+    });
+
     it('stops waiting when its signal aborts', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;

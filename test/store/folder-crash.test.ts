@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FolderStore } from '../../store/folder.js';
+import { repoRoot } from '../paths.js';
+
+const folders: string[] = [];
+after(() => Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true }))));
+
+/** Runs put-child.js, and SIGKILLs it as soon as its temporary file is in the folder: a put killed mid-write. */
+async function putAndKill(folder: string, key: string): Promise<string> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'put-child.js'), folder, key, '64'], { stdio: 'inherit' });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_status, signal) => resolve(signal)));
+  const where = join(folder, ...key.split('/').slice(0, -1));
+  for (let tries = 0; tries < 2000; tries++) {
+    const temporary = (await readdir(where).catch(() => [])).find((name) => name.includes('.partial-'));
+    if (temporary) {
+      child.kill('SIGKILL');
+      assert.equal(await ended, 'SIGKILL', 'the put ended before it could be killed');
+      return join(where, temporary);
+    }
+    await sleep(5);
+  }
+  child.kill('SIGKILL');
+  throw new Error('no temporary file seen');
+}
+
+describe('a folder store after a put killed mid-write', () => {
+  it('lists no object for its temporary file, and the next listing of its folder an hour on removes it', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-crash-'));
+    folders.push(folder);
+    const store = new FolderStore(folder);
+    await store.put('training/run-1/checkpoints/000000002/state.json', new TextEncoder().encode('{}\n'));
+    const temporary = await putAndKill(folder, 'training/run-1/checkpoints/000000002/weights.bin');
+
+    const keys = async () => {
+      const found = [];
+      for await (const { key } of store.list('training/')) found.push(key);
+      return found;
+    };
+    assert.deepEqual(await keys(), ['training/run-1/checkpoints/000000002/state.json']);
+    // Still being written, as far as anyone can tell: left alone.
+    assert.ok((await readdir(join(temporary, '..'))).some((name) => temporary.endsWith(name)));
+
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(temporary, hoursAgo, hoursAgo);
+    assert.deepEqual(await keys(), ['training/run-1/checkpoints/000000002/state.json']);
+    assert.deepEqual(await readdir(join(temporary, '..')), ['state.json'], 'the killed put left its temporary file (64 MiB) for good');
+  });
+});
