@@ -34,7 +34,9 @@ export interface ModelSlotOptions {
  */
 export class ModelSlot {
   private served: ServedModel;
-  private readonly retired = new Map<string, { model: ServedModel; timer: NodeJS.Timeout }>();
+  // Every replaced copy, oldest first: a version promoted again after a rollback is loaded anew, and
+  // the copy retired before may still be encoding a batch, so each copy keeps its own time.
+  private readonly retired: Array<{ model: ServedModel; timer: NodeJS.Timeout }> = [];
   private readonly retireAfterMs: number;
 
   constructor(
@@ -51,7 +53,8 @@ export class ModelSlot {
 
   /** The current version, or one replaced lately that is still loaded. */
   version(version: string): EmbeddingModel | undefined {
-    return this.served.autoencoder.version === version ? this.served : this.retired.get(version)?.model;
+    if (this.served.autoencoder.version === version) return this.served;
+    return [...this.retired].reverse().find(({ model }) => model.autoencoder.version === version)?.model;
   }
 
   /**
@@ -68,26 +71,21 @@ export class ModelSlot {
     const previous = this.served;
     this.served = next;
     this.options.log?.info({ from: now.version, to: next.autoencoder.version, alertThreshold: next.alertThreshold }, 'model swapped: later batches use the new version');
-    const timer = setTimeout(() => void this.dispose(now.version), this.retireAfterMs);
-    timer.unref();
-    const older = this.retired.get(now.version); // a copy of the same version retired before (a rollback and back)
-    this.retired.set(now.version, { model: previous, timer });
-    if (older) {
-      clearTimeout(older.timer);
-      await release(older.model);
-    }
+    const retired = { model: previous, timer: setTimeout(() => void this.dispose(retired), this.retireAfterMs) };
+    retired.timer.unref();
+    this.retired.push(retired);
   }
 
   /** Frees every version, the current one included. */
   async close(): Promise<void> {
-    await Promise.all([...this.retired.keys()].map((version) => this.dispose(version)));
+    await Promise.all([...this.retired].map((retired) => this.dispose(retired)));
     await release(this.served);
   }
 
-  private async dispose(version: string): Promise<void> {
-    const retired = this.retired.get(version);
-    if (!retired) return;
-    this.retired.delete(version);
+  private async dispose(retired: { model: ServedModel; timer: NodeJS.Timeout }): Promise<void> {
+    const at = this.retired.indexOf(retired);
+    if (at < 0) return;
+    this.retired.splice(at, 1);
     clearTimeout(retired.timer);
     await release(retired.model);
   }

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
+import { croppedShape } from '../../model/config.js';
+import { embedFields } from '../../model/embed.js';
 import { startEncoderThread } from '../../model/encoder-thread.js';
 import { loadVersion, promoteVersion, readManifest, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
@@ -52,6 +54,23 @@ describe('the model slot and the promotion follower', () => {
     assert.equal(slot.current.autoencoder.version, 'v2');
     await slot.close();
     assert.ok(closed.includes('v2'));
+  });
+
+  it('keeps each retired copy of a version for its own time: promoted, rolled back and promoted again while a batch runs on the first copy, that batch still completes', async () => {
+    const closed: string[] = [];
+    const before = tf.memory().numTensors;
+    const slot = new ModelSlot(served('v1', closed), { retireAfterMs: 60_000 });
+    const inFlight = slot.current.autoencoder; // a batch started on the first copy of v1
+    await slot.replace(served('v2', closed));
+    await slot.replace(served('v1', closed)); // a rollback: v1 loaded again
+    await slot.replace(served('v2', closed)); // and forward again
+    assert.deepEqual(closed, [], 'no copy freed before its time');
+    const [height, width] = croppedShape(inFlight.config);
+    const [embedded] = await embedFields(inFlight, [{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
+    assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense);
+    await slot.close();
+    assert.deepEqual(closed.sort(), ['v1', 'v1', 'v2', 'v2']);
+    assert.equal(tf.memory().numTensors, before);
   });
 
   it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
