@@ -20,8 +20,9 @@ export class ModelSwapError extends Error {
 
 export interface ModelSlotOptions {
   /**
-   * How long a replaced version stays loaded: fields it encoded may still be on their way to
-   * publication (an alert picture is drawn with the model that encoded the field). Default 10 min.
+   * How long a replaced version's weights stay loaded: fields it encoded may still be on their way
+   * to publication (an alert picture is drawn with the model that encoded the field). Default 10
+   * min. Its encoder thread, if it has one, ends as soon as its last batch is done.
    */
   retireAfterMs?: number;
   log?: StageLogger;
@@ -33,17 +34,17 @@ export interface ModelSlotOptions {
  * batches; each embedding names the version that made it.
  */
 export class ModelSlot {
-  private served: ServedModel;
+  private served: RetirableModel;
   // Every replaced copy, oldest first: a version promoted again after a rollback is loaded anew, and
   // the copy retired before may still be encoding a batch, so each copy keeps its own time.
-  private readonly retired: Array<{ model: ServedModel; timer: NodeJS.Timeout }> = [];
+  private readonly retired: Array<{ model: RetirableModel; timer: NodeJS.Timeout }> = [];
   private readonly retireAfterMs: number;
 
   constructor(
     initial: ServedModel,
     private readonly options: ModelSlotOptions = {},
   ) {
-    this.served = initial;
+    this.served = threadEndingWhenRetired(initial);
     this.retireAfterMs = options.retireAfterMs ?? 600_000;
   }
 
@@ -69,7 +70,8 @@ export class ModelSlot {
       throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference} than ${now.version}: restart the consumer to use it`);
     }
     const previous = this.served;
-    this.served = next;
+    this.served = threadEndingWhenRetired(next);
+    previous.retire();
     this.options.log?.info({ from: now.version, to: next.autoencoder.version, alertThreshold: next.alertThreshold }, 'model swapped: later batches use the new version');
     const retired = { model: previous, timer: setTimeout(() => void this.dispose(retired), this.retireAfterMs) };
     retired.timer.unref();
@@ -82,13 +84,50 @@ export class ModelSlot {
     await release(this.served);
   }
 
-  private async dispose(retired: { model: ServedModel; timer: NodeJS.Timeout }): Promise<void> {
+  private async dispose(retired: { model: RetirableModel; timer: NodeJS.Timeout }): Promise<void> {
     const at = this.retired.indexOf(retired);
     if (at < 0) return;
     this.retired.splice(at, 1);
     clearTimeout(retired.timer);
     await release(retired.model);
   }
+}
+
+interface RetirableModel extends ServedModel {
+  /** No more batches will be given to it: its encoder thread ends once those running are done. */
+  retire(): void;
+}
+
+/**
+ * `model`, with its encoder thread ended as soon as it is retired and its last batch is done: an
+ * idle thread keeps its backend's memory (wasm: about 430 MB once it has encoded a full-size
+ * field), while the fields on their way to publication need only the version's weights here.
+ */
+function threadEndingWhenRetired(model: ServedModel): RetirableModel {
+  const { encodeBatch, close } = model;
+  if (!encodeBatch || !close) return { ...model, retire: () => {} };
+  let running = 0;
+  let retired = false;
+  let closing: Promise<void> | undefined;
+  const closeOnce = () => (closing ??= close());
+  // Not awaited here: a failure to end it is the slot's close's or the retirement's to report.
+  const endThread = () => void closeOnce().catch(() => {});
+  return {
+    ...model,
+    async encodeBatch(fields) {
+      running++;
+      try {
+        return await encodeBatch(fields);
+      } finally {
+        if (--running === 0 && retired) endThread();
+      }
+    },
+    close: closeOnce,
+    retire() {
+      retired = true;
+      if (running === 0) endThread();
+    },
+  };
 }
 
 async function release(model: ServedModel): Promise<void> {

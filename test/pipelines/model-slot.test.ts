@@ -111,6 +111,26 @@ describe('the model slot and the promotion follower', () => {
     }
   });
 
+  it("ends a retired version's encoder thread once its last batch is done (an idle wasm thread holds hundreds of MB), and keeps its weights for the fields on their way", async () => {
+    const threads = () => process.getActiveResourcesInfo().filter((resource) => resource === 'MessagePort').length;
+    const withThread = async (version: string): Promise<ServedModel> => {
+      const model = served(version, []);
+      const { encodeBatch, close } = await startEncoderThread(model.autoencoder, 'cpu');
+      return { ...model, encodeBatch, close };
+    };
+    const before = threads();
+    const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 60_000 });
+    const [height, width] = croppedShape(slot.current.autoencoder.config);
+    const inFlight = slot.current.encodeBatch!([{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
+    await slot.replace(await withThread('v1'));
+    const [embedded] = await inFlight;
+    assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense, 'the batch in flight on v0 is done by v0');
+    await until(() => threads() === before + 1);
+    assert.equal(slot.version('v0')?.autoencoder.version, 'v0', "v0's weights stay for its fields on their way");
+    await slot.close();
+    assert.equal(threads(), before);
+  });
+
   it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {
     const models = new FolderStore(join(work, 'models'));
     for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
