@@ -67,7 +67,7 @@ export class ModelSlot {
     const difference = differingSetting(now, next.autoencoder);
     if (difference) {
       await release(next);
-      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference} than ${now.version}: restart the consumer to use it`);
+      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference.setting} than ${now.version} (${difference.how}): restart the consumer to use it`);
     }
     const previous = this.served;
     this.served = threadEndingWhenRetired(next);
@@ -135,8 +135,16 @@ async function release(model: ServedModel): Promise<void> {
   disposeAutoencoder(model.autoencoder);
 }
 
-function differingSetting(a: EmbeddingModel['autoencoder'], b: EmbeddingModel['autoencoder']): string | undefined {
-  if (JSON.stringify({ ...a.config, seed: 0 }) !== JSON.stringify({ ...b.config, seed: 0 })) return 'architecture';
-  if (JSON.stringify(a.normalization) !== JSON.stringify(b.normalization)) return 'normalization';
-  return undefined;
+/** Whether `next`'s architecture or normalization differs from `now`'s, and how: each setting with both values ("numdense 32, not 50"). */
+function differingSetting(now: EmbeddingModel['autoencoder'], next: EmbeddingModel['autoencoder']): { setting: string; how: string } | undefined {
+  const architecture = differences({ ...next.config, seed: 0 }, { ...now.config, seed: 0 });
+  if (architecture) return { setting: 'architecture', how: architecture };
+  const normalization = differences(next.normalization, now.normalization);
+  return normalization ? { setting: 'normalization', how: normalization } : undefined;
+}
+
+function differences<T extends object>(next: T, now: T): string | undefined {
+  const value = (settings: T, key: string) => JSON.stringify((settings as Record<string, unknown>)[key]);
+  const keys = Object.keys(next).filter((key) => value(next, key) !== value(now, key));
+  return keys.length === 0 ? undefined : keys.map((key) => `${key} ${value(next, key)}, not ${value(now, key)}`).join('; ');
 }

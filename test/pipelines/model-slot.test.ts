@@ -49,7 +49,7 @@ describe('the model slot and the promotion follower', () => {
     await until(() => closed.includes('v1'));
     assert.equal(slot.version('v1'), undefined);
 
-    await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2: restart/.test(error.message));
+    await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2 \(inputWidth 134, not 70\): restart/.test(error.message));
     assert.ok(closed.includes('wide'), 'the refused version is freed');
     assert.equal(slot.current.autoencoder.version, 'v2');
     await slot.close();
@@ -71,6 +71,17 @@ describe('the model slot and the promotion follower', () => {
     await slot.close();
     assert.deepEqual(closed.sort(), ['v1', 'v1', 'v2', 'v2']);
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('refuses a version of another embedding size or normalization naming the setting and both values, and keeps serving', async () => {
+    const closed: string[] = [];
+    const slot = new ModelSlot(served('v1', closed));
+    await assert.rejects(slot.replace(served('wider-embedding', closed, { ...SMALL_CONFIG, numdense: 32 })), /model version wider-embedding has another architecture than v1 \(numdense 32, not 16\): restart the consumer to use it/);
+    const { autoencoder, config, normalization } = createAutoencoder({ config: SMALL_CONFIG, normalization: { clipMax: 70 } });
+    const clipped = { autoencoder: withSharedModels(autoencoder, config, normalization, 'clipped'), id: 'models', alertThreshold: null, backend: 'cpu' };
+    await assert.rejects(slot.replace(clipped), /model version clipped has another normalization than v1 \(clipMax 70, not 60\)/);
+    assert.equal(slot.current.autoencoder.version, 'v1');
+    await slot.close();
   });
 
   it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
