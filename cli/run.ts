@@ -68,7 +68,8 @@ ${kafkaSecurityUsage}
                      batch size): it bounds how full an encoder batch gets, one field each
   --batch-size N     fields of the analyses in flight encoded together (default 8 on tensorflow
                      and webgpu; 1 on cpu and wasm, where batches were measured to gain nothing)
-  --batch-wait-ms T  how long a field waits for others to fill its batch (default 50)
+  --batch-wait-ms T  how long a field waits for others to fill its batch (default 50); with
+                     --events an event's fields wait for none
   --encoder-thread W auto (default): a worker thread on cpu and wasm, which compute synchronously,
                      the main thread on tensorflow and webgpu; or main, or worker
   --poll-seconds S   how often to look for new analyses when following (default 30)

@@ -43,7 +43,7 @@ export interface EventConsumerConfig {
   stop?: AbortSignal;
   /** Wraps each stage, e.g. to time it; default none. */
   instrument?: StageInstrument;
-  /** The fields of one event's analysis encoded together; default each alone. */
+  /** The fields of one event's analysis encoded together (its maxWaitMs does not apply: they come at once); default each alone. */
   batching?: EncodeBatching;
   /** Where the normalized fields are kept for retraining; default nowhere. */
   shards?: ShardWriter;
@@ -76,7 +76,9 @@ export type EventOutcome =
 export async function runEventConsumer(config: EventConsumerConfig, onOutcome: ((outcome: EventOutcome) => void) | undefined, context: StageContext): Promise<void> {
   const { source, state, bus, codec, model, events, product = hourlyAnalysis, match, partitions, stop, instrument = uninstrumented, batching, shards, onAlert } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
+  // Events are taken one at a time, so a batch can get only the fields of one event's analysis, and
+  // they reach the encoder in one turn of the event loop: a batch that waited longer would wait for nothing.
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, instrument, ...(batching && { batching: { ...batching, maxWaitMs: 0 } }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
   const fetch = instrument(createFetchStage({ store: source, match }));
   const decode = instrument(createDecodeStage({ match, grid: embedder.grid }));
   const consumer = config.consumer ?? bus.consumer({ group: events.group, topics: [events.topic], fromBeginning: true, ...(config.onRunning && { onJoin: config.onRunning }) });

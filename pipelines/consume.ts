@@ -47,7 +47,7 @@ export async function createOutputTopics(bus: TopicBus, codec: AvroCodec, partit
 export async function runConsumer(config: ConsumerConfig, onEvent: ((event: IngestEvent) => void) | undefined, context: StageContext): Promise<IngestSummary> {
   const { state, bus, codec, model, partitions, batching, shards, onAlert, ...ingest } = config;
   await createOutputTopics(bus, codec, partitions);
-  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
+  const embedder = createAnalysisEmbedder({ codec, model, pictures: state, ...(ingest.instrument && { instrument: ingest.instrument }), ...(batching && { batching: { ...batching, ...(ingest.stop && { stopWaiting: ingest.stop }) } }), ...(shards && { shards }), ...(onAlert && { onAlert }) });
   const produce = (topic: string, records: Parameters<TopicBus['produce']>[1]) => bus.produce(topic, records);
   return runIngest(
     { ...ingest, grid: embedder.grid, state, progressKey: CONSUMER_PROGRESS_KEY, failFast: true },

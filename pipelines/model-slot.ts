@@ -20,8 +20,9 @@ export class ModelSwapError extends Error {
 
 export interface ModelSlotOptions {
   /**
-   * How long a replaced version stays loaded: fields it encoded may still be on their way to
-   * publication (an alert picture is drawn with the model that encoded the field). Default 10 min.
+   * How long a replaced version's weights stay loaded: fields it encoded may still be on their way
+   * to publication (an alert picture is drawn with the model that encoded the field). Default 10
+   * min. Its encoder thread, if it has one, ends as soon as its last batch is done.
    */
   retireAfterMs?: number;
   log?: StageLogger;
@@ -33,15 +34,17 @@ export interface ModelSlotOptions {
  * batches; each embedding names the version that made it.
  */
 export class ModelSlot {
-  private served: ServedModel;
-  private readonly retired = new Map<string, { model: ServedModel; timer: NodeJS.Timeout }>();
+  private served: RetirableModel;
+  // Every replaced copy, oldest first: a version promoted again after a rollback is loaded anew, and
+  // the copy retired before may still be encoding a batch, so each copy keeps its own time.
+  private readonly retired: Array<{ model: RetirableModel; timer: NodeJS.Timeout }> = [];
   private readonly retireAfterMs: number;
 
   constructor(
     initial: ServedModel,
     private readonly options: ModelSlotOptions = {},
   ) {
-    this.served = initial;
+    this.served = threadEndingWhenRetired(initial);
     this.retireAfterMs = options.retireAfterMs ?? 600_000;
   }
 
@@ -51,7 +54,8 @@ export class ModelSlot {
 
   /** The current version, or one replaced lately that is still loaded. */
   version(version: string): EmbeddingModel | undefined {
-    return this.served.autoencoder.version === version ? this.served : this.retired.get(version)?.model;
+    if (this.served.autoencoder.version === version) return this.served;
+    return [...this.retired].reverse().find(({ model }) => model.autoencoder.version === version)?.model;
   }
 
   /**
@@ -63,34 +67,67 @@ export class ModelSlot {
     const difference = differingSetting(now, next.autoencoder);
     if (difference) {
       await release(next);
-      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference} than ${now.version}: restart the consumer to use it`);
+      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference.setting} than ${now.version} (${difference.how}): restart the consumer to use it`);
     }
     const previous = this.served;
-    this.served = next;
+    this.served = threadEndingWhenRetired(next);
+    previous.retire();
     this.options.log?.info({ from: now.version, to: next.autoencoder.version, alertThreshold: next.alertThreshold }, 'model swapped: later batches use the new version');
-    const timer = setTimeout(() => void this.dispose(now.version), this.retireAfterMs);
-    timer.unref();
-    const older = this.retired.get(now.version); // a copy of the same version retired before (a rollback and back)
-    this.retired.set(now.version, { model: previous, timer });
-    if (older) {
-      clearTimeout(older.timer);
-      await release(older.model);
-    }
+    const retired = { model: previous, timer: setTimeout(() => void this.dispose(retired), this.retireAfterMs) };
+    retired.timer.unref();
+    this.retired.push(retired);
   }
 
   /** Frees every version, the current one included. */
   async close(): Promise<void> {
-    await Promise.all([...this.retired.keys()].map((version) => this.dispose(version)));
+    await Promise.all([...this.retired].map((retired) => this.dispose(retired)));
     await release(this.served);
   }
 
-  private async dispose(version: string): Promise<void> {
-    const retired = this.retired.get(version);
-    if (!retired) return;
-    this.retired.delete(version);
+  private async dispose(retired: { model: RetirableModel; timer: NodeJS.Timeout }): Promise<void> {
+    const at = this.retired.indexOf(retired);
+    if (at < 0) return;
+    this.retired.splice(at, 1);
     clearTimeout(retired.timer);
     await release(retired.model);
   }
+}
+
+interface RetirableModel extends ServedModel {
+  /** No more batches will be given to it: its encoder thread ends once those running are done. */
+  retire(): void;
+}
+
+/**
+ * `model`, with its encoder thread ended as soon as it is retired and its last batch is done: an
+ * idle thread keeps its backend's memory (wasm: about 430 MB once it has encoded a full-size
+ * field), while the fields on their way to publication need only the version's weights here.
+ */
+function threadEndingWhenRetired(model: ServedModel): RetirableModel {
+  const { encodeBatch, close } = model;
+  if (!encodeBatch || !close) return { ...model, retire: () => {} };
+  let running = 0;
+  let retired = false;
+  let closing: Promise<void> | undefined;
+  const closeOnce = () => (closing ??= close());
+  // Not awaited here: a failure to end it is the slot's close's or the retirement's to report.
+  const endThread = () => void closeOnce().catch(() => {});
+  return {
+    ...model,
+    async encodeBatch(fields) {
+      running++;
+      try {
+        return await encodeBatch(fields);
+      } finally {
+        if (--running === 0 && retired) endThread();
+      }
+    },
+    close: closeOnce,
+    retire() {
+      retired = true;
+      if (running === 0) endThread();
+    },
+  };
 }
 
 async function release(model: ServedModel): Promise<void> {
@@ -98,8 +135,16 @@ async function release(model: ServedModel): Promise<void> {
   disposeAutoencoder(model.autoencoder);
 }
 
-function differingSetting(a: EmbeddingModel['autoencoder'], b: EmbeddingModel['autoencoder']): string | undefined {
-  if (JSON.stringify({ ...a.config, seed: 0 }) !== JSON.stringify({ ...b.config, seed: 0 })) return 'architecture';
-  if (JSON.stringify(a.normalization) !== JSON.stringify(b.normalization)) return 'normalization';
-  return undefined;
+/** Whether `next`'s architecture or normalization differs from `now`'s, and how: each setting with both values ("numdense 32, not 50"). */
+function differingSetting(now: EmbeddingModel['autoencoder'], next: EmbeddingModel['autoencoder']): { setting: string; how: string } | undefined {
+  const architecture = differences({ ...next.config, seed: 0 }, { ...now.config, seed: 0 });
+  if (architecture) return { setting: 'architecture', how: architecture };
+  const normalization = differences(next.normalization, now.normalization);
+  return normalization ? { setting: 'normalization', how: normalization } : undefined;
+}
+
+function differences<T extends object>(next: T, now: T): string | undefined {
+  const value = (settings: T, key: string) => JSON.stringify((settings as Record<string, unknown>)[key]);
+  const keys = Object.keys(next).filter((key) => value(next, key) !== value(now, key));
+  return keys.length === 0 ? undefined : keys.map((key) => `${key} ${value(next, key)}, not ${value(now, key)}`).join('; ');
 }

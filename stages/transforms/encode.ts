@@ -11,6 +11,8 @@ export interface EncodeBatching {
   maxWaitMs: number;
   /** Called with the size of each batch encoded (hrrr_embed_encode_batch_size). */
   onBatch?(size: number): void;
+  /** A shutdown: from then on a batch waits for no more fields, since no more analyses are taken. */
+  stopWaiting?: AbortSignal;
   schedule?: Schedule;
 }
 

@@ -25,6 +25,11 @@ export interface MicroBatcherConfig<In, Out> {
    * it ran out of memory): each item then gets its own result or failure. Default never.
    */
   retryAlone?(error: unknown): boolean;
+  /**
+   * A shutdown: once it aborts, no more items will come but those of the work in flight, so what is
+   * waiting runs at once, and later items wait for no others.
+   */
+  stopWaiting?: AbortSignal;
   schedule?: Schedule;
 }
 
@@ -60,6 +65,7 @@ export class MicroBatcher<In, Out> {
     if (!(config.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be a number of at least 0, not ${config.maxWaitMs}`);
     this.config = config;
     this.schedule = config.schedule ?? realTimers;
+    config.stopWaiting?.addEventListener('abort', () => this.flush(), { once: true });
   }
 
   /** The result of `item`, once the batch it joined has run. */
@@ -67,7 +73,7 @@ export class MicroBatcher<In, Out> {
     return new Promise<Out>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (this.waiting.length >= this.config.maxBatch) this.flush();
-      else if (this.waiting.length === 1) this.cancelTimer = this.schedule(() => this.flush(), this.config.maxWaitMs);
+      else if (this.waiting.length === 1) this.cancelTimer = this.schedule(() => this.flush(), this.config.stopWaiting?.aborted ? 0 : this.config.maxWaitMs);
     });
   }
 

@@ -58,3 +58,39 @@ describe('the same weights and input give the same embedding on every backend', 
   it('wasm agrees with cpu', async () => agreesWithCpu(await embedOn('wasm', fields)));
   it('webgpu (lavapipe where there is no GPU) agrees with cpu', { skip: webgpuSkip }, async () => agreesWithCpu(await embedOn('webgpu', fields)));
 });
+
+describe("a field's embedding does not depend on the batch it is encoded in", () => {
+  const backends: Array<[Backend, { skip: string | false }]> = [
+    ['cpu', { skip: false }],
+    ['wasm', { skip: false }],
+    ['webgpu', { skip: webgpuSkip }],
+  ];
+  for (const [backend, options] of backends) {
+    it(`${backend}: alone, in a full batch of 5 and in a partial batch of 3, a field gets the same embedding and error`, options, async () => {
+      await selectBackend(backend, 'inference', silentLogger);
+      const model = createAutoencoder({ config: SMALL_CONFIG });
+      const windows = await refcWindows(5, 32, 64);
+      const embed = async (first: number, count: number) => {
+        const part = tf.slice(windows, first, count);
+        return embedBatch(model, part).finally(() => part.dispose());
+      };
+      try {
+        const alone: Embedding[] = [];
+        for (let i = 0; i < 5; i++) alone.push(...(await embed(i, 1)));
+        const batches = { full: await embed(0, 5), partial: await embed(1, 3) };
+        for (const [name, results] of Object.entries(batches)) {
+          const first = name === 'full' ? 0 : 1;
+          results.forEach(({ embedding, reconstructionError }, i) => {
+            const expected = alone[first + i]!;
+            assert.ok(maxAbsDifference(embedding, expected.embedding) <= EMBEDDING_TOLERANCE, `${name} batch, field ${first + i}: embedding off by ${maxAbsDifference(embedding, expected.embedding)}`);
+            assert.ok(Math.abs(reconstructionError - expected.reconstructionError) <= ERROR_TOLERANCE * expected.reconstructionError, `${name} batch, field ${first + i}: error ${reconstructionError}, alone ${expected.reconstructionError}`);
+          });
+        }
+        assert.ok(new Set(alone.map(({ reconstructionError }) => reconstructionError)).size > 1, 'the fields differ');
+      } finally {
+        windows.dispose();
+        model.autoencoder.dispose();
+      }
+    });
+  }
+});

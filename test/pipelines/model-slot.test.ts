@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
+import { croppedShape } from '../../model/config.js';
+import { embedFields } from '../../model/embed.js';
 import { startEncoderThread } from '../../model/encoder-thread.js';
 import { loadVersion, promoteVersion, readManifest, saveVersion } from '../../model/versions.js';
 import { followPromotions } from '../../pipelines/follow-promotions.js';
@@ -47,11 +49,39 @@ describe('the model slot and the promotion follower', () => {
     await until(() => closed.includes('v1'));
     assert.equal(slot.version('v1'), undefined);
 
-    await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2: restart/.test(error.message));
+    await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2 \(inputWidth 134, not 70\): restart/.test(error.message));
     assert.ok(closed.includes('wide'), 'the refused version is freed');
     assert.equal(slot.current.autoencoder.version, 'v2');
     await slot.close();
     assert.ok(closed.includes('v2'));
+  });
+
+  it('keeps each retired copy of a version for its own time: promoted, rolled back and promoted again while a batch runs on the first copy, that batch still completes', async () => {
+    const closed: string[] = [];
+    const before = tf.memory().numTensors;
+    const slot = new ModelSlot(served('v1', closed), { retireAfterMs: 60_000 });
+    const inFlight = slot.current.autoencoder; // a batch started on the first copy of v1
+    await slot.replace(served('v2', closed));
+    await slot.replace(served('v1', closed)); // a rollback: v1 loaded again
+    await slot.replace(served('v2', closed)); // and forward again
+    assert.deepEqual(closed, [], 'no copy freed before its time');
+    const [height, width] = croppedShape(inFlight.config);
+    const [embedded] = await embedFields(inFlight, [{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
+    assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense);
+    await slot.close();
+    assert.deepEqual(closed.sort(), ['v1', 'v1', 'v2', 'v2']);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('refuses a version of another embedding size or normalization naming the setting and both values, and keeps serving', async () => {
+    const closed: string[] = [];
+    const slot = new ModelSlot(served('v1', closed));
+    await assert.rejects(slot.replace(served('wider-embedding', closed, { ...SMALL_CONFIG, numdense: 32 })), /model version wider-embedding has another architecture than v1 \(numdense 32, not 16\): restart the consumer to use it/);
+    const { autoencoder, config, normalization } = createAutoencoder({ config: SMALL_CONFIG, normalization: { clipMax: 70 } });
+    const clipped = { autoencoder: withSharedModels(autoencoder, config, normalization, 'clipped'), id: 'models', alertThreshold: null, backend: 'cpu' };
+    await assert.rejects(slot.replace(clipped), /model version clipped has another normalization than v1 \(clipMax 70, not 60\)/);
+    assert.equal(slot.current.autoencoder.version, 'v1');
+    await slot.close();
   });
 
   it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
@@ -90,6 +120,26 @@ describe('the model slot and the promotion follower', () => {
     } finally {
       await Promise.all(started.map((close) => close())); // should the slot have left any, lest they keep the test running
     }
+  });
+
+  it("ends a retired version's encoder thread once its last batch is done (an idle wasm thread holds hundreds of MB), and keeps its weights for the fields on their way", async () => {
+    const threads = () => process.getActiveResourcesInfo().filter((resource) => resource === 'MessagePort').length;
+    const withThread = async (version: string): Promise<ServedModel> => {
+      const model = served(version, []);
+      const { encodeBatch, close } = await startEncoderThread(model.autoencoder, 'cpu');
+      return { ...model, encodeBatch, close };
+    };
+    const before = threads();
+    const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 60_000 });
+    const [height, width] = croppedShape(slot.current.autoencoder.config);
+    const inFlight = slot.current.encodeBatch!([{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
+    await slot.replace(await withThread('v1'));
+    const [embedded] = await inFlight;
+    assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense, 'the batch in flight on v0 is done by v0');
+    await until(() => threads() === before + 1);
+    assert.equal(slot.version('v0')?.autoencoder.version, 'v0', "v0's weights stay for its fields on their way");
+    await slot.close();
+    assert.equal(threads(), before);
   });
 
   it('follows the promoted pointer by polling alone, rollbacks included, and tries a refused version only once', async () => {

@@ -18,12 +18,13 @@ function manualTimers() {
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A batcher that doubles numbers and records each batch it ran. */
-function doubler(maxBatch: number, timers = manualTimers()) {
+function doubler(maxBatch: number, timers = manualTimers(), stopWaiting?: AbortSignal) {
   const batches: number[][] = [];
   const batcher = new MicroBatcher<number, number>({
     maxBatch,
     maxWaitMs: 50,
     schedule: timers.schedule,
+    ...(stopWaiting && { stopWaiting }),
     run: async (items) => {
       batches.push(items);
       return items.map((n) => n * 2);
@@ -50,6 +51,20 @@ describe('the micro-batcher', () => {
     timers.fire();
     assert.deepEqual(await results, [2, 4]);
     assert.deepEqual(batches, [[1, 2]]);
+  });
+
+  it('a shutdown runs the partial batch waiting at once, and items that come after it wait for no others', async () => {
+    const stop = new AbortController();
+    const { batcher, batches, timers } = doubler(8, manualTimers(), stop.signal);
+    const waiting = Promise.all([1, 2].map((n) => batcher.submit(n)));
+    await settle();
+    stop.abort();
+    assert.deepEqual(await waiting, [2, 4]);
+    assert.deepEqual(batches, [[1, 2]], 'run without its timer firing');
+    const late = Promise.all([3, 4].map((n) => batcher.submit(n)));
+    assert.deepEqual(timers.live().map(({ ms }) => ms), [0], 'a field of an analysis in flight waits for no others');
+    timers.fire();
+    assert.deepEqual(await late, [6, 8]);
   });
 
   it('splits more items than maxBatch into full batches and a remainder that waits', async () => {
