@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { selectBackend } from '../../model/backends.js';
-import { listVersions, promotedVersion } from '../../model/versions.js';
+import { createAutoencoder, disposeAutoencoder } from '../../model/autoencoder.js';
+import { listVersions, promotedVersion, promoteVersion, saveVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { readPointer } from '../../training/checkpoints.js';
@@ -41,6 +42,28 @@ describe('a run stopped while promoting its candidate', () => {
     assert.equal(await promotedVersion(models), saved);
     assert.deepEqual(announced, [saved]);
     assert.equal((await readPointer(models, 'stopped'))?.finished?.modelId, saved);
+  });
+
+  it('does not overrule a version promoted by hand since it judged its candidate: saved, not promoted, when run again', async () => {
+    const models = new FolderStore(join(work, 'promoted-by-hand-meanwhile'));
+    let confirmations = 0;
+    const stop = async () => {
+      if (++confirmations === 3) throw new Error('stopped before promoting');
+    };
+    await assert.rejects(retrain(smallRun(models, shards, { ...run, confirmLease: stop })), /stopped before promoting/);
+    const [candidate] = await listVersions(models);
+    const byHand = createAutoencoder(smallFresh());
+    await saveVersion(models, byHand, { modelId: 'by-hand' });
+    disposeAutoencoder(byHand);
+    await promoteVersion(models, 'by-hand');
+
+    const announced: string[] = [];
+    const result = await retrain(smallRun(models, shards, { ...run, announce: async (version) => void announced.push(version.version) }));
+    assert.equal(result.modelId, candidate);
+    assert.equal(result.promoted, false);
+    assert.match(result.reason, /but by-hand was promoted meanwhile: saved, not promoted/);
+    assert.equal(await promotedVersion(models), 'by-hand');
+    assert.deepEqual(announced, []);
   });
 
   it('announces a promotion that a stop kept from being announced, and reports it promoted', async () => {
