@@ -1,4 +1,4 @@
-import { disposeAutoencoder } from '../model/autoencoder.js';
+import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { EmbeddingModel } from './embed-analysis.js';
 
@@ -63,7 +63,7 @@ export class ModelSlot {
     const difference = differingSetting(now, next.autoencoder);
     if (difference) {
       await release(next);
-      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference} than ${now.version}: restart the consumer to use it`);
+      throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference.setting} than ${now.version}: restart the consumer to use it`);
     }
     const previous = this.served;
     this.served = next;
@@ -98,8 +98,15 @@ async function release(model: ServedModel): Promise<void> {
   disposeAutoencoder(model.autoencoder);
 }
 
-function differingSetting(a: EmbeddingModel['autoencoder'], b: EmbeddingModel['autoencoder']): string | undefined {
-  if (JSON.stringify({ ...a.config, seed: 0 }) !== JSON.stringify({ ...b.config, seed: 0 })) return 'architecture';
-  if (JSON.stringify(a.normalization) !== JSON.stringify(b.normalization)) return 'normalization';
+/**
+ * What a running consumer refuses to swap in: another architecture (its seed aside, which only
+ * initialised the weights) or normalization, with the keys that differ; undefined when it would.
+ */
+export function differingSetting(a: Pick<Autoencoder, 'config' | 'normalization'>, b: Pick<Autoencoder, 'config' | 'normalization'>): { setting: 'architecture' | 'normalization'; keys: string[] } | undefined {
+  const differing = (x: object, y: object) => [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((key) => key !== 'seed' && JSON.stringify((x as Record<string, unknown>)[key]) !== JSON.stringify((y as Record<string, unknown>)[key]));
+  const architecture = differing(a.config, b.config);
+  if (architecture.length > 0) return { setting: 'architecture', keys: architecture };
+  const normalization = differing(a.normalization, b.normalization);
+  if (normalization.length > 0) return { setting: 'normalization', keys: normalization };
   return undefined;
 }
