@@ -89,7 +89,7 @@ export async function modelCommand(args: string[], out: (line: string) => void):
   const [subcommand, ...rest] = positionals;
   if (!(SUBCOMMANDS as readonly string[]).includes(subcommand ?? '')) throw new UsageError(`model takes one subcommand: ${SUBCOMMANDS.join(', ')}`, modelUsage);
   const name = subcommand as (typeof SUBCOMMANDS)[number];
-  const wrong = Object.keys(options).find((option) => options[option as keyof typeof options] !== undefined && !TAKES[name].includes(option));
+  const wrong = Object.keys(options).find((option) => ![undefined, false].includes(options[option as keyof typeof options] as undefined) && !TAKES[name].includes(option));
   if (wrong !== undefined) throw new UsageError(`--${wrong} is not an option of model ${name}`, modelUsage);
   if (rest.length !== (name === 'promote' ? 1 : 0)) throw new UsageError(name === 'promote' ? 'model promote takes one version ID' : `model ${name} takes no other argument`, modelUsage);
   if (name === 'summary') return summaryCommand(options.config, out);
