@@ -57,14 +57,10 @@ exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, anothe
 nothing to roll back to, the lease held) or failure; 2 wrong command line.`;
 
 const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback'] as const;
+const STORE_OPTIONS = ['models', 'endpoint', 'region', 'verbose'];
+const PROMOTION_OPTIONS = [...STORE_OPTIONS, 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', 'wait', ...Object.keys(kafkaSecurityFlags)];
 /** The options each subcommand takes, beyond --help. */
-const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = {
-  summary: ['config'],
-  list: ['models', 'endpoint', 'region', 'verbose'],
-  promote: ['models', 'endpoint', 'region', 'verbose', 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', 'wait', ...Object.keys(kafkaSecurityFlags)],
-  rollback: [],
-};
-TAKES.rollback = TAKES.promote;
+const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = { summary: ['config'], list: STORE_OPTIONS, promote: PROMOTION_OPTIONS, rollback: PROMOTION_OPTIONS };
 
 export async function modelCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values: options, positionals } = parseArgs({

@@ -19,6 +19,7 @@ import { acquireLease } from '../../store/lease.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
 
@@ -185,5 +186,30 @@ describe('hrrr-embed model promote --kafka', () => {
       await bus.close();
       await broker.stop();
     }
+  });
+});
+
+describe('a running consumer after hrrr-embed model promote', () => {
+  it('swaps to the promoted version at once, told by the announcement on the embedded bus (its own poll of promoted.json is 10 minutes away)', { timeout: 60_000 }, async () => {
+    const models = join(work, 'swap-models');
+    const store = new FolderStore(models);
+    await saveSmall(store, 'small-1', 1);
+    await saveSmall(store, 'small-2', 2, { ...SMALL_CONFIG, seed: 7 });
+    await promoteVersion(store, 'small-1');
+    const source = new FolderStore(join(work, 'swap-source'));
+    await putAnalysis(source, smallAnalysisOfHour(0));
+    const data = join(work, 'swap-data');
+    let signalled = false;
+    let promoting: ReturnType<typeof model> | undefined;
+    const consumer = runCommandProcess(['run', '--data', data, '--source', join(work, 'swap-source'), '--state', join(work, 'swap-state'), '--model', models, '--device', 'cpu', '--concurrency', '1', '--from', '2019-09-20T00Z', '--poll-seconds', '0.1', '--model-poll-seconds', '600'], {
+      // Once it has embedded an analysis with small-1, it follows promotions: promote small-2 then.
+      onLine: () => (promoting ??= model(['promote', 'small-2', '--models', models, '--data', data])),
+      // Once: a second SIGTERM would stop it at once, exit status 1.
+      onStderr: (text, process) => /model swapped/.test(text) && !signalled && (signalled = process.kill('SIGTERM')),
+    });
+    const result = await consumer;
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal((await promoting!).status, 0);
+    assert.match(result.stderr, /"from":"small-1","to":"small-2".*model swapped/);
   });
 });
