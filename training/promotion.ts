@@ -88,7 +88,8 @@ export async function rollBack(models: ObjectStore, { force }: PromotionOptions)
     throw new PromotionRefused(`cannot roll back: ${error.message}`);
   });
   if (current === undefined) throw new PromotionRefused(`cannot roll back: no model version is promoted in ${models.url}`);
-  const previous = (await previouslyPromoted(models)) ?? [];
+  const previous = await previouslyPromoted(models);
+  if (previous === undefined) throw new PromotionRefused(`cannot roll back: ${models.url}/promoted.json was written before it remembered the versions promoted before ${current}: promote the one to go back to with model promote ID`);
   if (previous.length === 0) throw new PromotionRefused(`cannot roll back: no version was promoted in ${models.url} before ${current}`);
   const skipped: Array<{ modelId: string; reason: string }> = [];
   for (const modelId of previous) {

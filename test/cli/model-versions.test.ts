@@ -146,7 +146,7 @@ describe('hrrr-embed model promote and rollback refuse what consumers could not 
     assert.match(none.stderr, /cannot roll back: no version was promoted in .* before v1/);
   });
 
-  it('refuses an unreadable promoted.json, whose previous versions it would lose, unless --force', async () => {
+  it('refuses an unreadable promoted.json, whose previous versions it would lose, unless --force; list warns; a rollback names one without previous versions', async () => {
     const other = new FolderStore(join(work, 'unreadable'));
     await saveSmall(other, 'v1', 1);
     await other.put('promoted.json', new TextEncoder().encode('{"modelId": 7}'));
@@ -155,6 +155,14 @@ describe('hrrr-embed model promote and rollback refuse what consumers could not 
     assert.match(refused.stderr, /promoted\.json: modelId is not a version id.*would forget the versions promoted before/);
     const rollback = await model(['rollback', '--models', fileURLToPath(other.url)]);
     assert.match(rollback.stderr, /cannot roll back: .*promoted\.json/);
+    const listed = await model(['list', '--models', fileURLToPath(other.url)]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual(listed.lines.map((line) => (line as { promoted: boolean }).promoted), [false]);
+    assert.match(listed.stderr, /which version is promoted is unknown: .*promoted\.json: modelId is not a version id/);
+    await other.put('promoted.json', new TextEncoder().encode('{"modelId": "v1"}')); // written before promoted.json listed `previous`
+    const legacy = await model(['rollback', '--models', fileURLToPath(other.url)]);
+    assert.equal(legacy.status, 1);
+    assert.match(legacy.stderr, /cannot roll back: .*promoted\.json was written before it remembered the versions promoted before v1: promote the one to go back to/);
     assert.equal((await model(['promote', 'v1', '--models', fileURLToPath(other.url), '--force'])).status, 0);
   });
 
@@ -190,7 +198,7 @@ describe('hrrr-embed model promote --kafka', () => {
 });
 
 describe('a running consumer after hrrr-embed model promote', () => {
-  it('swaps to the promoted version at once, told by the announcement on the embedded bus (its own poll of promoted.json is 10 minutes away)', { timeout: 60_000 }, async () => {
+  it('swaps to the promoted version announced on the embedded bus, without waiting for its own poll of promoted.json (10 minutes away)', { timeout: 60_000 }, async () => {
     const models = join(work, 'swap-models');
     const store = new FolderStore(models);
     await saveSmall(store, 'small-1', 1);
