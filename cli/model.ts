@@ -102,8 +102,11 @@ export async function modelCommand(args: string[], out: (line: string) => void):
       const force = options.force ?? false;
       const { manifest, replaced, previous, skipped }: Promotion & { skipped?: Array<{ modelId: string; reason: string }> } = name === 'promote' ? await promoteChecked(models, rest[0]!, { force }) : await rollBack(models, { force });
       for (const { modelId, reason } of skipped ?? []) log.warn({ modelId, reason }, `rollback skipped ${modelId}: ${reason}`);
-      if (announcer) await announcePromotion(announcer.bus, announcer.codec, promotionAnnouncement(models, manifest));
-      else log.warn({ promoted: manifest.modelId }, 'promoted without an announcement (no --data or --kafka): running consumers take it at their next look at promoted.json');
+      if (announcer) {
+        await announcePromotion(announcer.bus, announcer.codec, promotionAnnouncement(models, manifest)).catch((error: Error) => {
+          throw new Error(`${manifest.modelId} is promoted, but announcing it failed (${error.message}): running consumers take it at their next look at promoted.json; model promote ${manifest.modelId} again announces it`, { cause: error });
+        });
+      } else log.warn({ promoted: manifest.modelId }, 'promoted without an announcement (no --data or --kafka): running consumers take it at their next look at promoted.json');
       out(JSON.stringify({ promoted: manifest.modelId, replaced, previous, ...(skipped && { skipped }), announced: announcer ? `${announcer.codec.topics.modelVersions} on ${announcer.bus.url}` : null }));
     });
   } finally {

@@ -180,6 +180,15 @@ describe('hrrr-embed model promote and rollback refuse what consumers could not 
 });
 
 describe('hrrr-embed model promote --kafka', () => {
+  it('with no broker answering, fails saying the version is promoted but not announced, and how to announce it', async () => {
+    const store = new FolderStore(join(work, 'unannounced'));
+    await saveSmall(store, 'v1', 1);
+    const result = await model(['promote', 'v1', '--models', fileURLToPath(store.url), '--kafka', '127.0.0.1:1']);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /hrrr-embed model: v1 is promoted, but announcing it failed \(.*\): running consumers take it at their next look at promoted\.json; model promote v1 again announces it/);
+    assert.equal(await promotedVersion(store), 'v1');
+  });
+
   it('announces the promotion on the real broker', async () => {
     const broker = await startBroker();
     const bus = new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
