@@ -8,10 +8,9 @@ import { selectBackend } from '../model/backends.js';
 import { modelFlops } from '../model/flops.js';
 import { summarizeLayers } from '../model/summary.js';
 import { silentLogger, type StageLogger } from '../stages/stage.js';
-import { acquireLease, leaseOwner, type LeaseRecord } from '../store/lease.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion, promotionAnnouncement } from '../training/announce.js';
-import { describeVersions, promoteChecked, PromotionRefused, rollBack, type Promotion } from '../training/promotion.js';
+import { describeVersions, promoteChecked, rollBack, type Promotion } from '../training/promotion.js';
 import { readInputFile } from './files.js';
 import { kafkaSecurityFlags, kafkaSecurityFromFlags, kafkaSecurityUsage, readerKafkaRetries, type KafkaSecurityFlagValues } from './kafka-security.js';
 import { commandLogger, storeOption } from './sources.js';
@@ -39,10 +38,9 @@ the model-versions topic, so running consumers swap at once. Without --data or -
 is announced: consumers take it at their next look at promoted.json (run --model-poll-seconds).
 rollback: the same for the most recent of the versions promoted before that loads (those that
 do not are skipped, and named); the version rolled back from, and any skipped, are forgotten, so
-a second rollback goes further back. Both hold the model store's trainer lease while they work,
-so no trainer promotes meanwhile: while a trainer holds it they refuse, naming it, unless
---wait S gives it S seconds to let go. Each prints one JSON line: promoted, replaced, previous,
-announced (and for rollback, skipped).
+a second rollback goes further back. A trainer running meanwhile does not overrule them: it
+promotes a candidate only while the version it judged against is still the promoted one. Each
+prints one JSON line: promoted, replaced, previous, announced (and for rollback, skipped).
 
   --models LOC       the model store (a folder or s3://BUCKET)
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
@@ -51,14 +49,13 @@ announced (and for rollback, skipped).
   --kafka HOST:PORT  or on Kafka; --registry URL, --registry-lookup-only, --topic-prefix P as for run
 ${kafkaSecurityUsage}
   --force            promote what running consumers cannot swap in, or over an unreadable promoted.json
-  --wait S           wait up to S seconds for a trainer's lease of the model store (default 0)
   -v, --verbose      debug logs on stderr
 exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, another architecture,
-nothing to roll back to, the lease held) or failure; 2 wrong command line.`;
+nothing to roll back to) or failure; 2 wrong command line.`;
 
 const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback'] as const;
 const STORE_OPTIONS = ['models', 'endpoint', 'region', 'verbose'];
-const PROMOTION_OPTIONS = [...STORE_OPTIONS, 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', 'wait', ...Object.keys(kafkaSecurityFlags)];
+const PROMOTION_OPTIONS = [...STORE_OPTIONS, 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', ...Object.keys(kafkaSecurityFlags)];
 /** The options each subcommand takes, beyond --help. */
 const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = { summary: ['config'], list: STORE_OPTIONS, promote: PROMOTION_OPTIONS, rollback: PROMOTION_OPTIONS };
 
@@ -77,7 +74,6 @@ export async function modelCommand(args: string[], out: (line: string) => void):
       'registry-lookup-only': { type: 'boolean' },
       'topic-prefix': { type: 'string' },
       force: { type: 'boolean' },
-      wait: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
       ...kafkaSecurityFlags,
     },
@@ -93,22 +89,18 @@ export async function modelCommand(args: string[], out: (line: string) => void):
   const log = commandLogger(options.verbose ?? false);
   const models = storeOption('--models', options.models, modelUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }), ...(options.region !== undefined && { region: options.region }) });
   if (name === 'list') return listCommand(models, log, out);
-  const wait = options.wait === undefined ? 0 : Number(options.wait);
-  if (!(Number.isFinite(wait) && wait >= 0)) throw new UsageError(`--wait: ${options.wait} is not a number of seconds`, modelUsage);
   const announcer = await openAnnouncer(options);
   try {
     await selectBackend('cpu', 'inference', log);
-    await holdingLeaseNow(models, log, wait, async () => {
-      const force = options.force ?? false;
-      const { manifest, replaced, previous, skipped }: Promotion & { skipped?: Array<{ modelId: string; reason: string }> } = name === 'promote' ? await promoteChecked(models, rest[0]!, { force }) : await rollBack(models, { force });
-      for (const { modelId, reason } of skipped ?? []) log.warn({ modelId, reason }, `rollback skipped ${modelId}: ${reason}`);
-      if (announcer) {
-        await announcePromotion(announcer.bus, announcer.codec, promotionAnnouncement(models, manifest)).catch((error: Error) => {
-          throw new Error(`${manifest.modelId} is promoted, but announcing it failed (${error.message}): running consumers take it at their next look at promoted.json; model promote ${manifest.modelId} again announces it`, { cause: error });
-        });
-      } else log.warn({ promoted: manifest.modelId }, 'promoted without an announcement (no --data or --kafka): running consumers take it at their next look at promoted.json');
-      out(JSON.stringify({ promoted: manifest.modelId, replaced, previous, ...(skipped && { skipped }), announced: announcer ? `${announcer.codec.topics.modelVersions} on ${announcer.bus.url}` : null }));
-    });
+    const force = options.force ?? false;
+    const { manifest, replaced, previous, skipped }: Promotion & { skipped?: Array<{ modelId: string; reason: string }> } = name === 'promote' ? await promoteChecked(models, rest[0]!, { force }) : await rollBack(models, { force });
+    for (const { modelId, reason } of skipped ?? []) log.warn({ modelId, reason }, `rollback skipped ${modelId}: ${reason}`);
+    if (announcer) {
+      await announcePromotion(announcer.bus, announcer.codec, promotionAnnouncement(models, manifest)).catch((error: Error) => {
+        throw new Error(`${manifest.modelId} is promoted, but announcing it failed (${error.message}): running consumers take it at their next look at promoted.json; model promote ${manifest.modelId} again announces it`, { cause: error });
+      });
+    } else log.warn({ promoted: manifest.modelId }, 'promoted without an announcement (no --data or --kafka): running consumers take it at their next look at promoted.json');
+    out(JSON.stringify({ promoted: manifest.modelId, replaced, previous, ...(skipped && { skipped }), announced: announcer ? `${announcer.codec.topics.modelVersions} on ${announcer.bus.url}` : null }));
   } finally {
     await announcer?.bus.close();
   }
@@ -172,25 +164,6 @@ async function openAnnouncer(options: BusOptions & KafkaSecurityFlagValues): Pro
   } catch (error) {
     await bus.close();
     throw error;
-  }
-}
-
-/**
- * Runs `work` holding the model store's trainer lease, so that no trainer promotes meanwhile.
- * A trainer holds it for as long as it runs: rather than wait for that, this refuses, naming the
- * holder, once `waitSeconds` have passed.
- */
-async function holdingLeaseNow(models: ObjectStore, log: StageLogger, waitSeconds: number, work: () => Promise<void>): Promise<void> {
-  let holder: LeaseRecord | undefined;
-  const giveUp = new AbortController();
-  const timer = setTimeout(() => giveUp.abort(), waitSeconds * 1000);
-  const lease = await acquireLease(models, { owner: leaseOwner(), log, signal: giveUp.signal, onWait: (record) => ((holder = record), waitSeconds === 0 && giveUp.abort()) }).finally(() => clearTimeout(timer));
-  if (!lease) throw new PromotionRefused(`the trainer lease of ${models.url} is held by ${holder?.owner ?? 'another process'} (until ${holder?.expiresAt ?? '?'}, renewed while it runs): stop that trainer, or give it time with --wait S`);
-  try {
-    await lease.confirm();
-    await work();
-  } finally {
-    await lease.release();
   }
 }
 
