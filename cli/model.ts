@@ -1,24 +1,113 @@
 import { parseArgs } from 'node:util';
+import { AvroCodec } from '../bus/avro/codec.js';
+import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
+import { topicNames, type TopicBus } from '../bus/bus.js';
+import { openBus } from '../bus/open.js';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
 import { modelFlops } from '../model/flops.js';
 import { summarizeLayers } from '../model/summary.js';
-import { silentLogger } from '../stages/stage.js';
+import { silentLogger, type StageLogger } from '../stages/stage.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { announcePromotion, promotionAnnouncement } from '../training/announce.js';
+import { describeVersions, promoteChecked, rollBack, type Promotion } from '../training/promotion.js';
 import { readInputFile } from './files.js';
-import { UsageError } from './usage.js';
+import { kafkaSecurityFlags, kafkaSecurityFromFlags, kafkaSecurityUsage, readerKafkaRetries, type KafkaSecurityFlagValues } from './kafka-security.js';
+import { commandLogger, storeOption } from './sources.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
+       hrrr-embed model list --models LOC
+       hrrr-embed model promote ID --models LOC [--data DIR | --kafka HOST:PORT] [--force]
+       hrrr-embed model rollback --models LOC [--data DIR | --kafka HOST:PORT] [--force]
 
-Prints the autoencoder's layers (name, type, output shape, parameters), its parameter count and
-its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
+summary: prints the autoencoder's layers (name, type, output shape, parameters), its parameter
+count and its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
 with any of the hyperparameters (inputHeight, inputWidth, cropping, downsample, nlayers,
 poolsize, numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
-what is not given is the seed article's.`;
+what is not given is the seed article's.
+
+list: one JSON line per complete version of the model store, newest first: id, createdAt,
+training range, metrics (held-out loss...), alert threshold, parameters, whether it is promoted,
+and whether it is among the versions promoted before (consumers' fallbacks, rollback's targets).
+
+promote: promotes version ID once it loads (manifest, weights' size and checksum) and has the
+promoted version's architecture and normalization (running consumers refuse another without a
+restart: --force promotes it anyway), keeping the versions promoted before; then announces it on
+the model-versions topic, so running consumers swap at once. Without --data or --kafka nothing
+is announced: consumers take it at their next look at promoted.json (run --model-poll-seconds).
+rollback: the same for the most recent of the versions promoted before that loads (those that
+do not are skipped, and named); the version rolled back from, and any skipped, are forgotten, so
+a second rollback goes further back. A trainer running meanwhile does not overrule them: it
+promotes a candidate only while the version it judged against is still the promoted one. Each
+prints one JSON line: promoted, replaced, previous, announced (and for rollback, skipped).
+
+  --models LOC       the model store (a folder or s3://BUCKET)
+  --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
+                     AWS); --region R, the bucket's region (default us-east-1)
+  --data DIR         announce on the embedded bus in DIR
+  --kafka HOST:PORT  or on Kafka; --registry URL, --registry-lookup-only, --topic-prefix P as for run
+${kafkaSecurityUsage}
+  --force            promote what running consumers cannot swap in, or over an unreadable promoted.json
+  -v, --verbose      debug logs on stderr
+exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, another architecture,
+nothing to roll back to) or failure; 2 wrong command line.`;
+
+const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback'] as const;
+const STORE_OPTIONS = ['models', 'endpoint', 'region', 'verbose'];
+const PROMOTION_OPTIONS = [...STORE_OPTIONS, 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', ...Object.keys(kafkaSecurityFlags)];
+/** The options each subcommand takes, beyond --help. */
+const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = { summary: ['config'], list: STORE_OPTIONS, promote: PROMOTION_OPTIONS, rollback: PROMOTION_OPTIONS };
 
 export async function modelCommand(args: string[], out: (line: string) => void): Promise<void> {
-  const { values: options, positionals } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals[0] !== 'summary' || positionals.length !== 1) throw new UsageError('model takes one subcommand: summary', modelUsage);
-  const settings = options.config === undefined ? {} : await readModelSettings(options.config);
+  const { values: options, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      models: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      data: { type: 'string' },
+      kafka: { type: 'string' },
+      registry: { type: 'string' },
+      'registry-lookup-only': { type: 'boolean' },
+      'topic-prefix': { type: 'string' },
+      force: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      ...kafkaSecurityFlags,
+    },
+  });
+  const [subcommand, ...rest] = positionals;
+  if (!(SUBCOMMANDS as readonly string[]).includes(subcommand ?? '')) throw new UsageError(`model takes one subcommand: ${SUBCOMMANDS.join(', ')}`, modelUsage);
+  const name = subcommand as (typeof SUBCOMMANDS)[number];
+  const wrong = Object.keys(options).find((option) => ![undefined, false].includes(options[option as keyof typeof options] as undefined) && !TAKES[name].includes(option));
+  if (wrong !== undefined) throw new UsageError(`--${wrong} is not an option of model ${name}`, modelUsage);
+  if (rest.length !== (name === 'promote' ? 1 : 0)) throw new UsageError(name === 'promote' ? 'model promote takes one version ID' : `model ${name} takes no other argument`, modelUsage);
+  if (name === 'summary') return summaryCommand(options.config, out);
+  if (options.models === undefined) throw new UsageError(`model ${name}: --models is required`, modelUsage);
+  const log = commandLogger(options.verbose ?? false);
+  const models = storeOption('--models', options.models, modelUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }), ...(options.region !== undefined && { region: options.region }) });
+  if (name === 'list') return listCommand(models, log, out);
+  const announcer = await openAnnouncer(options);
+  try {
+    await selectBackend('cpu', 'inference', log);
+    const force = options.force ?? false;
+    const { manifest, replaced, previous, skipped }: Promotion & { skipped?: Array<{ modelId: string; reason: string }> } = name === 'promote' ? await promoteChecked(models, rest[0]!, { force }) : await rollBack(models, { force });
+    for (const { modelId, reason } of skipped ?? []) log.warn({ modelId, reason }, `rollback skipped ${modelId}: ${reason}`);
+    if (announcer) {
+      await announcePromotion(announcer.bus, announcer.codec, promotionAnnouncement(models, manifest)).catch((error: Error) => {
+        throw new Error(`${manifest.modelId} is promoted, but announcing it failed (${error.message}): running consumers take it at their next look at promoted.json; model promote ${manifest.modelId} again announces it`, { cause: error });
+      });
+    } else log.warn({ promoted: manifest.modelId }, 'promoted without an announcement (no --data or --kafka): running consumers take it at their next look at promoted.json');
+    out(JSON.stringify({ promoted: manifest.modelId, replaced, previous, ...(skipped && { skipped }), announced: announcer ? `${announcer.codec.topics.modelVersions} on ${announcer.bus.url}` : null }));
+  } finally {
+    await announcer?.bus.close();
+  }
+}
+
+async function summaryCommand(config: string | undefined, out: (line: string) => void): Promise<void> {
+  const settings = config === undefined ? {} : await readModelSettings(config);
   await selectBackend('cpu', 'inference', silentLogger);
   const model = createAutoencoder(settings);
   try {
@@ -35,6 +124,46 @@ export async function modelCommand(args: string[], out: (line: string) => void):
     out(JSON.stringify(summary, null, 2));
   } finally {
     disposeAutoencoder(model);
+  }
+}
+
+async function listCommand(models: ObjectStore, log: StageLogger, out: (line: string) => void): Promise<void> {
+  const { versions, promotedError } = await describeVersions(models);
+  if (promotedError !== undefined) log.warn({ models: models.url }, `which version is promoted is unknown: ${promotedError}`);
+  for (const version of versions) out(JSON.stringify(version));
+}
+
+interface BusOptions {
+  data?: string | undefined;
+  kafka?: string | undefined;
+  registry?: string | undefined;
+  'registry-lookup-only'?: boolean | undefined;
+  'topic-prefix'?: string | undefined;
+  'kafka-client-id'?: string | undefined;
+}
+
+/** The bus and codec announcements go to, as the trainer opens them; none without --data or --kafka. */
+async function openAnnouncer(options: BusOptions & KafkaSecurityFlagValues): Promise<{ bus: TopicBus; codec: AvroCodec } | undefined> {
+  if (options.data !== undefined && options.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', modelUsage);
+  const kafkaSecurity = kafkaSecurityFromFlags(options, process.env, modelUsage);
+  if (options.data === undefined && options.kafka === undefined) {
+    const given = (['registry', 'registry-lookup-only', 'topic-prefix', 'kafka-client-id'] as const).find((option) => options[option] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} is for announcing: give --data or --kafka`, modelUsage);
+    return undefined;
+  }
+  if (options['registry-lookup-only'] && options.registry === undefined) throw new UsageError('--registry-lookup-only needs --registry', modelUsage);
+  const topics = optionOrUsage('--topic-prefix', modelUsage, () => topicNames(options['topic-prefix']));
+  const registry = options.registry === undefined ? undefined : optionOrUsage('--registry', modelUsage, () => new SchemaRegistryClient(options.registry!));
+  const bus = optionOrUsage('--kafka', modelUsage, () =>
+    openBus({ ...(options.data !== undefined && { data: options.data }), ...(options.kafka !== undefined && { kafka: options.kafka }), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries }),
+  );
+  try {
+    const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: options['registry-lookup-only'] ?? false }) });
+    await codec.registerSchemas(['modelVersions']);
+    return { bus, codec };
+  } catch (error) {
+    await bus.close();
+    throw error;
   }
 }
 

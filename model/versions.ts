@@ -99,8 +99,25 @@ const PROMOTIONS_REMEMBERED = 20;
 export async function promoteVersion(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
   await readManifest(store, modelId, prefix);
   const before = await readPromoted(store, prefix).catch(() => undefined); // a damaged pointer is what a promotion repairs
-  const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId).slice(0, PROMOTIONS_REMEMBERED) : [];
-  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString(), previous }), { contentType: 'application/json' });
+  const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
+  await writePromoted(store, prefix, modelId, previous);
+}
+
+/**
+ * Undoes promotions: promotes `modelId`, one of the versions promoted before, and forgets those
+ * promoted after it (the current one too), so that they are no fallback and a second rollback
+ * goes further back rather than forward again.
+ */
+export async function rollBackTo(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
+  await readManifest(store, modelId, prefix);
+  const previous = (await readPromoted(store, prefix))?.previous ?? [];
+  const at = previous.indexOf(modelId);
+  if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
+  await writePromoted(store, prefix, modelId, previous.slice(at + 1));
+}
+
+async function writePromoted(store: ObjectStore, prefix: string, modelId: string, previous: string[]): Promise<void> {
+  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString(), previous: previous.slice(0, PROMOTIONS_REMEMBERED) }), { contentType: 'application/json' });
 }
 
 /** The promoted version's id, or undefined when none is promoted. */

@@ -1,4 +1,4 @@
-import { disposeAutoencoder } from '../model/autoencoder.js';
+import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { EmbeddingModel } from './embed-analysis.js';
 
@@ -135,16 +135,19 @@ async function release(model: ServedModel): Promise<void> {
   disposeAutoencoder(model.autoencoder);
 }
 
-/** Whether `next`'s architecture or normalization differs from `now`'s, and how: each setting with both values ("numdense 32, not 50"). */
-function differingSetting(now: EmbeddingModel['autoencoder'], next: EmbeddingModel['autoencoder']): { setting: string; how: string } | undefined {
-  const architecture = differences({ ...next.config, seed: 0 }, { ...now.config, seed: 0 });
+/**
+ * What a running consumer refuses to swap in: another architecture (its seed aside, which only
+ * initialised the weights) or normalization, each differing setting with both values ("numdense 32, not 50").
+ */
+export function differingSetting(now: Pick<Autoencoder, 'config' | 'normalization'>, next: Pick<Autoencoder, 'config' | 'normalization'>): { setting: 'architecture' | 'normalization'; how: string } | undefined {
+  const architecture = differences(now.config, next.config);
   if (architecture) return { setting: 'architecture', how: architecture };
-  const normalization = differences(next.normalization, now.normalization);
+  const normalization = differences(now.normalization, next.normalization);
   return normalization ? { setting: 'normalization', how: normalization } : undefined;
 }
 
-function differences<T extends object>(next: T, now: T): string | undefined {
-  const value = (settings: T, key: string) => JSON.stringify((settings as Record<string, unknown>)[key]);
-  const keys = Object.keys(next).filter((key) => value(next, key) !== value(now, key));
+function differences(now: object, next: object): string | undefined {
+  const value = (settings: object, key: string) => JSON.stringify((settings as Record<string, unknown>)[key]);
+  const keys = [...new Set([...Object.keys(next), ...Object.keys(now)])].filter((key) => key !== 'seed' && value(next, key) !== value(now, key));
   return keys.length === 0 ? undefined : keys.map((key) => `${key} ${value(next, key)}, not ${value(now, key)}`).join('; ');
 }

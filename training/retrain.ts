@@ -22,6 +22,7 @@ import { deleteCheckpoints, loadCheckpoint, readPointer, restoreOptimizer, saveC
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
 import { lossCurvePicture } from './loss-curve.js';
+import { promotionAnnouncement } from './announce.js';
 
 export interface RetrainOptions {
   /** The model store: versions, promoted.json, and training/RUN_ID/ checkpoints. */
@@ -351,16 +352,7 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
     } else {
       await options.confirmLease?.();
       await promoteVersion(models, outcome.modelId);
-      const manifest = await readManifest(models, outcome.modelId);
-      await options.announce?.({
-        modelId: models.url,
-        version: outcome.modelId,
-        promotedAt: new Date(),
-        artifact: { store: models.url, key: `versions/${outcome.modelId}/` },
-        embeddingSize: manifest.hyperparameters.numdense,
-        alertThreshold: outcome.alertThreshold,
-        validationLoss: outcome.candidateLoss,
-      });
+      await options.announce?.(promotionAnnouncement(models, await readManifest(models, outcome.modelId)));
     }
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
