@@ -117,7 +117,10 @@ async function train({ values, origin, schedule, readiness, metrics, operationsU
       async (lease) => {
         readiness.waiting(undefined);
         metrics?.holdsLease(true);
-        lease.lost.addEventListener('abort', () => metrics?.holdsLease(false));
+        lease.lost.addEventListener('abort', () => {
+          readiness.failing(lease.lost.reason);
+          metrics?.holdsLease(false);
+        });
         for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
         const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
         await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });

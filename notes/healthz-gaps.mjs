@@ -1,5 +1,5 @@
 // npx tsc -p tsconfig.json && node notes/healthz-gaps.mjs small|demo STEPS: the longest a trainer's /healthz goes unanswered while it trains on cpu.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 const dist = new URL('../dist', import.meta.url).pathname;
@@ -41,3 +41,4 @@ const result = await runCommandProcess(['trainer', '--schedule', '* * * * * *', 
 });
 if (result.status !== 0) console.log(result.stderr.slice(-3000));
 console.log(JSON.stringify({ which, steps: Number(steps), status: result.status, seconds: ((performance.now() - started) / 1000).toFixed(1), healthzAnswers: answers, longestUnansweredSecondsWhileTraining: (maxGap / 1000).toFixed(2), failedRequests: errors }));
+await rm(work, { recursive: true, force: true });

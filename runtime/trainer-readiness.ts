@@ -3,8 +3,8 @@ import type { ReadinessCheck, ReadinessState } from './readiness.js';
 /**
  * The trainer's `/readyz`: 503 until it holds the model store's trainer lease (taking it, or
  * waiting while another trainer holds it); 200 while it holds it, idle or training; 503 again from
- * SIGTERM or SIGINT on (it checkpoints the run under way and exits) and once it is bound to fail
- * (a lost lease, requests that cannot be read).
+ * SIGTERM or SIGINT on (it checkpoints the run under way and exits) and from a lost lease on (it
+ * stops as on SIGTERM, then exits 1).
  */
 export class TrainerReadiness implements ReadinessCheck {
   private waitingFor: string | undefined = 'starting: the backend, the bus, then the trainer lease of this model store';
