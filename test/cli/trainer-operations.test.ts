@@ -129,4 +129,14 @@ describe('hrrr-embed trainer --metrics-port', () => {
     assert.ok((value(promoted, 'hrrr_embed_training_last_success_timestamp_seconds') as number) > Date.now() / 1000 - 600);
     assert.equal(value(promoted, 'hrrr_embed_training_next_scheduled_timestamp_seconds'), Schedule.parse(schedule).next(new Date())[0]!.getTime() / 1000);
   });
+
+  it('a port it cannot serve on, from the command line or its variable, is a usage error naming both settings (exit 2)', { timeout: 30_000 }, async () => {
+    const common = ['trainer', '--schedule', '0 0 1 1 *', '--models', join(work, 'unused-models'), '--shards', join(work, 'shards'), '--device', 'cpu'];
+    const byOption = await runCommandProcess([...common, '--metrics-host', 'no such host', '--metrics-port', '0']);
+    assert.equal(byOption.status, 2, byOption.stderr);
+    assert.match(byOption.stderr, /--metrics-host "no such host", --metrics-port 0: cannot serve there: /);
+    const byVariable = await runCommandProcess(common, { env: { HRRR_EMBED_TRAINER_METRICS_HOST: 'no such host', HRRR_EMBED_TRAINER_METRICS_PORT: '0' } });
+    assert.equal(byVariable.status, 2, byVariable.stderr);
+    assert.match(byVariable.stderr, /HRRR_EMBED_TRAINER_METRICS_HOST "no such host", HRRR_EMBED_TRAINER_METRICS_PORT 0: cannot serve there: /);
+  });
 });
