@@ -69,9 +69,6 @@ export async function trainerCommand(args: string[], out: (line: string) => void
         });
   try {
     await train({ values, origin, schedule, readiness, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
-  } catch (error) {
-    readiness.failing(error);
-    throw error;
   } finally {
     await operations?.close();
   }
