@@ -1,4 +1,4 @@
-// npx tsc -p tsconfig.json && node notes/healthz-gaps.mjs small|demo STEPS: the longest a trainer's /healthz goes unanswered while it trains on cpu.
+// npx tsc -p tsconfig.json && node notes/healthz-gaps.mjs small|demo STEPS [DEVICE]: the longest a trainer's /healthz goes unanswered while it trains (on cpu by default).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ const { FolderStore } = await import(`${dist}/store/folder.js`);
 const { SEED_NORMALIZATION, MODEL_PRESETS, croppedShape, modelConfig } = await import(`${dist}/model/config.js`);
 const { SMALL_CONFIG } = await import(`${dist}/test/model/fixtures.js`);
 const { runCommandProcess } = await import(`${dist}/test/support/cli-process.js`);
-const [which, steps] = [process.argv[2], process.argv[3] ?? '10'];
+const [which, steps, device] = [process.argv[2], process.argv[3] ?? '10', process.argv[4] ?? 'cpu'];
 const config = which === 'small' ? SMALL_CONFIG : MODEL_PRESETS[which];
 const [height, width] = croppedShape(modelConfig(config));
 const work = await mkdtemp(join(tmpdir(), 'healthz-gaps-'));
@@ -32,7 +32,7 @@ const poll = async () => {
 };
 const started = performance.now();
 const result = await runCommandProcess(['trainer', '--schedule', '* * * * * *', '--models', join(work, 'models'), '--shards', join(work, 'shards'), '--data', join(work, 'bus'), '--fresh', '--model-config', join(work, 'config.json'),
-  '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--device', 'cpu', '--steps', steps, '--steps-per-checkpoint', steps, '--metrics-port', '0', '--verbose'], {
+  '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--device', device, '--steps', steps, '--steps-per-checkpoint', steps, '--metrics-port', '0', '--verbose'], {
   onStderr: (stderr, child) => {
     if (!url && (url = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1])) { polling = true; void poll(); }
     if (!training && stderr.includes('"msg":"retraining"')) training = true;
@@ -40,5 +40,6 @@ const result = await runCommandProcess(['trainer', '--schedule', '* * * * * *', 
   onLine: (line, child) => { if (JSON.parse(line).modelId !== undefined) { polling = false; child.kill('SIGTERM'); } },
 });
 if (result.status !== 0) console.log(result.stderr.slice(-3000));
-console.log(JSON.stringify({ which, steps: Number(steps), status: result.status, seconds: ((performance.now() - started) / 1000).toFixed(1), healthzAnswers: answers, longestUnansweredSecondsWhileTraining: (maxGap / 1000).toFixed(2), failedRequests: errors }));
+console.log(/"adapter":"[^"]*"/.exec(result.stderr)?.[0]);
+console.log(JSON.stringify({ which, device, steps: Number(steps), status: result.status, seconds: ((performance.now() - started) / 1000).toFixed(1), healthzAnswers: answers, longestUnansweredSecondsWhileTraining: (maxGap / 1000).toFixed(2), failedRequests: errors }));
 await rm(work, { recursive: true, force: true });
