@@ -1,4 +1,4 @@
-// npx tsc -p tsconfig.json && node notes/healthz-gaps.mjs small|demo STEPS [DEVICE]: the longest a trainer's /healthz goes unanswered while it trains (on cpu by default).
+// npx tsc -p tsconfig.json && node notes/healthz-gaps.mjs small|demo|reduced STEPS [DEVICE]: the longest a trainer's /healthz goes unanswered while it trains (on cpu by default).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
