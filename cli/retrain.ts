@@ -12,8 +12,8 @@ import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion } from '../training/announce.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { compactTrainerShards } from '../training/compaction.js';
-import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
-import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult } from '../training/retrain.js';
+import { acquireLease, leaseOwner, type HeldLease, type LeaseRecord } from '../store/lease.js';
+import { retrain, RunInterrupted, type RetrainOptions, type RetrainResult, type TrainingProgress } from '../training/retrain.js';
 import { kafkaSecurityOption } from './kafka-security.js';
 import { ProgressBar } from './progress-bar.js';
 import { openShardCatalog } from '../shards/catalog.js';
@@ -159,7 +159,14 @@ async function freshModel(file: string | undefined, label: string): Promise<NonN
 }
 
 /** One run, with a progress bar on a terminal's stderr and a JSON line per checkpoint; SIGINT or SIGTERM checkpoints and stops it. */
-export async function runRetraining(setup: RetrainingSetup, run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> }, quiet: boolean, out: (line: string) => void, signal: AbortSignal): Promise<RetrainResult> {
+export async function runRetraining(
+  setup: RetrainingSetup,
+  run: { runId: string; force: boolean; from: Date; to: Date; confirmLease: () => Promise<void> },
+  quiet: boolean,
+  out: (line: string) => void,
+  signal: AbortSignal,
+  onStep?: (progress: TrainingProgress) => void,
+): Promise<RetrainResult> {
   let bar: ProgressBar | undefined;
   let lastLogged = 0;
   await setup.compact?.(signal);
@@ -167,7 +174,9 @@ export async function runRetraining(setup: RetrainingSetup, run: { runId: string
     ...setup.base,
     ...run,
     signal,
-    onProgress: ({ step, steps, loss, rate, etaSeconds }) => {
+    onProgress: (progress) => {
+      onStep?.(progress);
+      const { step, steps, loss, rate, etaSeconds } = progress;
       // Off a terminal (a container's log) the 'training' line below says the same, as JSON.
       bar ??= quiet || !process.stderr.isTTY ? undefined : new ProgressBar(steps - step + 1, 'steps');
       bar?.tick();
@@ -206,11 +215,11 @@ export function handleStopSignals(log: StageLogger, stop: AbortController, stopp
 
 /**
  * Runs `work` holding the model store's trainer lease, first waiting for it while another
- * trainer holds it (`stop` ends the wait). A lost lease stops the work as `stop` does, then fails,
- * so that a supervisor restarts the process to wait its turn.
+ * trainer holds it (`stop` ends the wait; `onWait` is told each holder waited for). A lost lease
+ * stops the work as `stop` does, then fails, so that a supervisor restarts the process to wait its turn.
  */
-export async function holdingTrainerLease(models: ObjectStore, log: StageLogger, stop: AbortController, work: (lease: HeldLease) => Promise<void>): Promise<void> {
-  const lease = await acquireLease(models, { owner: leaseOwner(), log, signal: stop.signal });
+export async function holdingTrainerLease(models: ObjectStore, log: StageLogger, stop: AbortController, work: (lease: HeldLease) => Promise<void>, onWait?: (holder: LeaseRecord) => void): Promise<void> {
+  const lease = await acquireLease(models, { owner: leaseOwner(), log, signal: stop.signal, ...(onWait && { onWait }) });
   if (!lease) return;
   log.info({ epoch: lease.epoch }, 'holding the trainer lease of this model store');
   lease.lost.addEventListener('abort', () => stop.abort());

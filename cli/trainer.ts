@@ -1,4 +1,9 @@
-import { loadTrainerSettings } from '../runtime/config.js';
+import { loadTrainerSettings, type TRAINER_SETTINGS } from '../runtime/config.js';
+import { processRegistry } from '../runtime/metrics.js';
+import { startOperationsServer } from '../runtime/operations-server.js';
+import type { LoadedSettings } from '../runtime/settings.js';
+import { TrainerMetrics } from '../runtime/trainer-metrics.js';
+import { TrainerReadiness } from '../runtime/trainer-readiness.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
@@ -25,7 +30,20 @@ per model store: a second waits until the first stops (or stops renewing its lea
                      or @daily, @weekly...: "0 3 * * *" is 03:00 UTC every day
   --print-next N     print the next N scheduled times as JSON and exit
   --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
+  --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
+                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
 ${retrainOptionsUsage}`;
+
+/** What the trainer's work is given: its settings and schedule, and what its operations port reports. */
+interface TrainerParts {
+  values: LoadedSettings<typeof TRAINER_SETTINGS>['values'];
+  origin: LoadedSettings<typeof TRAINER_SETTINGS>['origin'];
+  schedule: Schedule;
+  readiness: TrainerReadiness;
+  /** With --metrics-port. */
+  metrics?: TrainerMetrics;
+  operationsUrl?: string;
+}
 
 export async function trainerCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values, origin } = settingsOrUsage(() => loadTrainerSettings(args, process.env), trainerUsage);
@@ -41,9 +59,28 @@ export async function trainerCommand(args: string[], out: (line: string) => void
     out(JSON.stringify({ schedule: values.schedule, next: schedule.next(new Date(), values.printNext).map((time) => time.toISOString()) }));
     return;
   }
+  // Up before the setup (the backend, the schema registry) and the wait for the lease, which can be long: a liveness probe must find it meanwhile.
+  const readiness = new TrainerReadiness();
+  const operations =
+    values.metricsPort === undefined
+      ? undefined
+      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
+          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, trainerUsage);
+        });
+  try {
+    await train({ values, origin, schedule, readiness, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
+  } finally {
+    await operations?.close();
+  }
+}
+
+/** Everything after the operations server: the setup, the lease, the runs. */
+async function train({ values, origin, schedule, readiness, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
   const setup = await prepareRetraining(values, origin, trainerUsage);
   const { bus, codec, log } = setup;
+  if (operationsUrl) log.info({ url: operationsUrl }, `metrics on ${operationsUrl}/metrics, liveness on /healthz, readiness on /readyz`);
   const stop = new AbortController();
+  stop.signal.addEventListener('abort', () => readiness.stopping());
   const unhandleSignals = handleStopSignals(log, stop, 'checkpointing the run under way, if any');
 
   /** Runs a previous trainer left unfinished, found at the start. */
@@ -58,24 +95,40 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   };
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
+    metrics?.runStarted();
     try {
-      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), confirmLease: lease.confirm }, values.quiet, out, signal);
+      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), confirmLease: lease.confirm }, values.quiet, out, signal, metrics && ((progress) => metrics.progress(progress)));
+      metrics?.runEnded(result.promoted ? 'promoted' : 'not-promoted');
       out(JSON.stringify(result));
     } catch (error) {
+      metrics?.runEnded(error instanceof RunInterrupted ? 'stopped' : 'failed');
       if (!(error instanceof RunInterrupted)) throw error;
       out(JSON.stringify({ runId, interrupted: error.step, resume: 'resumed at the next start of the trainer' }));
     }
   };
   try {
-    await holdingTrainerLease(setup.base.models, setup.log, stop, async (lease) => {
-      for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
-      const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
-      await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
-    });
+    await holdingTrainerLease(
+      setup.base.models,
+      setup.log,
+      stop,
+      async (lease) => {
+        readiness.waiting(undefined);
+        metrics?.holdsLease(true);
+        lease.lost.addEventListener('abort', () => {
+          readiness.failing(lease.lost.reason);
+          metrics?.holdsLease(false);
+        });
+        for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
+        const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
+        await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
+      },
+      (holder) => readiness.waiting(holder.owner),
+    );
   } catch (error) {
     logFailure(log, 'trainer', error);
     throw error;
   } finally {
+    metrics?.holdsLease(false);
     unhandleSignals();
     await bus.close();
   }

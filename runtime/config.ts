@@ -115,6 +115,8 @@ export const TRAINER_SETTINGS = {
   schedule: { kind: 'string' },
   group: { kind: 'string', default: 'hrrr-embed-trainer' },
   printNext: { kind: 'number', min: 1, max: 100, integer: true },
+  metricsPort: RUN_SETTINGS.metricsPort,
+  metricsHost: RUN_SETTINGS.metricsHost,
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Readiness } from './readiness.js';
+import type { ReadinessCheck } from './readiness.js';
 
 export interface OperationsServer {
   /** http://HOST:PORT, with the port chosen when 0 was asked for. */
@@ -31,12 +31,11 @@ const clientLimits = {
 };
 
 /**
- * The consumer's HTTP face for its supervisor: `GET /metrics` (Prometheus text format),
- * `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns) and
- * `GET /readyz` (200 when ready, with a note when it serves a model version other than the promoted
- * one; else 503 with the reason).
+ * The HTTP face of a consumer or a trainer for its supervisor: `GET /metrics` (Prometheus text
+ * format), `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns)
+ * and `GET /readyz` (200 when ready, with a note when there is one to add; else 503 with the reason).
  */
-export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<OperationsServer> {
+export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: ReadinessCheck }): Promise<OperationsServer> {
   const { maxConnections, headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize, maxHeadersCount } = clientLimits;
   const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize }, (request, response) => {
     const reply = (status: number, contentType: string, body: string) => response.writeHead(status, { 'content-type': contentType }).end(body);

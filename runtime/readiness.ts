@@ -1,3 +1,11 @@
+/** Ready, with a note to add, or why not: what `/readyz` says. */
+export type ReadinessState = { ready: true; note?: string } | { ready: false; reason: string };
+
+/** What the operations server asks for `/readyz`: the consumer's Readiness, the trainer's TrainerReadiness. */
+export interface ReadinessCheck {
+  check(): ReadinessState;
+}
+
 /**
  * Whether the consumer should be sent work (`/readyz`): not while it waits for the lease of its
  * progress record (another consumer holds it); once its model is loaded and its pipeline
@@ -5,7 +13,7 @@
  * consumer a member of its group), until it starts draining after SIGTERM or SIGINT, or its run
  * starts failing (it then closes what it opened, which can take seconds, and exits 1).
  */
-export class Readiness {
+export class Readiness implements ReadinessCheck {
   private modelLoaded = false;
   private pipelineRunning = false;
   private isDraining = false;
@@ -44,7 +52,7 @@ export class Readiness {
   }
 
   /** Ready, or why not. */
-  check(): { ready: true; note?: string } | { ready: false; reason: string } {
+  check(): ReadinessState {
     if (this.failure !== undefined) return { ready: false, reason: `failing, shutting down: ${this.failure}` };
     if (this.isDraining) return { ready: false, reason: 'draining: finishing the analyses in flight before exit' };
     if (this.waitingFor !== undefined) return { ready: false, reason: `waiting for ${this.waitingFor}` };

@@ -93,6 +93,7 @@ const PLACEHOLDERS: Record<string, string> = {
   TOPIC: 'embeddings',
   V: '1',
   G: 'trainers',
+  H: '127.0.0.1',
   P: 'shards/',
   REFC: 'REFC',
   RULE: 'BACKWARD',

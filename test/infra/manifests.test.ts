@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { loadRetrainSettings, loadRunSettings, loadTrainerSettings } from '../../runtime/config.js';
+import { startOperationsServer } from '../../runtime/operations-server.js';
 import { repoRoot } from '../paths.js';
 
 const venv = join(repoRoot, '.work', 'infra-venv', 'bin');
@@ -216,6 +218,28 @@ describe("the trainer's settings in the manifests", () => {
     const env = Object.fromEntries((container.env as Array<{ name: string; value?: string }>).filter((e) => e.value !== undefined).map(({ name, value }) => [name, value]));
     const { values } = loadRetrainSettings((container.args as string[]).slice(1), { ...env, HRRR_EMBED_TRAINER_RUN_ID: 'hrrr-embed-retrain-29415600' });
     assert.equal(values.runId, 'hrrr-embed-retrain-29415600', 'retrain takes it as its --run-id');
+  });
+
+  it("compose: the trainer serves its operations port on every interface, published on loopback, and its healthcheck asks that port's /healthz and exits 0 only on an answer", async () => {
+    const trainer = compose.services.trainer;
+    const { values } = loadTrainerSettings(trainer.command.slice(1), trainer.environment);
+    assert.equal(values.metricsHost, '0.0.0.0', 'reachable from outside the container');
+    assert.ok((trainer.ports as string[]).some((port) => port.endsWith(`:${values.metricsPort}`)), 'published');
+    const [kind, ...command] = trainer.healthcheck.test as string[];
+    assert.equal(kind, 'CMD');
+    assert.ok(command.join(' ').includes(`http://127.0.0.1:${values.metricsPort}/healthz`));
+    // The check itself, against an operations server on another port: alive, then gone.
+    const server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: { check: () => ({ ready: false, reason: 'waiting' }) } });
+    // Not spawnSync: the server answers from this process's event loop.
+    const check = () =>
+      new Promise<number | null>((resolve) => {
+        const args = command.slice(1).map((arg) => arg.replace(`http://127.0.0.1:${values.metricsPort}`, server.url));
+        spawn(command[0] === 'node' ? process.execPath : command[0]!, args, { stdio: 'ignore', timeout: 30_000 }).on('close', resolve);
+      });
+    assert.equal(command[0], 'node', "the image's own runtime, no curl needed");
+    assert.equal(await check(), 0, 'alive');
+    await server.close();
+    assert.equal(await check(), 1, 'nothing listening');
   });
 
   // Without the consumers' registry, the trainer's model-versions records would be plain Avro on a
