@@ -7,6 +7,8 @@ import { Registry } from 'prom-client';
 import { defaultTopics } from '../../bus/bus.js';
 import { loadRunSettings, RETRAIN_SETTINGS, RUN_ENV_PREFIX, RUN_SETTINGS, TRAINER_ENV_PREFIX, TRAINER_SETTINGS } from '../../runtime/config.js';
 import { ConsumerMetrics } from '../../runtime/metrics.js';
+import { TrainerMetrics } from '../../runtime/trainer-metrics.js';
+import { Schedule } from '../../training/schedule.js';
 import { repoRoot } from '../paths.js';
 import { codeSpans, readme } from './readme.js';
 
@@ -27,9 +29,10 @@ const inSources = (text: string) => sources.some((source) => source.includes(tex
 const mentioned = (pattern: RegExp) => [...new Set([...readme.matchAll(pattern)].map((match) => match[0]))];
 
 describe('the names README mentions', () => {
-  it("the metrics table is the consumer's metrics: names, types and labels", async () => {
+  it("the metrics tables are the consumer's and the trainer's metrics: names, types and labels", async () => {
     const registry = new Registry();
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
+    new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
     const registered = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric]));
     const rows = [...readme.matchAll(/^\| `(hrrr_embed_\w+)` \| (\w+) \|([^|]*)\|/gm)].map(([, name, type, labels]) => ({ name: name!, type: type!, labels: labels! }));
     assert.deepEqual(rows.map((row) => row.name).sort(), [...registered.keys()].sort(), 'one row per metric');
