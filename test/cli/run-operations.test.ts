@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAutoencoder } from '../../model/autoencoder.js';
-import { selectBackend } from '../../model/backends.js';
-import { promoteVersion, saveVersion } from '../../model/versions.js';
-import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
-import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { runWork } from '../support/run-work.js';
 import { writeJsonFile } from '../support/json-file.js';
-import { SMALL_CONFIG } from '../model/fixtures.js';
 
 let work: string;
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-run-ops-'));
-  const source = new FolderStore(join(work, 'source'));
-  for (const n of [0, 1, 2, 4]) await putAnalysis(source, smallAnalysisOfHour(n));
-  const corrupt = smallAnalysisOfHour(3);
-  await putAnalysis(source, { ...corrupt, grib2: Uint8Array.from(corrupt.grib2, (byte, i) => (i < 4 ? 0x58 : byte)) });
-  await selectBackend('cpu', 'inference', silentLogger);
-  const models = new FolderStore(join(work, 'models'));
-  const { modelId } = await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1', alertThreshold: 0.5 });
-  await promoteVersion(models, modelId);
+  work = await runWork('run-ops', 0.5);
 });
 after(() => rm(work, { recursive: true, force: true }));
 

@@ -16,6 +16,7 @@ import { Schedule } from '../../training/schedule.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { START } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { placeTrainerGroupAtStart } from '../support/trainer-group.js';
 import { assertWellFormed, parseExposition, type Family } from '../support/prometheus.js';
 import { FIELD, smallFieldOfHour } from '../training/memory-shards.js';
 
@@ -33,15 +34,7 @@ after(() => rm(work, { recursive: true, force: true }));
 async function busWithRequest(data: string): Promise<void> {
   const bus = new FileBus(data);
   const codec = await AvroCodec.create();
-  const topic = codec.topics.retrainRequests;
-  await bus.createTopic(topic);
-  const placing = bus.consumer({ group: 'hrrr-embed-trainer', topics: [topic], fromBeginning: true });
-  await bus.produce(topic, [{ key: null, value: new TextEncoder().encode('placing the group') }]);
-  for await (const record of placing.records(new AbortController().signal)) {
-    await placing.commit(record);
-    break;
-  }
-  await placing.close();
+  await placeTrainerGroupAtStart(bus, codec);
   await requestRetraining(bus, codec, 'test', { requestedAt: new Date(), reason: 'a run to watch', force: false });
   await bus.close();
 }

@@ -13,6 +13,7 @@ import { requestRetraining } from '../../training/requests.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { START } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { placeTrainerGroupAtStart } from '../support/trainer-group.js';
 import { FIELD, smallFieldOfHour } from '../training/memory-shards.js';
 
 let work: string;
@@ -31,15 +32,7 @@ async function trainerCase(name: string) {
   const data = join(work, name, 'bus');
   const bus = new FileBus(data);
   const codec = await AvroCodec.create();
-  const topic = codec.topics.retrainRequests;
-  await bus.createTopic(topic);
-  const placing = bus.consumer({ group: 'hrrr-embed-trainer', topics: [topic], fromBeginning: true });
-  await bus.produce(topic, [{ key: null, value: new TextEncoder().encode('placing the group') }]);
-  for await (const record of placing.records(new AbortController().signal)) {
-    await placing.commit(record);
-    break;
-  }
-  await placing.close();
+  await placeTrainerGroupAtStart(bus, codec);
   const request = (reason: string) => requestRetraining(bus, codec, 'models', { requestedAt: new Date('2026-11-24T12:00:00Z'), reason, force: false });
   const common = ['--models', models, '--shards', join(work, 'shards'), '--data', data, '--fresh', '--model-config', join(work, 'small.json'), '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--device', 'cpu'];
   return { bus, request, common };
