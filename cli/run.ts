@@ -19,10 +19,10 @@ import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.j
 import type { ObjectStore } from '../store/object-store.js';
 import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { loadRunSettings } from '../runtime/config.js';
-import { ConsumerMetrics, processRegistry } from '../runtime/metrics.js';
-import { startOperationsServer } from '../runtime/operations-server.js';
+import { ConsumerMetrics } from '../runtime/metrics.js';
 import { Readiness } from '../runtime/readiness.js';
 import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
+import { serveOperations } from './operations.js';
 import { commandLogger, deviceOption, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
 import { optionOrUsage, settingsOrUsage, UsageError } from './usage.js';
 
@@ -116,12 +116,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
   // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
   const readiness = new Readiness();
-  const operations =
-    values.metricsPort === undefined
-      ? undefined
-      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
-          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, runUsage);
-        });
+  const operations = await serveOperations(values, origin, readiness, runUsage);
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {
     await consume();

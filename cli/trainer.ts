@@ -1,6 +1,4 @@
 import { loadTrainerSettings, type TRAINER_SETTINGS } from '../runtime/config.js';
-import { processRegistry } from '../runtime/metrics.js';
-import { startOperationsServer } from '../runtime/operations-server.js';
 import type { LoadedSettings } from '../runtime/settings.js';
 import { TrainerMetrics } from '../runtime/trainer-metrics.js';
 import { TrainerReadiness } from '../runtime/trainer-readiness.js';
@@ -11,6 +9,7 @@ import { Schedule, ScheduleError } from '../training/schedule.js';
 import type { HeldLease } from '../store/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { handleStopSignals, holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
+import { serveOperations } from './operations.js';
 import { logFailure } from './sources.js';
 import { settingsOrUsage, UsageError } from './usage.js';
 
@@ -61,12 +60,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   }
   // Up before the setup (the backend, the schema registry) and the wait for the lease, which can be long: a liveness probe must find it meanwhile.
   const readiness = new TrainerReadiness();
-  const operations =
-    values.metricsPort === undefined
-      ? undefined
-      : await startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
-          throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, trainerUsage);
-        });
+  const operations = await serveOperations(values, origin, readiness, trainerUsage);
   try {
     await train({ values, origin, schedule, readiness, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
   } finally {
