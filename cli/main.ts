@@ -66,7 +66,8 @@ async function main(argv: string[]): Promise<number> {
   endOnUnhandledRejection(name);
   logWarnings();
   try {
-    await command.run(args, (line) => process.stdout.write(`${line}\n`));
+    // Every line is JSON: DEL and the C1 controls, which JSON.stringify leaves as they are, become escapes meaning the same.
+    await command.run(args, (line) => process.stdout.write(`${printable(line)}\n`));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

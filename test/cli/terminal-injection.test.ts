@@ -4,6 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { FileBus } from '../../bus/files/file-bus.js';
+import { requestRetraining } from '../../training/requests.js';
 import { repoRoot } from '../paths.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -27,5 +30,23 @@ describe('an error message on stderr made of what a store holds', () => {
     assert.match(result.stderr, /^hrrr-embed shards: shard manifest .*not JSON/m);
     assert.doesNotMatch(result.stderr, TERMINAL_CONTROLS, JSON.stringify(result.stderr));
     assert.match(result.stderr, /part-\\u001b\]0;owned\\u0007\.manifest\.json/, 'the key is still shown, its controls escaped');
+  });
+});
+
+describe('a record printed by tail', () => {
+  it('shows DEL and the C1 controls of its text (CSI is U+009B) as JSON escapes, and reads back the same', async () => {
+    const data = join(work, 'bus');
+    const bus = new FileBus(data);
+    const codec = await AvroCodec.create();
+    // Anyone who can write the topic writes the reason: JSON.stringify escapes ESC, not the C1 CSI that does the same.
+    const reason = 'retrain \u009b2J\u009b31m please\u007f';
+    await requestRetraining(bus, codec, 's3://models', { requestedAt: new Date('2026-11-24T12:00:00Z'), reason, force: false });
+    await bus.close();
+
+    const result = spawnSync(process.execPath, [cli, 'tail', codec.topics.retrainRequests, '--data', data, '--from-beginning', '--max', '1'], { encoding: 'utf8', timeout: 60_000 });
+
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, TERMINAL_CONTROLS, JSON.stringify(result.stdout));
+    assert.equal((JSON.parse(result.stdout) as { value: { reason: string } }).value.reason, reason);
   });
 });
