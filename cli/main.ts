@@ -15,6 +15,7 @@ import { similarCommand, similarUsage } from './similar.js';
 import { shardsCommand, shardsUsage } from './shards.js';
 import { retrainCommand, retrainUsage } from './retrain.js';
 import { trainerCommand, trainerUsage } from './trainer.js';
+import { printable } from './printable.js';
 import { commandLogger } from './sources.js';
 import { UsageError } from './usage.js';
 
@@ -65,23 +66,24 @@ async function main(argv: string[]): Promise<number> {
   endOnUnhandledRejection(name);
   logWarnings();
   try {
-    await command.run(args, (line) => process.stdout.write(`${line}\n`));
+    // Every line is JSON: DEL and the C1 controls, which JSON.stringify leaves as they are, become escapes meaning the same.
+    await command.run(args, (line) => process.stdout.write(`${printable(line)}\n`));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`hrrr-embed ${name}: ${error.message}\n\n${error.usage}`);
+      console.error(`hrrr-embed ${name}: ${printable(error.message)}\n\n${error.usage}`);
       return 2;
     }
     if (error instanceof SettingError) {
-      console.error(`hrrr-embed ${name}: ${error.message}\n\n${command.usage}`);
+      console.error(`hrrr-embed ${name}: ${printable(error.message)}\n\n${command.usage}`);
       return 2;
     }
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`hrrr-embed ${name}: ${error.message}\n\n${command.usage}`);
+      console.error(`hrrr-embed ${name}: ${printable(error.message)}\n\n${command.usage}`);
       return 2;
     }
     const cause = error instanceof Error && error.cause instanceof Grib2Error ? error.cause : error;
-    console.error(`hrrr-embed ${name}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    console.error(`hrrr-embed ${name}: ${printable(cause instanceof Error ? cause.message : String(cause))}`);
     return 1;
   }
 }
@@ -99,7 +101,7 @@ function endOnUnhandledRejection(name: string): void {
     } catch {
       // LOG_LEVEL is not a level: the line below is all there is.
     }
-    console.error(`hrrr-embed ${name}: ${message}`);
+    console.error(`hrrr-embed ${name}: ${printable(message)}`);
     process.exit(1);
   });
 }

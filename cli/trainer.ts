@@ -114,7 +114,7 @@ async function train({ values, origin, schedule, readiness, metrics, operationsU
         });
         for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
         const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
-        await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, values.group, log), initial, stop: stop.signal, log });
+        await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, setup.base.models.url, values.group, log), initial, stop: stop.signal, log });
       },
       (holder) => readiness.waiting(holder.owner),
     );

@@ -66,7 +66,8 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
   if (typeof file === 'string') {
     for (const [key, value] of Object.entries(readSettingsFile(file, given.config !== undefined ? '--config' : `${envPrefix}CONFIG`))) {
       const origin = `${file}: ${JSON.stringify(key)}`;
-      const spec = schema[key];
+      // Own keys only: "constructor" or "__proto__", found on every object, would pass for settings and set nothing.
+      const spec = Object.hasOwn(schema, key) ? schema[key] : undefined;
       if (!spec) throw new SettingError(`${file}: ${JSON.stringify(key)} is not a setting${suggestion(key, keys, JSON.stringify)}`);
       set(key, fromJson(spec, value, origin), origin);
     }

@@ -3,7 +3,7 @@ import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { rowsFromIPC, type EncodedRow } from './arrow.js';
 import { decodeValues, ENCODINGS } from './encoding.js';
-import { byCodeUnits, DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
+import { byCodeUnits, dataKeyOf, DEFAULT_SHARD_PREFIX, fieldFolder, MANIFEST_SUFFIX, monthFolder } from './layout.js';
 import { SHARD_FORMAT, type ShardCatalog, type ShardManifest } from './types.js';
 
 export interface ShardCatalogOptions {
@@ -84,7 +84,7 @@ async function readManifests(store: ObjectStore, keys: string[], onUnreadable?: 
     for (let i = next++; i < keys.length; i = next++) {
       const bytes = await store.get(keys[i]!);
       try {
-        manifests[i] = parseManifest(bytes, `${store.url}/${keys[i]}`);
+        manifests[i] = parseManifest(bytes, keys[i]!, store.url);
       } catch (error) {
         if (!onUnreadable) throw error;
         onUnreadable(new CorruptShardError((error as Error).message, { cause: error }));
@@ -95,8 +95,9 @@ async function readManifests(store: ObjectStore, keys: string[], onUnreadable?: 
   return manifests.filter((manifest) => manifest !== undefined);
 }
 
-/** A manifest's JSON, checked: `name` (store and key) is in every error. */
-function parseManifest(bytes: Uint8Array, name: string): ShardManifest {
+/** A manifest's JSON, checked: its store and key are in every error. */
+function parseManifest(bytes: Uint8Array, key: string, storeUrl: string): ShardManifest {
+  const name = `${storeUrl}/${key}`;
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
@@ -108,6 +109,9 @@ function parseManifest(bytes: Uint8Array, name: string): ShardManifest {
   if (typeof value !== 'object' || value === null) throw fail('not a JSON object');
   if (manifest.format !== SHARD_FORMAT) throw fail(`format is ${JSON.stringify(manifest.format)}, not ${JSON.stringify(SHARD_FORMAT)}`);
   for (const key of ['id', 'field', 'dataKey', 'sha256'] as const) if (typeof manifest[key] !== 'string') throw fail(`${key} is not a string`);
+  // A shard is read, and removed once compacted, by its dataKey: one naming another object (another
+  // prefix's shard, copied here by a writer of the store) would have it read here and removed there.
+  if (manifest.dataKey !== dataKeyOf(key)) throw fail(`its data object is ${JSON.stringify(manifest.dataKey)}, not the object beside it (${dataKeyOf(key)})`);
   for (const key of ['from', 'to', 'createdAt'] as const) if (typeof manifest[key] !== 'string' || Number.isNaN(Date.parse(manifest[key]))) throw fail(`${key} is not a time`);
   for (const key of ['count', 'height', 'width', 'bytes'] as const) if (!Number.isInteger(manifest[key]) || (manifest[key] as number) < 0) throw fail(`${key} is not a whole number`);
   if (!ENCODINGS.includes(manifest.encoding as never)) throw fail(`encoding ${JSON.stringify(manifest.encoding)} is not one of ${ENCODINGS.join(', ')}`);

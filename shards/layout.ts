@@ -37,6 +37,9 @@ export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b
 /** The manifest beside a shard's Arrow object. */
 export const manifestKeyOf = (dataKey: string) => dataKey.replace(/\.arrow$/, MANIFEST_SUFFIX);
 
+/** The Arrow object beside a shard's manifest. */
+export const dataKeyOf = (manifestKey: string) => `${manifestKey.slice(0, -MANIFEST_SUFFIX.length)}.arrow`;
+
 export const pendingFolder = (prefix: string) => `${prefix}.pending/`;
 
 /**

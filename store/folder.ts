@@ -86,6 +86,7 @@ export class FolderStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     const path = this.objectPath(key);
+    // Named as isTemporary recognizes it, for a listing to remove it if this process is killed.
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       await makeFolder(dirname(path));
@@ -135,7 +136,7 @@ export class FolderStore implements ObjectStore {
     for (const entry of entries) {
       const path = join(folder, entry.name);
       const kind = entry.isSymbolicLink() ? await this.followLink(path) : entry;
-      const temporary = entry.name.includes('.partial-');
+      const temporary = isTemporary(entry.name);
       if (kind?.isDirectory()) await this.collect(path, keys, [...walking, real]);
       else if (kind?.isFile() && !temporary) keys.push(this.keyOf(path));
       else if (temporary && entry.isFile()) await removeIfAbandoned(path);
@@ -193,6 +194,14 @@ export function classifyFileError(error: unknown): StoreErrorKind {
   // A disk or network mount (NFS: a stale handle) that failed this once: the object is not shown to be bad.
   if (code === 'EIO' || code === 'ESTALE') return 'network';
   return 'invalid';
+}
+
+/**
+ * Whether a file is a put's temporary file: named as put names them, not merely holding ".partial-"
+ * (a mirror's "storm.partial-review.txt" is an object, which a listing would hide, then remove).
+ */
+function isTemporary(name: string): boolean {
+  return /\.partial-\d+-[0-9a-z]*$/.test(name);
 }
 
 /** Removes a put's temporary file that was abandoned (see abandonedAfterMs); a folder it cannot write in keeps it. */

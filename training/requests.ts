@@ -12,15 +12,17 @@ export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelSt
 }
 
 /**
- * The trainer's reader of retrain-requests, as consumer group `group`: each request becomes a
- * trigger; a record that is no RetrainRequest is logged and passed over, while one that cannot be
+ * The trainer's reader of retrain-requests, as consumer group `group`: each request for
+ * `modelStore` (keyed by its URL, or by nothing) becomes a trigger; one keyed by another store is
+ * passed over, since trainers of several stores may share the topic (a forced request for one
+ * would otherwise promote in all). A record that is no RetrainRequest is logged and passed over, while one that cannot be
  * read for now (the schema registry unreachable) ends the reader, uncommitted. A request is committed
  * only once the run it started has ended, so one still waiting when its trainer stops or dies is
  * heard again by the next. A run cut short after its first checkpoint is resumed by the next
  * trainer as an unfinished run; a request heard again names the run it started (its id comes
  * from the request's time), which is over by then, so it is not trained twice.
  */
-export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, log: StageLogger) {
+export function retrainRequests(bus: TopicBus, codec: AvroCodec, modelStore: string, group: string, log: StageLogger) {
   return async (signal: AbortSignal, push: (trigger: Trigger) => void): Promise<void> => {
     const topic = codec.topics.retrainRequests;
     await bus.createTopic(topic);
@@ -32,7 +34,9 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, group: string, 
         const handled = commits.track(record);
         let request: RetrainRequest | undefined;
         try {
-          request = ((await codec.decode(record)) as { value: RetrainRequest }).value;
+          const { key, value } = (await codec.decode(record)) as { key: string | null; value: RetrainRequest };
+          if (key === null || key === modelStore) request = value;
+          else log.info({ topic, partition: record.partition, offset: record.offset, modelStore: key }, `retrain request for another model store passed over (this trainer's is ${modelStore})`);
         } catch (error) {
           if (!(error instanceof UnreadableRecordError)) throw error;
           // A malformed request asks for nothing: it is passed over, and the requests after it are heard.

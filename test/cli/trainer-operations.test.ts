@@ -31,11 +31,11 @@ before(async () => {
 after(() => rm(work, { recursive: true, force: true }));
 
 /** A bus with one retrain request on it, the trainer's group placed at the requests topic's start so that it is heard. */
-async function busWithRequest(data: string): Promise<void> {
+async function busWithRequest(data: string, models: string): Promise<void> {
   const bus = new FileBus(data);
   const codec = await AvroCodec.create();
   await placeTrainerGroupAtStart(bus, codec);
-  await requestRetraining(bus, codec, 'test', { requestedAt: new Date(), reason: 'a run to watch', force: false });
+  await requestRetraining(bus, codec, new FolderStore(models).url, { requestedAt: new Date(), reason: 'a run to watch', force: false });
   await bus.close();
 }
 
@@ -59,7 +59,7 @@ describe('hrrr-embed trainer --metrics-port', () => {
   it('waiting for the lease another trainer holds: /readyz 503 naming it; then, training and after a promotion: ready, alive, the run and its outcome in /metrics as Prometheus reads them', { timeout: 90_000 }, async () => {
     const models = join(work, 'models');
     const data = join(work, 'bus');
-    await busWithRequest(data);
+    await busWithRequest(data, models);
     // Another trainer, this test, holds the model store's lease (a short one, so that the trainer looks again soon).
     const other = await acquireLease(new FolderStore(models), { owner: 'the other trainer', log: silentLogger, leaseMs: 2_000 });
     assert.ok(other);

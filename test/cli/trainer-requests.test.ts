@@ -33,7 +33,7 @@ async function trainerCase(name: string) {
   const bus = new FileBus(data);
   const codec = await AvroCodec.create();
   await placeTrainerGroupAtStart(bus, codec);
-  const request = (reason: string) => requestRetraining(bus, codec, 'models', { requestedAt: new Date('2026-11-24T12:00:00Z'), reason, force: false });
+  const request = (reason: string) => requestRetraining(bus, codec, new FolderStore(models).url, { requestedAt: new Date('2026-11-24T12:00:00Z'), reason, force: false });
   const common = ['--models', models, '--shards', join(work, 'shards'), '--data', data, '--fresh', '--model-config', join(work, 'small.json'), '--from', '2019-09-20T00Z', '--to', '2019-09-21T23Z', '--device', 'cpu'];
   return { bus, request, common };
 }

@@ -52,6 +52,14 @@ describe('run settings', () => {
     assert.throws(() => loadRunSettings(['--config', far], {}), new SettingError(`${far}: "colour" is not a setting`));
   });
 
+  it('reject a key of the file that every object inherits (__proto__, constructor, toString) as not a setting, and leave the settings as they were', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const file = join(work, `inherited-${key}.json`);
+      await writeFile(file, `{"${key}": {"partitions": 9}}`);
+      assert.throws(() => loadRunSettings(['--config', file], {}), new SettingError(`${file}: "${key}" is not a setting`), key);
+    }
+  });
+
   it('reject a value of the wrong type or out of range, naming the key and where it came from', async () => {
     const quoted = await configFile('quoted.json', { partitions: '3' });
     assert.throws(() => loadRunSettings(['--config', quoted], {}), new SettingError(`${quoted}: "partitions": expected a number, not "3"`));

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { CompressionType, compressionRegistry, Schema, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { CorruptShardError, openShardCatalog } from '../../shards/catalog.js';
+import { compactShards } from '../../shards/compact.js';
 import { manifestKeyOf } from '../../shards/layout.js';
 import { putShard } from '../../shards/put-shard.js';
 import type { ShardEncoding, ShardManifest, ShardRow } from '../../shards/types.js';
@@ -120,5 +121,26 @@ describe('a shard whose zstd buffer expands to far more than any field', () => {
       assert.match(error.message, new RegExp(`shard ${manifest.id}: .*a zstd buffer claims 268435456 bytes, more than the 67108864 a shard's buffer may have`));
       return true;
     });
+  });
+});
+
+describe('a shard manifest whose data object is not the one beside it', () => {
+  it('is refused, naming both keys, and compaction removes nothing of the shards it names elsewhere in the store', async () => {
+    // Another deployment's shards in the same store, and a manifest copied from one of them into
+    // this deployment's shards, by a writer of the store who could not delete them itself.
+    const theirs = await putShard(store, { prefix: 'other/', layout: layout('float32', 10), rows: [{ validTime: hour(30), source: 'theirs', values: new Float32Array(100) }], compression: 'zstd', createdAt: new Date(), log: silentLogger });
+    const ours = await putShard(store, { prefix: 'compacted/', layout: layout('float32', 10), rows: [{ validTime: hour(31), source: 'ours', values: new Float32Array(100) }], compression: 'zstd', createdAt: new Date(), log: silentLogger });
+    const forgedKey = manifestKeyOf(ours.dataKey).replace(ours.id, 'part-copied');
+    await store.put(forgedKey, new TextEncoder().encode(JSON.stringify({ ...theirs, id: 'part-copied' })));
+
+    const refused: string[] = [];
+    const listed = await openShardCatalog(store, 'compacted/', { onUnreadableManifest: (error) => refused.push(error.message) }).list({ field: FIELD });
+    assert.deepEqual(listed.map((manifest) => manifest.id), [ours.id]);
+    assert.equal(refused.length, 1);
+    assert.match(refused[0]!, new RegExp(`shard manifest .*${forgedKey}: its data object is "${theirs.dataKey}", not the object beside it`));
+
+    await compactShards({ store, field: FIELD, prefix: 'compacted/', before: hour(24 * 40), log: silentLogger }).catch(() => []);
+    assert.ok(await store.head(theirs.dataKey), `${theirs.dataKey} was removed by another prefix's compaction`);
+    assert.ok(await store.head(manifestKeyOf(theirs.dataKey)), 'its manifest was removed by another prefix\'s compaction');
   });
 });

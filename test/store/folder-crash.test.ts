@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -50,5 +50,30 @@ describe('a folder store after a put killed mid-write', () => {
     await utimes(temporary, hoursAgo, hoursAgo);
     assert.deepEqual(await keys(), ['training/run-1/checkpoints/000000002/state.json']);
     assert.deepEqual(await readdir(join(temporary, '..')), ['state.json'], 'the killed put left its temporary file (64 MiB) for good');
+  });
+});
+
+describe('a file in a folder store whose name only holds ".partial-"', () => {
+  it('is an object like any other: listed, and never removed by a listing, also in a folder linked from outside', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-partial-'));
+    const elsewhere = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-linked-'));
+    folders.push(folder, elsewhere);
+    // A mirror's own file, and one in a folder someone linked into the mirror: no put made either.
+    await mkdir(join(folder, 'notes'));
+    const own = join(folder, 'notes', 'storm.partial-review.txt');
+    const linked = join(elsewhere, 'report.partial-2019.csv');
+    await writeFile(own, 'mine');
+    await writeFile(linked, 'not the store\'s');
+    await symlink(elsewhere, join(folder, 'linked'));
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(own, hoursAgo, hoursAgo);
+    await utimes(linked, hoursAgo, hoursAgo);
+
+    const keys = [];
+    for await (const { key } of new FolderStore(folder).list('')) keys.push(key);
+
+    assert.deepEqual(keys, ['linked/report.partial-2019.csv', 'notes/storm.partial-review.txt']);
+    assert.deepEqual(await readdir(elsewhere), ['report.partial-2019.csv'], 'a listing removed a file outside the store');
+    assert.deepEqual(await readdir(join(folder, 'notes')), ['storm.partial-review.txt']);
   });
 });

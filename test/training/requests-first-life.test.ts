@@ -41,7 +41,7 @@ for (const [name, openBus] of buses) {
         // The first trainer hears a request and dies in its run: it handles (commits) nothing.
         const died = new AbortController();
         const heardFirst: Trigger[] = [];
-        const first = retrainRequests(bus, codec, group, silentLogger)(died.signal, (trigger) => void heardFirst.push(trigger));
+        const first = retrainRequests(bus, codec, 'models', group, silentLogger)(died.signal, (trigger) => void heardFirst.push(trigger));
         // The group reads from when it has joined: ask until the first trainer hears one.
         for (let n = 0; heardFirst.length === 0; n++) {
           if (n > 120) throw new Error('the first trainer heard no request within 60 s');
@@ -54,7 +54,7 @@ for (const [name, openBus] of buses) {
         const heardNext: Trigger[] = [];
         const next = new AbortController();
         const timeout = setTimeout(() => next.abort(), 30_000);
-        await retrainRequests(bus, codec, group, silentLogger)(next.signal, (trigger) => {
+        await retrainRequests(bus, codec, 'models', group, silentLogger)(next.signal, (trigger) => {
           heardNext.push(trigger);
           next.abort();
         });

@@ -24,11 +24,14 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** The bus as a trainer's group that has committed nothing reads it: from the topic's first record. */
+const fromBeginning = (bus: FileBus): FileBus => Object.assign(Object.create(bus) as FileBus, { consumer: (options: ConsumerOptions) => bus.consumer({ ...options, fromBeginning: true }) });
+
 /** Reads requests as group `trainer` until one is heard, and handles (commits) it. */
 async function readUntilHeard(bus: FileBus, codec: AvroCodec): Promise<Trigger> {
   const heard = new AbortController();
   let first: Trigger | undefined;
-  await retrainRequests(bus, codec, 'trainer', silentLogger)(heard.signal, (trigger) => {
+  await retrainRequests(bus, codec, 'models', 'trainer', silentLogger)(heard.signal, (trigger) => {
     first = trigger;
     void trigger.handled!().then(() => heard.abort());
   });
@@ -53,10 +56,29 @@ describe('the retrain-requests reader', () => {
     await unreachable.stop();
     const cut = await AvroCodec.create({ registry: new SchemaRegistryClient(unreachable.url) });
     const pushed: Trigger[] = [];
-    await assert.rejects(retrainRequests(bus, cut, 'trainer', silentLogger)(new AbortController().signal, (trigger) => pushed.push(trigger)), /schema registry http:\/\/127\.0\.0\.1:\d+ cannot be reached \(GET \/schemas\/ids\/\d+\)/);
+    await assert.rejects(retrainRequests(bus, cut, 'models', 'trainer', silentLogger)(new AbortController().signal, (trigger) => pushed.push(trigger)), /schema registry http:\/\/127\.0\.0\.1:\d+ cannot be reached \(GET \/schemas\/ids\/\d+\)/);
     assert.deepEqual(pushed, []);
 
     assert.equal((await readUntilHeard(bus, writer)).reason, 'second');
+    await bus.close();
+  });
+});
+
+describe('requests for another model store', () => {
+  it('are passed over (committed, never trained on): a forced request for a staging store promoted a worse model in the production store of the same topic', { timeout: 30_000 }, async () => {
+    const bus = new FileBus(join(work, 'stores'));
+    const codec = await AvroCodec.create();
+    await requestRetraining(bus, codec, 's3://staging-models', { requestedAt: new Date(), reason: 'staging, forced', force: true });
+    await requestRetraining(bus, codec, 's3://models', { requestedAt: new Date(), reason: 'this store', force: false });
+    const keyless = (await codec.encode('retrainRequests', 's3://models', { requestedAt: new Date(), reason: 'no store named', force: false })).record;
+    await bus.produce(codec.topics.retrainRequests, [{ ...keyless, key: null }]);
+    const heard: Trigger[] = [];
+    const done = new AbortController();
+    await retrainRequests(fromBeginning(bus), codec, 's3://models', 'trainer', silentLogger)(done.signal, (trigger) => {
+      heard.push(trigger);
+      void trigger.handled!().then(() => trigger.reason === 'no store named' && done.abort());
+    });
+    assert.deepEqual(heard.map((trigger) => [trigger.reason, trigger.force]), [['this store', false], ['no store named', false]]);
     await bus.close();
   });
 });
@@ -77,8 +99,6 @@ describe('requests written by other stacks', () => {
     await bus.createTopic(topic);
     await bus.produce(topic, values.map((value) => ({ key: framed(keyId, keyType.toBuffer('models')), value: framed(valueId, valueType.toBuffer(value)) })));
   }
-  /** The bus as a trainer's group that has committed nothing reads it: from the topic's first record. */
-  const fromBeginning = (bus: FileBus): FileBus => Object.assign(Object.create(bus) as FileBus, { consumer: (options: ConsumerOptions) => bus.consumer({ ...options, fromBeginning: true }) });
   const requestSchema = (logicalType: string) => ({
     type: 'record',
     name: 'RetrainRequest',
@@ -110,7 +130,7 @@ describe('requests written by other stacks', () => {
     const reader = await AvroCodec.create({ registry: new SchemaRegistryClient(registry.url) });
     const heard: Trigger[] = [];
     const done = new AbortController();
-    await retrainRequests(fromBeginning(bus), reader, 'trainer', silentLogger)(done.signal, (trigger) => {
+    await retrainRequests(fromBeginning(bus), reader, 'models', 'trainer', silentLogger)(done.signal, (trigger) => {
       heard.push(trigger);
       void trigger.handled!().then(() => trigger.reason === 'after it' && done.abort());
     });

@@ -46,7 +46,7 @@ describe('the trainer on a real Kafka broker', () => {
       schedule: Schedule.parse('0 0 1 1 *'),
       log: silentLogger,
       stop: stop.signal,
-      requests: retrainRequests(bus, codec, 'trainer', silentLogger),
+      requests: retrainRequests(bus, codec, models.url, 'trainer', silentLogger),
       retrain: async (trigger, signal) => {
         asked = true;
         await retrain(smallRun(models, shards, { runId: 'asked', fresh: smallFresh(), steps: 10, stepsPerCheckpoint: 5, force: trigger.force, signal, announce: (version) => announcePromotion(bus, codec, version) }));
@@ -90,7 +90,7 @@ describe('the trainer on a real Kafka broker', () => {
         schedule: Schedule.parse('0 0 1 1 *'),
         log: silentLogger,
         stop: stop.signal,
-        requests: (signal, push) => retrainRequests(bus, codec, group, silentLogger)(signal, (trigger) => (queued.push(trigger.reason), push(trigger))),
+        requests: (signal, push) => retrainRequests(bus, codec, 'models', group, silentLogger)(signal, (trigger) => (queued.push(trigger.reason), push(trigger))),
         retrain: async (trigger, signal) => {
           ran.push(trigger.reason);
           if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
