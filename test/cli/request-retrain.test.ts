@@ -11,6 +11,7 @@ import { promotedVersion } from '../../model/versions.js';
 import { createShardWriter } from '../../shards/writer.js';
 import { HOUR_MS } from '../../stages/sources/hrrr-archive.js';
 import { FolderStore } from '../../store/folder.js';
+import { openStore } from '../../store/open.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { START } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
@@ -75,6 +76,13 @@ describe('hrrr-embed request-retrain', () => {
     assert.equal(await promotedVersion(new FolderStore(models)), outcomes[0]!.modelId);
     assert.match(trainer.stderr, /retrain request for another model store passed over/);
     assert.match(trainer.stderr, /new shards from the backfill/, "the request's reason in the trainer's log");
+  });
+
+  it('an s3:// model store is keyed by its URL as the trainer opens it (with --endpoint), without the store being reached', async () => {
+    const result = await requestRetrain(['--models', 's3://prod-models', '--endpoint', 'http://127.0.0.1:9', '--region', 'eu-west-1', '--reason', 'r', '--data', join(work, 's3-bus')]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal((result.lines[0] as Sent).key, openStore('s3://prod-models', { endpoint: 'http://127.0.0.1:9', region: 'eu-west-1' }).url);
+    assert.equal((result.lines[0] as Sent).key, 's3://prod-models');
   });
 
   it('a missing or blank --reason, no bus, two buses and a stray argument are usage errors (exit 2) naming what is wrong', async () => {
