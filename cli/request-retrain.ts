@@ -49,7 +49,7 @@ export async function requestRetrainCommand(args: string[], out: (line: string) 
   if (options.data === undefined && options.kafka === undefined) throw new UsageError(`give the trainer's bus: --data DIR (a trainer given no bus reads ${defaultDataFolder}) or --kafka HOST:PORT`, requestRetrainUsage);
   const log = commandLogger(options.verbose ?? false);
   const models = storeOption('--models', options.models, requestRetrainUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }), ...(options.region !== undefined && { region: options.region }) });
-  const { bus, codec } = (await openCommandBus(options, ['retrainRequests'], 'the request', requestRetrainUsage))!;
+  const { bus, codec } = (await openCommandBus(options, ['retrainRequests'], 'sending the request', requestRetrainUsage))!;
   try {
     const request = { requestedAt: new Date(), reason, force: options.force };
     const written = await requestRetraining(bus, codec, models.url, request).catch((error: Error) => {
