@@ -15,6 +15,7 @@ import { similarCommand, similarUsage } from './similar.js';
 import { shardsCommand, shardsUsage } from './shards.js';
 import { retrainCommand, retrainUsage } from './retrain.js';
 import { trainerCommand, trainerUsage } from './trainer.js';
+import { requestRetrainCommand, requestRetrainUsage } from './request-retrain.js';
 import { printable } from './printable.js';
 import { commandLogger } from './sources.js';
 import { UsageError } from './usage.js';
@@ -33,6 +34,7 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   shards: { run: shardsCommand, usage: shardsUsage },
   retrain: { run: retrainCommand, usage: retrainUsage },
   trainer: { run: trainerCommand, usage: trainerUsage },
+  'request-retrain': { run: requestRetrainCommand, usage: requestRetrainUsage },
   schemas: { run: schemasCommand, usage: schemasUsage },
 };
 

@@ -1,8 +1,4 @@
 import { parseArgs } from 'node:util';
-import { AvroCodec } from '../bus/avro/codec.js';
-import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
-import { topicNames, type TopicBus } from '../bus/bus.js';
-import { openBus } from '../bus/open.js';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
 import { modelFlops } from '../model/flops.js';
@@ -12,9 +8,10 @@ import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion, promotionAnnouncement } from '../training/announce.js';
 import { describeVersions, promoteChecked, rollBack, type Promotion } from '../training/promotion.js';
 import { readInputFile } from './files.js';
-import { kafkaSecurityFlags, kafkaSecurityFromFlags, kafkaSecurityUsage, readerKafkaRetries, type KafkaSecurityFlagValues } from './kafka-security.js';
+import { commandBusFlags, openCommandBus } from './command-bus.js';
+import { kafkaSecurityFlags, kafkaSecurityUsage } from './kafka-security.js';
 import { commandLogger, storeOption } from './sources.js';
-import { optionOrUsage, UsageError } from './usage.js';
+import { UsageError } from './usage.js';
 
 export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
        hrrr-embed model list --models LOC
@@ -68,11 +65,7 @@ export async function modelCommand(args: string[], out: (line: string) => void):
       models: { type: 'string' },
       endpoint: { type: 'string' },
       region: { type: 'string' },
-      data: { type: 'string' },
-      kafka: { type: 'string' },
-      registry: { type: 'string' },
-      'registry-lookup-only': { type: 'boolean' },
-      'topic-prefix': { type: 'string' },
+      ...commandBusFlags,
       force: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       ...kafkaSecurityFlags,
@@ -89,7 +82,7 @@ export async function modelCommand(args: string[], out: (line: string) => void):
   const log = commandLogger(options.verbose ?? false);
   const models = storeOption('--models', options.models, modelUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }), ...(options.region !== undefined && { region: options.region }) });
   if (name === 'list') return listCommand(models, log, out);
-  const announcer = await openAnnouncer(options);
+  const announcer = await openCommandBus(options, ['modelVersions'], 'announcing', modelUsage);
   try {
     await selectBackend('cpu', 'inference', log);
     const force = options.force ?? false;
@@ -131,40 +124,6 @@ async function listCommand(models: ObjectStore, log: StageLogger, out: (line: st
   const { versions, promotedError } = await describeVersions(models);
   if (promotedError !== undefined) log.warn({ models: models.url }, `which version is promoted is unknown: ${promotedError}`);
   for (const version of versions) out(JSON.stringify(version));
-}
-
-interface BusOptions {
-  data?: string | undefined;
-  kafka?: string | undefined;
-  registry?: string | undefined;
-  'registry-lookup-only'?: boolean | undefined;
-  'topic-prefix'?: string | undefined;
-  'kafka-client-id'?: string | undefined;
-}
-
-/** The bus and codec announcements go to, as the trainer opens them; none without --data or --kafka. */
-async function openAnnouncer(options: BusOptions & KafkaSecurityFlagValues): Promise<{ bus: TopicBus; codec: AvroCodec } | undefined> {
-  if (options.data !== undefined && options.kafka !== undefined) throw new UsageError('--data and --kafka name two buses: give one', modelUsage);
-  const kafkaSecurity = kafkaSecurityFromFlags(options, process.env, modelUsage);
-  if (options.data === undefined && options.kafka === undefined) {
-    const given = (['registry', 'registry-lookup-only', 'topic-prefix', 'kafka-client-id'] as const).find((option) => options[option] !== undefined);
-    if (given !== undefined) throw new UsageError(`--${given} is for announcing: give --data or --kafka`, modelUsage);
-    return undefined;
-  }
-  if (options['registry-lookup-only'] && options.registry === undefined) throw new UsageError('--registry-lookup-only needs --registry', modelUsage);
-  const topics = optionOrUsage('--topic-prefix', modelUsage, () => topicNames(options['topic-prefix']));
-  const registry = options.registry === undefined ? undefined : optionOrUsage('--registry', modelUsage, () => new SchemaRegistryClient(options.registry!));
-  const bus = optionOrUsage('--kafka', modelUsage, () =>
-    openBus({ ...(options.data !== undefined && { data: options.data }), ...(options.kafka !== undefined && { kafka: options.kafka }), ...(options['kafka-client-id'] !== undefined && { kafkaClientId: options['kafka-client-id'] }), ...(kafkaSecurity && { kafkaSecurity }), kafkaRetries: readerKafkaRetries }),
-  );
-  try {
-    const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: options['registry-lookup-only'] ?? false }) });
-    await codec.registerSchemas(['modelVersions']);
-    return { bus, codec };
-  } catch (error) {
-    await bus.close();
-    throw error;
-  }
 }
 
 /** A settings file as `model summary --config` and `reconstruct --config` take it: {"model": {...}, "normalization": {...}}. */

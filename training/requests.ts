@@ -1,14 +1,15 @@
 import { UnreadableRecordError, type AvroCodec } from '../bus/avro/codec.js';
-import type { BusConsumer, ConsumedRecord, TopicBus } from '../bus/bus.js';
+import type { BusConsumer, ConsumedRecord, ProducedRecord, TopicBus } from '../bus/bus.js';
 import type { RetrainRequest } from '../bus/records.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { Trigger } from './trainer.js';
 
-/** Asks the trainer to retrain now: a RetrainRequest on the retrain-requests topic, keyed by the model store. */
-export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelStore: string, request: RetrainRequest): Promise<void> {
+/** Asks the trainer to retrain now: a RetrainRequest on the retrain-requests topic, keyed by the model store; gives where it was written. */
+export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelStore: string, request: RetrainRequest): Promise<ProducedRecord> {
   const { topic, record } = await codec.encode('retrainRequests', modelStore, request);
   await bus.createTopic(topic);
-  await bus.produce(topic, [record]);
+  const [produced] = await bus.produce(topic, [record]);
+  return produced!;
 }
 
 /**

@@ -8,11 +8,11 @@ const hrrrEmbed = (args: string[]) => spawnSync(process.execPath, [join(repoRoot
 
 describe('the command line', () => {
   const overview = hrrrEmbed(['--help']);
-  const commands = [...overview.stdout.matchAll(/^ {2}(\w+) /gm)].map((match) => match[1]!);
+  const commands = [...overview.stdout.matchAll(/^ {2}([\w-]+) /gm)].map((match) => match[1]!);
 
   it('lists every command, and exits 2 with that list when given none or an unknown one', () => {
     assert.equal(overview.status, 0);
-    assert.deepEqual([...commands].sort(), ['backfill', 'decode', 'demo', 'embed', 'fetch', 'model', 'reconstruct', 'retrain', 'run', 'schemas', 'shards', 'similar', 'tail', 'trainer']);
+    assert.deepEqual([...commands].sort(), ['backfill', 'decode', 'demo', 'embed', 'fetch', 'model', 'reconstruct', 'request-retrain', 'retrain', 'run', 'schemas', 'shards', 'similar', 'tail', 'trainer']);
     assert.equal(hrrrEmbed([]).status, 2);
     const unknown = hrrrEmbed(['embbed']);
     assert.equal(unknown.status, 2);

@@ -21,6 +21,7 @@ import { embedCommand } from '../../cli/embed.js';
 import { fetchCommand } from '../../cli/fetch.js';
 import { modelCommand } from '../../cli/model.js';
 import { reconstructCommand } from '../../cli/reconstruct.js';
+import { requestRetrainCommand } from '../../cli/request-retrain.js';
 import { retrainCommand } from '../../cli/retrain.js';
 import { runCommand } from '../../cli/run.js';
 import { schemasCommand } from '../../cli/schemas.js';
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   fetch: (args) => fetchCommand(args, quiet),
   model: (args) => modelCommand(args, quiet),
   reconstruct: (args) => reconstructCommand(args, quiet),
+  'request-retrain': (args) => requestRetrainCommand(args, quiet),
   retrain: (args) => retrainCommand(args, quiet),
   run: (args) => runCommand(args, quiet),
   schemas: (args) => schemasCommand(args, quiet),
@@ -97,6 +99,7 @@ const PLACEHOLDERS: Record<string, string> = {
   P: 'shards/',
   REFC: 'REFC',
   RULE: 'BACKWARD',
+  TEXT: 'new shards from the backfill',
 };
 
 /** The argument lists a line stands for: its placeholders replaced, one list per alternative of a `a|b|c` value. */
@@ -154,7 +157,7 @@ describe("README's command lines", () => {
   const lines = commandLines('hrrr-embed');
 
   it('the commands checked here are the commands hrrr-embed has', () => {
-    const listed = [...helpOf('cli/main.js').matchAll(/^ {2}([a-z]+)\b/gm)].map((match) => match[1]!);
+    const listed = [...helpOf('cli/main.js').matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((match) => match[1]!);
     assert.deepEqual(listed.sort(), Object.keys(COMMANDS).sort());
   });
 
@@ -205,7 +208,7 @@ describe("README's benchmark lines", () => {
   const lines = [...commandLines('npm run bench --'), ...commandLines('bash .device/enter.sh node .device/app/bench.mjs')];
 
   it('the benchmarks checked here are the benchmarks bench/main.ts has', () => {
-    const listed = [...helpOf('bench/main.js').matchAll(/^ {2}([a-z]+)\b/gm)].map((match) => match[1]!);
+    const listed = [...helpOf('bench/main.js').matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((match) => match[1]!);
     assert.deepEqual(listed.sort(), Object.keys(BENCHMARKS).sort());
   });
 
