@@ -140,21 +140,18 @@ describe('hrrr-embed model prune keeps what consumers may fall back to', () => {
     assert.match(lines[0]!.keptBecause![0]!, /made before the promoted b, and promoted\.json \(written before it listed the versions promoted before\)/);
   });
 
-  it('keeps a version promoted after the prune planned to delete it, reading promoted.json again before each deletion', async () => {
+  it('keeps a version promoted while the prune deletes others, reading promoted.json again before each deletion', async () => {
     const store = new FolderStore(join(work, 'race'));
     await storeOfEveryKind(store);
     const planned = await planPrune(store, { keepDays: 30, keep: ['pinned'] });
-    let promotedMeanwhile = false;
-    // A trainer concluding its run between the plan and the first deletion.
+    let reads = 0;
+    // An operator promoting `done` after the first deletion, before the second.
     const racing: ObjectStore = {
       url: store.url,
       list: (prefix, options) => store.list(prefix, options),
       head: (key, options) => store.head(key, options),
       get: async (key, options) => {
-        if (key === 'promoted.json' && !promotedMeanwhile) {
-          promotedMeanwhile = true;
-          await promoteVersion(store, 'old2');
-        }
+        if (key === 'promoted.json' && ++reads === 2) await promoteVersion(store, 'done');
         return store.get(key, options);
       },
       put: (key, body, options) => store.put(key, body, options),
@@ -162,10 +159,10 @@ describe('hrrr-embed model prune keeps what consumers may fall back to', () => {
     };
     const done = await deleteUnneeded(racing, planned);
     assert.deepEqual(done.map(({ modelId, keptBecause }) => [modelId, keptBecause]), [
-      ['old2', ['promoted (since this prune began)']],
+      ['old2', []],
       ['old4', []],
-      ['done', []],
+      ['done', ['promoted (since this prune began)']],
     ]);
-    assert.deepEqual(await listVersions(store), ['judged', 'old1', 'old2', 'old3', 'pinned', 'recent', 'saving']);
+    assert.deepEqual(await listVersions(store), ['done', 'judged', 'old1', 'old3', 'pinned', 'recent', 'saving']);
   });
 });
