@@ -50,8 +50,9 @@ prune: the versions nothing needs, one JSON line each (modelId, createdAt, actio
 or "deleted" with --delete), then a count: all but the promoted version, those promoted before
 (consumers' fallbacks, rollback's targets; with a promoted.json of before that list, every version
 made before the promoted one), an unfinished run's candidate, those named with --keep and those
-made less than --keep-days ago. Each is deleted manifest first, after promoted.json is read again
-(a version promoted meanwhile stays). Nothing is deleted when promoted.json or a run record is
+made less than --keep-days ago; and the rest of a saving or deletion that stopped part way (no
+manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
+deleted manifest first, after promoted.json is read again (a version promoted meanwhile stays). Nothing is deleted when promoted.json or a run record is
 unreadable, or a --keep names no version. --verbose also prints each kept version and why.
 
   --models LOC       the model store (a folder or s3://BUCKET)
@@ -155,7 +156,7 @@ async function listCommand(models: ObjectStore, log: StageLogger, out: (line: st
 async function pruneCommand(models: ObjectStore, options: PruneOptions, { delete: deleting, verbose }: { delete: boolean; verbose: boolean }, out: (line: string) => void): Promise<void> {
   const planned = await planPrune(models, options);
   const acted = deleting ? await deleteUnneeded(models, planned) : planned.filter(({ keptBecause }) => keptBecause.length === 0);
-  const line = ({ modelId, createdAt, keptBecause }: VersionFate) => JSON.stringify({ modelId, createdAt, ...(keptBecause.length === 0 ? { action: deleting ? 'deleted' : 'would delete' } : { action: 'kept', keptBecause }) });
+  const line = ({ modelId, createdAt, incomplete, keptBecause }: VersionFate) => JSON.stringify({ modelId, createdAt, ...(incomplete && { incomplete }), ...(keptBecause.length === 0 ? { action: deleting ? 'deleted' : 'would delete' } : { action: 'kept', keptBecause }) });
   // A version kept only since the plan (promoted meanwhile) is said whatever --verbose.
   for (const fate of verbose ? [...planned.filter(({ keptBecause }) => keptBecause.length > 0), ...acted] : acted) out(line(fate));
   const removed = acted.filter(({ keptBecause }) => keptBecause.length === 0).length;

@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { deleteVersion, listVersions, readManifest, readPromoted } from '../model/versions.js';
+import { deleteVersion, readManifest, readPromoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -25,24 +25,34 @@ export interface PruneOptions {
   now?: Date;
 }
 
-/** A complete version and why it is kept: deleted (or to delete) when `keptBecause` is empty. */
+/** A version and why it is kept: deleted (or to delete) when `keptBecause` is empty. */
 export interface VersionFate {
   modelId: string;
   createdAt: string | null;
+  /** No manifest.json: the rest of a saving or a deletion that stopped part way. */
+  incomplete?: true;
   keptBecause: string[];
 }
 
 const DAY_MS = 86_400_000;
 
-/** Every complete version, oldest first (by its manifest's createdAt; unreadable ones last), with why it is kept. */
+/**
+ * Every version, oldest first (by its manifest's createdAt; unreadable and incomplete ones last),
+ * with why it is kept. An incomplete one (no manifest.json: a saving or a deletion that stopped
+ * part way) is kept while a run's record says it is being saved, or while its latest object is
+ * younger than `keepDays`. The versions are listed before the run records are read: a trainer
+ * names its candidate in its record before it saves it, so a save under way is always seen as one.
+ */
 export async function planPrune(models: ObjectStore, { keepDays, keep, now = new Date() }: PruneOptions): Promise<VersionFate[]> {
-  const ids = await listVersions(models);
-  const unknown = keep.find((id) => !ids.includes(id));
+  const { complete, incomplete } = await versionFolders(models);
+  const unknown = keep.find((id) => !complete.includes(id));
   if (unknown !== undefined) throw new PruneRefused(`--keep ${unknown}: no complete version ${unknown} in ${models.url}, so nothing is deleted (a misspelt pin would not protect the version meant)`);
   const needs = [await neededByConsumers(models, await promotion(models)), await neededByRuns(models)];
+  const neededBecause = (modelId: string) => needs.flatMap((needed) => needed.get(modelId) ?? []);
+  const young = (time: number) => now.getTime() - time < keepDays * DAY_MS;
   const fates: VersionFate[] = [];
-  for (const modelId of ids) {
-    const keptBecause = needs.flatMap((needed) => needed.get(modelId) ?? []);
+  for (const modelId of complete) {
+    const keptBecause = neededBecause(modelId);
     if (keep.includes(modelId)) keptBecause.push('named with --keep');
     const createdAt = await readManifest(models, modelId).then(
       (manifest) => manifest.createdAt,
@@ -54,11 +64,31 @@ export async function planPrune(models: ObjectStore, { keepDays, keep, now = new
     if (createdAt !== null) {
       const made = Date.parse(createdAt);
       if (Number.isNaN(made)) keptBecause.push(`its createdAt ${JSON.stringify(createdAt)} is no time: its age is unknown`);
-      else if (now.getTime() - made < keepDays * DAY_MS) keptBecause.push(`made less than ${keepDays} days ago`);
+      else if (young(made)) keptBecause.push(`made less than ${keepDays} days ago`);
     }
     fates.push({ modelId, createdAt, keptBecause });
   }
-  return fates.sort((a, b) => (a.createdAt ?? '\uffff').localeCompare(b.createdAt ?? '\uffff') || a.modelId.localeCompare(b.modelId));
+  fates.sort((a, b) => (a.createdAt ?? '\uffff').localeCompare(b.createdAt ?? '\uffff') || a.modelId.localeCompare(b.modelId));
+  for (const [modelId, written] of incomplete) {
+    const keptBecause = neededBecause(modelId);
+    if (young(written.getTime())) keptBecause.push(`incomplete (no manifest.json), written less than ${keepDays} days ago: maybe being saved`);
+    fates.push({ modelId, createdAt: null, incomplete: true, keptBecause });
+  }
+  return fates;
+}
+
+/** The versions under versions/: complete ones (with a manifest), and the others with when their latest object was written. */
+async function versionFolders(models: ObjectStore): Promise<{ complete: string[]; incomplete: Map<string, Date> }> {
+  const complete = new Set<string>();
+  const written = new Map<string, Date>();
+  for await (const { key, lastModified } of models.list('versions/')) {
+    const [, modelId, name] = /^versions\/([^/]+)\/(.+)$/.exec(key) ?? [];
+    if (modelId === undefined) continue;
+    if (name === 'manifest.json') complete.add(modelId);
+    const latest = written.get(modelId);
+    if (latest === undefined || lastModified > latest) written.set(modelId, lastModified);
+  }
+  return { complete: [...complete], incomplete: new Map([...written].filter(([modelId]) => !complete.has(modelId))) };
 }
 
 /**

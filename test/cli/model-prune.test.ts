@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,14 +74,15 @@ for (const kind of stores.kinds) {
         ['old2', 'old4', 'done'],
       );
       const kept = Object.fromEntries(lines.filter(({ action }) => action === 'kept').map(({ modelId, keptBecause }) => [modelId, keptBecause!.join('; ')]));
-      assert.deepEqual(Object.keys(kept).sort(), ['judged', 'old1', 'old3', 'pinned', 'recent', 'saving']);
+      assert.deepEqual(Object.keys(kept).sort(), ['half', 'judged', 'old1', 'old3', 'pinned', 'recent', 'saving']);
+      assert.match(kept.half!, /incomplete \(no manifest\.json\), written less than 30 days ago: maybe being saved/);
       assert.match(kept.old3!, /^promoted$/);
       assert.match(kept.old1!, /promoted before old3: a consumer's fallback/);
       assert.match(kept.saving!, /run run-saving is saving it/);
       assert.match(kept.judged!, /candidate of run run-judged, judged and not yet concluded/);
       assert.match(kept.pinned!, /named with --keep/);
       assert.match(kept.recent!, /made less than 30 days ago/);
-      assert.deepEqual(lines.at(-1), { versions: 9, kept: 6, wouldDelete: 3 });
+      assert.deepEqual(lines.at(-1), { versions: 10, kept: 7, wouldDelete: 3 });
       assert.deepEqual(await versionFolders(store), ALL);
     });
 
@@ -94,7 +95,7 @@ for (const kind of stores.kinds) {
         (result.lines as Array<{ modelId?: string; action?: string }>).map(({ modelId, action }) => [modelId, action]),
         [['old2', 'deleted'], ['old4', 'deleted'], ['done', 'deleted'], [undefined, undefined]],
       );
-      assert.deepEqual(result.lines.at(-1), { versions: 9, kept: 6, deleted: 3 });
+      assert.deepEqual(result.lines.at(-1), { versions: 10, kept: 7, deleted: 3 });
       assert.deepEqual(await versionFolders(store), ['half', 'judged', 'old1', 'old3', 'pinned', 'recent', 'saving']);
       assert.equal(await promotedVersion(store), 'old3');
     });
@@ -164,5 +165,36 @@ describe('hrrr-embed model prune keeps what consumers may fall back to', () => {
       ['done', ['promoted (since this prune began)']],
     ]);
     assert.deepEqual(await listVersions(store), ['done', 'judged', 'old1', 'old3', 'pinned', 'recent', 'saving']);
+  });
+
+  it('a deletion stopped part way leaves no version listed, and a later prune removes the rest once old; an old incomplete version a run is saving stays', async () => {
+    const store = new FolderStore(join(work, 'stopped'));
+    await storeOfEveryKind(store);
+    let deletes = 0;
+    const failing: ObjectStore = {
+      url: store.url,
+      list: (prefix, options) => store.list(prefix, options),
+      head: (key, options) => store.head(key, options),
+      get: (key, options) => store.get(key, options),
+      put: (key, body, options) => store.put(key, body, options),
+      delete: async (key, options) => {
+        if (++deletes === 2) throw new Error('connection reset');
+        return store.delete(key, options);
+      },
+    };
+    await assert.rejects(deleteUnneeded(failing, await planPrune(store, { keepDays: 30, keep: ['pinned'] })), /connection reset/);
+    assert.deepEqual([(await listVersions(store)).includes('old2'), (await versionFolders(store)).includes('old2')], [false, true]);
+    await store.put('versions/stuck/model.json', new TextEncoder().encode('{}'));
+    await writePointer(store, 'run-stuck', { step: 4, checkpoint: 'training/run-stuck/checkpoints/000000004/', saving: 'stuck' });
+    for (const id of ['old2', 'stuck']) {
+      const folder = join(fileURLToPath(store.url), 'versions', id);
+      for (const name of await readdir(folder)) await utimes(join(folder, name), daysAgo(60), daysAgo(60));
+    }
+    const result = await prune(store, '--keep', 'pinned', '--delete', '--verbose');
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.lines as Array<{ modelId?: string; action?: string; incomplete?: true; keptBecause?: string[] }>;
+    assert.deepEqual(lines.filter(({ action }) => action === 'deleted').map(({ modelId, incomplete }) => [modelId, incomplete ?? false]), [['old4', false], ['done', false], ['old2', true]]);
+    assert.deepEqual(lines.find(({ modelId }) => modelId === 'stuck')!.keptBecause, ['run run-stuck is saving it as its candidate']);
+    assert.deepEqual(await versionFolders(store), ['half', 'judged', 'old1', 'old3', 'pinned', 'recent', 'saving', 'stuck']);
   });
 });
