@@ -155,11 +155,18 @@ async function listCommand(models: ObjectStore, log: StageLogger, out: (line: st
 
 async function pruneCommand(models: ObjectStore, options: PruneOptions, { delete: deleting, verbose }: { delete: boolean; verbose: boolean }, out: (line: string) => void): Promise<void> {
   const planned = await planPrune(models, options);
-  const acted = deleting ? await deleteUnneeded(models, planned) : planned.filter(({ keptBecause }) => keptBecause.length === 0);
-  const line = ({ modelId, createdAt, incomplete, keptBecause }: VersionFate) => JSON.stringify({ modelId, createdAt, ...(incomplete && { incomplete }), ...(keptBecause.length === 0 ? { action: deleting ? 'deleted' : 'would delete' } : { action: 'kept', keptBecause }) });
+  const unneeded = planned.filter(({ keptBecause }) => keptBecause.length === 0);
+  const say = ({ modelId, createdAt, incomplete, keptBecause }: VersionFate) =>
+    out(JSON.stringify({ modelId, createdAt, ...(incomplete && { incomplete }), ...(keptBecause.length === 0 ? { action: deleting ? 'deleted' : 'would delete' } : { action: 'kept', keptBecause }) }));
+  if (verbose) planned.filter(({ keptBecause }) => keptBecause.length > 0).forEach(say);
+  let removed = 0;
   // A version kept only since the plan (promoted meanwhile) is said whatever --verbose.
-  for (const fate of verbose ? [...planned.filter(({ keptBecause }) => keptBecause.length > 0), ...acted] : acted) out(line(fate));
-  const removed = acted.filter(({ keptBecause }) => keptBecause.length === 0).length;
+  const done = (fate: VersionFate) => {
+    if (fate.keptBecause.length === 0) removed += 1;
+    say(fate);
+  };
+  if (deleting) await deleteUnneeded(models, planned, done);
+  else unneeded.forEach(done);
   out(JSON.stringify({ versions: planned.length, kept: planned.length - removed, [deleting ? 'deleted' : 'wouldDelete']: removed }));
 }
 

@@ -94,12 +94,12 @@ async function versionFolders(models: ObjectStore): Promise<{ complete: string[]
 /**
  * Deletes the versions `planned` found unneeded, each after reading promoted.json again: one
  * promoted meanwhile (by hand, or by a trainer concluding its run) is kept. A version saved
- * meanwhile is in no plan. Returns what became of each one planned for deletion.
+ * meanwhile is in no plan. `done` hears what became of each one planned for deletion as soon as
+ * it is decided, so that a failure part way leaves no doubt about those before it.
  */
-export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[]): Promise<VersionFate[]> {
+export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[], done: (fate: VersionFate) => void): Promise<void> {
   let seen: string | undefined;
   let needed = new Map<string, string>();
-  const done: VersionFate[] = [];
   for (const fate of planned.filter(({ keptBecause }) => keptBecause.length === 0)) {
     const promoted = await promotion(models);
     if (JSON.stringify(promoted) !== seen) {
@@ -108,13 +108,12 @@ export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[]
     }
     const reason = needed.get(fate.modelId);
     if (reason !== undefined) {
-      done.push({ ...fate, keptBecause: [`${reason} (since this prune began)`] });
+      done({ ...fate, keptBecause: [`${reason} (since this prune began)`] });
       continue;
     }
     await deleteVersion(models, fate.modelId);
-    done.push(fate);
+    done(fate);
   }
-  return done;
 }
 
 /** promoted.json, refusing when it is missing or unreadable: it alone says which versions consumers may fall back to. */

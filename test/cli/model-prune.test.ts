@@ -13,7 +13,7 @@ import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { S3Store } from '../../store/s3.js';
 import { writePointer } from '../../training/checkpoints.js';
-import { deleteUnneeded, planPrune } from '../../training/pruning.js';
+import { deleteUnneeded, planPrune, type VersionFate } from '../../training/pruning.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
@@ -158,7 +158,8 @@ describe('hrrr-embed model prune keeps what consumers may fall back to', () => {
       put: (key, body, options) => store.put(key, body, options),
       delete: (key, options) => store.delete(key, options),
     };
-    const done = await deleteUnneeded(racing, planned);
+    const done: VersionFate[] = [];
+    await deleteUnneeded(racing, planned, (fate) => done.push(fate));
     assert.deepEqual(done.map(({ modelId, keptBecause }) => [modelId, keptBecause]), [
       ['old2', []],
       ['old4', []],
@@ -182,7 +183,7 @@ describe('hrrr-embed model prune keeps what consumers may fall back to', () => {
         return store.delete(key, options);
       },
     };
-    await assert.rejects(deleteUnneeded(failing, await planPrune(store, { keepDays: 30, keep: ['pinned'] })), /connection reset/);
+    await assert.rejects(deleteUnneeded(failing, await planPrune(store, { keepDays: 30, keep: ['pinned'] }), () => {}), /connection reset/);
     assert.deepEqual([(await listVersions(store)).includes('old2'), (await versionFolders(store)).includes('old2')], [false, true]);
     await store.put('versions/stuck/model.json', new TextEncoder().encode('{}'));
     await writePointer(store, 'run-stuck', { step: 4, checkpoint: 'training/run-stuck/checkpoints/000000004/', saving: 'stuck' });
