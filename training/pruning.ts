@@ -45,6 +45,7 @@ const DAY_MS = 86_400_000;
  */
 export async function planPrune(models: ObjectStore, { keepDays, keep, now = new Date() }: PruneOptions): Promise<VersionFate[]> {
   const { complete, incomplete } = await versionFolders(models);
+  if (complete.length === 0 && incomplete.size === 0 && keep.length === 0) return []; // before the first training: nothing to prune, nothing to refuse
   const unknown = keep.find((id) => !complete.includes(id));
   if (unknown !== undefined) throw new PruneRefused(`--keep ${unknown}: no complete version ${unknown} in ${models.url}, so nothing is deleted (a misspelt pin would not protect the version meant)`);
   const needs = [await neededByConsumers(models, await promotion(models)), await neededByRuns(models)];

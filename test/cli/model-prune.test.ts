@@ -122,6 +122,12 @@ describe('hrrr-embed model prune refuses what it cannot know, deleting nothing',
     }
   });
 
+  it('on a store with no version yet (before the first training), deletes nothing and says so, exit status 0', async () => {
+    const result = await prune(new FolderStore(join(work, 'empty')), '--delete');
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(result.lines, [{ versions: 0, kept: 0, deleted: 0 }]);
+  });
+
   it('refuses a --keep-days that is no whole number as a usage error (exit status 2)', async () => {
     const result = await runCommandProcess(['model', 'prune', '--models', join(work, 'usage'), '--keep-days', '3.5']);
     assert.equal(result.status, 2);
