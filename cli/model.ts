@@ -52,8 +52,9 @@ or "deleted" with --delete), then a count: all but the promoted version, those p
 made before the promoted one), an unfinished run's candidate, those named with --keep and those
 made less than --keep-days ago; and the rest of a saving or deletion that stopped part way (no
 manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
-deleted manifest first, after promoted.json is read again (a version promoted meanwhile stays). Nothing is deleted when promoted.json or a run record is
-unreadable, or a --keep names no version. --verbose also prints each kept version and why.
+deleted manifest first, after promoted.json is read again (a version promoted meanwhile stays).
+Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
+version. --verbose also prints each kept version and why (keptBecause).
 
   --models LOC       the model store (a folder or s3://BUCKET)
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
