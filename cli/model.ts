@@ -7,16 +7,20 @@ import { silentLogger, type StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { announcePromotion, promotionAnnouncement } from '../training/announce.js';
 import { describeVersions, promoteChecked, rollBack, type Promotion } from '../training/promotion.js';
+import { deleteUnneeded, planPrune, type PruneOptions, type VersionFate } from '../training/pruning.js';
 import { readInputFile } from './files.js';
 import { commandBusFlags, openCommandBus } from './command-bus.js';
 import { kafkaSecurityFlags, kafkaSecurityUsage } from './kafka-security.js';
 import { commandLogger, storeOption } from './sources.js';
 import { UsageError } from './usage.js';
 
+const DEFAULT_KEEP_DAYS = 30;
+
 export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
        hrrr-embed model list --models LOC
        hrrr-embed model promote ID --models LOC [--data DIR | --kafka HOST:PORT] [--force]
        hrrr-embed model rollback --models LOC [--data DIR | --kafka HOST:PORT] [--force]
+       hrrr-embed model prune --models LOC [--keep-days N] [--keep ID]... [--delete]
 
 summary: prints the autoencoder's layers (name, type, output shape, parameters), its parameter
 count and its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
@@ -39,6 +43,16 @@ a second rollback goes further back. A trainer running meanwhile does not overru
 promotes a candidate only while the version it judged against is still the promoted one. Each
 prints one JSON line: promoted, replaced, previous, announced (and for rollback, skipped).
 
+prune: the versions nothing needs, one JSON line each (modelId, createdAt, action "would delete",
+or "deleted" with --delete), then a count: all but the promoted version, those promoted before
+(consumers' fallbacks, rollback's targets; with a promoted.json of before that list, every version
+made before the promoted one), an unfinished run's candidate, those named with --keep and those
+made less than --keep-days ago; and the rest of a saving or deletion that stopped part way (no
+manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
+deleted manifest first, after promoted.json is read again (a version promoted meanwhile stays).
+Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
+version. --verbose also prints each kept version and why (keptBecause).
+
   --models LOC       the model store (a folder or s3://BUCKET)
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
                      AWS); --region R, the bucket's region (default us-east-1)
@@ -46,15 +60,18 @@ prints one JSON line: promoted, replaced, previous, announced (and for rollback,
   --kafka HOST:PORT  or on Kafka; --registry URL, --registry-lookup-only, --topic-prefix P as for run
 ${kafkaSecurityUsage}
   --force            promote what running consumers cannot swap in, or over an unreadable promoted.json
+  --keep-days N      prune keeps the versions made less than N days ago (default ${DEFAULT_KEEP_DAYS})
+  --keep ID          prune keeps version ID (one pinned with run --version); repeat for more
+  --delete           prune deletes; without it, it only says what it would delete
   -v, --verbose      debug logs on stderr
 exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, another architecture,
-nothing to roll back to) or failure; 2 wrong command line.`;
+nothing to roll back to, nothing known to prune by) or failure; 2 wrong command line.`;
 
-const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback'] as const;
+const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback', 'prune'] as const;
 const STORE_OPTIONS = ['models', 'endpoint', 'region', 'verbose'];
 const PROMOTION_OPTIONS = [...STORE_OPTIONS, 'data', 'kafka', 'registry', 'registry-lookup-only', 'topic-prefix', 'force', ...Object.keys(kafkaSecurityFlags)];
 /** The options each subcommand takes, beyond --help. */
-const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = { summary: ['config'], list: STORE_OPTIONS, promote: PROMOTION_OPTIONS, rollback: PROMOTION_OPTIONS };
+const TAKES: Record<(typeof SUBCOMMANDS)[number], string[]> = { summary: ['config'], list: STORE_OPTIONS, promote: PROMOTION_OPTIONS, rollback: PROMOTION_OPTIONS, prune: [...STORE_OPTIONS, 'keep-days', 'keep', 'delete'] };
 
 export async function modelCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values: options, positionals } = parseArgs({
@@ -67,6 +84,9 @@ export async function modelCommand(args: string[], out: (line: string) => void):
       region: { type: 'string' },
       ...commandBusFlags,
       force: { type: 'boolean' },
+      'keep-days': { type: 'string' },
+      keep: { type: 'string', multiple: true },
+      delete: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       ...kafkaSecurityFlags,
     },
@@ -82,6 +102,7 @@ export async function modelCommand(args: string[], out: (line: string) => void):
   const log = commandLogger(options.verbose ?? false);
   const models = storeOption('--models', options.models, modelUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }), ...(options.region !== undefined && { region: options.region }) });
   if (name === 'list') return listCommand(models, log, out);
+  if (name === 'prune') return pruneCommand(models, { keepDays: keepDays(options['keep-days']), keep: options.keep ?? [] }, { delete: options.delete ?? false, verbose: options.verbose ?? false }, out);
   const announcer = await openCommandBus(options, ['modelVersions'], 'announcing', modelUsage);
   try {
     await selectBackend('cpu', 'inference', log);
@@ -124,6 +145,29 @@ async function listCommand(models: ObjectStore, log: StageLogger, out: (line: st
   const { versions, promotedError } = await describeVersions(models);
   if (promotedError !== undefined) log.warn({ models: models.url }, `which version is promoted is unknown: ${promotedError}`);
   for (const version of versions) out(JSON.stringify(version));
+}
+
+async function pruneCommand(models: ObjectStore, options: PruneOptions, { delete: deleting, verbose }: { delete: boolean; verbose: boolean }, out: (line: string) => void): Promise<void> {
+  const planned = await planPrune(models, options);
+  const unneeded = planned.filter(({ keptBecause }) => keptBecause.length === 0);
+  const say = ({ modelId, createdAt, incomplete, keptBecause }: VersionFate) =>
+    out(JSON.stringify({ modelId, createdAt, ...(incomplete && { incomplete }), ...(keptBecause.length === 0 ? { action: deleting ? 'deleted' : 'would delete' } : { action: 'kept', keptBecause }) }));
+  if (verbose) planned.filter(({ keptBecause }) => keptBecause.length > 0).forEach(say);
+  let removed = 0;
+  // A version kept only since the plan (promoted meanwhile) is said whatever --verbose.
+  const done = (fate: VersionFate) => {
+    if (fate.keptBecause.length === 0) removed += 1;
+    say(fate);
+  };
+  if (deleting) await deleteUnneeded(models, planned, done);
+  else unneeded.forEach(done);
+  out(JSON.stringify({ versions: planned.length, kept: planned.length - removed, [deleting ? 'deleted' : 'wouldDelete']: removed }));
+}
+
+function keepDays(given: string | undefined): number {
+  if (given === undefined) return DEFAULT_KEEP_DAYS;
+  if (!/^\d+$/.test(given)) throw new UsageError(`--keep-days: ${JSON.stringify(given)} is not a whole number of days`, modelUsage);
+  return Number(given);
 }
 
 /** A settings file as `model summary --config` and `reconstruct --config` take it: {"model": {...}, "normalization": {...}}. */

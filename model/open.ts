@@ -76,7 +76,7 @@ async function loadEarlierThan(store: ObjectStore, promoted: string, failure: un
  * (ids are free-form). When `version`'s own manifest is unreadable, every other version; one
  * whose manifest is unreadable comes last (loading it fails, and says why).
  */
-async function versionsMadeBefore(store: ObjectStore, version: string): Promise<string[]> {
+export async function versionsMadeBefore(store: ObjectStore, version: string): Promise<string[]> {
   const createdAt = async (id: string) => Date.parse((await readManifest(store, id)).createdAt);
   const known = (time: number, otherwise: number) => (Number.isNaN(time) ? otherwise : time);
   const before = known(await createdAt(version).catch(() => NaN), Infinity);

@@ -133,7 +133,8 @@ export async function previouslyPromoted(store: ObjectStore, prefix = ''): Promi
   return (await readPromoted(store, prefix))?.previous;
 }
 
-async function readPromoted(store: ObjectStore, prefix: string): Promise<{ modelId: string; previous?: string[] } | undefined> {
+/** promoted.json as one read: the promoted version and, unless written before it remembered them, those promoted before; undefined when none is promoted. */
+export async function readPromoted(store: ObjectStore, prefix = ''): Promise<{ modelId: string; previous?: string[] } | undefined> {
   let promoted;
   try {
     promoted = (await readJson(store, prefix + PROMOTED)) as { modelId?: unknown; previous?: unknown } | null;
