@@ -22,6 +22,8 @@ export class KafkaConsumer implements BusConsumer {
   private readonly heartbeatIntervalMs: number;
   /** With commitStart: the start of the partitions given at the last join, committed where the group had nothing. */
   private startCommitted: Promise<void> = Promise.resolve();
+  /** The offsets commitStart committed, by partition, until the partition's first record is handed out. */
+  private readonly committedStarts = new Map<string, bigint>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -104,6 +106,7 @@ export class KafkaConsumer implements BusConsumer {
         const beating = setInterval(() => void heartbeat().catch(() => {}), this.heartbeatIntervalMs);
         try {
           await this.startCommitted;
+          await this.startNoLaterThan(topic, partition, message.offset);
           await this.handoff.put(consumedRecord(topic, partition, message));
         } finally {
           clearInterval(beating);
@@ -131,9 +134,24 @@ export class KafkaConsumer implements BusConsumer {
         for (const { partition } of unset) starts.push({ topic, partition, offset: ends.get(partition)! });
       }
       if (starts.length > 0) await this.consumer.commitOffsets(starts);
+      for (const { topic, partition, offset } of starts) this.committedStarts.set(`${topic}/${partition}`, BigInt(offset));
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * The first record of a partition whose start commitStart committed can come from before that
+   * start: this consumer had begun reading before the topic's end was looked up. The start is
+   * moved back to it before it is handed out, or a member that died with it would leave the next
+   * member to begin after it.
+   */
+  private async startNoLaterThan(topic: string, partition: number, offset: string): Promise<void> {
+    const key = `${topic}/${partition}`;
+    const start = this.committedStarts.get(key);
+    if (start === undefined) return;
+    this.committedStarts.delete(key);
+    if (BigInt(offset) < start) await this.consumer.commitOffsets([{ topic, partition, offset }]);
   }
 }
 
