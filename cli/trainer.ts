@@ -6,6 +6,7 @@ import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
+import { recordDoneThrough, runIdAt, startingTriggers } from '../training/scheduled-runs.js';
 import type { HeldLease } from '../store/lease.js';
 import { runTrainer, type Trigger } from '../training/trainer.js';
 import { handleStopSignals, holdingTrainerLease, prepareRetraining, retrainOptionsUsage, runRetraining } from './retrain.js';
@@ -28,6 +29,9 @@ per model store: a second waits until the first stops (or stops renewing its lea
   --schedule CRON    5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first),
                      or @daily, @weekly...: "0 3 * * *" is 03:00 UTC every day
   --print-next N     print the next N scheduled times as JSON and exit
+  --catch-up-hours H a scheduled time missed (no trainer ran then, or it was killed in that run
+                     before its first checkpoint) is run once at the start, when at most H hours
+                     ago (default 24; 0: never)
   --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
                      one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
@@ -81,7 +85,7 @@ async function train({ values, origin, schedule, readiness, metrics, operationsU
   const leftUnfinished = new Set<string>();
   const runIdOf = (trigger: Trigger) => {
     if (trigger.runId) return trigger.runId;
-    const byTime = `trainer-${trigger.at.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
+    const byTime = runIdAt(trigger.at);
     // Builds before the place was part of the name named a request's run by its time alone: a
     // request such a build left uncommitted (killed in its run) names that run, not a second one.
     if (!trigger.place || leftUnfinished.has(byTime)) return byTime;
@@ -113,8 +117,9 @@ async function train({ values, origin, schedule, readiness, metrics, operationsU
           metrics?.holdsLease(false);
         });
         for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
-        const initial = [...leftUnfinished].map((runId): Trigger => ({ kind: 'unfinished', at: new Date(), force: false, reason: `resuming ${runId}`, runId }));
-        await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, setup.base.models.url, values.group, log), initial, stop: stop.signal, log });
+        const initial = await startingTriggers({ models: setup.base.models, schedule, unfinished: [...leftUnfinished], catchUpHours: values.catchUpHours, log });
+        const scheduledDone = (at: Date) => recordDoneThrough(setup.base.models, schedule, at);
+        await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, setup.base.models.url, values.group, log), initial, scheduledDone, stop: stop.signal, log });
       },
       (holder) => readiness.waiting(holder.owner),
     );

@@ -115,6 +115,7 @@ export const TRAINER_SETTINGS = {
   schedule: { kind: 'string' },
   group: { kind: 'string', default: 'hrrr-embed-trainer' },
   printNext: { kind: 'number', min: 1, max: 100, integer: true },
+  catchUpHours: { kind: 'number', min: 0, default: 24 },
   metricsPort: RUN_SETTINGS.metricsPort,
   metricsHost: RUN_SETTINGS.metricsHost,
 } as const;

@@ -4,25 +4,24 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import { makeFolder } from './make-folder.js';
+import { isTemporary, removeAbandonedIn, removeIfAbandoned } from './temporary-files.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
 /** The most one file read returns (Node's fs); asked for more, Node fails an assertion and aborts the whole process. */
 const maxReadBytes = 2 ** 31 - 1;
 
 /**
- * A put writes its temporary file without pause and renames it at once: one untouched this long
- * was left by a process killed mid-put, and nothing else would ever remove it.
- */
-const abandonedAfterMs = 60 * 60 * 1000;
-
-/**
  * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
  * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name and are renamed into place, so
- * a reader never sees a half-written object; one a killed put left is removed by a later listing.
+ * a reader never sees a half-written object; one a killed put left is removed by a later listing
+ * of its folder, or the first put of this store into it (a folder no one lists: progress/), once
+ * abandoned (temporary-files.ts).
  */
 export class FolderStore implements ObjectStore {
   readonly url: string;
   private readonly root: string;
+  /** The folders this store has put into, whose abandoned temporary files are removed already. */
+  private readonly swept = new Set<string>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -90,6 +89,10 @@ export class FolderStore implements ObjectStore {
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       await makeFolder(dirname(path));
+      if (!this.swept.has(dirname(path))) {
+        this.swept.add(dirname(path));
+        await removeAbandonedIn(dirname(path));
+      }
       const file = await open(temporary, 'w');
       try {
         await file.writeFile(body);
@@ -194,23 +197,6 @@ export function classifyFileError(error: unknown): StoreErrorKind {
   // A disk or network mount (NFS: a stale handle) that failed this once: the object is not shown to be bad.
   if (code === 'EIO' || code === 'ESTALE') return 'network';
   return 'invalid';
-}
-
-/**
- * Whether a file is a put's temporary file: named as put names them, not merely holding ".partial-"
- * (a mirror's "storm.partial-review.txt" is an object, which a listing would hide, then remove).
- */
-function isTemporary(name: string): boolean {
-  return /\.partial-\d+-[0-9a-z]*$/.test(name);
-}
-
-/** Removes a put's temporary file that was abandoned (see abandonedAfterMs); a folder it cannot write in keeps it. */
-async function removeIfAbandoned(path: string): Promise<void> {
-  try {
-    if (Date.now() - (await stat(path)).mtimeMs >= abandonedAfterMs) await rm(path, { force: true });
-  } catch {
-    // Gone already, or a read-only folder: nothing to do.
-  }
 }
 
 function isMissing(error: unknown): boolean {

@@ -32,4 +32,10 @@ export class Schedule {
     const cron = CronExpressionParser.parse(this.expression, { tz: 'UTC', currentDate: after });
     return Array.from({ length: count }, () => cron.next().toDate());
   }
+
+  /** The latest run time at or before `at`. */
+  latest(at: Date): Date {
+    const cron = CronExpressionParser.parse(this.expression, { tz: 'UTC', currentDate: new Date(at.getTime() + 1) });
+    return cron.prev().toDate();
+  }
 }

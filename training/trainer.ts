@@ -34,14 +34,16 @@ export interface TrainerOptions {
   retrain: (trigger: Trigger, signal: AbortSignal) => Promise<void>;
   /** Triggers from elsewhere (requests on the bus): read until the trainer has stopped and its last run has ended. */
   requests?: (signal: AbortSignal, push: (trigger: Trigger) => void) => Promise<void>;
-  /** Triggers to handle first (a run a previous trainer left unfinished). */
+  /** Triggers to handle first (a run a previous trainer left unfinished, a scheduled time missed). */
   initial?: Trigger[];
+  /** Called once the run of a scheduled time has ended (as a trigger's `handled`): the time is then done. */
+  scheduledDone?: (at: Date) => Promise<void>;
   stop: AbortSignal;
   log: StageLogger;
   now?: () => number;
 }
 
-export async function runTrainer({ schedule, retrain, requests, initial = [], stop, log, now = Date.now }: TrainerOptions): Promise<void> {
+export async function runTrainer({ schedule, retrain, requests, initial = [], scheduledDone, stop, log, now = Date.now }: TrainerOptions): Promise<void> {
   const waiting: Trigger[] = [...initial];
   let wake: () => void = () => {};
   const push = (trigger: Trigger) => {
@@ -61,7 +63,7 @@ export async function runTrainer({ schedule, retrain, requests, initial = [], st
     // setTimeout waits at most 2^31 - 1 ms (24.8 days): a later time re-arms on the way.
     const delay = Math.min(next!.getTime() - now(), 2 ** 31 - 1);
     timer = setTimeout(() => {
-      if (now() >= next!.getTime()) push({ kind: 'schedule', at: next!, force: false, reason: `scheduled (${schedule.expression})` });
+      if (now() >= next!.getTime()) push({ kind: 'schedule', at: next!, force: false, reason: `scheduled (${schedule.expression})`, ...(scheduledDone && { handled: () => scheduledDone(next!) }) });
       arm();
     }, Math.max(0, delay));
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from '../../store/make-folder.js';
 
@@ -9,8 +9,13 @@ export async function writeDurably(path: string, text: string): Promise<void> {
   await makeFolder(folder);
   // Unique per write: two writers, even in one process, never share a temporary file.
   const temporary = `${path}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temporary, text, { flush: true });
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, text, { flush: true });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    throw error;
+  }
   // The rename itself is durable only once the folder's entry is on disk.
   const handle = await open(folder, 'r');
   try {

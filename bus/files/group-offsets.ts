@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { removeAbandonedIn } from '../../store/temporary-files.js';
 import { writeDurably } from './durable.js';
 
 /** Committed offsets of one consumer group: topic -> partition -> the next offset to read. */
@@ -16,6 +18,8 @@ export class GroupOffsets {
 
   async load(): Promise<CommittedOffsets> {
     if (this.committed) return this.committed;
+    // Commits a killed process left half-written, once per group opened.
+    await removeAbandonedIn(dirname(this.path));
     try {
       this.committed = JSON.parse(await readFile(this.path, 'utf8')) as CommittedOffsets;
     } catch (error) {

@@ -1,5 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { declaredFrameBytes, decodeFrame, encodeFrame, type StoredRecord } from './frame.js';
+import { removeAbandonedIn } from '../../store/temporary-files.js';
 import { lockPartitionWriter } from './writer-lock.js';
 
 /** A place in a partition file: the byte where the record with this offset starts. */
@@ -66,6 +68,8 @@ export class PartitionWriter {
     const unlock = await lockPartitionWriter(this.path);
     let file: FileHandle | undefined;
     try {
+      // The topic's temporary files a killed process left (partitions, a writer lock's): its writer is the one to remove them.
+      await removeAbandonedIn(dirname(this.path));
       file = await open(this.path, 'a+');
       const size = (await file.stat()).size;
       this.end = await scan(file, { offset: 0, byte: 0 }, Infinity);

@@ -53,6 +53,25 @@ describe('a folder store after a put killed mid-write', () => {
   });
 });
 
+describe('a folder store after a put killed mid-write in a folder no one lists (progress/)', () => {
+  it('removes its temporary file at the next put into that folder an hour on, and keeps a live writer\'s', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-unlisted-'));
+    folders.push(folder);
+    const temporary = await putAndKill(folder, 'progress/run.json');
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(temporary, hoursAgo, hoursAgo);
+    const live = join(folder, 'progress', `backfill.json.partial-${process.pid}-live`);
+    await writeFile(live, 'being written');
+
+    // What a consumer does with its state store from then on: the progress record rewritten, the lease's folder listed.
+    const store = new FolderStore(folder);
+    for (let n = 0; n < 3; n++) await store.put('progress/run.json', new TextEncoder().encode(`{"n":${n}}\n`));
+    for await (const _ of store.list('progress/run-lease/'));
+
+    assert.deepEqual((await readdir(join(folder, 'progress'))).sort(), ['backfill.json.partial-' + process.pid + '-live', 'run.json'], 'the killed put\'s temporary file (64 MiB) removed, the live one kept');
+  });
+});
+
 describe('a file in a folder store whose name only holds ".partial-"', () => {
   it('is an object like any other: listed, and never removed by a listing, also in a folder linked from outside', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-partial-'));
