@@ -62,7 +62,7 @@ export class Watchdog implements LivenessCheck {
     };
   }
 
-  /** Seconds the longest wait in flight has not moved, or with none, since anything moved: what `check` holds against its limits. */
+  /** What `check` holds against its limits, in seconds: how long the longest wait in flight has not moved; with none, since one last did (0 with no idle limit). */
   secondsWithoutProgress(): number {
     return this.longest().ms / 1000;
   }
@@ -71,7 +71,8 @@ export class Watchdog implements LivenessCheck {
     const { ms, what } = this.longest();
     const seconds = Math.round(ms / 1000);
     if (what !== undefined) return ms > this.stallMs ? { alive: false, reason: `stalled: ${what} has not moved for ${seconds} s (limit ${this.stallMs / 1000} s)` } : { alive: true };
-    if (this.idleMs !== undefined && ms > this.idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${seconds} s (limit ${this.idleMs / 1000} s)` };
+    const { idleMs } = this;
+    if (idleMs !== undefined && ms > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${seconds} s (limit ${idleMs / 1000} s)` };
     return { alive: true };
   }
 
@@ -79,7 +80,8 @@ export class Watchdog implements LivenessCheck {
     const now = this.clock();
     let oldest: { what: string; since: number } | undefined;
     for (const wait of this.waits) if (!oldest || wait.since < oldest.since) oldest = wait;
-    return oldest ? { ms: now - oldest.since, what: oldest.what } : { ms: now - this.lastMoved };
+    if (oldest) return { ms: now - oldest.since, what: oldest.what };
+    return { ms: this.idleMs === undefined ? 0 : now - this.lastMoved };
   }
 
   /** The same stage, each wait for its next output watched as `stage NAME`. */
@@ -106,7 +108,7 @@ export class Watchdog implements LivenessCheck {
     const watchdog = this;
     new Gauge({
       name,
-      help: 'Seconds the longest wait in flight (a store request, a stage, a training step) has not moved, or with none, since anything moved: /healthz answers 503 past --stall-seconds',
+      help: 'Seconds the longest wait in flight (a store request, a stage, a training step) has not moved; with none, since one last did (a polling consumer) or 0: /healthz answers 503 past --stall-seconds',
       registers: [registry],
       collect() {
         this.set(watchdog.secondsWithoutProgress());

@@ -67,6 +67,7 @@ describe('the watchdog', () => {
     assert.deepEqual(consumer.check(), { alive: false, reason: 'stalled: nothing in flight and nothing has moved for 2 s (limit 1.5 s)' });
     pass(86_400_000);
     assert.deepEqual(trainer.check(), { alive: true });
+    assert.equal(trainer.secondsWithoutProgress(), 0);
   });
 
   it("names a store request that never answers by its store's role, operation and key", async () => {
