@@ -39,9 +39,10 @@ async function probeRunning<T>(name: string, args: string[], probe: (url: string
 describe('hrrr-embed run, /healthz as progress', () => {
   it('stays 200 while it polls a source with nothing new, for several times --stall-seconds', { timeout: 60_000 }, async () => {
     // Hours 0 to 4 are there; from 06Z on, nothing: every look finds nothing, and each look is a heartbeat.
-    const { probed, stderr } = await probeRunning('idle', ['--source', join(work, 'source'), '--from', '2019-09-20T06Z', '--poll-seconds', '0.1', '--stall-seconds', '1'], async (url) => {
+    const { probed, stderr } = await probeRunning('idle', ['--source', join(work, 'source'), '--from', '2019-09-20T06Z', '--poll-seconds', '0.1', '--stall-seconds', '2'], async (url) => {
       const statuses = new Set<string>();
-      for (let probe = 0; probe < 30; probe++) {
+      // Over 5 s: more than twice the 2.1 s it may go without a look.
+      for (let probe = 0; probe < 50; probe++) {
         const { status, text } = await healthz(url);
         statuses.add(`${status} ${text.trim()}`);
         await sleep(100);
