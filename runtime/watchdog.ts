@@ -32,7 +32,7 @@ export interface WatchdogConfig {
 /**
  * Liveness as progress: the waits a process is in must each move within `stallMs`, and with
  * none in flight it must have moved within `idleMs`. A stuck process is not brought back here:
- * `/healthz` answers 503 until its supervisor restarts it.
+ * `/healthz` answers 503 while what is stuck does not move, for its supervisor to restart it.
  */
 export class Watchdog implements LivenessCheck {
   private readonly stallMs: number;
