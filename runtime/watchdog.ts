@@ -64,24 +64,39 @@ export class Watchdog implements LivenessCheck {
 
   /** What `check` holds against its limits, in seconds: how long the longest wait in flight has not moved; with none, since one last did (0 with no idle limit). */
   secondsWithoutProgress(): number {
-    return this.longest().ms / 1000;
+    return this.msWithoutProgress() / 1000;
   }
 
+  /**
+   * Alive, or each wait past the limit, oldest first: a stage and the store request inside it
+   * that hangs are both named, the request with its key. Waits on the same thing are said once.
+   */
   check(): LivenessState {
-    const { ms, what } = this.longest();
-    const seconds = Math.round(ms / 1000);
-    if (what !== undefined) return ms > this.stallMs ? { alive: false, reason: `stalled: ${what} has not moved for ${seconds} s (limit ${this.stallMs / 1000} s)` } : { alive: true };
+    const now = this.clock();
+    const stalled = new Map<string, { since: number; count: number }>();
+    for (const { what, since } of [...this.waits].sort((a, b) => a.since - b.since)) {
+      if (now - since <= this.stallMs) break;
+      const same = stalled.get(what);
+      if (same) same.count++;
+      else stalled.set(what, { since, count: 1 });
+    }
+    const forSeconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+    if (stalled.size > 0) {
+      const waits = [...stalled].map(([what, { since, count }]) => `${what}${count > 1 ? ` (${count} at once)` : ''} has not moved for ${forSeconds(now - since)}`);
+      return { alive: false, reason: `stalled: ${waits.join('; ')} (limit ${this.stallMs / 1000} s)` };
+    }
     const { idleMs } = this;
-    if (idleMs !== undefined && ms > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${seconds} s (limit ${idleMs / 1000} s)` };
+    const idle = this.msWithoutProgress();
+    if (this.waits.size === 0 && idleMs !== undefined && idle > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${forSeconds(idle)} (limit ${idleMs / 1000} s)` };
     return { alive: true };
   }
 
-  private longest(): { ms: number; what?: string } {
+  private msWithoutProgress(): number {
     const now = this.clock();
-    let oldest: { what: string; since: number } | undefined;
-    for (const wait of this.waits) if (!oldest || wait.since < oldest.since) oldest = wait;
-    if (oldest) return { ms: now - oldest.since, what: oldest.what };
-    return { ms: this.idleMs === undefined ? 0 : now - this.lastMoved };
+    let oldest: number | undefined;
+    for (const { since } of this.waits) oldest = Math.min(oldest ?? since, since);
+    if (oldest !== undefined) return now - oldest;
+    return this.idleMs === undefined ? 0 : now - this.lastMoved;
   }
 
   /** The same stage, each wait for its next output watched as `stage NAME`. */

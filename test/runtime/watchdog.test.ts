@@ -83,6 +83,19 @@ describe('the watchdog', () => {
     assert.match((state.check() as { reason: string }).reason, /^stalled: state store: list s3:\/\/hung\/progress\/ has not moved for 2 s/);
   });
 
+  it('names a stage and the store request inside it that hangs, oldest first, and waits on the same thing once, with how many', () => {
+    const { clock, pass } = handClock();
+    const watchdog = new Watchdog({ stallMs: 1000, clock });
+    watchdog.begin('stage fetch');
+    pass(100);
+    watchdog.begin('source store: get s3://b/k');
+    for (let field = 0; field < 8; field++) watchdog.begin('stage encode');
+    pass(950);
+    assert.deepEqual(watchdog.check(), { alive: false, reason: 'stalled: stage fetch has not moved for 1 s (limit 1 s)' }, 'only those past the limit');
+    pass(100);
+    assert.deepEqual(watchdog.check(), { alive: false, reason: 'stalled: stage fetch has not moved for 1 s; source store: get s3://b/k has not moved for 1 s; stage encode (8 at once) has not moved for 1 s (limit 1 s)' });
+  });
+
   it("names a stage whose next output never comes, but not a stage whose caller holds its output", async () => {
     const { clock, pass } = handClock();
     const watchdog = new Watchdog({ stallMs: 1000, clock });
