@@ -1,6 +1,7 @@
 import { processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer, type OperationsServer } from '../runtime/operations-server.js';
 import type { ReadinessCheck } from '../runtime/readiness.js';
+import type { LivenessCheck } from '../runtime/watchdog.js';
 import { UsageError } from './usage.js';
 
 /**
@@ -10,11 +11,11 @@ import { UsageError } from './usage.js';
 export async function serveOperations(
   values: { metricsPort?: number | undefined; metricsHost: string },
   origin: (key: 'metricsPort' | 'metricsHost') => string,
-  readiness: ReadinessCheck,
+  { readiness, liveness }: { readiness: ReadinessCheck; liveness: LivenessCheck },
   usage: string,
 ): Promise<OperationsServer | undefined> {
   if (values.metricsPort === undefined) return undefined;
-  return startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness }).catch((error: Error) => {
+  return startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness, liveness }).catch((error: Error) => {
     throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, usage);
   });
 }

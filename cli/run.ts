@@ -10,6 +10,7 @@ import { openModel } from '../model/open.js';
 import { loadVersion } from '../model/versions.js';
 import { CONSUMER_LEASE, CONSUMER_PROGRESS_KEY, createOutputTopics, runConsumer } from '../pipelines/consume.js';
 import { runEventConsumer } from '../pipelines/consume-events.js';
+import type { StageInstrument } from '../pipelines/ingest.js';
 import { followPromotions, type PromotionFollowerConfig } from '../pipelines/follow-promotions.js';
 import { ModelSlot, type ServedModel } from '../pipelines/model-slot.js';
 import { createShardWriter, type ShardWriter } from '../shards/writer.js';
@@ -21,6 +22,7 @@ import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics } from '../runtime/metrics.js';
 import { Readiness } from '../runtime/readiness.js';
+import { Watchdog } from '../runtime/watchdog.js';
 import { kafkaSecurityOption, kafkaSecurityUsage } from './kafka-security.js';
 import { serveOperations } from './operations.js';
 import { commandLogger, deviceOption, fieldMatcher, logFailure, hourOption, openSource, sourceUsage, storeOption } from './sources.js';
@@ -79,7 +81,10 @@ ${kafkaSecurityUsage}
                      is promoted, besides when one is announced on model-versions (default 60);
                      a newly promoted version takes over between two encoder batches
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
-                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
+                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 or :: in a container)
+  --stall-seconds S  /healthz answers 503 once a store request or a stage has not moved for S
+                     seconds, or (polling) no look for new analyses came for S + --poll-seconds
+                     (default 900)
   --config FILE      settings from a JSON file (or HRRR_EMBED_CONFIG), keys as the options in
                      camelCase (topicPrefix); each also from HRRR_EMBED_<KEY> (HRRR_EMBED_TOPIC_PREFIX).
                      The command line wins over the environment, the environment over the file
@@ -110,13 +115,16 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
   const log = commandLogger(values.verbose, 'info');
-  const source = openSource(values, log, runUsage, origin);
-  const state = storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log });
+  // /healthz: every store request and stage must move within --stall-seconds; a polling consumer must also look for new analyses.
+  const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000, ...(values.events === undefined && { idleMs: values.stallSeconds * 1000 + pollIntervalMs }) });
+  const source = watchdog.store(openSource(values, log, runUsage, origin), 'source');
+  const state = watchdog.store(storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log }), 'state');
   const shardStore = values.shards === undefined || values.shards === 'off' ? undefined : storeOption(origin('shards'), values.shards, runUsage, { log });
   const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
   // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
   const readiness = new Readiness();
-  const operations = await serveOperations(values, origin, readiness, runUsage);
+  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog }, runUsage);
+  if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_seconds_without_progress');
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {
     await consume();
@@ -156,6 +164,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       readiness.modelIsLoaded();
       readiness.serving(model.version, notPromoted && { promoted: notPromoted.promoted, reason: `cannot be loaded: ${notPromoted.reason}` });
       const metrics = operations && new ConsumerMetrics(operations.registry, { model: { id, version: model.version, notPromoted: notPromoted !== undefined }, from, ...(to && { to }) });
+      const instrument: StageInstrument = metrics ? (stage) => watchdog.instrument(metrics.instrument(stage)) : watchdog.instrument;
 
       const stop = new AbortController();
       const abort = new AbortController();
@@ -206,7 +215,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
         if (values.events !== undefined) {
           // Driven by object-created events on a topic shared by the consumer group: the way to scale out.
           await runEventConsumer(
-            { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }) },
+            { source, state, bus, codec, partitions, match, product, model: slot, ...(shards && { shards }), events: { topic: values.events, group: values.group }, batching, stop: stop.signal, onRunning: () => readiness.pipelineIsRunning(), onFailing: failing, instrument, ...(metrics && { onAlert: metrics.recordAlert }) },
             (outcome) => {
               metrics?.recordOutcome(outcome);
               const { kind, ...rest } = outcome;
@@ -234,7 +243,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
             discovery: { pollIntervalMs },
             model: slot,
             ...(shards && { shards }),
-            ...(metrics && { instrument: metrics.instrument, onAlert: metrics.recordAlert }),
+            instrument,
+            ...(metrics && { onAlert: metrics.recordAlert }),
             onRunning: () => readiness.pipelineIsRunning(),
             onFailing: failing,
           },

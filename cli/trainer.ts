@@ -2,9 +2,10 @@ import { loadTrainerSettings, type TRAINER_SETTINGS } from '../runtime/config.js
 import type { LoadedSettings } from '../runtime/settings.js';
 import { TrainerMetrics } from '../runtime/trainer-metrics.js';
 import { TrainerReadiness } from '../runtime/trainer-readiness.js';
+import { Watchdog } from '../runtime/watchdog.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
-import { RunInterrupted } from '../training/retrain.js';
+import { RunInterrupted, type TrainingProgress } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
 import { recordDoneThrough, runIdAt, startingTriggers } from '../training/scheduled-runs.js';
 import type { HeldLease } from '../store/lease.js';
@@ -34,7 +35,9 @@ per model store: a second waits until the first stops (or stops renewing its lea
                      ago (default 24; 0: never)
   --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
-                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 in a container)
+                     one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 or :: in a container)
+  --stall-seconds S  /healthz answers 503 once a training run has not taken a step for S seconds
+                     (default 3600: a step of the seed model on cpu takes about 31 minutes)
 ${retrainOptionsUsage}`;
 
 /** What the trainer's work is given: its settings and schedule, and what its operations port reports. */
@@ -43,6 +46,8 @@ interface TrainerParts {
   origin: LoadedSettings<typeof TRAINER_SETTINGS>['origin'];
   schedule: Schedule;
   readiness: TrainerReadiness;
+  /** /healthz: a run's steps must move within --stall-seconds. */
+  watchdog: Watchdog;
   /** With --metrics-port. */
   metrics?: TrainerMetrics;
   operationsUrl?: string;
@@ -64,16 +69,19 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   }
   // Up before the setup (the backend, the schema registry) and the wait for the lease, which can be long: a liveness probe must find it meanwhile.
   const readiness = new TrainerReadiness();
-  const operations = await serveOperations(values, origin, readiness, trainerUsage);
+  // Idle between runs is healthy however long: the next may be a day away.
+  const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000 });
+  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog }, trainerUsage);
+  if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_trainer_seconds_without_progress');
   try {
-    await train({ values, origin, schedule, readiness, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
+    await train({ values, origin, schedule, readiness, watchdog, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
   } finally {
     await operations?.close();
   }
 }
 
 /** Everything after the operations server: the setup, the lease, the runs. */
-async function train({ values, origin, schedule, readiness, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
+async function train({ values, origin, schedule, readiness, watchdog, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
   const setup = await prepareRetraining(values, origin, trainerUsage);
   const { bus, codec, log } = setup;
   if (operationsUrl) log.info({ url: operationsUrl }, `metrics on ${operationsUrl}/metrics, liveness on /healthz, readiness on /readyz`);
@@ -94,14 +102,21 @@ async function train({ values, origin, schedule, readiness, metrics, operationsU
   const retrainOnce = async (lease: HeldLease, trigger: Trigger, signal: AbortSignal) => {
     const runId = runIdOf(trigger);
     metrics?.runStarted();
+    const running = watchdog.begin(`training run ${runId} (its next step)`);
+    const onStep = (progress: TrainingProgress) => {
+      running.moved();
+      metrics?.progress(progress);
+    };
     try {
-      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), confirmLease: lease.confirm }, values.quiet, out, signal, metrics && ((progress) => metrics.progress(progress)));
+      const result = await runRetraining(setup, { runId, force: trigger.force, ...setup.range(new Date()), confirmLease: lease.confirm }, values.quiet, out, signal, onStep);
       metrics?.runEnded(result.promoted ? 'promoted' : 'not-promoted');
       out(JSON.stringify(result));
     } catch (error) {
       metrics?.runEnded(error instanceof RunInterrupted ? 'stopped' : 'failed');
       if (!(error instanceof RunInterrupted)) throw error;
       out(JSON.stringify({ runId, interrupted: error.step, resume: 'resumed at the next start of the trainer' }));
+    } finally {
+      running.end();
     }
   };
   try {

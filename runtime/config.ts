@@ -61,6 +61,7 @@ export const RUN_SETTINGS = {
   group: { kind: 'string', default: 'hrrr-embed' },
   metricsPort: { kind: 'number', min: 0, max: 65535, integer: true },
   metricsHost: { kind: 'string', default: '127.0.0.1' },
+  stallSeconds: { kind: 'number', default: 900, min: 1, max: TIMER_MAX_SECONDS },
 } as const;
 
 export type RunSettings = LoadedSettings<typeof RUN_SETTINGS>;
@@ -118,6 +119,8 @@ export const TRAINER_SETTINGS = {
   catchUpHours: { kind: 'number', min: 0, default: 24 },
   metricsPort: RUN_SETTINGS.metricsPort,
   metricsHost: RUN_SETTINGS.metricsHost,
+  // A training step of the seed model on cpu was measured at about 1,841 s (README, Speed).
+  stallSeconds: { ...RUN_SETTINGS.stallSeconds, default: 3600 },
 } as const;
 
 /**

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from './readiness.js';
+import type { LivenessCheck } from './watchdog.js';
 
 export interface OperationsServer {
   /** http://HOST:PORT, with the port chosen when 0 was asked for. */
@@ -30,12 +31,16 @@ const clientLimits = {
   maxHeadersCount: 64,
 };
 
+/** Liveness with no watchdog: an answer means the event loop turns. */
+const eventLoopOnly: LivenessCheck = { check: () => ({ alive: true }) };
+
 /**
  * The HTTP face of a consumer or a trainer for its supervisor: `GET /metrics` (Prometheus text
- * format), `GET /healthz` (liveness: answered by the event loop, so an answer means the loop turns)
+ * format), `GET /healthz` (liveness: 200 while the pipeline moves, else 503 with what has not moved;
+ * an answer at all means the event loop turns)
  * and `GET /readyz` (200 when ready, with a note when there is one to add; else 503 with the reason).
  */
-export async function startOperationsServer({ host, port, registry, readiness }: { host: string; port: number; registry: Registry; readiness: ReadinessCheck }): Promise<OperationsServer> {
+export async function startOperationsServer({ host, port, registry, readiness, liveness = eventLoopOnly }: { host: string; port: number; registry: Registry; readiness: ReadinessCheck; liveness?: LivenessCheck }): Promise<OperationsServer> {
   const { maxConnections, headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize, maxHeadersCount } = clientLimits;
   const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout, maxHeaderSize }, (request, response) => {
     const reply = (status: number, contentType: string, body: string) => response.writeHead(status, { 'content-type': contentType }).end(body);
@@ -43,7 +48,10 @@ export async function startOperationsServer({ host, port, registry, readiness }:
     if (!URL.canParse(request.url ?? '/', 'http://localhost')) return reply(400, 'text/plain', 'the request target is not a URL path\n');
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') return reply(405, 'text/plain', 'only GET\n');
-    if (path === '/healthz') return reply(200, 'text/plain', 'alive\n');
+    if (path === '/healthz') {
+      const state = liveness.check();
+      return state.alive ? reply(200, 'text/plain', 'alive\n') : reply(503, 'text/plain', `${state.reason}\n`);
+    }
     if (path === '/readyz') {
       const state = readiness.check();
       if (state.ready) return reply(200, 'text/plain', state.note === undefined ? 'ready\n' : `ready: ${state.note}\n`);

@@ -135,13 +135,16 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
   const lost = new AbortController();
   let expiresAt = Date.parse(lease.expiresAt);
   let renewing: Promise<void> = Promise.resolve();
+  let releasing = false;
   const lose = (reason: string) => {
+    if (lost.signal.aborted) return;
     clearInterval(timer);
     log.error({ epoch: lease.epoch, owner: lease.owner }, `lost the ${kind.holder} lease: ${reason}`);
     lost.abort(new Error(`lost the ${kind.holder} lease: ${reason}`));
   };
   const TAKEN = `a later ${kind.holder} took it (this one stalled past its expiry)`;
   const renew = async () => {
+    if (lost.signal.aborted) return;
     try {
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const until = Date.now() + leaseMs;
@@ -152,7 +155,13 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
       log.warn({ epoch: lease.epoch, error: (error as Error).message }, `renewing the ${kind.holder} lease failed: tried again`);
     }
   };
-  const timer = setInterval(() => (renewing = renewing.then(renew)), leaseMs / 3);
+  // Expiry is watched apart from the renewals: one that never answers (a store call with no
+  // bound) would hold every later one behind it, and the lease would run out unnoticed.
+  const tick = () => {
+    if (!lost.signal.aborted && Date.now() >= expiresAt) return lose('it expired while a renewal had not answered');
+    if (!releasing) renewing = renewing.then(renew);
+  };
+  const timer = setInterval(tick, leaseMs / 3);
   timer.unref();
   return {
     epoch: lease.epoch,
@@ -163,8 +172,10 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
       if (lost.signal.aborted) throw lost.signal.reason as Error;
     },
     async release() {
+      releasing = true;
+      // A renewal under way is waited for, unless it hangs past the expiry: the lease is lost then, with nothing to let go.
+      if (!lost.signal.aborted) await Promise.race([renewing, new Promise((resolve) => lost.signal.addEventListener('abort', resolve, { once: true }))]);
       clearInterval(timer);
-      await renewing;
       if (lost.signal.aborted) return;
       await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date().toISOString(), released: true }), { contentType: 'application/json' });
     },

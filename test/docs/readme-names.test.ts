@@ -8,6 +8,7 @@ import { defaultTopics } from '../../bus/bus.js';
 import { loadRunSettings, RETRAIN_SETTINGS, RUN_ENV_PREFIX, RUN_SETTINGS, TRAINER_ENV_PREFIX, TRAINER_SETTINGS } from '../../runtime/config.js';
 import { ConsumerMetrics } from '../../runtime/metrics.js';
 import { TrainerMetrics } from '../../runtime/trainer-metrics.js';
+import { Watchdog } from '../../runtime/watchdog.js';
 import { Schedule } from '../../training/schedule.js';
 import { repoRoot } from '../paths.js';
 import { codeSpans, readme } from './readme.js';
@@ -33,6 +34,8 @@ describe('the names README mentions', () => {
     const registry = new Registry();
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
     new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
+    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_seconds_without_progress');
+    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_trainer_seconds_without_progress');
     const registered = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric]));
     const rows = [...readme.matchAll(/^\| `(hrrr_embed_\w+)` \| (\w+) \|([^|]*)\|/gm)].map(([, name, type, labels]) => ({ name: name!, type: type!, labels: labels! }));
     assert.deepEqual(rows.map((row) => row.name).sort(), [...registered.keys()].sort(), 'one row per metric');
@@ -90,10 +93,10 @@ describe('the names README mentions', () => {
     }
   });
 
-  it("the defaults README gives run's and retrain's numeric settings are theirs", () => {
+  it("the defaults README gives run's, retrain's and trainer's numeric settings are theirs", () => {
     const defaults = (flag: string) => {
       const key = flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-      return [RUN_SETTINGS, RETRAIN_SETTINGS].map((schema) => (schema as Record<string, { default?: unknown }>)[key]?.default).filter((value) => typeof value === 'number');
+      return [RUN_SETTINGS, RETRAIN_SETTINGS, TRAINER_SETTINGS].map((schema) => (schema as Record<string, { default?: unknown }>)[key]?.default).filter((value) => typeof value === 'number');
     };
     // `--days 30`, `--held-out` (0.15), `--batch-wait-ms` (default 50): a number beside a setting is its default.
     const claims = [...readme.matchAll(/`--([a-z-]+)(?: ([\d.]+)`|` \((?:default )?([\d.]+)\))/g)].map(([, flag, inside, after]) => ({ flag: flag!, value: Number(inside ?? after) }));

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../stages/stage.js';
 import { acquireLease, type LeaseRecord } from '../../store/lease.js';
+import type { ObjectStore } from '../../store/object-store.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
 
@@ -48,6 +49,25 @@ for (const kind of setup.kinds) {
       for (const deadline = Date.now() + 10 * leaseMs; !next.lost.aborted && Date.now() < deadline; ) await sleep(50);
       assert.match(String((next.lost.reason as Error).message), /lost the trainer lease: a later trainer took it/);
       await next.release();
+    });
+
+    it('held by a holder whose renewal never answers (a store call with no bound), is lost once it expires, and let go without waiting for that renewal', async () => {
+      const store = await kind.create();
+      let hung = false;
+      const never = new Promise<never>(() => {});
+      const hanging: ObjectStore = {
+        url: store.url,
+        list: (prefix, listOptions) => (hung ? { [Symbol.asyncIterator]: () => ({ next: () => never }) } : store.list(prefix, listOptions)),
+        head: (key, requestOptions) => (hung ? never : store.head(key, requestOptions)),
+        get: (key, getOptions) => (hung ? never : store.get(key, getOptions)),
+        put: (key, body, putOptions) => (hung ? never : store.put(key, body, putOptions)),
+        delete: (key, requestOptions) => (hung ? never : store.delete(key, requestOptions)),
+      };
+      const holder = (await acquireLease(hanging, options('holder')))!;
+      hung = true;
+      for (const deadline = Date.now() + 10 * leaseMs; !holder.lost.aborted && Date.now() < deadline; ) await sleep(50);
+      assert.match(String((holder.lost.reason as Error | undefined)?.message), /^lost the trainer lease: it expired while a renewal had not answered$/);
+      await holder.release();
     });
 
     it('taken after its holder let it go, logs no warning that the holder stopped renewing it (a rolling update is no failure); taken after it expired, does', async () => {

@@ -1,0 +1,164 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Stage } from '../stages/stage.js';
+import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from '../store/object-store.js';
+
+/** Alive, or why not: what `/healthz` says. */
+export type LivenessState = { alive: true } | { alive: false; reason: string };
+
+/** What the operations server asks for `/healthz`. */
+export interface LivenessCheck {
+  check(): LivenessState;
+}
+
+/** A wait the pipeline is in (a store request, a stage's next output, a training run's next step): moved on, or over. */
+export interface Wait {
+  /** It moved: its clock starts again. */
+  moved(): void;
+  end(): void;
+}
+
+export interface WatchdogConfig {
+  /** A wait that has not moved for this long is a stall. */
+  stallMs: number;
+  /**
+   * With nothing in flight, how long the process may go without a heartbeat (a wait ending or
+   * moving) before it is a stall: the polling consumer's looks for new analyses are such waits.
+   * None: idle is healthy however long (the event-driven consumer, the trainer between runs).
+   */
+  idleMs?: number;
+  clock?: () => number;
+}
+
+/**
+ * Liveness as progress: the waits a process is in must each move within `stallMs`, and with
+ * none in flight it must have moved within `idleMs`. A stuck process is not brought back here:
+ * `/healthz` answers 503 while what is stuck does not move, for its supervisor to restart it.
+ */
+export class Watchdog implements LivenessCheck {
+  private readonly stallMs: number;
+  private readonly idleMs: number | undefined;
+  private readonly clock: () => number;
+  private readonly waits = new Set<{ what: string; since: number }>();
+  private lastMoved: number;
+
+  constructor({ stallMs, idleMs, clock = () => performance.now() }: WatchdogConfig) {
+    this.stallMs = stallMs;
+    this.idleMs = idleMs;
+    this.clock = clock;
+    this.lastMoved = clock();
+  }
+
+  /** A wait on `what` (named for the reason a stall gives) from now. */
+  begin(what: string): Wait {
+    const wait = { what, since: this.clock() };
+    this.waits.add(wait);
+    return {
+      moved: () => {
+        wait.since = this.lastMoved = this.clock();
+      },
+      end: () => {
+        if (this.waits.delete(wait)) this.lastMoved = this.clock();
+      },
+    };
+  }
+
+  /** What `check` holds against its limits, in seconds: how long the longest wait in flight has not moved; with none, since one last did (0 with no idle limit). */
+  secondsWithoutProgress(): number {
+    return this.msWithoutProgress() / 1000;
+  }
+
+  /**
+   * Alive, or each wait past the limit, oldest first: a stage and the store request inside it
+   * that hangs are both named, the request with its key. Waits on the same thing are said once.
+   */
+  check(): LivenessState {
+    const now = this.clock();
+    const stalled = new Map<string, { since: number; count: number }>();
+    for (const { what, since } of [...this.waits].sort((a, b) => a.since - b.since)) {
+      if (now - since <= this.stallMs) break;
+      const same = stalled.get(what);
+      if (same) same.count++;
+      else stalled.set(what, { since, count: 1 });
+    }
+    const forSeconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+    if (stalled.size > 0) {
+      const waits = [...stalled].map(([what, { since, count }]) => `${what}${count > 1 ? ` (${count} at once)` : ''} has not moved for ${forSeconds(now - since)}`);
+      return { alive: false, reason: `stalled: ${waits.join('; ')} (limit ${this.stallMs / 1000} s)` };
+    }
+    const { idleMs } = this;
+    const idle = this.msWithoutProgress();
+    if (this.waits.size === 0 && idleMs !== undefined && idle > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${forSeconds(idle)} (limit ${idleMs / 1000} s)` };
+    return { alive: true };
+  }
+
+  private msWithoutProgress(): number {
+    const now = this.clock();
+    let oldest: number | undefined;
+    for (const { since } of this.waits) oldest = Math.min(oldest ?? since, since);
+    if (oldest !== undefined) return now - oldest;
+    return this.idleMs === undefined ? 0 : now - this.lastMoved;
+  }
+
+  /** The same stage, each wait for its next output watched as `stage NAME`. */
+  readonly instrument = <In, Out>(stage: Stage<In, Out>): Stage<In, Out> => ({
+    name: stage.name,
+    process: (input, context) => this.eachWatched(stage.process(input, context), `stage ${stage.name}`),
+  });
+
+  /** The same store, each request watched as `ROLE store: OPERATION URL/KEY`: a polling consumer's looks are its heartbeat. */
+  store(store: ObjectStore, role: string): ObjectStore {
+    const what = (operation: string, key: string) => `${role} store: ${operation} ${store.url}/${key}`;
+    return {
+      url: store.url,
+      list: (prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> => this.eachWatched(store.list(prefix, options), what('list', prefix)),
+      head: (key: string, options?: RequestOptions) => this.watching(what('head', key), () => store.head(key, options)),
+      get: (key: string, options?: GetOptions) => this.watching(what('get', key), () => store.get(key, options)),
+      put: (key: string, body: Uint8Array, options?: PutOptions) => this.watching(what('put', key), () => store.put(key, body, options)),
+      delete: (key: string, options?: RequestOptions) => this.watching(what('delete', key), () => store.delete(key, options)),
+    };
+  }
+
+  /** Gauge `name` of `secondsWithoutProgress`, in `registry`. */
+  registerGauge(registry: Registry, name: string): void {
+    const watchdog = this;
+    new Gauge({
+      name,
+      help: 'Seconds the longest wait in flight (a store request, a stage, a training step) has not moved; with none, since one last did (a polling consumer) or 0: /healthz answers 503 past --stall-seconds',
+      registers: [registry],
+      collect() {
+        this.set(watchdog.secondsWithoutProgress());
+      },
+    });
+  }
+
+  private async watching<T>(what: string, wait: () => Promise<T>): Promise<T> {
+    const watched = this.begin(what);
+    try {
+      return await wait();
+    } finally {
+      watched.end();
+    }
+  }
+
+  /** The same items, each wait for the next watched as `what`; only the wait counts, not the caller's work on an item. */
+  private async *eachWatched<T>(items: AsyncIterable<T>, what: string): AsyncIterable<T> {
+    const iterator = items[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const next = await this.watching(what, () => iterator.next());
+        if (next.done) {
+          finished = true;
+          return;
+        }
+        yield next.value;
+      }
+    } catch (error) {
+      finished = true;
+      throw error;
+    } finally {
+      // A caller that stops early must still close the iterator, as yield* would.
+      if (!finished) await iterator.return?.();
+    }
+  }
+}

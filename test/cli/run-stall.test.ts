@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { S3Server, testCredentials } from '../../infra/s3-server.js';
+import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
+import { runCommandProcess } from '../support/cli-process.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { runWork } from '../support/run-work.js';
+
+let work: string;
+before(async () => {
+  work = await runWork('run-stall', 0.5);
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+const healthz = async (url: string) => {
+  const response = await fetch(`${url}/healthz`);
+  return { status: response.status, text: await response.text() };
+};
+
+/** Runs `hrrr-embed run ARGS --metrics-port 0`, and once /readyz says its pipeline runs, `probe(url)`; then kills it. */
+async function probeRunning<T>(name: string, args: string[], probe: (url: string) => Promise<T>, env: NodeJS.ProcessEnv = {}): Promise<{ probed: T | undefined; stderr: string }> {
+  let url: string | undefined;
+  let probing: Promise<T> | undefined;
+  let probed: T | undefined;
+  const result = await runCommandProcess(['run', '--data', join(work, `${name}-data`), '--model', join(work, 'models'), '--device', 'cpu', '--metrics-port', '0', ...args], {
+    env,
+    onStderr: (stderr, child: ChildProcess) => {
+      url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];
+      if (probing || !url || !stderr.includes('ingest starting')) return;
+      probing = probe(url);
+      // Killed, not signalled: a hung request would hold a drain for its whole --drain-seconds.
+      void probing.then((value) => (probed = value)).finally(() => child.kill('SIGKILL'));
+    },
+  });
+  return { probed, stderr: result.stderr };
+}
+
+describe('hrrr-embed run, /healthz as progress', () => {
+  it('stays 200 while it polls a source with nothing new, for several times --stall-seconds', { timeout: 60_000 }, async () => {
+    // Hours 0 to 4 are there; from 06Z on, nothing: every look finds nothing, and each look is a heartbeat.
+    const { probed, stderr } = await probeRunning('idle', ['--source', join(work, 'source'), '--from', '2019-09-20T06Z', '--poll-seconds', '0.1', '--stall-seconds', '2'], async (url) => {
+      const statuses = new Set<string>();
+      // Over 5 s: more than twice the 2.1 s it may go without a look.
+      for (let probe = 0; probe < 50; probe++) {
+        const { status, text } = await healthz(url);
+        statuses.add(`${status} ${text.trim()}`);
+        await sleep(100);
+      }
+      return statuses;
+    });
+    assert.deepEqual(probed, new Set(['200 alive']), stderr);
+  });
+
+  it('answers 503 naming the S3 request that has not moved when its server accepts the connection and never answers', { timeout: 60_000 }, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket.on('close', () => sockets.delete(socket))));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const { probed, stderr } = await probeRunning('hung', ['--source', 's3://hung-bucket', '--endpoint', endpoint, '--from', '2019-09-20T00Z', '--stall-seconds', '1'], async (url) => {
+        for (;;) {
+          const answer = await healthz(url);
+          if (answer.status !== 200) return answer;
+          await sleep(100);
+        }
+      });
+      assert.equal(probed?.status, 503, stderr);
+      // Discovery looks at several hours at once: each listing is named.
+      assert.match(probed.text, /^stalled: source store: list s3:\/\/hung-bucket\/hrrr\.20190920\/conus\/hrrr\.t00z\.wrfsfcf00\.grib2 has not moved for \d+ s(; source store: list [^;]+ has not moved for \d+ s)* \(limit 1 s\)\n$/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it("answers 503 naming the fetch stage and, by its key, the S3 download inside it, when the object's server never answers that download", { timeout: 60_000 }, async () => {
+    const server = await S3Server.start();
+    const proxy = await FaultProxy.start(server.endpoint);
+    try {
+      const analysis = smallAnalysisOfHour(0);
+      await putAnalysis(await server.store('stalled-download'), analysis);
+      // The listing, the .idx and discovery's read of the last message's 16-byte start answer; fetch's download of a message gets silence.
+      const bytesAsked = (range: string | undefined) => (range === undefined ? Infinity : Number(/-(\d+)$/.exec(range)?.[1]) - Number(/=(\d+)-/.exec(range)?.[1]) + 1);
+      proxy.inject({ kind: 'stall', when: (seen) => seen.method === 'GET' && seen.path.includes('.grib2?') && !seen.path.includes('list-type') && bytesAsked(seen.range) > 16 });
+      const env = { AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
+      const { probed, stderr } = await probeRunning('download', ['--source', 's3://stalled-download', '--endpoint', proxy.endpoint, '--from', '2019-09-20T00Z', '--stall-seconds', '1'], async (url) => {
+        for (;;) {
+          const answer = await healthz(url);
+          if (answer.status !== 200) return answer;
+          await sleep(100);
+        }
+      }, env);
+      assert.equal(probed?.status, 503, stderr);
+      const key = analysis.key.replaceAll('.', '\\.');
+      assert.match(probed.text, new RegExp(`^stalled: stage fetch has not moved for \\d+ s; source store: get s3://stalled-download/${key} has not moved for \\d+ s \\(limit 1 s\\)\n$`));
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
