@@ -30,8 +30,8 @@ per model store: a second waits until the first stops (or stops renewing its lea
   --schedule CRON    5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first),
                      or @daily, @weekly...: "0 3 * * *" is 03:00 UTC every day
   --print-next N     print the next N scheduled times as JSON and exit
-  --catch-up-hours H a scheduled time missed (no trainer ran then, or it was killed in that run
-                     before its first checkpoint) is run once at the start, when at most H hours
+  --catch-up-hours N a scheduled time missed (no trainer ran then, or it was killed in that run
+                     before its first checkpoint) is run once at the start, when at most N hours
                      ago (default 24; 0: never)
   --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
