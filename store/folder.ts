@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
-import { link, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { withFileLock } from './folder-lock.js';
 import { makeFolder } from './make-folder.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
@@ -99,13 +100,29 @@ export class FolderStore implements ObjectStore {
       }
       // A hard link fails when the name is taken, where a rename would replace it.
       if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
+      else if (options.ifHolds) await withFileLock(path, () => this.renameIfHolds(key, path, temporary, options.ifHolds!), options.signal);
       else await rename(temporary, path);
     } catch (error) {
       // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
       await rm(temporary, { force: true }).catch(() => {});
+      if (error instanceof ObjectChangedError) throw error;
       if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.location(key), { cause: error });
       throw this.failure(key, error);
     }
+  }
+
+  /**
+   * Under the key's lock: every conditional write of it takes the lock, so none comes between the
+   * comparison and the rename. A plain put takes none: an object written by compare-and-swap is
+   * written so by every writer.
+   */
+  private async renameIfHolds(key: string, path: string, temporary: string, expected: Uint8Array): Promise<void> {
+    const held = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      if (isMissing(error) || error.code === 'EISDIR') return undefined;
+      throw error;
+    });
+    if (held === undefined || Buffer.compare(held, expected) !== 0) throw new ObjectChangedError(this.location(key));
+    await rename(temporary, path);
   }
 
   async delete(key: string, _options?: RequestOptions): Promise<void> {
@@ -197,15 +214,19 @@ export function classifyFileError(error: unknown): StoreErrorKind {
 }
 
 /**
- * Whether a file is a put's temporary file: named as put names them, not merely holding ".partial-"
+ * Whether a file is a put's temporary file or a lock's (folder-lock.ts): named as they are named, not merely holding ".partial-"
  * (a mirror's "storm.partial-review.txt" is an object, which a listing would hide, then remove).
  */
 function isTemporary(name: string): boolean {
-  return /\.partial-\d+-[0-9a-z]*$/.test(name);
+  return /\.partial-(\d+-[0-9a-z]*|lock(-[0-9a-f]+)?)$/.test(name);
 }
 
-/** Removes a put's temporary file that was abandoned (see abandonedAfterMs); a folder it cannot write in keeps it. */
+/**
+ * Removes a put's temporary file that was abandoned (see abandonedAfterMs); a folder it cannot
+ * write in keeps it. Not a lock (folder-lock.ts): only its waiters may break it.
+ */
 async function removeIfAbandoned(path: string): Promise<void> {
+  if (path.endsWith('.partial-lock')) return;
   try {
     if (Date.now() - (await stat(path)).mtimeMs >= abandonedAfterMs) await rm(path, { force: true });
   } catch {
