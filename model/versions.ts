@@ -110,6 +110,12 @@ export class VersionBeingDeleted extends Error {
 }
 
 /**
+ * Tries of a change of promoted.json. Its writers are few and quick: one that never finds it as it
+ * read it writes elsewhere than it reads (a store chain whose first store lacks it).
+ */
+const CHANGE_TRIES = 10;
+
+/**
  * Rewrites promoted.json as `change` decides from what it holds now (undefined: none; an Error:
  * unreadable): the promoted.json to write, or undefined to leave it. The write is conditional on
  * promoted.json still holding what was read: when another writer came between (a trainer, an
@@ -118,7 +124,7 @@ export class VersionBeingDeleted extends Error {
  */
 export async function changePromoted(store: ObjectStore, change: (now: Promoted | undefined | Error) => Promise<Promoted | undefined> | Promoted | undefined, prefix = ''): Promise<Promoted | undefined> {
   const key = prefix + PROMOTED;
-  for (;;) {
+  for (let tries = 1; ; tries++) {
     let bytes: Uint8Array | undefined;
     try {
       bytes = await store.get(key);
@@ -139,9 +145,11 @@ export async function changePromoted(store: ObjectStore, change: (now: Promoted 
       return written;
     } catch (error) {
       if (!(error instanceof ObjectChangedError || error instanceof ObjectExistsError)) throw error;
+      if (tries === CHANGE_TRIES) throw new Error(`${store.url}/${key}: changed by another writer at each of ${CHANGE_TRIES} tries to rewrite it; nothing written`, { cause: error });
     }
   }
 }
+
 
 /**
  * Points "promoted" at a complete version, remembering the versions promoted before it (most
@@ -179,6 +187,7 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
     store,
     async (now) => {
       if (now instanceof Error) throw now;
+      if (now?.modelId === modelId) return undefined; // done: by a try of this write whose answer was lost, or by another rollback
       if (now?.modelId !== from) throw new Error(`${store.url}/${prefix}${PROMOTED} changed while rolling back from ${from}: ${now === undefined ? 'it is gone' : `${now.modelId} is promoted now`}; nothing rolled back`);
       const previous = now.previous ?? [];
       const at = previous.indexOf(modelId);

@@ -10,7 +10,7 @@ import { selectBackend } from '../../model/backends.js';
 import { changePromoted, listVersions, promotedVersion, promoteVersion, readPromoted, saveVersion } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { ObjectStore } from '../../store/object-store.js';
-import { promoteChecked, PromotionRefused } from '../../training/promotion.js';
+import { promoteChecked, PromotionRefused, rollBack } from '../../training/promotion.js';
 import { deleteUnneeded, planPrune } from '../../training/pruning.js';
 import { retrain } from '../../training/retrain.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
@@ -92,6 +92,20 @@ for (const kind of stores.kinds) {
       await assert.rejects(promoteChecked(counting, 'by-hand', { force: false }), (error: unknown) => error instanceof PromotionRefused && /promoted\.json changed while by-hand was checked: trained is promoted now, not first; nothing promoted/.test(error.message));
       assert.ok(raced(), 'the competing promotion never ran');
       assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.previous]), ['trained', ['first']]);
+    });
+
+    it('model rollback refuses, naming what changed, when a trainer promotes another version between its read of promoted.json and its write; the trainer\'s stays promoted, the versions before it remembered', async () => {
+      const models = await kind.create();
+      for (const id of ['first', 'second', 'trained']) await saveVersion(models, small, { modelId: id });
+      await promoteVersion(models, 'first');
+      await promoteVersion(models, 'second');
+      const { store, arm, raced } = racingStore(models);
+      let reads = 0;
+      // It reads the promoted version, then those before it; the third read is the one its write is conditional on.
+      const counting: ObjectStore = { ...store, get: (key, options) => (key === 'promoted.json' && ++reads === 3 && arm(() => promoteVersion(models, 'trained')), store.get(key, options)) };
+      await assert.rejects(rollBack(counting, { force: false }), (error: unknown) => error instanceof PromotionRefused && /changed while rolling back from second: trained is promoted now; nothing rolled back/.test(error.message));
+      assert.ok(raced(), 'the competing promotion never ran');
+      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.previous]), ['trained', ['second', 'first']]);
     });
 
     it('model prune keeps a version promoted between its read of promoted.json and its deletion', async () => {
