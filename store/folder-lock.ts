@@ -4,9 +4,10 @@
  * with a hard link (which fails when the name is taken) of a file holding a random token, so it
  * is never seen empty. A process killed holding it (SIGKILL runs no cleanup) leaves it behind: a
  * lock older than `abandonedAfterMs` is broken by the one waiter that first links it to
- * PATH.partial-lock-TOKEN, so that two waiters never both break it, nor one break a lock taken since.
+ * PATH.partial-lock-HASH (of its token), so that two waiters never both break it, nor one break a
+ * lock taken since.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -53,7 +54,8 @@ async function breakIfAbandoned(lock: string): Promise<void> {
     throw error;
   }
   // A link of whatever the lock is now: only the waiter that makes it may break this holder's lock.
-  const breaker = `${lock}-${holder}`;
+  // Hex whatever the lock holds (one written by hand too): a name a listing knows for no object.
+  const breaker = `${lock}-${createHash('sha256').update(holder).digest('hex').slice(0, 16)}`;
   try {
     await link(lock, breaker);
   } catch (error) {
