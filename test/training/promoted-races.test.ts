@@ -73,8 +73,11 @@ for (const kind of stores.kinds) {
       const confirmLease = async () => {
         if (++confirmations === 3) arm(() => promoteVersion(models, 'by-hand'));
       };
-      const result = await retrain(smallRun(store, smallShards(4, 4), { fresh: smallFresh(), runId: 'racing', steps: 4, stepsPerCheckpoint: 4, confirmLease }));
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      const result = await retrain(smallRun(store, smallShards(4, 4), { fresh: smallFresh(), runId: 'racing', steps: 4, stepsPerCheckpoint: 4, confirmLease, log }));
       assert.ok(raced(), 'the competing promotion never ran');
+      assert.ok(warnings.some((message) => /promoted\.json was written by another between this run's read of it and its write: decided again/.test(message)), warnings.join('\n'));
       assert.equal(result.promoted, false, result.reason);
       assert.match(result.reason, /but by-hand was promoted meanwhile: saved, not promoted/);
       assert.equal(await promotedVersion(models), 'by-hand');
