@@ -39,9 +39,11 @@ the model-versions topic, so running consumers swap at once. Without --data or -
 is announced: consumers take it at their next look at promoted.json (run --model-poll-seconds).
 rollback: the same for the most recent of the versions promoted before that loads (those that
 do not are skipped, and named); the version rolled back from, and any skipped, are forgotten, so
-a second rollback goes further back. A trainer running meanwhile does not overrule them: it
-promotes a candidate only while the version it judged against is still the promoted one. Each
-prints one JSON line: promoted, replaced, previous, announced (and for rollback, skipped).
+a second rollback goes further back. promoted.json is rewritten only if it still holds what was
+read: a version promoted by another after the checks refuses the command (exit 1, naming it), and
+a trainer running meanwhile does not overrule them: it promotes a candidate only while the
+version it judged against is still the promoted one. Each prints one JSON line: promoted,
+replaced, previous, announced (and for rollback, skipped).
 
 prune: the versions nothing needs, one JSON line each (modelId, createdAt, action "would delete",
 or "deleted" with --delete), then a count: all but the promoted version, those promoted before
@@ -49,8 +51,9 @@ or "deleted" with --delete), then a count: all but the promoted version, those p
 made before the promoted one), an unfinished run's candidate, those named with --keep and those
 made less than --keep-days ago; and the rest of a saving or deletion that stopped part way (no
 manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
-deleted manifest first, after promoted.json is read again (a version promoted meanwhile stays).
-Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
+first named in promoted.json as "deleting", by a write that only a promoted.json unchanged since
+it was read allows (a version promoted meanwhile stays; promoting it meanwhile is refused), then
+deleted manifest first. Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
 version. --verbose also prints each kept version and why (keptBecause).
 
   --models LOC       the model store (a folder or s3://BUCKET)

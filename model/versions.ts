@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ObjectNotFoundError } from '../store/errors.js';
+import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { withSharedModels, type Autoencoder } from './autoencoder.js';
 import { croppedShape, modelConfig, normalizationConfig, type ModelConfig, type NormalizationConfig } from './config.js';
@@ -93,31 +93,110 @@ export async function deleteVersion(store: ObjectStore, modelId: string, prefix 
 const PROMOTIONS_REMEMBERED = 20;
 
 /**
- * Points "promoted" at a complete version, remembering the versions promoted before it (most
- * recent first): what a consumer falls back to when the promoted one cannot be loaded.
+ * promoted.json: the promoted version, those promoted before it (most recent first; absent when
+ * written before it remembered them), and the version `model prune` is deleting, if one: no
+ * promotion names that one.
  */
-export async function promoteVersion(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
-  await readManifest(store, modelId, prefix);
-  const before = await readPromoted(store, prefix).catch(() => undefined); // a damaged pointer is what a promotion repairs
-  const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
-  await writePromoted(store, prefix, modelId, previous);
+export interface Promoted {
+  modelId: string;
+  promotedAt?: string;
+  previous?: string[];
+  deleting?: string;
+}
+
+/** A version being deleted by `model prune` (promoted.json's `deleting`): promoting it is refused. */
+export class VersionBeingDeleted extends Error {
+  override readonly name = 'VersionBeingDeleted';
+}
+
+/**
+ * Tries of a change of promoted.json. Its writers are few and quick: one that never finds it as it
+ * read it writes elsewhere than it reads (a store chain whose first store lacks it).
+ */
+const CHANGE_TRIES = 10;
+
+/**
+ * Rewrites promoted.json as `change` decides from what it holds now (undefined: none; an Error:
+ * unreadable): the promoted.json to write, or undefined to leave it. The write is conditional on
+ * promoted.json still holding what was read: when another writer came between (a trainer, an
+ * operator, a prune), `change` is asked again with what that writer left, so no update is lost.
+ * Returns what was written, or undefined.
+ */
+export async function changePromoted(store: ObjectStore, change: (now: Promoted | undefined | Error) => Promise<Promoted | undefined> | Promoted | undefined, prefix = ''): Promise<Promoted | undefined> {
+  const key = prefix + PROMOTED;
+  for (let tries = 1; ; tries++) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await store.get(key);
+    } catch (error) {
+      if (!(error instanceof ObjectNotFoundError)) throw error;
+    }
+    let now: Promoted | undefined | Error;
+    try {
+      now = bytes && parsePromoted(store, prefix, bytes);
+    } catch (error) {
+      now = error as Error;
+    }
+    const next = await change(now);
+    if (next === undefined) return undefined;
+    const written = { ...next, ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }) };
+    try {
+      await store.put(key, json(written), { contentType: 'application/json', ...(bytes ? { ifHolds: bytes } : { ifAbsent: true }) });
+      return written;
+    } catch (error) {
+      if (!(error instanceof ObjectChangedError || error instanceof ObjectExistsError)) throw error;
+      if (tries === CHANGE_TRIES) throw new Error(`${store.url}/${key}: changed by another writer at each of ${CHANGE_TRIES} tries to rewrite it; nothing written`, { cause: error });
+    }
+  }
+}
+
+
+/**
+ * Points "promoted" at a complete version, remembering the versions promoted before it (most
+ * recent first): what a consumer falls back to when the promoted one cannot be loaded. `unless`
+ * is asked what promoted.json holds at each try (see changePromoted): a reason not to promote
+ * after all, or undefined. Returns that reason, or undefined once promoted.
+ */
+export async function promoteVersion(store: ObjectStore, modelId: string, prefix = '', unless?: (now: Promoted | undefined | Error) => string | undefined): Promise<string | undefined> {
+  let refused: string | undefined;
+  await changePromoted(
+    store,
+    async (now) => {
+      refused = unless?.(now);
+      if (refused !== undefined) return undefined;
+      if (!(now instanceof Error) && now?.deleting === modelId) throw new VersionBeingDeleted(`model version ${modelId} is being deleted by model prune (${store.url}/${prefix}${PROMOTED} names it as "deleting"; a prune stopped part way leaves it so: model prune --delete clears it)`);
+      // After promoted.json is read: a version a prune deleted since, under an earlier "deleting", is found gone.
+      await readManifest(store, modelId, prefix);
+      const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
+      const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
+      return { modelId, promotedAt: new Date().toISOString(), previous, ...(before?.deleting !== undefined && { deleting: before.deleting }) };
+    },
+    prefix,
+  );
+  return refused;
 }
 
 /**
  * Undoes promotions: promotes `modelId`, one of the versions promoted before, and forgets those
  * promoted after it (the current one too), so that they are no fallback and a second rollback
- * goes further back rather than forward again.
+ * goes further back rather than forward again. `from` is the version rolled back from: when
+ * another was promoted meanwhile, the rollback is refused rather than undo that one.
  */
-export async function rollBackTo(store: ObjectStore, modelId: string, prefix = ''): Promise<void> {
-  await readManifest(store, modelId, prefix);
-  const previous = (await readPromoted(store, prefix))?.previous ?? [];
-  const at = previous.indexOf(modelId);
-  if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
-  await writePromoted(store, prefix, modelId, previous.slice(at + 1));
-}
-
-async function writePromoted(store: ObjectStore, prefix: string, modelId: string, previous: string[]): Promise<void> {
-  await store.put(prefix + PROMOTED, json({ modelId, promotedAt: new Date().toISOString(), previous: previous.slice(0, PROMOTIONS_REMEMBERED) }), { contentType: 'application/json' });
+export async function rollBackTo(store: ObjectStore, modelId: string, from: string, prefix = ''): Promise<void> {
+  await changePromoted(
+    store,
+    async (now) => {
+      if (now instanceof Error) throw now;
+      if (now?.modelId === modelId) return undefined; // done: by a try of this write whose answer was lost, or by another rollback
+      if (now?.modelId !== from) throw new Error(`${store.url}/${prefix}${PROMOTED} changed while rolling back from ${from}: ${now === undefined ? 'it is gone' : `${now.modelId} is promoted now`}; nothing rolled back`);
+      const previous = now.previous ?? [];
+      const at = previous.indexOf(modelId);
+      if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
+      await readManifest(store, modelId, prefix);
+      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...(now.deleting !== undefined && { deleting: now.deleting }) };
+    },
+    prefix,
+  );
 }
 
 /** The promoted version's id, or undefined when none is promoted. */
@@ -134,20 +213,29 @@ export async function previouslyPromoted(store: ObjectStore, prefix = ''): Promi
 }
 
 /** promoted.json as one read: the promoted version and, unless written before it remembered them, those promoted before; undefined when none is promoted. */
-export async function readPromoted(store: ObjectStore, prefix = ''): Promise<{ modelId: string; previous?: string[] } | undefined> {
-  let promoted;
+export async function readPromoted(store: ObjectStore, prefix = ''): Promise<Promoted | undefined> {
   try {
-    promoted = (await readJson(store, prefix + PROMOTED)) as { modelId?: unknown; previous?: unknown } | null;
+    return parsePromoted(store, prefix, await store.get(prefix + PROMOTED));
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw error;
   }
+}
+
+function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): Promoted {
+  const where = `${store.url}/${prefix}${PROMOTED}`;
+  let promoted;
+  try {
+    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; deleting?: unknown } | null;
+  } catch (error) {
+    throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
+  }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
-  const { modelId, previous } = promoted ?? {};
-  if (!isVersionId(modelId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: modelId is not a version id (${JSON.stringify(modelId)})`);
-  if (previous === undefined) return { modelId };
-  if (!Array.isArray(previous) || !previous.every(isVersionId)) throw new Error(`${store.url}/${prefix}${PROMOTED}: previous is not a list of version ids`);
-  return { modelId, previous };
+  const { modelId, promotedAt, previous, deleting } = promoted ?? {};
+  if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
+  if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
+  if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
+  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(deleting !== undefined && { deleting }) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

@@ -1,8 +1,8 @@
 /**
  * What went wrong talking to an object store, sorted by what the caller should do about it:
- * retry (throttled, server, network, timeout) or give up (not-found, exists, denied, invalid, truncated).
+ * retry (throttled, server, network, timeout) or give up (not-found, exists, changed, denied, invalid, truncated).
  */
-export type StoreErrorKind = 'not-found' | 'exists' | 'denied' | 'invalid' | 'truncated' | 'throttled' | 'server' | 'network' | 'timeout';
+export type StoreErrorKind = 'not-found' | 'exists' | 'changed' | 'denied' | 'invalid' | 'truncated' | 'throttled' | 'server' | 'network' | 'timeout';
 
 const retriableKinds: ReadonlySet<StoreErrorKind> = new Set(['throttled', 'server', 'network', 'timeout']);
 
@@ -35,6 +35,14 @@ export class ObjectExistsError extends StoreError {
   override readonly name = 'ObjectExistsError';
   constructor(location: string, options?: { cause?: unknown }) {
     super('exists', location, 'an object has this key already', options);
+  }
+}
+
+/** A write with `ifHolds` found the object changed, or gone, since the bytes it was given were read. */
+export class ObjectChangedError extends StoreError {
+  override readonly name = 'ObjectChangedError';
+  constructor(location: string, options?: { cause?: unknown }) {
+    super('changed', location, 'the object is no longer what was read (written or deleted since)', options);
   }
 }
 

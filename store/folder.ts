@@ -1,8 +1,9 @@
 import type { Stats } from 'node:fs';
-import { link, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { withFileLock } from './folder-lock.js';
 import { makeFolder } from './make-folder.js';
 import { isTemporary, removeAbandonedIn, removeIfAbandoned } from './temporary-files.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
@@ -102,13 +103,29 @@ export class FolderStore implements ObjectStore {
       }
       // A hard link fails when the name is taken, where a rename would replace it.
       if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
+      else if (options.ifHolds) await withFileLock(path, () => this.renameIfHolds(key, path, temporary, options.ifHolds!), options.signal);
       else await rename(temporary, path);
     } catch (error) {
       // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
       await rm(temporary, { force: true }).catch(() => {});
+      if (error instanceof ObjectChangedError) throw error;
       if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(this.location(key), { cause: error });
       throw this.failure(key, error);
     }
+  }
+
+  /**
+   * Under the key's lock: every conditional write of it takes the lock, so none comes between the
+   * comparison and the rename. A plain put takes none: an object written by compare-and-swap is
+   * written so by every writer.
+   */
+  private async renameIfHolds(key: string, path: string, temporary: string, expected: Uint8Array): Promise<void> {
+    const held = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      if (isMissing(error) || error.code === 'EISDIR') return undefined;
+      throw error;
+    });
+    if (held === undefined || Buffer.compare(held, expected) !== 0) throw new ObjectChangedError(this.location(key));
+    await rename(temporary, path);
   }
 
   async delete(key: string, _options?: RequestOptions): Promise<void> {

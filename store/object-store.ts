@@ -46,4 +46,10 @@ export interface PutOptions extends RequestOptions {
   contentType?: string;
   /** Write only if no object has this key; otherwise reject with ObjectExistsError (what a lease is made of). */
   ifAbsent?: boolean;
+  /**
+   * Write only if the object still holds exactly these bytes, as a get returned them: a
+   * compare-and-swap, for a read-modify-write that another writer may race. Otherwise (written or
+   * deleted since) reject with ObjectChangedError. Not with `ifAbsent`.
+   */
+  ifHolds?: Uint8Array;
 }

@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
+import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import { proxyAgentsFor, type ProxyAgents } from './proxy.js';
 import type { ByteRange, GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
@@ -114,12 +114,32 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
-    await this.send(key, () =>
-      this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...(options.contentType !== undefined && { ContentType: options.contentType }), ...(options.ifAbsent && { IfNoneMatch: '*' }) }),
-        withSignal(options),
-      ),
-    );
+    const precondition = options.ifHolds ? { IfMatch: await this.etagHolding(key, options.ifHolds, options) } : options.ifAbsent ? { IfNoneMatch: '*' } : {};
+    try {
+      await this.send(key, () =>
+        this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ...(options.contentType !== undefined && { ContentType: options.contentType }), ...precondition }),
+          withSignal(options),
+        ),
+      );
+    } catch (error) {
+      // Deleted (404) or written (412) since the ETag was read, or another conditional write of it under way (409).
+      if (options.ifHolds && (error instanceof ObjectNotFoundError || error instanceof ObjectExistsError)) throw new ObjectChangedError(this.location(key), { cause: error });
+      throw error;
+    }
+  }
+
+  /** The object's ETag, which If-Match then requires of a write, once its bytes are found to be `expected`. */
+  private async etagHolding(key: string, expected: Uint8Array, options: RequestOptions): Promise<string> {
+    const held = await this.send(key, async () => {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), withSignal(options));
+      return { bytes: (await response.Body?.transformToByteArray()) ?? new Uint8Array(), etag: response.ETag };
+    }).catch((error: unknown) => {
+      throw error instanceof ObjectNotFoundError ? new ObjectChangedError(this.location(key), { cause: error }) : error;
+    });
+    if (Buffer.compare(held.bytes, expected) !== 0) throw new ObjectChangedError(this.location(key));
+    if (held.etag === undefined) throw new StoreError('invalid', this.location(key), 'the server sent no ETag, which a conditional write needs');
+    return held.etag;
   }
 
   async delete(key: string, options: RequestOptions = {}): Promise<void> {
@@ -206,7 +226,7 @@ export function classify(error: unknown): StoreErrorKind {
   const { name = '', code = '', message = '', $metadata } = (error ?? {}) as SdkError;
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) return 'not-found';
-  if (name === 'PreconditionFailed' || status === 412) return 'exists';
+  if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412) return 'exists';
   if (status === 403 || status === 401 || deniedNames.has(name)) return 'denied';
   if (name === 'SlowDown' || name === 'Throttling' || name === 'ThrottlingException' || status === 429 || status === 503) return 'throttled';
   if (name === 'TimeoutError' || name === 'RequestTimeout' || code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) return 'timeout';

@@ -11,15 +11,17 @@ import { join } from 'node:path';
 export const abandonedAfterMs = 60 * 60 * 1000;
 
 /**
- * Whether a file is such a temporary file: named as writers name them, not merely holding
- * ".partial-" (a mirror's "storm.partial-review.txt" is an object, which a listing would hide, then remove).
+ * Whether a file is such a temporary file, or a folder store's lock (store/folder-lock.ts): named
+ * as writers name them, not merely holding ".partial-" (a mirror's "storm.partial-review.txt" is
+ * an object, which a listing would hide, then remove).
  */
 export function isTemporary(name: string): boolean {
-  return /\.partial-\d+-[0-9a-z]*$/.test(name);
+  return /\.partial-(\d+-[0-9a-z]*|lock(-[0-9a-f]+)?)$/.test(name);
 }
 
-/** Removes a temporary file that was abandoned; a folder it cannot write in keeps it. */
+/** Removes a temporary file that was abandoned; a folder it cannot write in keeps it. Not a lock: only its waiters may break it. */
 export async function removeIfAbandoned(path: string): Promise<void> {
+  if (path.endsWith('.partial-lock')) return;
   try {
     if (Date.now() - (await stat(path)).mtimeMs >= abandonedAfterMs) await rm(path, { force: true });
   } catch {

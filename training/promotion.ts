@@ -5,7 +5,7 @@
  */
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { modelConfig, normalizationConfig } from '../model/config.js';
-import { listVersions, loadVersion, previouslyPromoted, promotedVersion, promoteVersion, readManifest, rollBackTo, type ModelManifest } from '../model/versions.js';
+import { listVersions, loadVersion, previouslyPromoted, promotedVersion, promoteVersion, readManifest, rollBackTo, VersionBeingDeleted, type ModelManifest } from '../model/versions.js';
 import { differingSetting } from '../pipelines/model-slot.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -75,7 +75,15 @@ export async function promoteChecked(models: ObjectStore, modelId: string, { for
   const replaced = await currentlyPromoted(models, force);
   const manifest = await readManifest(models, modelId);
   await requireSwappable(models, manifest, replaced, force);
-  await promoteVersion(models, modelId);
+  // The checks hold against `replaced`: a version promoted since (a trainer concluding its run, another operator) is not overruled unchecked.
+  const changed = await promoteVersion(models, modelId, '', (now) => {
+    const promotedNow = now instanceof Error ? undefined : now?.modelId;
+    if (promotedNow === replaced || promotedNow === modelId) return undefined;
+    return `${models.url}/promoted.json changed while ${modelId} was checked: ${promotedNow ?? 'no version'} is promoted now, not ${replaced ?? 'none'}; nothing promoted (model promote ${modelId} again checks it against ${promotedNow ?? 'none'})`;
+  }).catch((error: Error) => {
+    throw error instanceof VersionBeingDeleted ? new PromotionRefused(error.message) : error;
+  });
+  if (changed !== undefined) throw new PromotionRefused(changed);
   return { manifest, replaced: replaced ?? null, previous: (await previouslyPromoted(models)) ?? [] };
 }
 
@@ -97,7 +105,9 @@ export async function rollBack(models: ObjectStore, { force }: PromotionOptions)
     if (reason === undefined) {
       const manifest = await readManifest(models, modelId);
       await requireSwappable(models, manifest, current, force);
-      await rollBackTo(models, modelId);
+      await rollBackTo(models, modelId, current).catch((error: Error) => {
+        throw new PromotionRefused(`cannot roll back: ${error.message}`);
+      });
       return { manifest, replaced: current, previous: (await previouslyPromoted(models)) ?? [], skipped };
     }
     skipped.push({ modelId, reason });

@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { deleteVersion, readManifest, readPromoted } from '../model/versions.js';
+import { changePromoted, deleteVersion, readManifest, readPromoted, type Promoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -93,37 +93,44 @@ async function versionFolders(models: ObjectStore): Promise<{ complete: string[]
 }
 
 /**
- * Deletes the versions `planned` found unneeded, each after reading promoted.json again: one
- * promoted meanwhile (by hand, or by a trainer concluding its run) is kept. A version saved
- * meanwhile is in no plan. `done` hears what became of each one planned for deletion as soon as
- * it is decided, so that a failure part way leaves no doubt about those before it.
+ * Deletes the versions `planned` found unneeded. Each is first named in promoted.json as the
+ * version being deleted ("deleting"), by a write conditional on promoted.json holding what was
+ * read (model/versions.ts changePromoted): a promotion (by hand, or by a trainer concluding its
+ * run) either came first, and the version, needed now, is kept, or comes after, and is refused
+ * for that version. A version saved meanwhile is in no plan. `done` hears what became of each one
+ * planned for deletion as soon as it is decided, so that a failure part way leaves no doubt
+ * about those before it. At the end promoted.json names none: nor one a prune stopped part way named.
  */
 export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[], done: (fate: VersionFate) => void): Promise<void> {
-  let seen: string | undefined;
-  let needed = new Map<string, string>();
   for (const fate of planned.filter(({ keptBecause }) => keptBecause.length === 0)) {
-    const promoted = await promotion(models);
-    if (JSON.stringify(promoted) !== seen) {
-      seen = JSON.stringify(promoted);
-      needed = await neededByConsumers(models, promoted);
-    }
-    const reason = needed.get(fate.modelId);
-    if (reason !== undefined) {
-      done({ ...fate, keptBecause: [`${reason} (since this prune began)`] });
+    let neededBecause: string | undefined;
+    await changePromoted(models, async (now) => {
+      const promoted = required(models, now);
+      neededBecause = (await neededByConsumers(models, promoted)).get(fate.modelId);
+      return neededBecause === undefined ? { ...promoted, deleting: fate.modelId } : undefined;
+    });
+    if (neededBecause !== undefined) {
+      done({ ...fate, keptBecause: [`${neededBecause} (since this prune began)`] });
       continue;
     }
     await deleteVersion(models, fate.modelId);
     done(fate);
   }
+  await changePromoted(models, (now) => {
+    if (now instanceof Error || now?.deleting === undefined) return undefined;
+    const { deleting: _, ...promoted } = now;
+    return promoted;
+  });
 }
 
 /** promoted.json, refusing when it is missing or unreadable: it alone says which versions consumers may fall back to. */
-async function promotion(models: ObjectStore): Promise<{ modelId: string; previous?: string[] }> {
-  let promoted;
-  try {
-    promoted = await readPromoted(models);
-  } catch (error) {
-    const message = (error as Error).message;
+async function promotion(models: ObjectStore): Promise<Promoted> {
+  return required(models, await readPromoted(models).catch((error: Error) => error));
+}
+
+function required(models: ObjectStore, promoted: Promoted | undefined | Error): Promoted {
+  if (promoted instanceof Error) {
+    const message = promoted.message;
     throw new PruneRefused(`${message.includes('promoted.json') ? message : `${models.url}/promoted.json: ${message}`}: which versions consumers may fall back to is unknown, so nothing is deleted (model promote ID rewrites it)`);
   }
   if (promoted === undefined) throw new PruneRefused(`no version is promoted in ${models.url} (no promoted.json): which versions consumers need is unknown, so nothing is deleted`);

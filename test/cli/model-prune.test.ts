@@ -106,7 +106,7 @@ describe('hrrr-embed model prune refuses what it cannot know, deleting nothing',
   it('refuses an unreadable promoted.json, a missing one, an unreadable run record and a --keep naming no version; exit status 1', async () => {
     const store = new FolderStore(join(work, 'refusals'));
     await storeOfEveryKind(store);
-    const cases: Array<[() => Promise<void>, string[], RegExp]> = [
+    const cases: Array<[() => Promise<unknown>, string[], RegExp]> = [
       [() => store.put('promoted.json', new TextEncoder().encode('{"modelId": 7}')), [], /promoted\.json: modelId is not a version id .*: which versions consumers may fall back to is unknown, so nothing is deleted/],
       [() => store.put('promoted.json', new TextEncoder().encode('{"modelId": "old3", "prev')), [], /promoted\.json: not JSON .*so nothing is deleted/],
       [() => store.delete('promoted.json'), [], /no version is promoted in file:.* \(no promoted\.json\).*nothing is deleted/],

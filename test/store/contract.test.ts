@@ -1,18 +1,19 @@
-import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
+import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError } from '../../store/errors.js';
 import { FallbackStore } from '../../store/fallback.js';
 import { FolderStore } from '../../store/folder.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { openStore } from '../../store/open.js';
-import { S3Store } from '../../store/s3.js';
+import { classify, S3Store } from '../../store/s3.js';
 import { storeKinds } from '../support/stores.js';
 import { testCredentials } from '../../infra/s3-server.js';
 
@@ -84,6 +85,26 @@ for (const kind of setup.kinds) {
       assert.equal(race.filter(({ status }) => status === 'fulfilled').length, 1);
       assert.ok(race.every((result) => result.status === 'fulfilled' || result.reason instanceof ObjectExistsError));
       assert.deepEqual(await keys(store, 'lease/'), ['lease/1', 'lease/2']);
+    });
+
+    it('with ifHolds, writes only while the object holds the bytes given: one written or deleted since, or never there, is refused with ObjectChangedError naming the key, and left as it is', async () => {
+      await store.put('pointer', bytes('v1'));
+      const read = await store.get('pointer');
+      await store.put('pointer', bytes('v2'), { ifHolds: read });
+      assert.equal(text(await store.get('pointer')), 'v2');
+      const changed = (error: unknown) => error instanceof ObjectChangedError && error.kind === 'changed' && !error.retriable && error.message.includes(`${store.url}/pointer`);
+      // Still holding v1's bytes: another writer's v2 came between.
+      await assert.rejects(store.put('pointer', bytes('v3'), { ifHolds: read }), changed);
+      assert.equal(text(await store.get('pointer')), 'v2');
+      await store.delete('pointer');
+      await assert.rejects(store.put('pointer', bytes('v3'), { ifHolds: bytes('v2') }), changed);
+      assert.equal(await store.head('pointer'), undefined);
+      await assert.rejects(store.put('never/there', bytes('x'), { ifHolds: bytes('') }), (error: unknown) => error instanceof ObjectChangedError && error.message.includes('never/there'));
+      assert.deepEqual(await keys(store, 'never/'), []);
+      // Created meanwhile, where the writer read nothing: ifAbsent is the condition.
+      await store.put('pointer', bytes('theirs'));
+      await assert.rejects(store.put('pointer', bytes('mine'), { ifAbsent: true }), ObjectExistsError);
+      assert.equal(text(await store.get('pointer')), 'theirs');
     });
 
     it('keeps a key as written, spaces and unicode included, and never lets two keys name one object: a key the store cannot hold as it is, it refuses', async () => {
@@ -186,7 +207,44 @@ describe('folder store specifics', () => {
   });
 });
 
+describe('folder store compare-and-swap', () => {
+  let store: FolderStore;
+  let folder: string;
+  before(async () => {
+    store = (await setup.kinds[0]!.create()) as FolderStore;
+    folder = fileURLToPath(store.url);
+  });
+
+  it('of many writers holding the same read at once, exactly one wins and the others are refused', async () => {
+    await store.put('promoted', bytes('0'));
+    const read = await store.get('promoted');
+    const race = await Promise.allSettled(['a', 'b', 'c', 'd', 'e', 'f'].map((who) => store.put('promoted', bytes(who), { ifHolds: read })));
+    assert.equal(race.filter(({ status }) => status === 'fulfilled').length, 1);
+    assert.ok(race.every((result) => result.status === 'fulfilled' || result.reason instanceof ObjectChangedError));
+    assert.deepEqual(await readdir(folder).then((names) => names.filter((name) => name.startsWith('promoted'))), ['promoted'], 'a lock or temporary file was left');
+  });
+});
+
 describe('S3 store specifics (moto server)', () => {
+  it('the server refuses a write whose If-Match names an ETag the object no longer has (412), or an object no longer there (404): what ifHolds relies on between its read and its write', async () => {
+    const bucket = await setup.kinds[1]!.create();
+    const client = setup.server.client();
+    const Bucket = bucket.url.slice('s3://'.length);
+    try {
+      const { ETag: first } = await client.send(new PutObjectCommand({ Bucket, Key: 'pointer', Body: 'v1' }));
+      await client.send(new PutObjectCommand({ Bucket, Key: 'pointer', Body: 'v2' }));
+      const stale = await client.send(new PutObjectCommand({ Bucket, Key: 'pointer', Body: 'v3', IfMatch: first })).catch((error: unknown) => error);
+      assert.equal(classify(stale), 'exists', String(stale));
+      assert.equal(text(await bucket.get('pointer')), 'v2');
+      await bucket.delete('pointer');
+      const gone = await client.send(new PutObjectCommand({ Bucket, Key: 'pointer', Body: 'v3', IfMatch: first })).catch((error: unknown) => error);
+      assert.equal(classify(gone), 'not-found', String(gone));
+      assert.equal(await bucket.head('pointer'), undefined);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('lists past a page: pagination by continuation token returns every key once', async () => {
     const store = (await setup.kinds[1]!.create()) as S3Store;
     const expected = Array.from({ length: 25 }, (_, i) => `page/${String(i).padStart(3, '0')}`);

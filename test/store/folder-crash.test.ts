@@ -72,6 +72,37 @@ describe('a folder store after a put killed mid-write in a folder no one lists (
   });
 });
 
+describe('a folder store after a process was killed inside a compare-and-swap, holding the object\'s lock', () => {
+  it('lists no object for the lock, waits for it while it may be held, and breaks it once older than 30 s: a conditional write then goes through', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-lock-'));
+    folders.push(folder);
+    const store = new FolderStore(folder);
+    await store.put('promoted.json', new TextEncoder().encode('old'));
+    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'lock-child.js'), join(folder, 'promoted.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => data.toString().includes('held') && resolve());
+      child.on('close', () => reject(new Error('the lock holder ended before it held the lock')));
+    });
+    const ended = new Promise((resolve) => child.on('close', resolve));
+    child.kill('SIGKILL');
+    await ended;
+    assert.deepEqual(await readdir(folder), ['promoted.json', 'promoted.json.partial-lock']);
+    const keys = [];
+    for await (const { key } of store.list('')) keys.push(key);
+    assert.deepEqual(keys, ['promoted.json']);
+
+    let written = false;
+    const writing = store.put('promoted.json', new TextEncoder().encode('new'), { ifHolds: new TextEncoder().encode('old') }).then(() => (written = true));
+    await sleep(200);
+    assert.equal(written, false, 'wrote past a lock that may still be held');
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(join(folder, 'promoted.json.partial-lock'), longAgo, longAgo);
+    await writing;
+    assert.equal(new TextDecoder().decode(await store.get('promoted.json')), 'new');
+    assert.ok(!(await readdir(folder)).includes('promoted.json.partial-lock'));
+  });
+});
+
 describe('a file in a folder store whose name only holds ".partial-"', () => {
   it('is an object like any other: listed, and never removed by a listing, also in a folder linked from outside', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-partial-'));

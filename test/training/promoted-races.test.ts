@@ -1,0 +1,154 @@
+/**
+ * The writers of promoted.json racing each other: another write lands between one writer's read of
+ * promoted.json and its write, each race made to happen at that moment by a store that runs the
+ * competing write right after a chosen read of promoted.json, before handing back what it read.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../../model/autoencoder.js';
+import { selectBackend } from '../../model/backends.js';
+import { changePromoted, listVersions, promotedVersion, promoteVersion, readPromoted, saveVersion } from '../../model/versions.js';
+import { silentLogger } from '../../stages/stage.js';
+import type { ObjectStore } from '../../store/object-store.js';
+import { promoteChecked, PromotionRefused, rollBack } from '../../training/promotion.js';
+import { deleteUnneeded, planPrune } from '../../training/pruning.js';
+import { retrain } from '../../training/retrain.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
+import { storeKinds } from '../support/stores.js';
+import { smallFresh, smallRun } from './fixtures.js';
+import { smallShards } from './memory-shards.js';
+
+const stores = await storeKinds();
+let small: Autoencoder;
+before(async () => {
+  await selectBackend('cpu', 'training', silentLogger);
+  small = createAutoencoder({ config: SMALL_CONFIG });
+});
+after(async () => {
+  disposeAutoencoder(small);
+  await stores.stop();
+});
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
+
+/**
+ * `inner`, except that once `arm` is called, the next read of promoted.json runs `compete` on
+ * `inner` after reading it and before handing back what it read: a write that lands between
+ * the reader's read and its write.
+ */
+function racingStore(inner: ObjectStore): { store: ObjectStore; arm: (compete: () => Promise<unknown>) => void; raced: () => boolean } {
+  let competing: (() => Promise<unknown>) | undefined;
+  let raced = false;
+  const store: ObjectStore = {
+    url: inner.url,
+    list: (prefix, options) => inner.list(prefix, options),
+    head: (key, options) => inner.head(key, options),
+    async get(key, options) {
+      const read = inner.get(key, options).then((bytes) => ({ bytes }), (error: unknown) => ({ error }));
+      if (key === 'promoted.json' && competing) {
+        const compete = competing;
+        competing = undefined;
+        await read;
+        await compete();
+        raced = true;
+      }
+      const result = await read;
+      if ('error' in result) throw result.error;
+      return result.bytes;
+    },
+    put: (key, body, options) => inner.put(key, body, options),
+    delete: (key, options) => inner.delete(key, options),
+  };
+  return { store, arm: (compete) => void (competing = compete), raced: () => raced };
+}
+
+for (const kind of stores.kinds) {
+  describe(`promoted.json written by two at once: ${kind.name}`, () => {
+    it("a trainer concluding its run does not overrule a version promoted by hand between its read of promoted.json and its write: saved, not promoted", async () => {
+      const models = await kind.create();
+      await saveVersion(models, small, { modelId: 'by-hand' });
+      const { store, arm, raced } = racingStore(models);
+      let confirmations = 0;
+      // The third confirmation comes right before promoting: the operator's promotion lands in the trainer's read of promoted.json.
+      const confirmLease = async () => {
+        if (++confirmations === 3) arm(() => promoteVersion(models, 'by-hand'));
+      };
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      const result = await retrain(smallRun(store, smallShards(4, 4), { fresh: smallFresh(), runId: 'racing', steps: 4, stepsPerCheckpoint: 4, confirmLease, log }));
+      assert.ok(raced(), 'the competing promotion never ran');
+      assert.ok(warnings.some((message) => /promoted\.json was written by another between this run's read of it and its write: decided again/.test(message)), warnings.join('\n'));
+      assert.equal(result.promoted, false, result.reason);
+      assert.match(result.reason, /but by-hand was promoted meanwhile: saved, not promoted/);
+      assert.equal(await promotedVersion(models), 'by-hand');
+      assert.ok((await listVersions(models)).includes(result.modelId));
+    });
+
+    it('model promote refuses, naming what changed, when a trainer promotes another version between its read of promoted.json and its write; the trainer\'s stays promoted', async () => {
+      const models = await kind.create();
+      for (const id of ['first', 'by-hand', 'trained']) await saveVersion(models, small, { modelId: id });
+      await promoteVersion(models, 'first');
+      const { store, arm, raced } = racingStore(models);
+      let reads = 0;
+      // Its first read decides what the checks are made against; the second is the one its write is conditional on.
+      const counting: ObjectStore = { ...store, get: (key, options) => (key === 'promoted.json' && ++reads === 2 && arm(() => promoteVersion(models, 'trained')), store.get(key, options)) };
+      await assert.rejects(promoteChecked(counting, 'by-hand', { force: false }), (error: unknown) => error instanceof PromotionRefused && /promoted\.json changed while by-hand was checked: trained is promoted now, not first; nothing promoted/.test(error.message));
+      assert.ok(raced(), 'the competing promotion never ran');
+      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.previous]), ['trained', ['first']]);
+    });
+
+    it('model rollback refuses, naming what changed, when a trainer promotes another version between its read of promoted.json and its write; the trainer\'s stays promoted, the versions before it remembered', async () => {
+      const models = await kind.create();
+      for (const id of ['first', 'second', 'trained']) await saveVersion(models, small, { modelId: id });
+      await promoteVersion(models, 'first');
+      await promoteVersion(models, 'second');
+      const { store, arm, raced } = racingStore(models);
+      let reads = 0;
+      // It reads the promoted version, then those before it; the third read is the one its write is conditional on.
+      const counting: ObjectStore = { ...store, get: (key, options) => (key === 'promoted.json' && ++reads === 3 && arm(() => promoteVersion(models, 'trained')), store.get(key, options)) };
+      await assert.rejects(rollBack(counting, { force: false }), (error: unknown) => error instanceof PromotionRefused && /changed while rolling back from second: trained is promoted now; nothing rolled back/.test(error.message));
+      assert.ok(raced(), 'the competing promotion never ran');
+      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.previous]), ['trained', ['second', 'first']]);
+    });
+
+    it('model prune keeps a version promoted between its read of promoted.json and its deletion', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['old', 60], ['current', 59]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      const planned = await planPrune(models, { keepDays: 30, keep: [] });
+      assert.deepEqual(planned.filter(({ keptBecause }) => keptBecause.length === 0).map(({ modelId }) => modelId), ['old']);
+      const { store, arm, raced } = racingStore(models);
+      arm(() => promoteVersion(models, 'old'));
+      const fates: Array<[string, string[]]> = [];
+      await deleteUnneeded(store, planned, ({ modelId, keptBecause }) => fates.push([modelId, keptBecause]));
+      assert.ok(raced(), 'the competing promotion never ran');
+      assert.deepEqual(fates, [['old', ['promoted (since this prune began)']]]);
+      assert.deepEqual(await listVersions(models), ['current', 'old']);
+      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.deleting]), ['old', undefined]);
+    });
+
+    it('a promotion of a version that model prune deletes between the promotion\'s read of promoted.json and its write is refused: promoted.json never names a deleted version', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['old', 60], ['current', 59]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      const { store, arm, raced } = racingStore(models);
+      arm(async () => deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: [] }), () => {}));
+      await assert.rejects(promoteVersion(store, 'old'), /versions\/old\/manifest\.json/);
+      assert.ok(raced(), 'the competing prune never ran');
+      assert.deepEqual(await listVersions(models), ['current']);
+      assert.equal(await promotedVersion(models), 'current');
+    });
+
+    it('a version promoted.json names as being deleted (by a prune stopped part way) is not promoted, until a prune clears it', async () => {
+      const models = await kind.create();
+      for (const id of ['current', 'half-deleted']) await saveVersion(models, small, { modelId: id });
+      await promoteVersion(models, 'current');
+      await changePromoted(models, (now) => ({ ...(now as { modelId: string }), deleting: 'half-deleted' }));
+      await assert.rejects(promoteChecked(models, 'half-deleted', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version half-deleted is being deleted by model prune .*model prune --delete clears it/.test(error.message));
+      await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: [] }), () => {});
+      assert.equal((await readPromoted(models))?.deleting, undefined);
+      await promoteChecked(models, 'half-deleted', { force: false });
+      assert.equal(await promotedVersion(models), 'half-deleted');
+    });
+  });
+}
