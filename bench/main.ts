@@ -7,6 +7,7 @@ import { busBench, BUS_USAGE } from './bus.js';
 import { compactionBench, COMPACTION_USAGE } from './compaction.js';
 import { consumerBench, CONSUMER_USAGE } from './consumer.js';
 import { decodeBench, DECODE_USAGE } from './decode.js';
+import { folderPutBench, FOLDER_PUT_USAGE } from './folder-put.js';
 import { modelBench, MODEL_USAGE } from './model.js';
 import { shardsBench, SHARDS_USAGE } from './shards.js';
 import { trainBench, TRAIN_USAGE } from './train.js';
@@ -64,6 +65,12 @@ const BENCHMARKS: Record<string, Benchmark> = {
     summary: 'shard compaction on a real S3-compatible server: objects, requests and read time of hourly shards against day shards',
     usage: COMPACTION_USAGE,
     run: compactionBench,
+    cleansUpAtExit: true,
+  },
+  'folder-put': {
+    summary: "what syncing the folder after the rename costs a folder store's put, by object size, beside the put without it",
+    usage: FOLDER_PUT_USAGE,
+    run: folderPutBench,
     cleansUpAtExit: true,
   },
   train: {

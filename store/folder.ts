@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import { withFileLock } from './folder-lock.js';
 import { makeFolder } from './make-folder.js';
+import { syncFolder } from './sync-folder.js';
 import { isTemporary, removeAbandonedIn, removeIfAbandoned } from './temporary-files.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
 
@@ -13,8 +14,9 @@ const maxReadBytes = 2 ** 31 - 1;
 
 /**
  * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
- * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name and are renamed into place, so
- * a reader never sees a half-written object; one a killed put left is removed by a later listing
+ * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name, synced, and are renamed into
+ * place, so a reader never sees a half-written object; the folder is synced then, so that the
+ * rename survives a power loss (a put resolves once both are on disk). One a killed put left is removed by a later listing
  * of its folder, or the first put of this store into it (a folder no one lists: progress/), once
  * abandoned (temporary-files.ts).
  */
@@ -105,6 +107,7 @@ export class FolderStore implements ObjectStore {
       if (options.ifAbsent) await link(temporary, path).finally(() => rm(temporary, { force: true }));
       else if (options.ifHolds) await withFileLock(path, () => this.renameIfHolds(key, path, temporary, options.ifHolds!), options.signal);
       else await rename(temporary, path);
+      await syncFolder(dirname(path));
     } catch (error) {
       // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
       await rm(temporary, { force: true }).catch(() => {});

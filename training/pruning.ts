@@ -123,6 +123,39 @@ export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[]
   });
 }
 
+/**
+ * Deletes the candidate a run stopped while saving (`modelId`: whole or not), fenced as a prune's
+ * deletion is: first named in promoted.json as the version being deleted, by a write conditional
+ * on promoted.json holding what was read, so that a promotion by hand of that candidate either
+ * came first (and it is kept) or is refused. Kept too when consumers need it (promoted now, or
+ * before: a fallback, a rollback's target), and when it cannot be marked: a prune marks another
+ * version, or there is no promoted.json yet and the candidate is whole (an incomplete one, which no
+ * promotion takes, is deleted). `model prune` deletes a kept one once unneeded. Returns why it was
+ * kept, or undefined once deleted.
+ */
+export async function deleteAbandonedCandidate(models: ObjectStore, modelId: string): Promise<string | undefined> {
+  let keptBecause: string | undefined;
+  await changePromoted(models, async (now) => {
+    if (now instanceof Error) throw now;
+    if (now === undefined) {
+      // Nothing to mark it in (a promoted.json naming no promoted version would be unreadable to
+      // consumers); but a promotion reads the version's manifest, which no one writes any more.
+      if (await models.head(`versions/${modelId}/manifest.json`)) keptBecause = 'no version is promoted yet, so promoted.json cannot mark it as being deleted, and it is whole: it could be promoted meanwhile';
+      return undefined;
+    }
+    keptBecause = now.deleting !== undefined && now.deleting !== modelId ? `promoted.json marks ${now.deleting} as being deleted by model prune` : (await neededByConsumers(models, now)).get(modelId);
+    return keptBecause === undefined ? { ...now, deleting: modelId } : undefined;
+  });
+  if (keptBecause !== undefined) return keptBecause;
+  await deleteVersion(models, modelId);
+  await changePromoted(models, (now) => {
+    if (now instanceof Error || now?.deleting !== modelId) return undefined;
+    const { deleting: _, ...promoted } = now;
+    return promoted;
+  });
+  return undefined;
+}
+
 /** promoted.json, refusing when it is missing or unreadable: it alone says which versions consumers may fall back to. */
 async function promotion(models: ObjectStore): Promise<Promoted> {
   return required(models, await readPromoted(models).catch((error: Error) => error));

@@ -12,7 +12,7 @@ import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../mode
 import { croppedShape, type ModelConfig, type NormalizationConfig } from '../model/config.js';
 import { reconstruct, sideBySide } from '../model/picture.js';
 import { compileForTraining, trainStep } from '../model/train.js';
-import { deleteVersion, loadVersion, newVersionId, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
+import { loadVersion, newVersionId, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
 import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -22,6 +22,7 @@ import { deleteCheckpoints, loadCheckpoint, readPointer, restoreOptimizer, saveC
 import { evaluateHeldOut, mean, quantile } from './evaluate.js';
 import { splitShards } from './held-out.js';
 import { lossCurvePicture } from './loss-curve.js';
+import { deleteAbandonedCandidate } from './pruning.js';
 import { promotionAnnouncement } from './announce.js';
 
 export interface RetrainOptions {
@@ -97,9 +98,10 @@ export async function retrain(given: RetrainOptions): Promise<RetrainResult> {
     return { runId, resumedAt: pointer.step, ...(await conclude(options, pointer, pointer.judged)) };
   }
   // Never promoted (a candidate is promoted once judged), unless by hand: then it stays.
-  if (pointer?.saving && (await promotedVersion(models)) !== pointer.saving) {
-    log.warn({ runId, modelId: pointer.saving }, 'the run stopped while saving its candidate: removing what it saved, to judge and save the candidate again');
-    await deleteVersion(models, pointer.saving);
+  if (pointer?.saving) {
+    const keptBecause = await deleteAbandonedCandidate(models, pointer.saving);
+    if (keptBecause === undefined) log.warn({ runId, modelId: pointer.saving }, 'the run stopped while saving its candidate: removed what it saved, to judge and save the candidate again');
+    else log.warn({ runId, modelId: pointer.saving, keptBecause }, 'the run stopped while saving its candidate: kept what it saved (model prune deletes it once unneeded); judging and saving the candidate again');
   }
   const run = pointer ? await resume(options, pointer) : await begin(options);
   const { plan, model } = run;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolder } from '../../store/make-folder.js';
+import { syncFolder } from '../../store/sync-folder.js';
 
 /** Replaces a small file whole: written beside it and synced, renamed over it, the folder synced. */
 export async function writeDurably(path: string, text: string): Promise<void> {
@@ -16,11 +17,5 @@ export async function writeDurably(path: string, text: string): Promise<void> {
     await rm(temporary, { force: true }).catch(() => {});
     throw error;
   }
-  // The rename itself is durable only once the folder's entry is on disk.
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await syncFolder(folder);
 }

@@ -25,16 +25,18 @@ describe('npm run bench', () => {
   it('lists every benchmark with its usage on --help', () => {
     const result = bench(['--help']);
     assert.equal(result.status, 0, result.stderr);
-    for (const name of ['decode', 'backfill', 'consumer', 'bus', 'model', 'shards', 'compaction', 'train']) assert.match(result.stdout, new RegExp(`^  ${name} .*\\n    npm run bench -- ${name}\\b`, 'm'), name);
+    for (const name of ['decode', 'backfill', 'consumer', 'bus', 'model', 'shards', 'compaction', 'train', 'folder-put']) assert.match(result.stdout, new RegExp(`^  ${name} .*\\n    npm run bench -- ${name}\\b`, 'm'), name);
   });
 
-  for (const name of ['decode', 'backfill', 'consumer', 'bus', 'model', 'shards', 'compaction', 'train']) {
+  for (const name of ['decode', 'backfill', 'consumer', 'bus', 'model', 'shards', 'compaction', 'train', 'folder-put']) {
     it(`${name}: an unknown option is a one-line usage error naming it`, () => assertUsageError(name, ['--bogus'], /--bogus/));
   }
 
   it('consumer and train: an unknown --device is a one-line usage error naming the devices', () => {
     for (const name of ['consumer', 'train']) assertUsageError(name, ['--device', 'tpu'], /"tpu".*known: auto/);
   });
+
+  it('folder-put: a size that is no whole number of bytes is a usage error', () => assertUsageError('folder-put', ['--sizes', '1024,7MB'], /--sizes/));
 
   it('shards: a --match that is no regular expression is a usage error', () => assertUsageError('shards', ['--match', '('], /--match/));
 

@@ -11,6 +11,7 @@ import { busBench } from '../../bench/bus.js';
 import { compactionBench } from '../../bench/compaction.js';
 import { consumerBench } from '../../bench/consumer.js';
 import { decodeBench } from '../../bench/decode.js';
+import { folderPutBench } from '../../bench/folder-put.js';
 import { modelBench } from '../../bench/model.js';
 import { shardsBench } from '../../bench/shards.js';
 import { trainBench } from '../../bench/train.js';
@@ -64,6 +65,7 @@ const BENCHMARKS: Record<string, Command> = {
   compaction: compactionBench,
   consumer: consumerBench,
   decode: decodeBench,
+  'folder-put': folderPutBench,
   model: modelBench,
   shards: shardsBench,
   train: trainBench,

@@ -47,15 +47,16 @@ async function keys(store: ObjectStore, prefix: string): Promise<string[]> {
 const crashPoints = [
   { when: 'deleting the previous checkpoint, once the pointer has moved', killAfter: '^delete training/run-1/checkpoints/000000002/model\\.json$' },
   { when: "saving its candidate: the weights written, not the version's manifest", killAfter: '^put versions/[^/]+/weights\\.bin$' },
-  { when: "saving its candidate: the version's manifest written, not the judgement", killAfter: '^put versions/[^/]+/manifest\\.json$' },
+  // Whole and unjudged, with nothing promoted: no promoted.json to mark its deletion in, and it could be promoted by hand meanwhile.
+  { when: "saving its candidate: the version's manifest written, not the judgement", killAfter: '^put versions/[^/]+/manifest\\.json$', keepsCandidate: true },
   { when: 'promoting: promoted.json written, not announced', killAfter: '^put promoted\\.json$' },
   { when: 'deleting its last checkpoint, once promoted', killAfter: '^delete training/run-1/checkpoints/000000004/model\\.json$' },
 ];
 
 for (const kind of setup.kinds) {
   describe(`a retraining run killed with SIGKILL and run again: ${kind.name}`, () => {
-    for (const { when, killAfter } of crashPoints) {
-      it(`killed while ${when}: one version, promoted and announced, and nothing of the run left behind`, async () => {
+    for (const { when, killAfter, keepsCandidate } of crashPoints) {
+      it(`killed while ${when}: ${keepsCandidate ? 'its half-saved candidate kept for model prune, and one version' : 'one version'}, promoted and announced, and nothing ${keepsCandidate ? 'else ' : ''}of the run left behind`, async () => {
         const store = await kind.create();
         const location = store.url.startsWith('file://') ? decodeURIComponent(new URL(store.url).pathname) : store.url;
         const killed = await runChild(location, killAfter);
@@ -67,10 +68,12 @@ for (const kind of setup.kinds) {
         assert.ok(result, 'the run again gave no result');
         assert.equal(result.promoted, true, result.reason);
 
-        assert.deepEqual(await listVersions(store), [result.modelId]);
+        const abandoned = keepsCandidate ? (await listVersions(store)).filter((id) => id !== result.modelId) : [];
+        assert.equal(abandoned.length, keepsCandidate ? 1 : 0);
+        assert.deepEqual((await listVersions(store)).sort(), [result.modelId, ...abandoned].sort());
         assert.equal(await promotedVersion(store), result.modelId);
         assert.ok([...killed.lines, ...resumed.lines].some((line) => line.announced === result.modelId), 'the promotion was never announced');
-        assert.deepEqual((await keys(store, 'versions/')).filter((key) => !key.startsWith(`versions/${result.modelId}/`)), [], 'objects of another version');
+        assert.deepEqual((await keys(store, 'versions/')).filter((key) => ![result.modelId, ...abandoned].some((id) => key.startsWith(`versions/${id}/`))), [], 'objects of another version');
         assert.deepEqual(await keys(store, 'training/run-1/checkpoints/'), [], "the run's checkpoints");
         assert.equal((await readPointer(store, 'run-1'))?.finished?.modelId, result.modelId);
       });

@@ -1,0 +1,88 @@
+/**
+ * A folder store's put is durable only once the folder's new entry is on disk too: the rename (or
+ * link) that puts the object in place must be followed by a sync of its folder, or a power loss
+ * may lose it. What cannot be seen from inside the process (no fs module is mocked) is watched as
+ * it happens: a child process puts objects under strace, and the system calls it made are read.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const folderStore = fileURLToPath(new URL('../../store/folder.js', import.meta.url));
+const traceable = spawnSync('strace', ['-f', '-o', '/dev/null', 'true']).status === 0;
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-sync-'));
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+interface Call {
+  name: string;
+  args: string;
+  result: number;
+}
+
+/** The system calls (of interest here) a child made, in order, each whole: strace -f splits a call that another thread interrupts into an unfinished and a resumed line. */
+async function traced(script: string): Promise<Call[]> {
+  const log = join(work, `trace-${Math.random().toString(36).slice(2)}`);
+  const child = spawnSync('strace', ['-f', '-o', log, '-e', 'trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const pending = new Map<string, string>();
+  const calls: Call[] = [];
+  for (const line of (await readFile(log, 'utf8')).split('\n')) {
+    const [, pid, rest] = /^(\d+)\s+(.*)$/.exec(line) ?? [];
+    if (pid === undefined || rest === undefined) continue;
+    let whole = rest;
+    const unfinished = /^(.*) <unfinished \.\.\.>$/.exec(rest);
+    if (unfinished) {
+      pending.set(pid, unfinished[1]!);
+      continue;
+    }
+    const resumed = /^<\.\.\. \w+ resumed>(.*)$/.exec(rest);
+    if (resumed) {
+      whole = (pending.get(pid) ?? '') + resumed[1]!;
+      pending.delete(pid);
+    }
+    const call = /^(\w+)\((.*)\)\s+=\s+(-?\d+)/.exec(whole);
+    if (call) calls.push({ name: call[1]!, args: call[2]!, result: Number(call[3]) });
+  }
+  return calls;
+}
+
+/** Whether the folder was opened and that descriptor synced after the object's name was put in it. */
+function folderSyncedAfterNaming(calls: Call[], folder: string, object: string): boolean {
+  const named = calls.findIndex(({ name, args, result }) => /^(rename|link)/.test(name) && result === 0 && args.includes(`"${object}"`));
+  if (named < 0) throw new Error(`no rename or link to ${object} was traced`);
+  const opened = new Set<number>();
+  const folderArgument = new RegExp(`"${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/?"`);
+  for (const { name, args, result } of calls.slice(named + 1)) {
+    if (name === 'openat' && result >= 0 && folderArgument.test(args)) opened.add(result);
+    if ((name === 'fsync' || name === 'fdatasync') && result === 0 && opened.has(Number(args))) return true;
+  }
+  return false;
+}
+
+describe('a folder store put survives a power loss', { skip: traceable ? false : 'strace cannot trace here' }, () => {
+  it('syncs the folder after moving the object into it: a plain put, a put if absent, and a put if it holds what was read', async () => {
+    const root = join(work, 'store');
+    const script = `
+      import { FolderStore } from ${JSON.stringify(folderStore)};
+      const store = new FolderStore(${JSON.stringify(root)});
+      const bytes = (text) => new TextEncoder().encode(text);
+      await store.put('plain/object.bin', bytes('one'));
+      await store.put('absent/object.bin', bytes('one'), { ifAbsent: true });
+      await store.put('holds/object.bin', bytes('one'));
+      await store.put('holds/object.bin', bytes('two'), { ifHolds: bytes('one') });
+    `;
+    const calls = await traced(script);
+    for (const folder of ['plain', 'absent']) assert.ok(folderSyncedAfterNaming(calls, join(root, folder), join(root, folder, 'object.bin')), `${folder}: the folder was not synced after the object was named in it`);
+    const holds = calls.filter(({ name, args }) => /^rename/.test(name) && args.includes(`"${join(root, 'holds', 'object.bin')}"`));
+    assert.equal(holds.length, 2);
+    assert.ok(folderSyncedAfterNaming(calls.slice(calls.indexOf(holds[1]!)), join(root, 'holds'), join(root, 'holds', 'object.bin')), 'holds: the folder was not synced after the conditional write');
+  });
+});
