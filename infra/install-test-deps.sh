@@ -4,6 +4,7 @@
 #   (tools, Python bindings, and the C library the decode benchmark compiles against);
 #   python3-venv for moto's virtual environment; Java 17 and Maven, which resolve and run the
 #   Apache Kafka broker the bus tests talk to; openssl, which makes the certificates of its TLS listener;
+#   strace, which watches a folder store sync its folder (test/store/folder-durability.test.ts);
 # - from PyPI: moto's S3-compatible server (install-moto.sh), pyarrow, which reads the shards
 #   written here as Arrow's reference implementation (install-pyarrow.sh), fastavro, which reads the
 #   topics' records as Python consumers do (install-fastavro.sh), prometheus_client, whose parser
@@ -15,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv openjdk-17-jre-headless maven openssl)
+packages=(libeccodes-tools python3-eccodes python3-numpy libeccodes-dev python3-venv openjdk-17-jre-headless maven openssl strace)
 
 missing=()
 for package in "${packages[@]}"; do
