@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AvroCodec } from '../../bus/avro/codec.js';
+import { topicNames } from '../../bus/bus.js';
+import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
+import type { RetrainRequest } from '../../bus/records.js';
+import { startBroker, testConsumerTiming, type TestBroker } from '../../infra/kafka/broker.js';
+import { silentLogger } from '../../stages/stage.js';
+import { retrainRequests } from '../../training/requests.js';
+
+let broker: TestBroker;
+let bus: KafkaBus;
+let admin: Admin;
+before(async () => {
+  broker = await startBroker();
+  bus = new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
+  admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+});
+after(async () => {
+  await admin?.disconnect();
+  await bus?.close();
+  await broker?.stop();
+});
+
+/** Sends a request for the model store "models", as a sender at `sentAt` would have (record time and requestedAt). */
+async function ask(codec: AvroCodec, reason: string, sentAt = new Date()): Promise<void> {
+  const request: RetrainRequest = { requestedAt: sentAt, reason, force: false };
+  const { topic, record } = await codec.encode('retrainRequests', 'models', request);
+  await bus.createTopic(topic);
+  await bus.produce(topic, [{ ...record, timestamp: sentAt }]);
+}
+
+/** The reasons of the requests a trainer of `group` hears (and handles) until it has heard `count`, or for 20 s. */
+async function heard(codec: AvroCodec, group: string, count: number): Promise<string[]> {
+  const reasons: string[] = [];
+  const stop = new AbortController();
+  const timeout = setTimeout(() => stop.abort(), 20_000);
+  await retrainRequests(bus, codec, 'models', group, silentLogger)(stop.signal, (trigger) => {
+    reasons.push(trigger.reason);
+    void trigger.handled?.();
+    if (reasons.length === count) stop.abort();
+  });
+  clearTimeout(timeout);
+  return reasons;
+}
+
+describe("the trainer's place on retrain-requests when Kafka no longer has it", () => {
+  it("requests still retained are heard when retention deleted the group's place (its offset fell below the log start)", async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('retained.') });
+    const topic = codec.topics.retrainRequests;
+    for (const reason of ['done', 'deleted', 'retained']) await ask(codec, reason);
+    // The group had done the first; retention then deleted the second, sent while its trainers were down.
+    await admin.setOffsets({ groupId: 'trainer-retained', topic, partitions: [{ partition: 0, offset: '1' }] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2' }] });
+    assert.deepEqual(await heard(codec, 'trainer-retained', 1), ['retained']);
+  });
+
+});
