@@ -124,9 +124,9 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   /**
-   * Commits, for each partition given that the group has no offset of, the topic's end now: where
-   * a consumer that does not read from the beginning starts; kafkajs, which began at the topic's
-   * first record, is sent there. Its READ on the group and the topics allows both lookups (READ
+   * Commits, for each partition given that the group has no offset of, the topic's end now (where
+   * a consumer that does not read from the beginning starts), or its first record of lookBackMs
+   * since; kafkajs, which began at the topic's first record, is sent there. Its READ on the group and the topics allows both lookups (READ
    * implies DESCRIBE).
    */
   private async commitStart(assignment: Record<string, number[]>): Promise<void> {
@@ -137,8 +137,11 @@ export class KafkaConsumer implements BusConsumer {
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.options.group, topics: Object.keys(assignment) })) {
         const unset = partitions.filter(({ partition, offset }) => offset === '-1' && assignment[topic]?.includes(partition));
         if (unset.length === 0) continue;
-        const ends = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, high]));
-        for (const { partition } of unset) starts.push({ topic, partition, offset: ends.get(partition)! });
+        const { lookBackMs } = this.options;
+        // By timestamp: the first record written since, or the end where none was.
+        const places = lookBackMs === undefined ? (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })) : await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
+        const byPartition = new Map(places.map(({ partition, offset }) => [partition, offset]));
+        for (const { partition } of unset) starts.push({ topic, partition, offset: byPartition.get(partition)! });
       }
       if (starts.length > 0) await this.consumer.commitOffsets(starts);
       for (const start of starts) {

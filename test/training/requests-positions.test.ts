@@ -57,4 +57,17 @@ describe("the trainer's place on retrain-requests when Kafka no longer has it", 
     assert.deepEqual(await heard(codec, 'trainer-retained', 1), ['retained']);
   });
 
+  it('a request sent within the last day while no trainer ran is heard when the group has no offsets (they expired); an older one is not', async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('expired.') });
+    const topic = codec.topics.retrainRequests;
+    const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+    // The group's last trainer did a request 8 days ago; none ran since.
+    await ask(codec, 'done', hoursAgo(8 * 24));
+    await admin.setOffsets({ groupId: 'trainer-expired', topic, partitions: [{ partition: 0, offset: '1' }] });
+    await ask(codec, 'stale', hoursAgo(25));
+    await ask(codec, 'recent', hoursAgo(1));
+    // No member for offsets.retention.minutes: Kafka removed the group's offsets, as this does at once.
+    await admin.deleteGroups(['trainer-expired']);
+    assert.deepEqual(await heard(codec, 'trainer-expired', 1), ['recent']);
+  });
 });
