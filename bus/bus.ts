@@ -65,11 +65,10 @@ export interface ConsumerOptions {
    */
   commitStart?: boolean;
   /**
-   * With commitStart, on Kafka: the place committed is the first record written (by its timestamp)
-   * at most this long before, not the end of the topic. Kafka forgets a group's offsets once it
-   * has had no member for offsets.retention.minutes (7 days by default), and a group back after
-   * that cannot be told from a new one: the records of that time would be skipped. The file bus
-   * keeps a group's offsets for good, and a new group starts at the end there.
+   * With commitStart: the place committed is the first record written (by its timestamp) at most
+   * this long before, not the end of the topic. Kafka forgets a group's offsets once it has had no
+   * member for offsets.retention.minutes (7 days by default), and a group back after that cannot
+   * be told from a new one: the records of that time would be skipped.
    */
   lookBackMs?: number;
   /**
