@@ -65,6 +65,13 @@ export interface ConsumerOptions {
    */
   commitStart?: boolean;
   /**
+   * With commitStart: the place committed is the first record written (by its timestamp) at most
+   * this long before, not the end of the topic. Kafka forgets a group's offsets once it has had no
+   * member for offsets.retention.minutes (7 days by default), and a group back after that cannot
+   * be told from a new one: the records of that time would be skipped.
+   */
+  lookBackMs?: number;
+  /**
    * Called each time the consumer has joined its group and been given its partitions (on Kafka,
    * again after each rebalance); the file bus, which has no group protocol, calls it once, when
    * the consumer first opens the topics' partitions.

@@ -148,6 +148,11 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
               // commits first publishes it, and the other finds the offset moved past it.
               const next = await transaction.committedOffset(events.group, record.topic, record.partition);
               if (next !== null && next > record.offset) return false;
+              // Kafka drops a group's offsets with its topic. None, for a record after the oldest
+              // kept, means the topic was created again under this consumer, which read on from its
+              // old place, past the new topic's records before this one. A consumer started again
+              // reads it from its start, as after a rebalance (kafkajs cannot be made to rejoin).
+              if (next === null && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
               for (const [topic, records] of outputs) await transaction.produce(topic, records);
               await transaction.commitConsumed(events.group, [record]);
               return true;
@@ -203,6 +208,13 @@ async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Pr
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
     }
   }
+}
+
+function topicCreatedAgain(group: string, { topic, partition, offset }: ConsumedRecord): Error {
+  return new Error(
+    `events topic ${JSON.stringify(topic)} partition ${partition}: consumer group ${JSON.stringify(group)} has no offset there, and records before this one (offset ${offset}) were never done: ` +
+      'the topic was deleted and created again while this consumer ran, and it read on from its old place. Ending, with nothing committed: started again, it reads the new topic from its start',
+  );
 }
 
 function isTransactional(bus: TopicBus): bus is TransactionalBus {

@@ -13,6 +13,13 @@ export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelSt
 }
 
 /**
+ * How far back a trainer group with no offsets (a new group, or one whose offsets Kafka forgot
+ * after its trainers were all down for offsets.retention.minutes) hears requests: those sent
+ * while no trainer ran, and not older ones, maybe long since done.
+ */
+export const requestLookBackMs = 24 * 3_600_000;
+
+/**
  * The trainer's reader of retrain-requests, as consumer group `group`: each request for
  * `modelStore` (keyed by its URL, or by nothing) becomes a trigger; one keyed by another store is
  * passed over, since trainers of several stores may share the topic (a forced request for one
@@ -28,7 +35,7 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, modelStore: str
     const topic = codec.topics.retrainRequests;
     await bus.createTopic(topic);
     // commitStart: a trainer that dies in its first run, before any commit, leaves its request to the next one.
-    const consumer = bus.consumer({ group, topics: [topic], commitStart: true });
+    const consumer = bus.consumer({ group, topics: [topic], commitStart: true, lookBackMs: requestLookBackMs });
     const commits = inOrderCommits(consumer);
     try {
       for await (const record of consumer.records(signal)) {

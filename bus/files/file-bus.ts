@@ -180,7 +180,8 @@ class FileConsumer implements BusConsumer {
 
   /**
    * Opens a reader for each partition not yet read: at the group's committed offset, else at the
-   * start or (partitions there when the consumer first looked, unless fromBeginning) at the end.
+   * start or (partitions there when the consumer first looked, unless fromBeginning) at the end,
+   * or at the first record of lookBackMs before.
    */
   private async openNewPartitions(): Promise<void> {
     for (const topic of this.options.topics) {
@@ -190,7 +191,9 @@ class FileConsumer implements BusConsumer {
         if (this.open.has(id)) continue;
         const committed = await this.offsets.next(topic, partition);
         const start = committed ?? (this.options.fromBeginning || !this.firstLook ? 0 : 'end');
-        const reader = await PartitionReader.at(this.bus.partitionPath(topic, partition), start);
+        const path = this.bus.partitionPath(topic, partition);
+        const { commitStart, lookBackMs } = this.options;
+        const reader = start === 'end' && commitStart && lookBackMs !== undefined ? await PartitionReader.since(path, new Date(Date.now() - lookBackMs)) : await PartitionReader.at(path, start);
         if (committed === undefined && this.options.commitStart) {
           await this.offsets.commit([{ topic, partition, offset: reader.offset }]).catch(async (error: unknown) => {
             await reader.close();

@@ -106,6 +106,20 @@ export class PartitionReader {
     }
   }
 
+  /** A reader at the first record written (by its timestamp) at `since` or later, or at the end if none was. */
+  static async since(path: string, since: Date): Promise<PartitionReader> {
+    const scanning = await PartitionReader.at(path, 0);
+    try {
+      for (let records = await scanning.read(); records.length > 0; records = await scanning.read()) {
+        const first = records.find(({ timestamp }) => timestamp >= since);
+        if (first) return await PartitionReader.at(path, first.offset);
+      }
+      return await PartitionReader.at(path, scanning.offset);
+    } finally {
+      await scanning.close();
+    }
+  }
+
   get offset(): number {
     return this.position.offset;
   }

@@ -44,6 +44,8 @@ export interface BusTransaction {
    * producer of its id, and Kafka completed their transactions before letting it start.
    */
   committedOffset(group: string, topic: string, partition: number): Promise<number | null>;
+  /** The offset of a partition's oldest record still kept (retention deletes those before it). */
+  oldestOffset(topic: string, partition: number): Promise<number>;
 }
 
 /** How many producers of one transactional id a transaction tries when each is fenced off in turn. */
@@ -210,6 +212,10 @@ export class KafkaBus implements TopicBus {
         const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
         const offset = Number(offsets?.partitions.find((entry) => entry.partition === partition)?.offset ?? -1);
         return offset >= 0 ? offset : null;
+      },
+      oldestOffset: async (topic, partition) => {
+        const admin = await this.admin.get();
+        return Number((await admin.fetchTopicOffsets(topic)).find((entry) => entry.partition === partition)?.low ?? 0);
       },
     };
   }

@@ -22,7 +22,7 @@ export class KafkaConsumer implements BusConsumer {
   private readonly heartbeatIntervalMs: number;
   /** With commitStart: the start of the partitions given at the last join, committed where the group had nothing. */
   private startCommitted: Promise<void> = Promise.resolve();
-  /** The offsets commitStart committed, by partition, until the partition's first record is handed out. */
+  /** The offsets commitStart committed, by partition, until the partition's first record from there is handed out. */
   private readonly committedStarts = new Map<string, bigint>();
 
   constructor(
@@ -92,7 +92,13 @@ export class KafkaConsumer implements BusConsumer {
     await this.consumer.connect().catch((error: unknown) => {
       throw unreachable(this.url, error);
     });
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? false }).catch((error: unknown) => {
+    // kafkajs's default place serves a partition the group has no offset for, and one whose offset
+    // the log no longer has (retention deleted the records up to it, or more): kafkajs then
+    // starts again there. With commitStart every partition gets its offset before its first record
+    // is handed out, so the default serves the second alone, where the oldest record still there
+    // is the first not done: from the end, the records kept after the lost ones would be skipped.
+    const fromBeginning = (this.options.fromBeginning ?? false) || (this.options.commitStart ?? false);
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning }).catch((error: unknown) => {
       // kafkajs names no topic; a cluster without automatic topic creation has none it was not given.
       if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
       throw new Error(`${this.url}: no topic ${this.options.topics.map((topic) => JSON.stringify(topic)).join(' or ')}, or this user may not DESCRIBE it (${(error as Error).message})`, { cause: error });
@@ -106,7 +112,7 @@ export class KafkaConsumer implements BusConsumer {
         const beating = setInterval(() => void heartbeat().catch(() => {}), this.heartbeatIntervalMs);
         try {
           await this.startCommitted;
-          await this.startNoLaterThan(topic, partition, message.offset);
+          if (this.beforeStart(topic, partition, message.offset)) return;
           await this.handoff.put(consumedRecord(topic, partition, message));
         } finally {
           clearInterval(beating);
@@ -118,9 +124,10 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   /**
-   * Commits, for each partition given that the group has no offset of, the topic's end now: where
-   * a consumer that does not read from the beginning starts. Its READ on the group and the topics
-   * allows both lookups (READ implies DESCRIBE).
+   * Commits, for each partition given that the group has no offset of, the topic's end now (where
+   * a consumer that does not read from the beginning starts), or its first record of lookBackMs
+   * since; kafkajs, which began at the topic's first record, is sent there. Its READ on the group and the topics allows both lookups (READ
+   * implies DESCRIBE).
    */
   private async commitStart(assignment: Record<string, number[]>): Promise<void> {
     const admin = this.kafka.admin();
@@ -130,28 +137,34 @@ export class KafkaConsumer implements BusConsumer {
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.options.group, topics: Object.keys(assignment) })) {
         const unset = partitions.filter(({ partition, offset }) => offset === '-1' && assignment[topic]?.includes(partition));
         if (unset.length === 0) continue;
-        const ends = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, high]));
-        for (const { partition } of unset) starts.push({ topic, partition, offset: ends.get(partition)! });
+        const { lookBackMs } = this.options;
+        // By timestamp: the first record written since, or the end where none was.
+        const places = lookBackMs === undefined ? (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })) : await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
+        const byPartition = new Map(places.map(({ partition, offset }) => [partition, offset]));
+        for (const { partition } of unset) starts.push({ topic, partition, offset: byPartition.get(partition)! });
       }
       if (starts.length > 0) await this.consumer.commitOffsets(starts);
-      for (const { topic, partition, offset } of starts) this.committedStarts.set(`${topic}/${partition}`, BigInt(offset));
+      for (const start of starts) {
+        this.committedStarts.set(`${start.topic}/${start.partition}`, BigInt(start.offset));
+        this.consumer.seek(start);
+      }
     } finally {
       await admin.disconnect();
     }
   }
 
   /**
-   * The first record of a partition whose start commitStart committed can come from before that
-   * start: this consumer had begun reading before the topic's end was looked up. The start is
-   * moved back to it before it is handed out, or a member that died with it would leave the next
-   * member to begin after it.
+   * Whether a record comes before the start commitStart committed for its partition: kafkajs read
+   * it before it was sent to the start, and it is passed over. The start is forgotten at the first
+   * record from it on.
    */
-  private async startNoLaterThan(topic: string, partition: number, offset: string): Promise<void> {
+  private beforeStart(topic: string, partition: number, offset: string): boolean {
     const key = `${topic}/${partition}`;
     const start = this.committedStarts.get(key);
-    if (start === undefined) return;
+    if (start === undefined) return false;
+    if (BigInt(offset) < start) return true;
     this.committedStarts.delete(key);
-    if (BigInt(offset) < start) await this.consumer.commitOffsets([{ topic, partition, offset }]);
+    return false;
   }
 }
 
