@@ -59,18 +59,16 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /**
    * On a partition the group has committed nothing for, commit the place this consumer starts
-   * reading it from, before handing out a record of it: a member that dies before its first commit
-   * leaves the next member that place, not the end of the topic by then (without fromBeginning,
-   * the records produced meanwhile, heard by the dead member, would never be heard again).
+   * reading it from, before handing out a record of it: the first record written (by its
+   * timestamp) at most `lookBackMs` before, or the end where none was. A member that dies before
+   * its first commit leaves the next member that place, not the end of the topic by then (the
+   * records produced meanwhile, heard by the dead member, would never be heard again). The look
+   * back is not optional: Kafka forgets a group's offsets once it has had no member for
+   * offsets.retention.minutes (7 days by default), and a group back after that cannot be told
+   * from a new one, whose records of that time would be skipped; and it covers the records
+   * produced between the join and the lookup of the place.
    */
-  commitStart?: boolean;
-  /**
-   * With commitStart: the place committed is the first record written (by its timestamp) at most
-   * this long before, not the end of the topic. Kafka forgets a group's offsets once it has had no
-   * member for offsets.retention.minutes (7 days by default), and a group back after that cannot
-   * be told from a new one: the records of that time would be skipped.
-   */
-  lookBackMs?: number;
+  commitStart?: { lookBackMs: number };
   /**
    * Called each time the consumer has joined its group and been given its partitions (on Kafka,
    * again after each rebalance); the file bus, which has no group protocol, calls it once, when

@@ -35,7 +35,7 @@ export function retrainRequests(bus: TopicBus, codec: AvroCodec, modelStore: str
     const topic = codec.topics.retrainRequests;
     await bus.createTopic(topic);
     // commitStart: a trainer that dies in its first run, before any commit, leaves its request to the next one.
-    const consumer = bus.consumer({ group, topics: [topic], commitStart: true, lookBackMs: requestLookBackMs });
+    const consumer = bus.consumer({ group, topics: [topic], commitStart: { lookBackMs: requestLookBackMs } });
     const commits = inOrderCommits(consumer);
     try {
       for await (const record of consumer.records(signal)) {

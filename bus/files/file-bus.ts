@@ -192,9 +192,9 @@ class FileConsumer implements BusConsumer {
         const committed = await this.offsets.next(topic, partition);
         const start = committed ?? (this.options.fromBeginning || !this.firstLook ? 0 : 'end');
         const path = this.bus.partitionPath(topic, partition);
-        const { commitStart, lookBackMs } = this.options;
-        const reader = start === 'end' && commitStart && lookBackMs !== undefined ? await PartitionReader.since(path, new Date(Date.now() - lookBackMs)) : await PartitionReader.at(path, start);
-        if (committed === undefined && this.options.commitStart) {
+        const { commitStart } = this.options;
+        const reader = start === 'end' && commitStart ? await PartitionReader.since(path, new Date(Date.now() - commitStart.lookBackMs)) : await PartitionReader.at(path, start);
+        if (committed === undefined && commitStart) {
           await this.offsets.commit([{ topic, partition, offset: reader.offset }]).catch(async (error: unknown) => {
             await reader.close();
             throw error;

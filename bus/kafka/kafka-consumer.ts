@@ -40,7 +40,7 @@ export class KafkaConsumer implements BusConsumer {
       // Which member reads which partitions, after each rebalance (a replica added or gone).
       log?.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, `joined consumer group ${options.group}`);
       if (options.commitStart) {
-        this.startCommitted = this.commitStart(payload.memberAssignment).catch((error: unknown) => {
+        this.startCommitted = this.commitStart(payload.memberAssignment, options.commitStart).catch((error: unknown) => {
           this.failure = new Error(`${url}: consumer group ${JSON.stringify(options.group)}: committing where it starts failed: ${(error as Error).message}`, { cause: error });
           this.handoff.close();
         });
@@ -97,7 +97,7 @@ export class KafkaConsumer implements BusConsumer {
     // starts again there. With commitStart every partition gets its offset before its first record
     // is handed out, so the default serves the second alone, where the oldest record still there
     // is the first not done: from the end, the records kept after the lost ones would be skipped.
-    const fromBeginning = (this.options.fromBeginning ?? false) || (this.options.commitStart ?? false);
+    const fromBeginning = (this.options.fromBeginning ?? false) || this.options.commitStart !== undefined;
     await this.consumer.subscribe({ topics: this.options.topics, fromBeginning }).catch((error: unknown) => {
       // kafkajs names no topic; a cluster without automatic topic creation has none it was not given.
       if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
@@ -124,12 +124,12 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   /**
-   * Commits, for each partition given that the group has no offset of, the topic's end now (where
-   * a consumer that does not read from the beginning starts), or its first record of lookBackMs
-   * since; kafkajs, which began at the topic's first record, is sent there. Its READ on the group and the topics allows both lookups (READ
-   * implies DESCRIBE).
+   * Commits, for each partition given that the group has no offset of, its first record written
+   * in the last `lookBackMs`, or its end where none was; kafkajs, which began at the topic's first
+   * record, is sent there. Its READ on the group and the topics allows both lookups (READ implies
+   * DESCRIBE).
    */
-  private async commitStart(assignment: Record<string, number[]>): Promise<void> {
+  private async commitStart(assignment: Record<string, number[]>, { lookBackMs }: { lookBackMs: number }): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -137,9 +137,8 @@ export class KafkaConsumer implements BusConsumer {
       for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.options.group, topics: Object.keys(assignment) })) {
         const unset = partitions.filter(({ partition, offset }) => offset === '-1' && assignment[topic]?.includes(partition));
         if (unset.length === 0) continue;
-        const { lookBackMs } = this.options;
         // By timestamp: the first record written since, or the end where none was.
-        const places = lookBackMs === undefined ? (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })) : await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
+        const places = await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
         const byPartition = new Map(places.map(({ partition, offset }) => [partition, offset]));
         for (const { partition } of unset) starts.push({ topic, partition, offset: byPartition.get(partition)! });
       }
