@@ -38,10 +38,15 @@ const commands: Record<string, { run: (args: string[], out: (line: string) => vo
   schemas: { run: schemasCommand, usage: schemasUsage },
 };
 
+/** The lines a command's usage begins with, one per subcommand (`model list ...`, `model promote ...`), without `usage: hrrr-embed`. */
+function synopsis(usage: string): string[] {
+  return usage.split('\n\n')[0]!.split('\n').map((line) => line.replace(/^(usage: | +)hrrr-embed /, ''));
+}
+
 const usage = `usage: hrrr-embed COMMAND [OPTIONS]
 
 commands:
-${Object.values(commands).map(({ usage: text }) => `  ${text.split('\n')[0]!.replace('usage: hrrr-embed ', '')}`).join('\n')}
+${Object.values(commands).map(({ usage: text }) => synopsis(text).map((line) => `  ${line}`).join('\n')).join('\n')}
 
 hrrr-embed COMMAND --help prints a command's options.
 exit codes: 0 done, 1 bad input or failure, 2 wrong command line.`;

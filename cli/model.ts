@@ -23,7 +23,7 @@ export const modelUsage = `usage: hrrr-embed model summary [--config FILE]
        hrrr-embed model prune --models LOC [--keep-days N] [--keep ID]... [--delete]
 
 summary: prints the autoencoder's layers (name, type, output shape, parameters), its parameter
-count and its configuration as one JSON document. FILE is JSON: {"model": {...}, "normalization": {...}}
+count and its configuration as one JSON line (jq . lays it out). FILE is JSON: {"model": {...}, "normalization": {...}}
 with any of the hyperparameters (inputHeight, inputWidth, cropping, downsample, nlayers,
 poolsize, numfilters, numdense, seed) and normalization settings (missingValue, clipMin, clipMax, scale);
 what is not given is the seed article's.
@@ -138,7 +138,7 @@ async function summaryCommand(config: string | undefined, out: (line: string) =>
       flopsPerImage: modelFlops(model),
       layers: summarizeLayers(model.autoencoder),
     };
-    out(JSON.stringify(summary, null, 2));
+    out(JSON.stringify(summary));
   } finally {
     disposeAutoencoder(model);
   }

@@ -60,6 +60,7 @@ ${kafkaSecurityUsage}
   --once             look once at what is there, then exit (batch jobs and tests)
   --model LOC        a model store: its promoted version, or --version ID (default: a fresh,
                      untrained model of the seed configuration, which raises no alerts)
+  --version ID       with --model: run version ID of it, pinned (no hot swap, no fallback)
   --device D         auto (default), tensorflow, webgpu, wasm or cpu
   --alert-threshold X  the reconstruction error that raises an alert, instead of the version's
   --events TOPIC     driven by object-created events (S3 notifications, plain or SNS-wrapped) on

@@ -64,8 +64,13 @@ export async function shardsCommand(args: string[], out: (line: string) => void)
     const from = options.from === undefined ? undefined : hourOption('--from', options.from, shardsUsage);
     const to = options.to === undefined ? undefined : hourOption('--to', options.to, shardsUsage);
     if (from && to && from > to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`, shardsUsage);
-    const catalog = openShardCatalog(open('store', options.store), options.prefix);
-    for (const manifest of await catalog.list({ field: options.field, ...(from && { from }), ...(to && { to }) })) out(JSON.stringify(manifest));
+    const store = open('store', options.store);
+    const manifests = await openShardCatalog(store, options.prefix).list({ field: options.field, ...(from && { from }), ...(to && { to }) });
+    for (const manifest of manifests) out(JSON.stringify(manifest));
+    if (manifests.length === 0) {
+      const within = from || to ? ` valid ${options.from ?? '...'} to ${options.to ?? '...'}` : '';
+      log.warn({ store: store.url, prefix: options.prefix, field: options.field }, `no complete shards of ${JSON.stringify(options.field)}${within} under ${store.url}/${options.prefix} (run keeps them in its --shards store, by default its --data folder: the demo's are in .work/demo/data)`);
+    }
     return;
   }
   only(['from', 'to'], 'list');

@@ -1,4 +1,5 @@
 import type { StageLogger } from '../stages/stage.js';
+import { ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { createAutoencoder, UNTRAINED, type Autoencoder } from './autoencoder.js';
 import { listVersions, loadVersion, previouslyPromoted, promotedVersion, readManifest, type ModelManifest } from './versions.js';
@@ -36,9 +37,18 @@ export async function openModel(store: ObjectStore | undefined, version: string 
     log.info({ modelVersion: manifest.modelId, createdAt: manifest.createdAt, trainingData: manifest.trainingData }, 'model loaded');
     return { model, id: store.url, manifest };
   } catch (error) {
+    if (version !== undefined && error instanceof ObjectNotFoundError) await refuseUnknownVersion(store, version, error);
     if (promoted === undefined || !fallBack) throw error;
     return loadEarlierThan(store, promoted, error, log);
   }
+}
+
+/** A pinned version whose manifest is missing: refused naming the versions there are, rather than the missing object. */
+async function refuseUnknownVersion(store: ObjectStore, version: string, missing: ObjectNotFoundError): Promise<void> {
+  const versions = await listVersions(store);
+  if (versions.includes(version)) return;
+  const known = versions.length === 0 ? 'it has none' : `its versions: ${versions.slice(-5).join(', ')}${versions.length > 5 ? ` and ${versions.length - 5} older` : ''}`;
+  throw new Error(`no model version ${version} in ${store.url} (${known}; hrrr-embed model list --models ${store.url} lists them)`, { cause: missing });
 }
 
 /**

@@ -92,8 +92,10 @@ export async function runIngest(config: IngestConfig, handlers: IngestHandlers, 
   // Every request in flight listens to the one shutdown signal: many listeners are expected.
   setMaxListeners(0, context.signal);
   const progress = await Progress.load(config.state, config.progressKey);
+  // Described before begin(), which marks the hour before a fresh start as its origin: "done through" it would be untrue.
+  const before = progress.describe();
   const from = progress.begin(config.from);
-  context.log.info({ progress: progress.describe(), from: formatHour(from), to: config.to && formatHour(config.to) }, 'ingest starting');
+  context.log.info({ progress: before, from: formatHour(from), to: config.to && formatHour(config.to) }, 'ingest starting');
   const summary: IngestSummary = { done: 0, gaps: 0, deadLetters: 0, failed: 0, bytesFetched: 0, doneThrough: null };
   const emit = (event: IngestEvent) => handlers.onEvent?.(event);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,19 @@ describe('the records read by fastavro, with the .avsc files alone', () => {
     const read = await readWithFastavro(bodies);
     assert.deepEqual(read[0], { value: 'kafka:events/0/\ufffd', unread: 0 });
     assert.deepEqual((read[1] as { value: { message: string } }).value.message, 'bad \ufffd event');
+  });
+
+  it("each record's fingerprint header is the SHA-256 of its .avsc's Parsing Canonical Form as fastavro computes it, and released.json lists those of schemas/ and past/", async () => {
+    const files = [...readdirSync(schemaPath('.')).filter((name) => name.endsWith('.avsc')), ...readdirSync(schemaPath('past')).map((name) => `past/${name}`)].map(schemaPath);
+    const { stdout } = await promisify(execFile)(PYTHON, [join(repoRoot, 'test', 'reference', 'fastavro_fingerprints.py'), ...files]);
+    const byFastavro = JSON.parse(stdout) as Record<string, string>;
+    const codec = await AvroCodec.create();
+    const { record } = await codec.encode('embeddings', embeddingKey, sampleEmbedding());
+    assert.equal(Buffer.from(record.headers!['avro.key.schema-sha256']!).toString('hex'), byFastavro[schemaPath('embeddings.key.avsc')]);
+    assert.equal(Buffer.from(record.headers!['avro.value.schema-sha256']!).toString('hex'), byFastavro[schemaPath('embeddings.value.avsc')]);
+    const released = JSON.parse(readFileSync(schemaPath('released.json'), 'utf8')) as Record<string, string[]>;
+    const known = new Set(Object.values(byFastavro));
+    for (const [schema, fingerprints] of Object.entries(released)) for (const fingerprint of fingerprints) assert.ok(known.has(fingerprint), `${schema}: ${fingerprint} is no file's`);
   });
 
   it('a record written with each past schema reads with the current one, as fastavro resolves them', async () => {

@@ -21,9 +21,10 @@ function run(...args: string[]) {
 }
 
 describe('hrrr-embed model summary', () => {
-  it('prints the layers and the parameter count of the seed configuration as JSON', () => {
+  it('prints the layers and the parameter count of the seed configuration as JSON, on one line as every command prints its data', () => {
     const result = run('model', 'summary');
     assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.split('\n').length, 2, 'one line, then its newline');
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.params, 969_123);
     assert.equal(summary.layers.length, 24);
