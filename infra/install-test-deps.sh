@@ -10,6 +10,8 @@
 #   topics' records as Python consumers do (install-fastavro.sh), prometheus_client, whose parser
 #   reads the consumer's /metrics (install-prometheus-client.sh), and the validators of
 #   the compose file and the Kubernetes manifests (install-infra-checks.sh);
+# - from Debian's archive, taken out of its package: promtool, which checks and unit-tests the
+#   alerting rules (install-promtool.sh);
 # - from Maven Central: the Kafka broker's jars, once (kafka/fetch-jars.sh);
 # - Vulkan on the CPU (Mesa's lavapipe, from backports) for the model's webgpu backend
 #   (install-vulkan.sh).
@@ -37,5 +39,6 @@ fi
 ./install-fastavro.sh
 ./install-prometheus-client.sh
 ./install-infra-checks.sh
+./install-promtool.sh
 ./kafka/fetch-jars.sh
 ./install-vulkan.sh
