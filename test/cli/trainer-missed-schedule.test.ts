@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { listVersions } from '../../model/versions.js';
 import { createShardWriter } from '../../shards/writer.js';
+import { SCHEDULE_RECORD_KEY } from '../../training/scheduled-runs.js';
 import { HOUR_MS } from '../../stages/sources/hrrr-archive.js';
 import { FolderStore } from '../../store/folder.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
@@ -66,9 +67,12 @@ async function trainerUntilFirstRun(common: string[], patience = 30_000): Promis
 }
 
 describe('trainer: a scheduled retraining that did not happen', () => {
-  it('killed (SIGKILL) before its first checkpoint, is run by the next trainer at its start, once', { timeout: 150_000 }, async () => {
+  it('killed (SIGKILL) before its first checkpoint, is run by the next trainer at its start, once', { timeout: 300_000 }, async () => {
     const { cron, due } = onceAt(12);
     const { models, common } = trainerCase('killed', cron);
+    // As a trainer stopped a minute ago left it: the scheduled run is then this trainer's whether it
+    // is up before its time or (a loaded machine) catches it up just after.
+    await models.put(SCHEDULE_RECORD_KEY, new TextEncoder().encode(JSON.stringify({ doneThrough: new Date(Date.now() - 60_000).toISOString(), schedule: cron })));
     const killed = await runCommandProcess([...common, '--steps', '100000', '--steps-per-checkpoint', '100000'], {
       onStderr: (text, child) => {
         if (text.includes('"step":') && child.signalCode === null) child.kill('SIGKILL');
@@ -92,8 +96,9 @@ describe('trainer: a scheduled retraining that did not happen', () => {
     assert.equal((await listVersions(models)).length, 1);
   });
 
-  it('missed while no trainer ran, is run once by the trainer started after it', { timeout: 120_000 }, async () => {
-    const { cron, due } = onceAt(8);
+  it('missed while no trainer ran, is run once by the trainer started after it', { timeout: 180_000 }, async () => {
+    // Time enough for the first trainer to be up and record its start before the scheduled time, on a loaded machine too.
+    const { cron, due } = onceAt(20);
     const { common } = trainerCase('down', cron);
     let stopped = false;
     const before = await runCommandProcess(common, {
