@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type avro from 'avsc';
+import { packageRoot } from '../../runtime/package-root.js';
 import { defaultTopics, type TopicRole } from '../bus.js';
 import { avroType } from './timestamp.js';
 
@@ -12,18 +12,9 @@ export interface TopicSchemas {
   value: avro.Schema;
 }
 
-/**
- * The schemas/ folder of the package: beside package.json, above this file both in the sources
- * (bus/avro/) and compiled (dist/bus/avro/).
- */
+/** The schemas/ folder of the package, beside package.json. */
 function schemasFolder(): string {
-  let folder = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(folder, 'package.json'))) {
-    const parent = dirname(folder);
-    if (parent === folder) throw new Error('no package.json above bus/avro: where is schemas/?');
-    folder = parent;
-  }
-  return join(folder, 'schemas');
+  return join(packageRoot(), 'schemas');
 }
 
 /** The current schemas of the topics, by role. */
