@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Grib2Error } from '../grib2/index.js';
+import { buildInfo } from '../runtime/build-info.js';
 import { SettingError } from '../runtime/settings.js';
 import { backfillCommand, backfillUsage } from './backfill.js';
 import { decodeCommand, decodeUsage } from './decode.js';
@@ -48,7 +49,8 @@ const usage = `usage: hrrr-embed COMMAND [OPTIONS]
 commands:
 ${Object.values(commands).map(({ usage: text }) => synopsis(text).map((line) => `  ${line}`).join('\n')).join('\n')}
 
-hrrr-embed COMMAND --help prints a command's options.
+hrrr-embed COMMAND --help prints a command's options; hrrr-embed --version (-V) the build's
+version and git commit, as one JSON line.
 exit codes: 0 done, 1 bad input or failure, 2 wrong command line.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -59,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage);
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(JSON.stringify(buildInfo()));
     return 0;
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;

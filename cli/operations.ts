@@ -1,3 +1,4 @@
+import type { BuildInfo } from '../runtime/build-info.js';
 import { processRegistry } from '../runtime/metrics.js';
 import { startOperationsServer, type OperationsServer } from '../runtime/operations-server.js';
 import type { ReadinessCheck } from '../runtime/readiness.js';
@@ -11,11 +12,11 @@ import { UsageError } from './usage.js';
 export async function serveOperations(
   values: { metricsPort?: number | undefined; metricsHost: string },
   origin: (key: 'metricsPort' | 'metricsHost') => string,
-  { readiness, liveness }: { readiness: ReadinessCheck; liveness: LivenessCheck },
+  { readiness, liveness, build }: { readiness: ReadinessCheck; liveness: LivenessCheck; build: BuildInfo },
   usage: string,
 ): Promise<OperationsServer | undefined> {
   if (values.metricsPort === undefined) return undefined;
-  return startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(), readiness, liveness }).catch((error: Error) => {
+  return startOperationsServer({ host: values.metricsHost, port: values.metricsPort, registry: processRegistry(build), readiness, liveness }).catch((error: Error) => {
     throw new UsageError(`${origin('metricsHost')} ${JSON.stringify(values.metricsHost)}, ${origin('metricsPort')} ${values.metricsPort}: cannot serve there: ${error.message}`, usage);
   });
 }

@@ -19,6 +19,7 @@ import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
+import { buildInfo } from '../runtime/build-info.js';
 import { loadRunSettings } from '../runtime/config.js';
 import { ConsumerMetrics } from '../runtime/metrics.js';
 import { Readiness } from '../runtime/readiness.js';
@@ -116,6 +117,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
   const log = commandLogger(values.verbose, 'info');
+  const build = buildInfo();
+  log.info({ build }, `run starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   // /healthz: every store request and stage must move within --stall-seconds; a polling consumer must also look for new analyses.
   const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000, ...(values.events === undefined && { idleMs: values.stallSeconds * 1000 + pollIntervalMs }) });
   const source = watchdog.store(openSource(values, log, runUsage, origin), 'source');
@@ -124,7 +127,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
   // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
   const readiness = new Readiness();
-  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog }, runUsage);
+  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, runUsage);
   if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_seconds_without_progress');
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {

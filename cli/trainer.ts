@@ -1,3 +1,4 @@
+import { buildInfo, type BuildInfo } from '../runtime/build-info.js';
 import { loadTrainerSettings, type TRAINER_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings } from '../runtime/settings.js';
 import { TrainerMetrics } from '../runtime/trainer-metrics.js';
@@ -48,6 +49,7 @@ interface TrainerParts {
   readiness: TrainerReadiness;
   /** /healthz: a run's steps must move within --stall-seconds. */
   watchdog: Watchdog;
+  build: BuildInfo;
   /** With --metrics-port. */
   metrics?: TrainerMetrics;
   operationsUrl?: string;
@@ -71,19 +73,21 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const readiness = new TrainerReadiness();
   // Idle between runs is healthy however long: the next may be a day away.
   const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000 });
-  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog }, trainerUsage);
+  const build = buildInfo();
+  const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, trainerUsage);
   if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_trainer_seconds_without_progress');
   try {
-    await train({ values, origin, schedule, readiness, watchdog, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
+    await train({ values, origin, schedule, readiness, watchdog, build, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
   } finally {
     await operations?.close();
   }
 }
 
 /** Everything after the operations server: the setup, the lease, the runs. */
-async function train({ values, origin, schedule, readiness, watchdog, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
+async function train({ values, origin, schedule, readiness, watchdog, build, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
   const setup = await prepareRetraining(values, origin, trainerUsage);
   const { bus, codec, log } = setup;
+  log.info({ build }, `trainer starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   if (operationsUrl) log.info({ url: operationsUrl }, `metrics on ${operationsUrl}/metrics, liveness on /healthz, readiness on /readyz`);
   const stop = new AbortController();
   stop.signal.addEventListener('abort', () => readiness.stopping());

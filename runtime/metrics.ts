@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { EventOutcome } from '../pipelines/consume-events.js';
 import type { IngestEvent } from '../pipelines/ingest.js';
 import { floorHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import type { BuildInfo } from './build-info.js';
 import type { Stage } from '../stages/stage.js';
 import { timed } from './timed.js';
 
@@ -10,11 +11,17 @@ const OUTCOMES = ['done', 'gap', 'dead-letter', 'failed'] as const satisfies rea
 /** From a millisecond (a small field's normalize) to a minute (a fetch through retries). */
 const STAGE_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** A registry with the process's default metrics (CPU, memory, event loop lag, GC), which every consumer metric joins. */
-export function processRegistry(): Registry {
+/** A registry with the process's default metrics (CPU, memory, event loop lag, GC) and the build's, which every consumer metric joins. */
+export function processRegistry(build: BuildInfo): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry, build);
   return registry;
+}
+
+/** hrrr_embed_build_info{version, commit} 1: which build serves these metrics, for a rolling upgrade, where two run side by side. */
+export function registerBuildInfo(registry: Registry, { version, commit }: BuildInfo): void {
+  new Gauge({ name: 'hrrr_embed_build_info', help: "1, labelled with the running build's package.json version and git commit (unknown where the build does not know it)", labelNames: ['version', 'commit'], registers: [registry] }).labels(version, commit).set(1);
 }
 
 export interface ConsumerMetricsConfig {

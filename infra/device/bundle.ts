@@ -3,14 +3,15 @@
  * (no npm, no network, at most 64 MiB a call; see ../shared/gpu/README.md): bench.mjs, bundled
  * by esbuild from the compiled bench/main.ts, and beside it what a bundle cannot hold: Dawn's
  * native WebGPU binding for linux-x64, the .wasm binaries of tfjs-backend-wasm and of zstd, and
- * the Avro schemas with a package.json (bus/avro/schema-files.ts looks for schemas/ beside the
- * nearest one).
+ * the Avro schemas with a package.json (runtime/package-root.ts takes the nearest one for the
+ * package's root, where schemas/ is) and build-info.json (the commit it was bundled from).
  */
 import { build, formatMessages, type Message, type Plugin } from 'esbuild';
 import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILD_INFO_FILE, buildInfo } from '../../runtime/build-info.js';
 
 /** The call to the device machine carries at most 64 MiB; this leaves room for the command's own files. */
 export const DEVICE_LIMIT_BYTES = 60 * 1024 ** 2;
@@ -105,7 +106,9 @@ export async function bundleDeviceApp(folder: string): Promise<DeviceApp> {
     await copyFile(join(installedPackageFolder(pkg), from), join(folder, to));
   }
   await cp(join(repoRoot, 'schemas'), join(folder, 'schemas'), { recursive: true });
-  await writeFile(join(folder, 'package.json'), `${JSON.stringify({ name: 'hrrr-embed-device-bench', private: true, type: 'module' }, null, 2)}\n`);
+  const { version, commit } = buildInfo(repoRoot);
+  await writeFile(join(folder, 'package.json'), `${JSON.stringify({ name: 'hrrr-embed-device-bench', version, private: true, type: 'module' }, null, 2)}\n`);
+  await writeFile(join(folder, BUILD_INFO_FILE), `${JSON.stringify({ commit })}\n`);
   const app = { folder, ...(await folderContents(folder)) };
   assertFits(folder, app.bytes);
   return app;

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileBus } from '../../bus/files/file-bus.js';
+import { buildInfo } from '../../runtime/build-info.js';
 import { smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { runWork } from '../support/run-work.js';
@@ -41,6 +42,14 @@ describe('hrrr-embed run, /metrics read by Prometheus\'s parser', () => {
     assert.equal(value('hrrr_embed_analyses_total', { outcome: 'done' }), 4);
     assert.equal(value('hrrr_embed_analyses_total', { outcome: 'dead-letter' }), 1);
     assert.equal(value('hrrr_embed_alerts_total'), 4, 'one alert for each field done');
+
+    // Which build runs: on /metrics, and once in the log as it starts.
+    const build = buildInfo();
+    assert.match(build.commit, /^[0-9a-f]{40}$/, 'a git checkout knows its commit');
+    assert.equal(value('hrrr_embed_build_info', { version: build.version, commit: build.commit }), 1);
+    const starts = result.stderr.split('\n').filter((line) => line.includes('run starting'));
+    assert.equal(starts.length, 1, result.stderr);
+    assert.deepEqual(JSON.parse(starts[0]!).build, build);
   });
 
   it('driven by events (--events), counts the bytes it fetched, as polling does', { timeout: 60_000 }, async () => {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AvroCodec } from '../../bus/avro/codec.js';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { SEED_NORMALIZATION } from '../../model/config.js';
+import { buildInfo } from '../../runtime/build-info.js';
 import { createShardWriter } from '../../shards/writer.js';
 import { HOUR_MS } from '../../stages/sources/hrrr-archive.js';
 import { silentLogger } from '../../stages/stage.js';
@@ -121,6 +122,13 @@ describe('hrrr-embed trainer --metrics-port', () => {
     assert.ok(Number.isFinite(value(promoted, 'hrrr_embed_training_loss')));
     assert.ok((value(promoted, 'hrrr_embed_training_last_success_timestamp_seconds') as number) > Date.now() / 1000 - 600);
     assert.equal(value(promoted, 'hrrr_embed_training_next_scheduled_timestamp_seconds'), Schedule.parse(schedule).next(new Date())[0]!.getTime() / 1000);
+
+    // Which build runs: on /metrics, and once in the log as it starts.
+    const build = buildInfo();
+    assert.equal(value(promoted, 'hrrr_embed_build_info', { version: build.version, commit: build.commit }), 1);
+    const starts = result.stderr.split('\n').filter((line) => line.includes('trainer starting'));
+    assert.equal(starts.length, 1, result.stderr);
+    assert.deepEqual(JSON.parse(starts[0]!).build, build);
   });
 
   it('a port it cannot serve on, from the command line or its variable, is a usage error naming both settings (exit 2)', { timeout: 30_000 }, async () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { defaultTopics } from '../../bus/bus.js';
 import { loadRunSettings, RETRAIN_SETTINGS, RUN_ENV_PREFIX, RUN_SETTINGS, TRAINER_ENV_PREFIX, TRAINER_SETTINGS } from '../../runtime/config.js';
-import { ConsumerMetrics } from '../../runtime/metrics.js';
+import { ConsumerMetrics, registerBuildInfo } from '../../runtime/metrics.js';
 import { TrainerMetrics } from '../../runtime/trainer-metrics.js';
 import { Watchdog } from '../../runtime/watchdog.js';
 import { Schedule } from '../../training/schedule.js';
@@ -34,11 +34,14 @@ describe('the names README mentions', () => {
     const registry = new Registry();
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
     new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
+    registerBuildInfo(registry, { version: '0.1.0', commit: 'unknown' });
     new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_seconds_without_progress');
     new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_trainer_seconds_without_progress');
     const registered = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric]));
     const rows = [...readme.matchAll(/^\| `(hrrr_embed_\w+)` \| (\w+) \|([^|]*)\|/gm)].map(([, name, type, labels]) => ({ name: name!, type: type!, labels: labels! }));
-    assert.deepEqual(rows.map((row) => row.name).sort(), [...registered.keys()].sort(), 'one row per metric');
+    // hrrr_embed_build_info, which both serve, is in both tables.
+    assert.deepEqual([...new Set(rows.map((row) => row.name))].sort(), [...registered.keys()].sort(), 'a row for each metric');
+    assert.deepEqual(rows.map((row) => row.name).filter((name, index, names) => names.indexOf(name) !== index), ['hrrr_embed_build_info'], 'one row per metric in each table');
     assert.deepEqual(mentioned(/hrrr_embed_\w+/g).sort(), [...registered.keys()].sort(), 'no other hrrr_embed_ name');
     for (const { name, type, labels } of rows) {
       assert.equal(type, String(registered.get(name)!.type), `${name}'s type`);

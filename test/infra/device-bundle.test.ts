@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BUNDLE_FILE, bundleDeviceApp, DEVICE_LIMIT_BYTES, type DeviceApp } from '../../infra/device/bundle.js';
+import { buildInfo } from '../../runtime/build-info.js';
 import { webgpuSkip } from '../model/fixtures.js';
+import { repoRoot } from '../paths.js';
 
 // Outside the repository, so that no node_modules up the tree can stand in for what the bundle lacks.
 const work = mkdtempSync(join(tmpdir(), 'hrrr-embed-device-'));
@@ -37,10 +39,11 @@ describe('the device bundle (npm run bundle:device)', () => {
     app = await bundleDeviceApp(folder);
   });
 
-  it('holds the bundle, the linux-x64 dawn.node, the wasm binaries and the schemas only, under the device limit', () => {
+  it('holds the bundle, the linux-x64 dawn.node, the wasm binaries, the schemas and the build it was bundled from only, under the device limit', () => {
     const paths = app.files.map((file) => file.path).sort();
     assert.deepEqual(paths.filter((path) => !path.startsWith('schemas/')), [
       BUNDLE_FILE,
+      'build-info.json',
       'node_modules/webgpu/dist/linux-x64/dawn.node',
       'node_modules/webgpu/index.js',
       'node_modules/webgpu/package.json',
@@ -51,6 +54,7 @@ describe('the device bundle (npm run bundle:device)', () => {
     ]);
     assert.ok(paths.includes('schemas/embeddings.value.avsc'));
     assert.ok(app.bytes < DEVICE_LIMIT_BYTES);
+    assert.deepEqual(buildInfo(folder), buildInfo(repoRoot), "the checkout's version and commit");
   });
 
   it('runs the model benchmark on cpu (forward and training) and wasm (forward) without the project\'s node_modules', () => {

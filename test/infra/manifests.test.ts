@@ -282,4 +282,13 @@ describe('infra/container/Dockerfile', () => {
     assert.match(runtime, /apt-get install [^\n]*\btini\b/, 'Debian\'s tini in the runtime image');
     assert.match(cuda, /^COPY --from=runtime \/usr\/bin\/tini-static \/usr\/bin\/tini$/m, 'its static build in the cuda image (Ubuntu, another libc)');
   });
+
+  it('records the commit of its COMMIT build argument (the context holds no .git) into build-info.json, which both targets carry', () => {
+    const dockerfile = readFileSync(join(infra, 'container', 'Dockerfile'), 'utf8');
+    const stage = (name: string) => dockerfile.split(/^FROM /m).find((text) => new RegExp(` AS ${name}\\b`).test(text.split('\n')[0]!))!;
+    assert.match(stage('build'), /^ARG COMMIT=$/m);
+    assert.match(stage('build'), /^RUN [^\n]*node dist\/infra\/record-build\.js "\$COMMIT"/m);
+    assert.match(stage('runtime'), /^COPY --from=build \/app\/build-info\.json \.\/$/m);
+    assert.match(stage('cuda'), /^COPY --from=runtime \/app \/app$/m, 'the cuda target takes the runtime\'s /app whole');
+  });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
+import { buildInfo } from '../../runtime/build-info.js';
 import { ConsumerMetrics, processRegistry } from '../../runtime/metrics.js';
 import { startOperationsServer, type OperationsServer } from '../../runtime/operations-server.js';
 import { Readiness } from '../../runtime/readiness.js';
@@ -10,7 +11,7 @@ import { gribKey } from '../../stages/sources/hrrr-archive.js';
 import { hour } from '../support/analyses.js';
 
 const readiness = new Readiness();
-const registry = processRegistry();
+const registry = processRegistry(buildInfo());
 let server: OperationsServer;
 before(async () => (server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry, readiness })));
 after(() => server.close());
