@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { buildInfo } from '../../runtime/build-info.js';
 import { ConsumerMetrics, processRegistry } from '../../runtime/metrics.js';
 import { TrainerMetrics } from '../../runtime/trainer-metrics.js';
 import { Watchdog } from '../../runtime/watchdog.js';
@@ -72,7 +73,7 @@ describe('infra/prometheus/alerts.yaml', () => {
   });
 
   it('every metric the rules use is one the consumer or the trainer exports, or Prometheus\'s own up', async () => {
-    const registry = processRegistry();
+    const registry = processRegistry(buildInfo());
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
     new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
     new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_seconds_without_progress');
