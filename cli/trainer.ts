@@ -4,7 +4,7 @@ import type { LoadedSettings } from '../runtime/settings.js';
 import { TrainerMetrics } from '../runtime/trainer-metrics.js';
 import { TrainerReadiness } from '../runtime/trainer-readiness.js';
 import { Watchdog } from '../runtime/watchdog.js';
-import { unfinishedRuns } from '../training/checkpoints.js';
+import { runRecords } from '../training/checkpoints.js';
 import { retrainRequests } from '../training/requests.js';
 import { RunInterrupted, type TrainingProgress } from '../training/retrain.js';
 import { Schedule, ScheduleError } from '../training/schedule.js';
@@ -135,7 +135,10 @@ async function train({ values, origin, schedule, readiness, watchdog, build, met
           readiness.failing(lease.lost.reason);
           metrics?.holdsLease(false);
         });
-        for (const runId of await unfinishedRuns(setup.base.models)) leftUnfinished.add(runId);
+        const records = await runRecords(setup.base.models);
+        for (const runId of records.unfinished) leftUnfinished.add(runId);
+        // A restarted trainer's last success is its predecessors': an overdue alert must not start counting again.
+        if (records.lastFinishedAt) metrics?.finishedBefore(records.lastFinishedAt);
         const initial = await startingTriggers({ models: setup.base.models, schedule, unfinished: [...leftUnfinished], catchUpHours: values.catchUpHours, log });
         const scheduledDone = (at: Date) => recordDoneThrough(setup.base.models, schedule, at);
         await runTrainer({ schedule, retrain: (trigger, signal) => retrainOnce(lease, trigger, signal), requests: retrainRequests(bus, codec, setup.base.models.url, values.group, log), initial, scheduledDone, stop: stop.signal, log });

@@ -14,6 +14,7 @@ export class TrainerMetrics {
   private readonly plannedSteps: Gauge;
   private readonly loss: Gauge;
   private readonly lastSuccess: Gauge;
+  private lastSuccessSeconds = 0;
   private readonly leaseHeld: Gauge;
   private readonly clock: () => number;
 
@@ -26,7 +27,7 @@ export class TrainerMetrics {
     this.step = new Gauge({ name: 'hrrr_embed_training_step', help: 'The last step done of the run under way (or of the last run)', registers });
     this.plannedSteps = new Gauge({ name: 'hrrr_embed_training_planned_steps', help: 'The steps of the run under way (or of the last run)', registers });
     this.loss = new Gauge({ name: 'hrrr_embed_training_loss', help: 'Training loss (LogCosh) of the last step of the run under way (or of the last run)', registers });
-    this.lastSuccess = new Gauge({ name: 'hrrr_embed_training_last_success_timestamp_seconds', help: 'Unix time the last run of this process ended with its candidate saved and judged (promoted or not); 0 until then', registers });
+    this.lastSuccess = new Gauge({ name: 'hrrr_embed_training_last_success_timestamp_seconds', help: "Unix time the last run ended with its candidate saved and judged (promoted or not): this process's, or, from when it takes the lease, the last finished run's record in the model store; 0 until then", registers });
     new Gauge({
       name: 'hrrr_embed_training_next_scheduled_timestamp_seconds',
       help: 'Unix time of the next scheduled run',
@@ -41,6 +42,11 @@ export class TrainerMetrics {
 
   holdsLease(held: boolean): void {
     this.leaseHeld.set(held ? 1 : 0);
+  }
+
+  /** The last finished run recorded in the model store (by an earlier process): the last success, unless this one has a later one. */
+  finishedBefore(at: Date): void {
+    this.succeededAt(at.getTime() / 1000);
   }
 
   runStarted(): void {
@@ -58,6 +64,11 @@ export class TrainerMetrics {
   runEnded(outcome: RunOutcomeLabel): void {
     this.inProgress.set(0);
     this.runs.labels(outcome).inc();
-    if (outcome === 'promoted' || outcome === 'not-promoted') this.lastSuccess.set(this.clock() / 1000);
+    if (outcome === 'promoted' || outcome === 'not-promoted') this.succeededAt(this.clock() / 1000);
+  }
+
+  private succeededAt(seconds: number): void {
+    this.lastSuccessSeconds = Math.max(this.lastSuccessSeconds, seconds);
+    this.lastSuccess.set(this.lastSuccessSeconds);
   }
 }

@@ -167,12 +167,23 @@ function json(value: unknown): Uint8Array {
 
 /** Runs with a checkpoint but no outcome: stopped or crashed, to resume with their run id. */
 export async function unfinishedRuns(store: ObjectStore): Promise<string[]> {
-  const runs: string[] = [];
-  for await (const { key } of store.list('training/')) {
+  return (await runRecords(store)).unfinished;
+}
+
+/**
+ * The runs' records, read once: the runs not finished, and when the last finished run's record was
+ * written (its candidate saved and judged), if any.
+ */
+export async function runRecords(store: ObjectStore): Promise<{ unfinished: string[]; lastFinishedAt?: Date }> {
+  const unfinished: string[] = [];
+  let lastFinishedAt: Date | undefined;
+  for await (const { key, lastModified } of store.list('training/')) {
     const match = /^training\/([^/]+)\/latest\.json$/.exec(key);
-    if (match && !(await readPointer(store, match[1]!))?.finished) runs.push(match[1]!);
+    if (!match) continue;
+    if (!(await readPointer(store, match[1]!))?.finished) unfinished.push(match[1]!);
+    else if (!lastFinishedAt || lastModified > lastFinishedAt) lastFinishedAt = lastModified;
   }
-  return runs;
+  return { unfinished, ...(lastFinishedAt && { lastFinishedAt }) };
 }
 
 /**

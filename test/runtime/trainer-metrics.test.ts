@@ -39,4 +39,18 @@ describe("the trainer's metrics", () => {
     assert.equal(seen.hrrr_embed_training_last_success_timestamp_seconds, now / 1000);
     assert.equal(seen.hrrr_embed_training_next_scheduled_timestamp_seconds, Date.parse('2026-11-26T03:00:00Z') / 1000);
   });
+
+  it("take a restarted trainer's last success from the model store's run records, and never move it back", async () => {
+    const registry = new Registry();
+    let now = Date.parse('2026-11-25T02:30:00Z');
+    const metrics = new TrainerMetrics(registry, { schedule: Schedule.parse('0 3 * * *'), clock: () => now });
+    metrics.finishedBefore(new Date('2026-11-24T03:20:00Z'));
+    assert.equal((await values(registry)).hrrr_embed_training_last_success_timestamp_seconds, Date.parse('2026-11-24T03:20:00Z') / 1000, 'the last run before this process');
+
+    now = Date.parse('2026-11-25T03:10:00Z');
+    metrics.runStarted();
+    metrics.runEnded('promoted');
+    metrics.finishedBefore(new Date('2026-11-24T03:20:00Z'));
+    assert.equal((await values(registry)).hrrr_embed_training_last_success_timestamp_seconds, now / 1000, "this process's own later run stays the last");
+  });
 });
