@@ -13,6 +13,7 @@ import type { ObjectStore } from '../../store/object-store.js';
 import { readPointer } from '../../training/checkpoints.js';
 import { retrain } from '../../training/retrain.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
+import { racingStore } from '../support/racing-store.js';
 import { storeKinds } from '../support/stores.js';
 import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
@@ -50,30 +51,6 @@ async function stoppedWhileSaving(models: ObjectStore): Promise<string> {
   return candidate;
 }
 
-/** `inner`, except that the first read of promoted.json runs `compete` after reading it, before handing back what it read. */
-function racingStore(inner: ObjectStore, compete: () => Promise<unknown>): { store: ObjectStore; raced: () => boolean } {
-  let raced = false;
-  const store: ObjectStore = {
-    url: inner.url,
-    list: (prefix, options) => inner.list(prefix, options),
-    head: (key, options) => inner.head(key, options),
-    async get(key, options) {
-      const read = inner.get(key, options).then((bytes) => ({ bytes }), (error: unknown) => ({ error }));
-      if (key === 'promoted.json' && !raced) {
-        raced = true;
-        await read;
-        await compete();
-      }
-      const result = await read;
-      if ('error' in result) throw result.error;
-      return result.bytes;
-    },
-    put: (key, body, options) => inner.put(key, body, options),
-    delete: (key, options) => inner.delete(key, options),
-  };
-  return { store, raced: () => raced };
-}
-
 /** Every version promoted.json names (promoted, promoted before, being deleted) that is not a complete version. */
 async function namedButGone(models: ObjectStore): Promise<string[]> {
   const promoted = await readPromoted(models);
@@ -88,7 +65,8 @@ for (const kind of stores.kinds) {
       await saveVersion(models, small, { modelId: 'base' });
       await promoteVersion(models, 'base');
       const candidate = await stoppedWhileSaving(models);
-      const { store, raced } = racingStore(models, () => promoteVersion(models, candidate));
+      const { store, arm, raced } = racingStore(models);
+      arm(() => promoteVersion(models, candidate));
       await retrain(run(store));
       assert.ok(raced(), 'the competing promotion never ran');
       assert.ok((await listVersions(models)).includes(candidate), 'the candidate promoted by hand is kept');
@@ -111,7 +89,8 @@ for (const kind of stores.kinds) {
     it('keeps the candidate when nothing is promoted (no promoted.json to mark its deletion in) and an operator promotes it as the first version', async () => {
       const models = await kind.create();
       const candidate = await stoppedWhileSaving(models);
-      const { store, raced } = racingStore(models, () => promoteVersion(models, candidate));
+      const { store, arm, raced } = racingStore(models);
+      arm(() => promoteVersion(models, candidate));
       await retrain(run(store));
       assert.ok(raced(), 'the competing promotion never ran');
       assert.ok((await listVersions(models)).includes(candidate));

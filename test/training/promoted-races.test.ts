@@ -14,6 +14,7 @@ import { promoteChecked, PromotionRefused, rollBack } from '../../training/promo
 import { deleteUnneeded, planPrune } from '../../training/pruning.js';
 import { retrain } from '../../training/retrain.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
+import { racingStore } from '../support/racing-store.js';
 import { storeKinds } from '../support/stores.js';
 import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
@@ -30,37 +31,6 @@ after(async () => {
 });
 
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
-
-/**
- * `inner`, except that once `arm` is called, the next read of promoted.json runs `compete` on
- * `inner` after reading it and before handing back what it read: a write that lands between
- * the reader's read and its write.
- */
-function racingStore(inner: ObjectStore): { store: ObjectStore; arm: (compete: () => Promise<unknown>) => void; raced: () => boolean } {
-  let competing: (() => Promise<unknown>) | undefined;
-  let raced = false;
-  const store: ObjectStore = {
-    url: inner.url,
-    list: (prefix, options) => inner.list(prefix, options),
-    head: (key, options) => inner.head(key, options),
-    async get(key, options) {
-      const read = inner.get(key, options).then((bytes) => ({ bytes }), (error: unknown) => ({ error }));
-      if (key === 'promoted.json' && competing) {
-        const compete = competing;
-        competing = undefined;
-        await read;
-        await compete();
-        raced = true;
-      }
-      const result = await read;
-      if ('error' in result) throw result.error;
-      return result.bytes;
-    },
-    put: (key, body, options) => inner.put(key, body, options),
-    delete: (key, options) => inner.delete(key, options),
-  };
-  return { store, arm: (compete) => void (competing = compete), raced: () => raced };
-}
 
 for (const kind of stores.kinds) {
   describe(`promoted.json written by two at once: ${kind.name}`, () => {
