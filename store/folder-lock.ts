@@ -8,7 +8,7 @@
  * lock taken since.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Far longer than the few milliseconds a holder needs: one held this long was left by a killed process. */
@@ -24,6 +24,10 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, sign
   try {
     for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 50)) {
       signal?.throwIfAborted();
+      // The lock's age is its file's, written before this wait began: made now, so that a lock
+      // taken after a long wait (out a killed holder's) is not at once old enough to break.
+      const now = new Date();
+      await utimes(mine, now, now);
       try {
         await link(mine, lock);
         break;
