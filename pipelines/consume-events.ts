@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordTooLargeError, type BusConsumer, type ConsumedRecord, type OutgoingRecord, type TopicBus } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { BusTransaction } from '../bus/kafka/kafka-bus.js';
@@ -146,13 +147,8 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
             bus.inTransaction(transactionalId, async (transaction) => {
               // A member that lost this partition in a rebalance may still hold the event; whoever
               // commits first publishes it, and the other finds the offset moved past it.
-              const next = await transaction.committedOffset(events.group, record.topic, record.partition);
+              const next = await committedOffset(transaction, events.group, record);
               if (next !== null && next > record.offset) return false;
-              // Kafka drops a group's offsets with its topic. None, for a record after the oldest
-              // kept, means the topic was created again under this consumer, which read on from its
-              // old place, past the new topic's records before this one. A consumer started again
-              // reads it from its start, as after a rebalance (kafkajs cannot be made to rejoin).
-              if (next === null && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
               for (const [topic, records] of outputs) await transaction.produce(topic, records);
               await transaction.commitConsumed(events.group, [record]);
               return true;
@@ -208,6 +204,26 @@ async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Pr
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * The group's next offset for the record's partition, or null. Kafka drops a group's offsets with
+ * its topic: none, for a record after the oldest kept, means the topic was created again under
+ * this consumer, which read on from its old place, past the new topic's records before this one;
+ * it throws then, since a consumer started again reads it from its start, as after a rebalance
+ * (kafkajs cannot be made to rejoin). But a transaction's offsets are read back only once its
+ * markers are written, a moment after it committed: the commit of the record before may not be
+ * seen yet, so none is asked again for a few seconds before it is believed.
+ */
+export async function committedOffset(transaction: BusTransaction, group: string, record: ConsumedRecord): Promise<number | null> {
+  let next = await transaction.committedOffset(group, record.topic, record.partition);
+  if (next !== null || record.offset <= (await transaction.oldestOffset(record.topic, record.partition))) return next;
+  for (let tries = 1; next === null && tries <= 8; tries++) {
+    await sleep(250 * tries);
+    next = await transaction.committedOffset(group, record.topic, record.partition);
+  }
+  if (next === null) throw topicCreatedAgain(group, record);
+  return next;
 }
 
 function topicCreatedAgain(group: string, { topic, partition, offset }: ConsumedRecord): Error {

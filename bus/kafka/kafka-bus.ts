@@ -40,8 +40,9 @@ export interface BusTransaction {
   commitConsumed(group: string, records: ConsumedRecord[]): Promise<void>;
   /**
    * The group's committed offset of a partition (the next record to read), or null when none.
-   * Read inside a transaction it is final: the transaction's producer fenced off every earlier
-   * producer of its id, and Kafka completed their transactions before letting it start.
+   * The transaction's producer fenced off every earlier producer of its id, but the offsets of a
+   * transaction that committed are read back only once its markers are written, a moment later:
+   * read before this transaction has written anything, the last one's may not show yet.
    */
   committedOffset(group: string, topic: string, partition: number): Promise<number | null>;
   /** The offset of a partition's oldest record still kept (retention deletes those before it). */
