@@ -133,6 +133,8 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
     return outcomes;
   }
 
+  /** Partitions (topic/partition) on which this consumer has committed: the group has an offset there unless the topic was created again. */
+  const committedOn = new Set<string>();
   try {
     for await (const record of consumer.records(taking)) {
       let outcomes: EventOutcome[];
@@ -148,11 +150,14 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
               // commits first publishes it, and the other finds the offset moved past it.
               const next = await transaction.committedOffset(events.group, record.topic, record.partition);
               if (next !== null && next > record.offset) return false;
-              // Kafka drops a group's offsets with its topic. None, for a record after the oldest
-              // kept, means the topic was created again under this consumer, which read on from its
-              // old place, past the new topic's records before this one. A consumer started again
-              // reads it from its start, as after a rebalance (kafkajs cannot be made to rejoin).
-              if (next === null && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
+              // Kafka drops a group's offsets with its topic. None where this consumer committed,
+              // for a record after the oldest kept, means the topic was created again under it,
+              // and it read on from its old place, past the new topic's records before this one. A
+              // consumer started again reads it from its start, as after a rebalance (kafkajs
+              // cannot be made to rejoin). A group's first record may follow the oldest offset by
+              // records no reader sees (an aborted transaction, its markers): no offset then is a start.
+              const partition = `${record.topic}/${record.partition}`;
+              if (next === null && committedOn.has(partition) && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
               for (const [topic, records] of outputs) await transaction.produce(topic, records);
               await transaction.commitConsumed(events.group, [record]);
               return true;
@@ -171,6 +176,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
           committed = await commitWith(deadLetter);
           outcomes = [{ kind: 'dead-letter', hour: null, key: where, stage: 'publish', errorClass: error.name, error: error.message }];
         }
+        committedOn.add(`${record.topic}/${record.partition}`);
         if (!committed) outcomes = [{ kind: 'ignored', key: `kafka:${record.topic}/${record.partition}/${record.offset}`, why: 'already handled by another member of the group' }];
       } else {
         outcomes = await handle(record, (topic, records) => bus.produce(topic, records));
