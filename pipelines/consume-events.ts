@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordTooLargeError, type BusConsumer, type ConsumedRecord, type OutgoingRecord, type TopicBus } from '../bus/bus.js';
 import type { AvroCodec } from '../bus/avro/codec.js';
 import type { BusTransaction } from '../bus/kafka/kafka-bus.js';
@@ -148,7 +149,11 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
             bus.inTransaction(transactionalId, async (transaction) => {
               // A member that lost this partition in a rebalance may still hold the event; whoever
               // commits first publishes it, and the other finds the offset moved past it.
-              const next = await transaction.committedOffset(events.group, record.topic, record.partition);
+              const partition = `${record.topic}/${record.partition}`;
+              const committedOffset = () => transaction.committedOffset(events.group, record.topic, record.partition);
+              let next = await committedOffset();
+              // This consumer's last commit there may not show yet: its transaction's end is written to the group's offsets after it returns.
+              if (next === null && committedOn.has(partition)) next = await onceShown(committedOffset);
               if (next !== null && next > record.offset) return false;
               // Kafka drops a group's offsets with its topic. None where this consumer committed,
               // for a record after the oldest kept, means the topic was created again under it,
@@ -156,7 +161,6 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
               // consumer started again reads it from its start, as after a rebalance (kafkajs
               // cannot be made to rejoin). A group's first record may follow the oldest offset by
               // records no reader sees (an aborted transaction, its markers): no offset then is a start.
-              const partition = `${record.topic}/${record.partition}`;
               if (next === null && committedOn.has(partition) && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
               for (const [topic, records] of outputs) await transaction.produce(topic, records);
               await transaction.commitConsumed(events.group, [record]);
@@ -214,6 +218,16 @@ async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Pr
       await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
     }
   }
+}
+
+/** What `ask` answers once it is an offset, asking again for a few seconds; null if it stays none. */
+async function onceShown(ask: () => Promise<number | null>, tries = 20, everyMs = 250): Promise<number | null> {
+  for (let tried = 0; tried < tries; tried++) {
+    await sleep(everyMs);
+    const offset = await ask();
+    if (offset !== null) return offset;
+  }
+  return null;
 }
 
 function topicCreatedAgain(group: string, { topic, partition, offset }: ConsumedRecord): Error {
