@@ -134,6 +134,8 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
     return outcomes;
   }
 
+  /** Partitions (topic/partition) on which this consumer has committed: the group has an offset there unless the topic was created again. */
+  const committedOn = new Set<string>();
   try {
     for await (const record of consumer.records(taking)) {
       let outcomes: EventOutcome[];
@@ -147,8 +149,19 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
             bus.inTransaction(transactionalId, async (transaction) => {
               // A member that lost this partition in a rebalance may still hold the event; whoever
               // commits first publishes it, and the other finds the offset moved past it.
-              const next = await committedOffset(transaction, events.group, record);
+              const partition = `${record.topic}/${record.partition}`;
+              const committedOffset = () => transaction.committedOffset(events.group, record.topic, record.partition);
+              let next = await committedOffset();
+              // This consumer's last commit there may not show yet: its transaction's end is written to the group's offsets after it returns.
+              if (next === null && committedOn.has(partition)) next = await onceShown(committedOffset);
               if (next !== null && next > record.offset) return false;
+              // Kafka drops a group's offsets with its topic. None where this consumer committed,
+              // for a record after the oldest kept, means the topic was created again under it,
+              // and it read on from its old place, past the new topic's records before this one. A
+              // consumer started again reads it from its start, as after a rebalance (kafkajs
+              // cannot be made to rejoin). A group's first record may follow the oldest offset by
+              // records no reader sees (an aborted transaction, its markers): no offset then is a start.
+              if (next === null && committedOn.has(partition) && record.offset > (await transaction.oldestOffset(record.topic, record.partition))) throw topicCreatedAgain(events.group, record);
               for (const [topic, records] of outputs) await transaction.produce(topic, records);
               await transaction.commitConsumed(events.group, [record]);
               return true;
@@ -167,6 +180,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
           committed = await commitWith(deadLetter);
           outcomes = [{ kind: 'dead-letter', hour: null, key: where, stage: 'publish', errorClass: error.name, error: error.message }];
         }
+        committedOn.add(`${record.topic}/${record.partition}`);
         if (!committed) outcomes = [{ kind: 'ignored', key: `kafka:${record.topic}/${record.partition}/${record.offset}`, why: 'already handled by another member of the group' }];
       } else {
         outcomes = await handle(record, (topic, records) => bus.produce(topic, records));
@@ -206,24 +220,14 @@ async function retryingKafka<T>(transaction: () => Promise<T>, attempts = 8): Pr
   }
 }
 
-/**
- * The group's next offset for the record's partition, or null. Kafka drops a group's offsets with
- * its topic: none, for a record after the oldest kept, means the topic was created again under
- * this consumer, which read on from its old place, past the new topic's records before this one;
- * it throws then, since a consumer started again reads it from its start, as after a rebalance
- * (kafkajs cannot be made to rejoin). But a transaction's offsets are read back only once its
- * markers are written, a moment after it committed: the commit of the record before may not be
- * seen yet, so none is asked again for a few seconds before it is believed.
- */
-export async function committedOffset(transaction: BusTransaction, group: string, record: ConsumedRecord): Promise<number | null> {
-  let next = await transaction.committedOffset(group, record.topic, record.partition);
-  if (next !== null || record.offset <= (await transaction.oldestOffset(record.topic, record.partition))) return next;
-  for (let tries = 1; next === null && tries <= 8; tries++) {
-    await sleep(250 * tries);
-    next = await transaction.committedOffset(group, record.topic, record.partition);
+/** What `ask` answers once it is an offset, asking again for a few seconds; null if it stays none. */
+async function onceShown(ask: () => Promise<number | null>, tries = 20, everyMs = 250): Promise<number | null> {
+  for (let tried = 0; tried < tries; tried++) {
+    await sleep(everyMs);
+    const offset = await ask();
+    if (offset !== null) return offset;
   }
-  if (next === null) throw topicCreatedAgain(group, record);
-  return next;
+  return null;
 }
 
 function topicCreatedAgain(group: string, { topic, partition, offset }: ConsumedRecord): Error {

@@ -136,6 +136,8 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
   let expiresAt = Date.parse(lease.expiresAt);
   let renewing: Promise<void> = Promise.resolve();
   let releasing = false;
+  /** A renewal has been sent and not answered. */
+  let unanswered = false;
   const lose = (reason: string) => {
     if (lost.signal.aborted) return;
     clearInterval(timer);
@@ -145,6 +147,7 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
   const TAKEN = `a later ${kind.holder} took it (this one stalled past its expiry)`;
   const renew = async () => {
     if (lost.signal.aborted) return;
+    unanswered = true;
     try {
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const until = Date.now() + leaseMs;
@@ -153,12 +156,16 @@ function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: 
     } catch (error) {
       if (Date.now() >= expiresAt) return lose(`it could not be renewed before it expired (${(error as Error).message})`);
       log.warn({ epoch: lease.epoch, error: (error as Error).message }, `renewing the ${kind.holder} lease failed: tried again`);
+    } finally {
+      unanswered = false;
     }
   };
   // Expiry is watched apart from the renewals: one that never answers (a store call with no
-  // bound) would hold every later one behind it, and the lease would run out unnoticed.
+  // bound) would hold every later one behind it, and the lease would run out unnoticed. Expired
+  // with no renewal under way, the loop was held (a long synchronous training step): the renewal
+  // then asks the store whether a later trainer took it, as it does every time.
   const tick = () => {
-    if (!lost.signal.aborted && Date.now() >= expiresAt) return lose('it expired while a renewal had not answered');
+    if (!lost.signal.aborted && unanswered && Date.now() >= expiresAt) return lose('it expired while a renewal had not answered');
     if (!releasing) renewing = renewing.then(renew);
   };
   const timer = setInterval(tick, leaseMs / 3);

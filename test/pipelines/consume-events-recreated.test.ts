@@ -75,4 +75,38 @@ describe('run --events when its events topic is deleted and created again', () =
     }
     assert.deepEqual(done, [0, 1, 2, 3, 4, 5].map((n) => `2019-09-20T0${n}Z`));
   });
+  it('a new group whose first event follows an aborted transaction (an events producer with exactly-once, its markers taking offsets) handles it: no topic was created again', async () => {
+    const source = new FolderStore(join(work, 'source-aborted'));
+    await putAnalysis(source, smallAnalysisOfHour(1));
+    const bus = new KafkaBus({ brokers: [broker.address], log: silentLogger, consumerTiming: testConsumerTiming });
+    const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
+    await bus.createTopic('objects-aborted');
+    const bridge = kafka.producer({ transactionalId: 'events-bridge', idempotent: true, maxInFlightRequests: 1 });
+    await bridge.connect();
+    const model = { autoencoder: createAutoencoder({ config: SMALL_CONFIG }), id: 'test-models', alertThreshold: null, backend: 'cpu' };
+    const config = { source, state: new FolderStore(join(work, 'state-aborted')), bus, codec: await AvroCodec.create({ topics: topicNames('aborted.') }), model, events: { topic: 'objects-aborted', group: 'new-embedders' }, match: /:REFC:/ };
+    const done: string[] = [];
+    const stop = new AbortController();
+    try {
+      // Offset 0 an aborted event, 1 its abort marker: the first event a reader sees is at 2.
+      const aborted = await bridge.transaction();
+      const { key, value } = objectCreatedRecord(smallAnalysisOfHour(0).key);
+      await aborted.send({ topic: 'objects-aborted', messages: [{ key: Buffer.from(key!), value: Buffer.from(value) }] });
+      await aborted.abort();
+      await bus.produce('objects-aborted', [objectCreatedRecord(smallAnalysisOfHour(1).key)]);
+      const running = runEventConsumer({ ...config, stop: stop.signal }, (outcome: EventOutcome) => void (outcome.kind === 'done' && done.push(outcome.hour)), { log: silentLogger, signal: AbortSignal.timeout(120_000) });
+      const ended = running.then(() => 'ended without error', (error: Error) => error.message);
+      for (const deadline = Date.now() + 60_000; done.length < 1 && Date.now() < deadline; ) {
+        const result = await Promise.race([ended, sleep(100).then(() => undefined)]);
+        if (result !== undefined) assert.fail(`the consumer ended before handling the event: ${result}`);
+      }
+      assert.deepEqual(done, ['2019-09-20T01Z']);
+      stop.abort();
+      await running;
+    } finally {
+      stop.abort();
+      await bridge.disconnect();
+      await bus.close();
+    }
+  });
 });

@@ -70,6 +70,16 @@ for (const kind of setup.kinds) {
       await holder.release();
     });
 
+    it('held by a holder whose event loop was blocked past its expiry (a long training step on the cpu backend) while no other trainer took it, stays its own: renewed when the loop comes back', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await sleep(leaseMs);
+      assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+      await holder.confirm();
+      await holder.release();
+    });
+
     it('taken after its holder let it go, logs no warning that the holder stopped renewing it (a rolling update is no failure); taken after it expired, does', async () => {
       const store = await kind.create();
       const warnings: string[] = [];
