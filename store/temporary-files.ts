@@ -8,7 +8,7 @@ import { join } from 'node:path';
  * that failed and could not remove it), and nothing else would ever remove it. Age, not the pid,
  * tells: a folder on a shared disk holds the files of other hosts' processes too.
  */
-export const abandonedAfterMs = 60 * 60 * 1000;
+const abandonedAfterMs = 60 * 60 * 1000;
 
 /**
  * Whether a file is such a temporary file, or a folder store's lock (store/folder-lock.ts): named

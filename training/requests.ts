@@ -17,7 +17,7 @@ export async function requestRetraining(bus: TopicBus, codec: AvroCodec, modelSt
  * after its trainers were all down for offsets.retention.minutes) hears requests: those sent
  * while no trainer ran, and not older ones, maybe long since done.
  */
-export const requestLookBackMs = 24 * 3_600_000;
+const requestLookBackMs = 24 * 3_600_000;
 
 /**
  * The trainer's reader of retrain-requests, as consumer group `group`: each request for
