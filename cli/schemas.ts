@@ -44,6 +44,7 @@ export async function schemasCommand(args: string[], out: (line: string) => void
   if (positionals.length !== 1 || (positionals[0] !== 'register' && positionals[0] !== 'list')) throw new UsageError('schemas takes one subcommand: register or list', schemasUsage);
   const topics = optionOrUsage('--topic-prefix', schemasUsage, () => topicNames(values['topic-prefix']));
   if (positionals[0] === 'list') {
+    for (const option of ['registry', 'compatibility'] as const) if (values[option] !== undefined) throw new UsageError(`--${option} is for schemas register; schemas list reads only the files`, schemasUsage);
     for (const { role, part, file, current, fingerprint, version } of await listSchemaFiles()) out(JSON.stringify({ topic: topics[role], part, file, current, fingerprint, version }));
     return;
   }

@@ -43,6 +43,8 @@ describe('hrrr-embed schemas register', () => {
       [['schemas', 'register'], /--registry is required/],
       [['schemas', 'register', '--registry', 'registry:8081'], /--registry: schema registry URL "registry:8081" is not an http:\/\/ or https:\/\/ URL/],
       [['schemas', 'register', '--registry', registry.url, '--compatibility', 'LOOSE'], /--compatibility: "LOOSE" is not one of BACKWARD/],
+      [['schemas', 'list', '--registry', registry.url], /--registry is for schemas register; schemas list reads only the files/],
+      [['schemas', 'list', '--compatibility', 'BACKWARD'], /--compatibility is for schemas register/],
     ] as const) {
       const result = await runCommandProcess([...args], { env: { HRRR_EMBED_REGISTRY: '' } });
       assert.equal(result.status, 2, result.stderr);
