@@ -94,19 +94,45 @@ const PROMOTIONS_REMEMBERED = 20;
 
 /**
  * promoted.json: the promoted version, those promoted before it (most recent first; absent when
- * written before it remembered them), and the version `model prune` is deleting, if one: no
- * promotion names that one.
+ * written before it remembered them), and the versions being deleted (by `model prune`, by a run
+ * removing the candidate it stopped saving), if any: no promotion names those. Each deleter adds
+ * its own and removes only its own (markedAsBeingDeleted, unmarkedAsBeingDeleted), so that two at
+ * once keep each other's. Written before that list, promoted.json named one, as `deleting`: read
+ * into the list, and written there by the next change.
  */
 export interface Promoted {
   modelId: string;
   promotedAt?: string;
   previous?: string[];
-  deleting?: string;
+  beingDeleted?: string[];
 }
 
-/** A version being deleted by `model prune` (promoted.json's `deleting`): promoting it is refused. */
+/** A version promoted.json names as being deleted (`beingDeleted`): promoting it is refused. */
 export class VersionBeingDeleted extends Error {
   override readonly name = 'VersionBeingDeleted';
+}
+
+/** `promoted` naming `modelId` among the versions being deleted too. */
+export function markedAsBeingDeleted(promoted: Promoted, modelId: string): Promoted {
+  return { ...promoted, beingDeleted: [...new Set([...(promoted.beingDeleted ?? []), modelId])] };
+}
+
+/** `promoted` without the versions being deleted that `unmark` picks; undefined when it picks none (nothing to write). */
+export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (modelId: string) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
+  const { beingDeleted = [], ...rest } = promoted;
+  const left: string[] = [];
+  for (const modelId of beingDeleted) if (!(await unmark(modelId))) left.push(modelId);
+  if (left.length === beingDeleted.length) return undefined;
+  return left.length > 0 ? { ...rest, beingDeleted: left } : rest;
+}
+
+/** What a rewrite of promoted.json keeps of the versions being deleted. */
+const stillBeingDeleted = (before: Promoted | undefined) => (before?.beingDeleted !== undefined ? { beingDeleted: before.beingDeleted } : {});
+
+function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted | undefined, modelId: string): void {
+  if (now?.beingDeleted?.includes(modelId)) {
+    throw new VersionBeingDeleted(`model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted"; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it)`);
+  }
 }
 
 /**
@@ -164,12 +190,12 @@ export async function promoteVersion(store: ObjectStore, modelId: string, prefix
     async (now) => {
       refused = unless?.(now);
       if (refused !== undefined) return undefined;
-      if (!(now instanceof Error) && now?.deleting === modelId) throw new VersionBeingDeleted(`model version ${modelId} is being deleted by model prune (${store.url}/${prefix}${PROMOTED} names it as "deleting"; a prune stopped part way leaves it so: model prune --delete clears it)`);
-      // After promoted.json is read: a version a prune deleted since, under an earlier "deleting", is found gone.
+      if (!(now instanceof Error)) refuseIfBeingDeleted(store, prefix, now, modelId);
+      // After promoted.json is read: a version a prune deleted since, under an earlier mark, is found gone.
       await readManifest(store, modelId, prefix);
       const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
       const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
-      return { modelId, promotedAt: new Date().toISOString(), previous, ...(before?.deleting !== undefined && { deleting: before.deleting }) };
+      return { modelId, promotedAt: new Date().toISOString(), previous, ...stillBeingDeleted(before) };
     },
     prefix,
   );
@@ -192,8 +218,9 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
       const previous = now.previous ?? [];
       const at = previous.indexOf(modelId);
       if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
+      refuseIfBeingDeleted(store, prefix, now, modelId);
       await readManifest(store, modelId, prefix);
-      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...(now.deleting !== undefined && { deleting: now.deleting }) };
+      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...stillBeingDeleted(now) };
     },
     prefix,
   );
@@ -226,16 +253,19 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): P
   const where = `${store.url}/${prefix}${PROMOTED}`;
   let promoted;
   try {
-    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; deleting?: unknown } | null;
+    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; deleting?: unknown } | null;
   } catch (error) {
     throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
-  const { modelId, promotedAt, previous, deleting } = promoted ?? {};
+  const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
   if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
   if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
+  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isVersionId))) throw new Error(`${where}: beingDeleted is not a list of version ids`);
   if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
-  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(deleting !== undefined && { deleting }) };
+  // `deleting`: the one version an earlier build marked.
+  const marked = [...new Set<string>([...(beingDeleted ?? []), ...(deleting !== undefined ? [deleting] : [])])];
+  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marked.length > 0 && { beingDeleted: marked }) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

@@ -5,7 +5,9 @@
  * the lease by writing the next number with a write that only a new key allows (`ifAbsent`), so of
  * two trainers at once one wins. The holder renews its own object every third of the lease's time,
  * and learns it has lost the lease when a higher number appears (it stalled past its expiry and
- * another took over) or it could not renew in time.
+ * another took over) or it could not renew in time. A holder held up past the expiry (a training
+ * step on the cpu backend blocks the event loop for minutes) renews by taking the next number
+ * itself, with the same write a takeover makes: it keeps the lease only if no other took it.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -57,10 +59,15 @@ export interface LeaseOptions {
 }
 
 export interface HeldLease {
-  epoch: number;
+  /** The number of its object: the next one after a renewal past its expiry. */
+  readonly epoch: number;
   /** Aborts, with the reason, when the lease is lost. */
   lost: AbortSignal;
-  /** Rejects unless the lease is still this trainer's, asking the store now: before an act another trainer must not repeat. */
+  /**
+   * Rejects unless the lease is still this trainer's, asking the store now: before an act another
+   * trainer must not repeat. Expired here (this process was held up), it is renewed first, if no
+   * other trainer took it.
+   */
   confirm(): Promise<void>;
   /** Stops renewing and lets the lease go at once, so the next trainer need not wait for it to expire. */
   release(): Promise<void>;
@@ -131,57 +138,87 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
   return undefined;
 }
 
-function hold(store: ObjectStore, kind: LeaseKind, lease: LeaseRecord, leaseMs: number, log: StageLogger): HeldLease {
+function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: number, log: StageLogger): HeldLease {
   const lost = new AbortController();
+  let lease = taken;
   let expiresAt = Date.parse(lease.expiresAt);
   let renewing: Promise<void> = Promise.resolve();
   let releasing = false;
-  /** A renewal has been sent and not answered. */
-  let unanswered = false;
+  /** A renewal has been sent and not answered: since when. */
+  let unansweredSince: number | undefined;
   const lose = (reason: string) => {
     if (lost.signal.aborted) return;
     clearInterval(timer);
     log.error({ epoch: lease.epoch, owner: lease.owner }, `lost the ${kind.holder} lease: ${reason}`);
     lost.abort(new Error(`lost the ${kind.holder} lease: ${reason}`));
   };
+  /** `work`, or until the lease is lost, whichever ends first (a store call with no bound never does). */
+  const untilLost = (work: Promise<unknown>) => (lost.signal.aborted ? Promise.resolve() : Promise.race([work, new Promise((resolve) => lost.signal.addEventListener('abort', resolve, { once: true }))]));
   const TAKEN = `a later ${kind.holder} took it (this one stalled past its expiry)`;
+  /**
+   * Renews a lease that expired (or nearly: another may have read it expired before a rewrite
+   * lands) by taking the next number, as a takeover does, with a write only a new key allows: of
+   * this holder and another taking it over, one wins. False when another did.
+   */
+  const renewByNextNumber = async (until: number): Promise<boolean> => {
+    const next = { ...lease, epoch: lease.epoch + 1, expiresAt: new Date(until).toISOString() };
+    try {
+      await store.put(keyOf(kind, next.epoch), encode(next), { ifAbsent: true, contentType: 'application/json' });
+    } catch (error) {
+      if (!(error instanceof ObjectExistsError)) throw error;
+      // Our own: a retried write whose first try went through.
+      if ((await readLease(store, kind, next.epoch, log))?.owner !== lease.owner) return false;
+    }
+    const previous = lease.epoch;
+    lease = next;
+    log.warn({ epoch: next.epoch, expiredAt: new Date(expiresAt).toISOString() }, `renewed the ${kind.holder} lease after it expired (this ${kind.holder} was held up, by a long training step say): no other ${kind.holder} had taken it`);
+    await store.delete(keyOf(kind, previous)).catch((error: Error) => log.warn({ epoch: previous, error: error.message }, `could not delete the ${kind.holder} lease object renewed: the next ${kind.holder} to take the lease deletes it`));
+    return true;
+  };
   const renew = async () => {
     if (lost.signal.aborted) return;
-    unanswered = true;
+    unansweredSince = Date.now();
     try {
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const until = Date.now() + leaseMs;
-      await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date(until).toISOString() }), { contentType: 'application/json' });
+      // Rewritten in place only well before it expires: a rewrite landing after another read it expired would give it to both.
+      if (expiresAt - Date.now() > leaseMs / 3) await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date(until).toISOString() }), { contentType: 'application/json' });
+      else if (!(await renewByNextNumber(until))) return lose(TAKEN);
       expiresAt = until;
     } catch (error) {
       if (Date.now() >= expiresAt) return lose(`it could not be renewed before it expired (${(error as Error).message})`);
       log.warn({ epoch: lease.epoch, error: (error as Error).message }, `renewing the ${kind.holder} lease failed: tried again`);
     } finally {
-      unanswered = false;
+      unansweredSince = undefined;
     }
   };
   // Expiry is watched apart from the renewals: one that never answers (a store call with no
   // bound) would hold every later one behind it, and the lease would run out unnoticed. Expired
-  // with no renewal under way, the loop was held (a long synchronous training step): the renewal
-  // then asks the store whether a later trainer took it, as it does every time.
+  // with no renewal under way, or one sent only now, the loop was held (a long synchronous
+  // training step): the renewal then asks the store whether a later trainer took it, and takes
+  // the next number if none did.
   const tick = () => {
-    if (!lost.signal.aborted && unanswered && Date.now() >= expiresAt) return lose('it expired while a renewal had not answered');
+    const now = Date.now();
+    if (!lost.signal.aborted && unansweredSince !== undefined && now >= expiresAt && now - unansweredSince >= leaseMs / 3) return lose('it expired while a renewal had not answered');
     if (!releasing) renewing = renewing.then(renew);
   };
   const timer = setInterval(tick, leaseMs / 3);
   timer.unref();
   return {
-    epoch: lease.epoch,
+    get epoch() {
+      return lease.epoch;
+    },
     lost: lost.signal,
     async confirm() {
-      if (!lost.signal.aborted && Date.now() >= expiresAt) lose('it expired before it was renewed');
+      // Expired here, perhaps only because this process was held up: a renewal decides, as the timer's would.
+      if (!lost.signal.aborted && Date.now() >= expiresAt) await untilLost((renewing = renewing.then(renew)));
       if (!lost.signal.aborted && (await latestEpoch(store, kind)) > lease.epoch) lose(TAKEN);
       if (lost.signal.aborted) throw lost.signal.reason as Error;
     },
     async release() {
       releasing = true;
       // A renewal under way is waited for, unless it hangs past the expiry: the lease is lost then, with nothing to let go.
-      if (!lost.signal.aborted) await Promise.race([renewing, new Promise((resolve) => lost.signal.addEventListener('abort', resolve, { once: true }))]);
+      await untilLost(renewing);
       clearInterval(timer);
       if (lost.signal.aborted) return;
       await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date().toISOString(), released: true }), { contentType: 'application/json' });

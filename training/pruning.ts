@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { changePromoted, deleteVersion, readManifest, readPromoted, type Promoted } from '../model/versions.js';
+import { changePromoted, deleteVersion, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -93,45 +93,45 @@ async function versionFolders(models: ObjectStore): Promise<{ complete: string[]
 }
 
 /**
- * Deletes the versions `planned` found unneeded. Each is first named in promoted.json as the
- * version being deleted ("deleting"), by a write conditional on promoted.json holding what was
- * read (model/versions.ts changePromoted): a promotion (by hand, or by a trainer concluding its
- * run) either came first, and the version, needed now, is kept, or comes after, and is refused
- * for that version. A version saved meanwhile is in no plan. `done` hears what became of each one
- * planned for deletion as soon as it is decided, so that a failure part way leaves no doubt
- * about those before it. At the end promoted.json names none: nor one a prune stopped part way named.
+ * Deletes the versions `planned` found unneeded. Each is first named in promoted.json among the
+ * versions being deleted (`beingDeleted`), by a write conditional on promoted.json holding what
+ * was read (model/versions.ts changePromoted): a promotion (by hand, or by a trainer concluding
+ * its run) either came first, and the version, needed now, is kept, or comes after, and is
+ * refused for that version. A version saved meanwhile is in no plan. `done` hears what became of
+ * each one planned for deletion as soon as it is decided, so that a failure part way leaves no
+ * doubt about those before it. At the end promoted.json names none of those, nor a version
+ * without a manifest (what a deletion stopped part way left: no promotion takes it); the marks of
+ * other deleters at work (a run removing its candidate) stay.
  */
 export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[], done: (fate: VersionFate) => void): Promise<void> {
+  const deleted = new Set<string>();
   for (const fate of planned.filter(({ keptBecause }) => keptBecause.length === 0)) {
     let neededBecause: string | undefined;
     await changePromoted(models, async (now) => {
       const promoted = required(models, now);
       neededBecause = (await neededByConsumers(models, promoted)).get(fate.modelId);
-      return neededBecause === undefined ? { ...promoted, deleting: fate.modelId } : undefined;
+      return neededBecause === undefined ? markedAsBeingDeleted(promoted, fate.modelId) : undefined;
     });
     if (neededBecause !== undefined) {
       done({ ...fate, keptBecause: [`${neededBecause} (since this prune began)`] });
       continue;
     }
     await deleteVersion(models, fate.modelId);
+    deleted.add(fate.modelId);
     done(fate);
   }
-  await changePromoted(models, (now) => {
-    if (now instanceof Error || now?.deleting === undefined) return undefined;
-    const { deleting: _, ...promoted } = now;
-    return promoted;
-  });
+  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, async (modelId) => deleted.has(modelId) || !(await models.head(`versions/${modelId}/manifest.json`)))));
 }
 
 /**
  * Deletes the candidate a run stopped while saving (`modelId`: whole or not), fenced as a prune's
- * deletion is: first named in promoted.json as the version being deleted, by a write conditional
- * on promoted.json holding what was read, so that a promotion by hand of that candidate either
- * came first (and it is kept) or is refused. Kept too when consumers need it (promoted now, or
- * before: a fallback, a rollback's target), and when it cannot be marked: a prune marks another
- * version, or there is no promoted.json yet and the candidate is whole (an incomplete one, which no
- * promotion takes, is deleted). `model prune` deletes a kept one once unneeded. Returns why it was
- * kept, or undefined once deleted.
+ * deletion is: first named in promoted.json among the versions being deleted, by a write
+ * conditional on promoted.json holding what was read, so that a promotion by hand of that
+ * candidate either came first (and it is kept) or is refused. Kept too when consumers need it
+ * (promoted now, or before: a fallback, a rollback's target), and when it cannot be marked: there
+ * is no promoted.json yet and the candidate is whole (an incomplete one, which no promotion takes,
+ * is deleted). `model prune` deletes a kept one once unneeded. Returns why it was kept, or
+ * undefined once deleted.
  */
 export async function deleteAbandonedCandidate(models: ObjectStore, modelId: string): Promise<string | undefined> {
   let keptBecause: string | undefined;
@@ -143,16 +143,12 @@ export async function deleteAbandonedCandidate(models: ObjectStore, modelId: str
       if (await models.head(`versions/${modelId}/manifest.json`)) keptBecause = 'no version is promoted yet, so promoted.json cannot mark it as being deleted, and it is whole: it could be promoted meanwhile';
       return undefined;
     }
-    keptBecause = now.deleting !== undefined && now.deleting !== modelId ? `promoted.json marks ${now.deleting} as being deleted by model prune` : (await neededByConsumers(models, now)).get(modelId);
-    return keptBecause === undefined ? { ...now, deleting: modelId } : undefined;
+    keptBecause = (await neededByConsumers(models, now)).get(modelId);
+    return keptBecause === undefined ? markedAsBeingDeleted(now, modelId) : undefined;
   });
   if (keptBecause !== undefined) return keptBecause;
   await deleteVersion(models, modelId);
-  await changePromoted(models, (now) => {
-    if (now instanceof Error || now?.deleting !== modelId) return undefined;
-    const { deleting: _, ...promoted } = now;
-    return promoted;
-  });
+  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, (marked) => marked === modelId)));
   return undefined;
 }
 

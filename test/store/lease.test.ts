@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { silentLogger } from '../../stages/stage.js';
 import { acquireLease, type LeaseRecord } from '../../store/lease.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
+import type { LeaseTaker } from './lease-taker.js';
 
 const setup = await storeKinds();
 after(() => setup.stop());
@@ -17,6 +19,35 @@ after(() => setup.stop());
 /** Short enough for a test, long enough for moto to answer several times within it. */
 const leaseMs = 600;
 const options = (owner: string, signal?: AbortSignal) => ({ owner, log: silentLogger, leaseMs, ...(signal && { signal }) });
+
+/** A store's calls, as a separate object that can replace some. */
+const bound = (store: ObjectStore): ObjectStore => ({
+  url: store.url,
+  list: (prefix, listOptions) => store.list(prefix, listOptions),
+  head: (key, requestOptions) => store.head(key, requestOptions),
+  get: (key, getOptions) => store.get(key, getOptions),
+  put: (key, body, putOptions) => store.put(key, body, putOptions),
+  delete: (key, requestOptions) => store.delete(key, requestOptions),
+});
+
+/** `inner`, except that once `arm` is called, the next listing runs `compete` after it is read and before handing it back. */
+function competingAfterListing(inner: ObjectStore): { store: ObjectStore; arm: (compete: () => Promise<unknown>) => void } {
+  let competing: (() => Promise<unknown>) | undefined;
+  const store: ObjectStore = {
+    ...bound(inner),
+    list: (prefix, listOptions) => ({
+      async *[Symbol.asyncIterator]() {
+        const listed = [];
+        for await (const info of inner.list(prefix, listOptions)) listed.push(info);
+        const compete = competing;
+        competing = undefined;
+        await compete?.();
+        yield* listed;
+      },
+    }),
+  };
+  return { store, arm: (compete) => void (competing = compete) };
+}
 
 for (const kind of setup.kinds) {
   describe(`the trainer lease: ${kind.name}`, () => {
@@ -77,6 +108,72 @@ for (const kind of setup.kinds) {
       await sleep(leaseMs);
       assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
       await holder.confirm();
+      await holder.release();
+    });
+
+    it('held by a holder whose event loop was blocked past its expiry while no other trainer took it, stays its own when the holder asks before its renewal timer had a turn (a checkpoint right after a long cpu step)', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await holder.confirm();
+      assert.equal(holder.lost.aborted, false);
+      await sleep(leaseMs);
+      await holder.confirm();
+      assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+      await holder.release();
+      const next = (await acquireLease(store, options('next')))!;
+      assert.equal(next.epoch, holder.epoch + 1, 'the next trainer did not take the number after the holder\'s last');
+      await next.release();
+    });
+
+    it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      const taken = new Int32Array(new SharedArrayBuffer(4));
+      const taker = new Worker(new URL('./lease-taker.js', import.meta.url), { workerData: { url: store.url, endpoint: setup.server.endpoint, leaseMs: 60_000, taken } satisfies LeaseTaker });
+      try {
+        // Blocked (as by a tfjs cpu step) until the other trainer holds the lease.
+        assert.equal(Atomics.wait(taken, 0, 0, 60_000), 'ok', 'the other trainer never took the lease');
+        await assert.rejects(holder.confirm(), /^Error: lost the trainer lease: a later trainer took it/);
+        assert.equal(holder.lost.aborted, true);
+      } finally {
+        await taker.terminate();
+      }
+      await holder.release();
+    });
+
+    it('held by a holder whose event loop was blocked past its expiry, is lost when another trainer takes it between the holder\'s look at the store and its renewal', async () => {
+      const store = await kind.create();
+      const racing = competingAfterListing(store);
+      const holder = (await acquireLease(racing.store, options('holder')))!;
+      let other: Awaited<ReturnType<typeof acquireLease>>;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      racing.arm(async () => (other = await acquireLease(store, { ...options('other'), leaseMs: 60_000 })));
+      await assert.rejects(holder.confirm(), /^Error: lost the trainer lease: a later trainer took it/);
+      assert.equal(other!.epoch, 2);
+      await other!.confirm();
+      await other!.release();
+      await holder.release();
+    });
+
+    it('held by a holder whose event loop was blocked past its expiry, is not also taken by another trainer that read it expired before the holder renewed it and writes after: the renewal is a write only one of them can make', async () => {
+      const store = await kind.create();
+      const racing = competingAfterListing(store);
+      const holder = (await acquireLease(racing.store, options('holder')))!;
+      let readExpired!: () => void;
+      let write!: () => void;
+      const [othersRead, mayWrite] = [new Promise<void>((resolve) => (readExpired = resolve)), new Promise<void>((resolve) => (write = resolve))];
+      // The other trainer's takeover, held between its read of the expired lease and its write.
+      const held: ObjectStore = { ...bound(store), put: async (key, body, putOptions) => (readExpired(), await mayWrite, store.put(key, body, putOptions)) };
+      const stop = new AbortController();
+      let other: ReturnType<typeof acquireLease>;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      racing.arm(async () => ((other = acquireLease(held, options('other', stop.signal))), await othersRead));
+      await holder.confirm(); // what follows acts as the lease's holder
+      write();
+      setTimeout(() => stop.abort(), 2 * leaseMs);
+      assert.equal(await other!, undefined, 'the other trainer took the lease the holder had confirmed as its own');
+      assert.equal(holder.lost.aborted, false);
       await holder.release();
     });
 

@@ -71,7 +71,7 @@ for (const kind of stores.kinds) {
       assert.ok(raced(), 'the competing promotion never ran');
       assert.ok((await listVersions(models)).includes(candidate), 'the candidate promoted by hand is kept');
       assert.deepEqual(await namedButGone(models), []);
-      assert.equal((await readPromoted(models))?.deleting, undefined);
+      assert.equal((await readPromoted(models))?.beingDeleted, undefined);
     });
 
     it('keeps the candidate an operator promoted and then replaced: it is a consumer\'s fallback and a rollback\'s target', async () => {
@@ -105,7 +105,7 @@ for (const kind of stores.kinds) {
       const result = await retrain(run(models));
       assert.deepEqual((await listVersions(models)).sort(), ['base', result.modelId].sort(), 'the half-saved candidate removed, the one saved again kept');
       assert.notEqual(result.modelId, candidate);
-      assert.equal((await readPromoted(models))?.deleting, undefined);
+      assert.equal((await readPromoted(models))?.beingDeleted, undefined);
     });
   });
 }

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAutoencoder, disposeAutoencoder, type Autoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
-import { changePromoted, listVersions, promotedVersion, promoteVersion, readPromoted, saveVersion } from '../../model/versions.js';
+import { changePromoted, listVersions, markedAsBeingDeleted, promotedVersion, promoteVersion, readPromoted, saveVersion, type Promoted } from '../../model/versions.js';
 import { silentLogger } from '../../stages/stage.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { promoteChecked, PromotionRefused, rollBack } from '../../training/promotion.js';
-import { deleteUnneeded, planPrune } from '../../training/pruning.js';
+import { deleteAbandonedCandidate, deleteUnneeded, planPrune } from '../../training/pruning.js';
 import { retrain } from '../../training/retrain.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { racingStore } from '../support/racing-store.js';
@@ -94,7 +94,7 @@ for (const kind of stores.kinds) {
       assert.ok(raced(), 'the competing promotion never ran');
       assert.deepEqual(fates, [['old', ['promoted (since this prune began)']]]);
       assert.deepEqual(await listVersions(models), ['current', 'old']);
-      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.deleting]), ['old', undefined]);
+      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.beingDeleted]), ['old', undefined]);
     });
 
     it('a promotion of a version that model prune deletes between the promotion\'s read of promoted.json and its write is refused: promoted.json never names a deleted version', async () => {
@@ -109,16 +109,45 @@ for (const kind of stores.kinds) {
       assert.equal(await promotedVersion(models), 'current');
     });
 
-    it('a version promoted.json names as being deleted (by a prune stopped part way) is not promoted, until a prune clears it', async () => {
+    it('model prune marking a version between a resumed run\'s marking of its abandoned candidate and its deletion keeps that mark: model promote of the candidate meanwhile is refused, and promoted.json never names a deleted version', async () => {
       const models = await kind.create();
-      for (const id of ['current', 'half-deleted']) await saveVersion(models, small, { modelId: id });
+      for (const [id, days] of [['old', 60], ['current', 59], ['candidate', 0]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
       await promoteVersion(models, 'current');
-      await changePromoted(models, (now) => ({ ...(now as { modelId: string }), deleting: 'half-deleted' }));
-      await assert.rejects(promoteChecked(models, 'half-deleted', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version half-deleted is being deleted by model prune .*model prune --delete clears it/.test(error.message));
+      const planned = await planPrune(models, { keepDays: 30, keep: [] });
+      // The run's cleanup is held once it has marked its candidate, before it deletes the candidate's manifest.
+      let marked!: () => void;
+      let goOn!: () => void;
+      const [candidateMarked, mayDelete] = [new Promise<void>((resolve) => (marked = resolve)), new Promise<void>((resolve) => (goOn = resolve))];
+      const held: ObjectStore = { ...models, url: models.url, list: models.list.bind(models), head: models.head.bind(models), get: models.get.bind(models), put: models.put.bind(models), delete: async (key, options) => (key === 'versions/candidate/manifest.json' && (marked(), await mayDelete), models.delete(key, options)) };
+      let cleanup: Promise<string | undefined> | undefined;
+      const { store, arm, raced } = racingStore(models);
+      arm(async () => ((cleanup = deleteAbandonedCandidate(held, 'candidate')), await candidateMarked));
+      const fates: Array<[string, string[]]> = [];
+      await deleteUnneeded(store, planned, ({ modelId, keptBecause }) => fates.push([modelId, keptBecause]));
+      assert.ok(raced(), 'the competing cleanup never ran');
+      assert.deepEqual(fates, [['old', []]]);
+      await assert.rejects(promoteChecked(models, 'candidate', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version candidate is being deleted/.test(error.message));
+      goOn();
+      assert.equal(await cleanup, undefined, 'the run kept its candidate');
+      assert.deepEqual(await listVersions(models), ['current']);
+      assert.equal(await promotedVersion(models), 'current');
+    });
+
+    it('versions promoted.json names as being deleted by deletions stopped part way are not promoted, until the next prune finishes them; the one version an earlier build named as "deleting" too', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['current', 59], ['stopped', 60], ['half-deleted', 60]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      // An earlier build's prune stopped right after its mark; a later one stopped after a manifest's deletion.
+      const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as object;
+      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, deleting: 'stopped' })));
+      await changePromoted(models, (now) => markedAsBeingDeleted(now as Promoted, 'half-deleted'));
+      await models.delete('versions/half-deleted/manifest.json');
+      assert.deepEqual((await readPromoted(models))?.beingDeleted, ['stopped', 'half-deleted']);
+      await assert.rejects(promoteChecked(models, 'stopped', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version stopped is being deleted .*model prune --delete.* finishes it/.test(error.message));
       await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: [] }), () => {});
-      assert.equal((await readPromoted(models))?.deleting, undefined);
-      await promoteChecked(models, 'half-deleted', { force: false });
-      assert.equal(await promotedVersion(models), 'half-deleted');
+      assert.deepEqual(await listVersions(models), ['current']);
+      assert.equal((await readPromoted(models))?.beingDeleted, undefined);
+      assert.doesNotMatch(new TextDecoder().decode(await models.get('promoted.json')), /deleting/);
     });
   });
 }
