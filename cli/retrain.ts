@@ -87,7 +87,8 @@ export interface RetrainingSetup {
   compact?: (signal: AbortSignal) => Promise<void>;
 }
 
-export async function prepareRetraining(values: RetrainValues, origin: LoadedSettings<typeof RETRAIN_SETTINGS>['origin'], usage: string): Promise<RetrainingSetup> {
+/** `watchModels`: the model store as the runs and everything between them use it (the trainer's watchdog). */
+export async function prepareRetraining(values: RetrainValues, origin: LoadedSettings<typeof RETRAIN_SETTINGS>['origin'], usage: string, watchModels: (models: ObjectStore) => ObjectStore = (models) => models): Promise<RetrainingSetup> {
   for (const required of ['models', 'shards'] as const) if (values[required] === undefined) throw new UsageError(`--${required} is required`, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, usage);
   if (values.modelConfig !== undefined && !values.fresh) throw new UsageError(`${origin('modelConfig')} needs --fresh: a warm start keeps the promoted version's configuration`, usage);
@@ -103,7 +104,7 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
-  const models = storeOption(origin('models'), values.models!, usage, location);
+  const models = watchModels(storeOption(origin('models'), values.models!, usage, location));
   const shardStore = storeOption(origin('shards'), values.shards!, usage, location);
   const shards = openShardCatalog(shardStore, undefined, { onUnreadableManifest: (error) => log.error({ err: error.message }, `shard left out: ${error.message}`) });
   let bus;

@@ -119,12 +119,13 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const log = commandLogger(values.verbose, 'info');
   const build = buildInfo();
   log.info({ build }, `run starting: hrrr-embed ${build.version}, commit ${build.commit}`);
-  // /healthz: every store request and stage must move within --stall-seconds; a polling consumer must also look for new analyses.
+  // /healthz: every store request (the model store's too) and stage must move within --stall-seconds; a polling consumer must also look for new analyses.
   const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000, ...(values.events === undefined && { idleMs: values.stallSeconds * 1000 + pollIntervalMs }) });
   const source = watchdog.store(openSource(values, log, runUsage, origin), 'source');
   const state = watchdog.store(storeOption(origin(values.state === undefined ? 'data' : 'state'), values.state ?? values.data ?? defaultDataFolder, runUsage, { log }), 'state');
   const shardStore = values.shards === undefined || values.shards === 'off' ? undefined : storeOption(origin('shards'), values.shards, runUsage, { log });
-  const models = values.model === undefined ? undefined : storeOption(origin('model'), values.model, runUsage, { log });
+  // Its reads (loading the model, following promotions) must move too, but are no look for new analyses.
+  const models = values.model === undefined ? undefined : watchdog.store(storeOption(origin('model'), values.model, runUsage, { log }), 'model', { heartbeat: false });
   // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
   const readiness = new Readiness();
   const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, runUsage);

@@ -37,7 +37,8 @@ per model store: a second waits until the first stops (or stops renewing its lea
   --group G          the consumer group reading retrain-requests (default hrrr-embed-trainer)
   --metrics-port N   serve GET /metrics (Prometheus), /healthz and /readyz on port N (0: a free
                      one, logged); --metrics-host H (default 127.0.0.1; 0.0.0.0 or :: in a container)
-  --stall-seconds S  /healthz answers 503 once a training run has not taken a step for S seconds
+  --stall-seconds S  /healthz answers 503 once a training run has not taken a step, or a request
+                     to the model store (in a run or between runs) has not answered, for S seconds
                      (default 3600: a step of the seed model on cpu takes about 31 minutes)
 ${retrainOptionsUsage}`;
 
@@ -47,7 +48,7 @@ interface TrainerParts {
   origin: LoadedSettings<typeof TRAINER_SETTINGS>['origin'];
   schedule: Schedule;
   readiness: TrainerReadiness;
-  /** /healthz: a run's steps must move within --stall-seconds. */
+  /** /healthz: a run's steps and each model store request must move within --stall-seconds. */
   watchdog: Watchdog;
   build: BuildInfo;
   /** With --metrics-port. */
@@ -85,7 +86,8 @@ export async function trainerCommand(args: string[], out: (line: string) => void
 
 /** Everything after the operations server: the setup, the lease, the runs. */
 async function train({ values, origin, schedule, readiness, watchdog, build, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
-  const setup = await prepareRetraining(values, origin, trainerUsage);
+  // Between runs too (the lease, the schedule record, the run records), a model store request that never answers is a stall.
+  const setup = await prepareRetraining(values, origin, trainerUsage, (models) => watchdog.store(models, 'model'));
   const { bus, codec, log } = setup;
   log.info({ build }, `trainer starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   if (operationsUrl) log.info({ url: operationsUrl }, `metrics on ${operationsUrl}/metrics, liveness on /healthz, readiness on /readyz`);

@@ -17,6 +17,15 @@ export interface Wait {
   end(): void;
 }
 
+export interface WaitOptions {
+  /**
+   * Whether its moving or ending shows the process at work (default true). False for waits
+   * beside the work, such as the promotion follower's reads of the model store: they must move
+   * within the limit, but do not count as the looks a polling consumer must keep making.
+   */
+  heartbeat?: boolean;
+}
+
 export interface WatchdogConfig {
   /** A wait that has not moved for this long is a stall. */
   stallMs: number;
@@ -38,7 +47,7 @@ export class Watchdog implements LivenessCheck {
   private readonly stallMs: number;
   private readonly idleMs: number | undefined;
   private readonly clock: () => number;
-  private readonly waits = new Set<{ what: string; since: number }>();
+  private readonly waits = new Set<{ what: string; since: number; heartbeat: boolean }>();
   private lastMoved: number;
 
   constructor({ stallMs, idleMs, clock = () => performance.now() }: WatchdogConfig) {
@@ -49,20 +58,21 @@ export class Watchdog implements LivenessCheck {
   }
 
   /** A wait on `what` (named for the reason a stall gives) from now. */
-  begin(what: string): Wait {
-    const wait = { what, since: this.clock() };
+  begin(what: string, { heartbeat = true }: WaitOptions = {}): Wait {
+    const wait = { what, since: this.clock(), heartbeat };
     this.waits.add(wait);
     return {
       moved: () => {
-        wait.since = this.lastMoved = this.clock();
+        wait.since = this.clock();
+        if (heartbeat) this.lastMoved = wait.since;
       },
       end: () => {
-        if (this.waits.delete(wait)) this.lastMoved = this.clock();
+        if (this.waits.delete(wait) && heartbeat) this.lastMoved = this.clock();
       },
     };
   }
 
-  /** What `check` holds against its limits, in seconds: how long the longest wait in flight has not moved; with none, since one last did (0 with no idle limit). */
+  /** What `check` holds against its limits, in seconds: how long the longest wait in flight has not moved; with no heartbeat in flight, since one last did, if longer (0 with no idle limit). */
   secondsWithoutProgress(): number {
     return this.msWithoutProgress() / 1000;
   }
@@ -86,17 +96,22 @@ export class Watchdog implements LivenessCheck {
       return { alive: false, reason: `stalled: ${waits.join('; ')} (limit ${this.stallMs / 1000} s)` };
     }
     const { idleMs } = this;
-    const idle = this.msWithoutProgress();
-    if (this.waits.size === 0 && idleMs !== undefined && idle > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${forSeconds(idle)} (limit ${idleMs / 1000} s)` };
+    const idle = now - this.lastMoved;
+    if (!this.heartbeatInFlight() && idleMs !== undefined && idle > idleMs) return { alive: false, reason: `stalled: nothing in flight and nothing has moved for ${forSeconds(idle)} (limit ${idleMs / 1000} s)` };
     return { alive: true };
   }
 
   private msWithoutProgress(): number {
     const now = this.clock();
-    let oldest: number | undefined;
-    for (const { since } of this.waits) oldest = Math.min(oldest ?? since, since);
-    if (oldest !== undefined) return now - oldest;
-    return this.idleMs === undefined ? 0 : now - this.lastMoved;
+    let longest = 0;
+    for (const { since } of this.waits) longest = Math.max(longest, now - since);
+    if (this.heartbeatInFlight() || this.idleMs === undefined) return longest;
+    return Math.max(longest, now - this.lastMoved);
+  }
+
+  private heartbeatInFlight(): boolean {
+    for (const { heartbeat } of this.waits) if (heartbeat) return true;
+    return false;
   }
 
   /** The same stage, each wait for its next output watched as `stage NAME`. */
@@ -105,16 +120,16 @@ export class Watchdog implements LivenessCheck {
     process: (input, context) => this.eachWatched(stage.process(input, context), `stage ${stage.name}`),
   });
 
-  /** The same store, each request watched as `ROLE store: OPERATION URL/KEY`: a polling consumer's looks are its heartbeat. */
-  store(store: ObjectStore, role: string): ObjectStore {
+  /** The same store, each request watched as `ROLE store: OPERATION URL/KEY`: a polling consumer's looks are its heartbeat, unless `heartbeat` is false. */
+  store(store: ObjectStore, role: string, waitOptions: WaitOptions = {}): ObjectStore {
     const what = (operation: string, key: string) => `${role} store: ${operation} ${store.url}/${key}`;
     return {
       url: store.url,
-      list: (prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> => this.eachWatched(store.list(prefix, options), what('list', prefix)),
-      head: (key: string, options?: RequestOptions) => this.watching(what('head', key), () => store.head(key, options)),
-      get: (key: string, options?: GetOptions) => this.watching(what('get', key), () => store.get(key, options)),
-      put: (key: string, body: Uint8Array, options?: PutOptions) => this.watching(what('put', key), () => store.put(key, body, options)),
-      delete: (key: string, options?: RequestOptions) => this.watching(what('delete', key), () => store.delete(key, options)),
+      list: (prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> => this.eachWatched(store.list(prefix, options), what('list', prefix), waitOptions),
+      head: (key: string, options?: RequestOptions) => this.watching(what('head', key), () => store.head(key, options), waitOptions),
+      get: (key: string, options?: GetOptions) => this.watching(what('get', key), () => store.get(key, options), waitOptions),
+      put: (key: string, body: Uint8Array, options?: PutOptions) => this.watching(what('put', key), () => store.put(key, body, options), waitOptions),
+      delete: (key: string, options?: RequestOptions) => this.watching(what('delete', key), () => store.delete(key, options), waitOptions),
     };
   }
 
@@ -131,8 +146,8 @@ export class Watchdog implements LivenessCheck {
     });
   }
 
-  private async watching<T>(what: string, wait: () => Promise<T>): Promise<T> {
-    const watched = this.begin(what);
+  private async watching<T>(what: string, wait: () => Promise<T>, options?: WaitOptions): Promise<T> {
+    const watched = this.begin(what, options);
     try {
       return await wait();
     } finally {
@@ -141,12 +156,12 @@ export class Watchdog implements LivenessCheck {
   }
 
   /** The same items, each wait for the next watched as `what`; only the wait counts, not the caller's work on an item. */
-  private async *eachWatched<T>(items: AsyncIterable<T>, what: string): AsyncIterable<T> {
+  private async *eachWatched<T>(items: AsyncIterable<T>, what: string, options?: WaitOptions): AsyncIterable<T> {
     const iterator = items[Symbol.asyncIterator]();
     let finished = false;
     try {
       for (;;) {
-        const next = await this.watching(what, () => iterator.next());
+        const next = await this.watching(what, () => iterator.next(), options);
         if (next.done) {
           finished = true;
           return;

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { S3Server, testCredentials } from '../../infra/s3-server.js';
+import { createAutoencoder } from '../../model/autoencoder.js';
+import { promoteVersion, saveVersion } from '../../model/versions.js';
+import { SMALL_CONFIG } from '../model/fixtures.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { FaultProxy } from '../support/fault-proxy.js';
@@ -22,12 +25,12 @@ const healthz = async (url: string) => {
   return { status: response.status, text: await response.text() };
 };
 
-/** Runs `hrrr-embed run ARGS --metrics-port 0`, and once /readyz says its pipeline runs, `probe(url)`; then kills it. */
-async function probeRunning<T>(name: string, args: string[], probe: (url: string) => Promise<T>, env: NodeJS.ProcessEnv = {}): Promise<{ probed: T | undefined; stderr: string }> {
+/** Runs `hrrr-embed run ARGS --metrics-port 0` (with `--model MODELS`, by default the work's), and once its ingest starts, `probe(url)`; then kills it. */
+async function probeRunning<T>(name: string, args: string[], probe: (url: string) => Promise<T>, env: NodeJS.ProcessEnv = {}, models = join(work, 'models')): Promise<{ probed: T | undefined; stderr: string }> {
   let url: string | undefined;
   let probing: Promise<T> | undefined;
   let probed: T | undefined;
-  const result = await runCommandProcess(['run', '--data', join(work, `${name}-data`), '--model', join(work, 'models'), '--device', 'cpu', '--metrics-port', '0', ...args], {
+  const result = await runCommandProcess(['run', '--data', join(work, `${name}-data`), '--model', models, '--device', 'cpu', '--metrics-port', '0', ...args], {
     env,
     onStderr: (stderr, child: ChildProcess) => {
       url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];
@@ -75,6 +78,44 @@ describe('hrrr-embed run, /healthz as progress', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
+    }
+  });
+
+  it("answers 503 naming the model store's read of the promoted version when it never answers, after the follower's answered reads kept it 200", { timeout: 60_000 }, async () => {
+    const server = await S3Server.start();
+    const proxy = await FaultProxy.start(server.endpoint);
+    try {
+      const models = await server.store('stalled-models');
+      const { modelId } = await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1', alertThreshold: 0.5 });
+      await promoteVersion(models, modelId);
+      const env = { AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: proxy.endpoint };
+      // An idle consumer (nothing new from 06Z) that reads which version is promoted every 0.2 s.
+      const args = ['--source', join(work, 'source'), '--from', '2019-09-20T06Z', '--poll-seconds', '0.1', '--model-poll-seconds', '0.2', '--stall-seconds', '1'];
+      const { probed, stderr } = await probeRunning('model', args, async (url) => {
+        const before = new Set<string>();
+        // Over 3 s, while the model store answers: more than the limit, and a dozen reads of the pointer.
+        for (let probe = 0; probe < 30; probe++) {
+          const { status, text } = await healthz(url);
+          before.add(`${status} ${text.trim()}`);
+          await sleep(100);
+        }
+        const readsBefore = proxy.requests.filter((seen) => seen.path.includes('promoted.json')).length;
+        proxy.inject({ kind: 'stall', when: (seen) => seen.path.includes('promoted.json') });
+        // The S3 client's own timeout (60 s without a byte) ends the read long after this: 10 s at most here.
+        for (let probe = 0; probe < 100; probe++) {
+          const answer = await healthz(url);
+          if (answer.status !== 200) return { before, readsBefore, after: answer };
+          await sleep(100);
+        }
+        return { before, readsBefore, after: await healthz(url) };
+      }, env, 's3://stalled-models');
+      assert.deepEqual(probed?.before, new Set(['200 alive']), stderr);
+      assert.ok(probed.readsBefore >= 5, `the pointer was read ${probed.readsBefore} times before the stall`);
+      assert.equal(probed.after.status, 503, stderr);
+      assert.match(probed.after.text, /^stalled: model store: get s3:\/\/stalled-models\/promoted\.json has not moved for \d+ s \(limit 1 s\)\n$/);
+    } finally {
+      await proxy.stop();
+      await server.stop();
     }
   });
 

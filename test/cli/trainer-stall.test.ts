@@ -8,8 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { AvroCodec } from '../../bus/avro/codec.js';
 import { FileBus } from '../../bus/files/file-bus.js';
+import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import { FolderStore } from '../../store/folder.js';
 import { requestRetraining } from '../../training/requests.js';
+import { Schedule } from '../../training/schedule.js';
+import { recordDoneThrough, SCHEDULE_RECORD_KEY } from '../../training/scheduled-runs.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { runCommandProcess } from '../support/cli-process.js';
 import { placeTrainerGroupAtStart } from '../support/trainer-group.js';
 
@@ -24,12 +28,13 @@ const healthz = async (url: string) => {
   return { status: response.status, text: await response.text() };
 };
 
-/** Runs `hrrr-embed trainer ARGS --metrics-port 0`, and once it holds the lease, `probe(url)`; then kills it. */
-async function probeTrainer<T>(args: string[], probe: (url: string) => Promise<T>): Promise<{ probed: T | undefined; stderr: string }> {
+/** Runs `hrrr-embed trainer ARGS --metrics-port 0` (on `schedule`, by default once a year), and once it holds the lease, `probe(url)`; then kills it. */
+async function probeTrainer<T>(args: string[], probe: (url: string) => Promise<T>, { schedule = '0 0 1 1 *', env = {} }: { schedule?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ probed: T | undefined; stderr: string }> {
   let url: string | undefined;
   let probing: Promise<T> | undefined;
   let probed: T | undefined;
-  const result = await runCommandProcess(['trainer', '--schedule', '0 0 1 1 *', '--device', 'cpu', '--metrics-port', '0', ...args], {
+  const result = await runCommandProcess(['trainer', '--schedule', schedule, '--device', 'cpu', '--metrics-port', '0', ...args], {
+    env,
     onStderr: (stderr, child: ChildProcess) => {
       url ??= /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(stderr)?.[1];
       if (probing || !url || !stderr.includes('holding the trainer lease')) return;
@@ -80,6 +85,35 @@ describe('hrrr-embed trainer, /healthz as progress', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
+    }
+  });
+
+  it("answers 503 naming the model store's request that never answers between runs, which kept the trainer from its next scheduled run", { timeout: 60_000 }, async () => {
+    const server = await S3Server.start();
+    const proxy = await FaultProxy.start(server.endpoint);
+    try {
+      const schedule = '* * * * * *';
+      // Done through now: the trainer starts with no run to catch up and no record to write.
+      await recordDoneThrough(await server.store('trainer-models'), Schedule.parse(schedule), new Date());
+      // The record of the first scheduled run to end is never written: the request hangs.
+      proxy.inject({ kind: 'stall', when: (seen) => seen.method === 'PUT' && seen.path.includes(SCHEDULE_RECORD_KEY) });
+      const env = { AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1' };
+      const args = ['--models', 's3://trainer-models', '--endpoint', proxy.endpoint, '--shards', join(work, 'no-shards'), '--data', join(work, 'scheduled-bus'), '--stall-seconds', '1'];
+      const { probed, stderr } = await probeTrainer(args, async (url) => {
+        // A run every second: the first ends in a second or two; 15 s at most here.
+        for (let probe = 0; probe < 150; probe++) {
+          const answer = await healthz(url);
+          if (answer.status !== 200) return answer;
+          await sleep(100);
+        }
+        return await healthz(url);
+      }, { schedule, env });
+      assert.ok(proxy.requests.some((seen) => seen.fault === 'stall'), `the scheduled run's record was written: ${stderr}`);
+      assert.equal(probed?.status, 503, stderr);
+      assert.match(probed.text, /^stalled: model store: put s3:\/\/trainer-models\/training\/schedule\.json has not moved for \d+ s \(limit 1 s\)\n$/);
+    } finally {
+      await proxy.stop();
+      await server.stop();
     }
   });
 });

@@ -70,6 +70,26 @@ describe('the watchdog', () => {
     assert.equal(trainer.secondsWithoutProgress(), 0);
   });
 
+  it("holds a store's requests that are no heartbeat (the model store's) to the limit, but their ending is no look for new analyses", () => {
+    const { clock, pass } = handClock();
+    const consumer = new Watchdog({ stallMs: 1000, idleMs: 1500, clock });
+    const models = consumer.store(hungStore, 'model', { heartbeat: false });
+    consumer.begin('source store: list s3://b/k').end();
+    for (let read = 0; read < 4; read++) {
+      const pointer = consumer.begin('model store: get s3://m/promoted.json', { heartbeat: false });
+      pass(400);
+      pointer.end();
+    }
+    assert.deepEqual(consumer.check(), { alive: false, reason: 'stalled: nothing in flight and nothing has moved for 2 s (limit 1.5 s)' }, 'the follower reading the model store does not stand for a consumer looking for analyses');
+    assert.equal(consumer.secondsWithoutProgress(), 1.6);
+    consumer.begin('source store: list s3://b/k').end();
+    void models.get('promoted.json');
+    pass(1001);
+    assert.deepEqual(consumer.check(), { alive: false, reason: 'stalled: model store: get s3://hung/promoted.json has not moved for 1 s (limit 1 s)' });
+    pass(600);
+    assert.match((consumer.check() as { reason: string }).reason, /^stalled: model store: get s3:\/\/hung\/promoted\.json has not moved for 2 s/, 'the request that hangs is named before the idle limit');
+  });
+
   it("names a store request that never answers by its store's role, operation and key", async () => {
     const { clock, pass } = handClock();
     const watchdog = new Watchdog({ stallMs: 1000, clock });
