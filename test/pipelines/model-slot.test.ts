@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
@@ -168,6 +168,35 @@ describe('the model slot and the promotion follower', () => {
 
     assert.equal(slot.current.autoencoder.version, 'v1', 'still serving what it had');
     assert.deepEqual(loads, ['v2', 'v1', 'wide']);
+    await slot.close();
+  });
+
+  it('ends as soon as it is stopped while it takes a promoted version (a SIGTERM while the weights load), not at its next look minutes later', async () => {
+    const models = new FolderStore(join(work, 'stopped-models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    await promoteVersion(models, 'v2');
+    const closed: string[] = [];
+    const slot = new ModelSlot(served('v1', closed));
+    const stop = new AbortController();
+    const load = async (version: string) => {
+      stop.abort(); // the consumer is told to stop while this version loads
+      return served(version, closed);
+    };
+    let looked!: () => void;
+    const lookedOnce = new Promise<void>((resolve) => (looked = resolve));
+    let ended = false;
+    // Its next look is a mocked timer: a follower waiting for it neither ends nor keeps this test alive.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const following = followPromotions({ models, slot, load, pollMs: 600_000, log: silentLogger, onLook: looked }, stop.signal);
+      void following.then(() => (ended = true));
+      await lookedOnce;
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(slot.current.autoencoder.version, 'v2', 'the version loaded is swapped in');
+    assert.ok(ended, 'ended once the swap was done, without waiting 10 minutes for a stop it had missed');
     await slot.close();
   });
 
