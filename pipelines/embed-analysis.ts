@@ -82,17 +82,29 @@ export function createAnalysisEmbedder({ codec, model, pictures, instrument = un
     /** Publishes every field; a StageError from normalize or encode is the input's fault, any other error is not. */
     async publish(fields: DecodedField[], produce: Produce, context: StageContext): Promise<void> {
       const publish = instrument(createPublishStage({ ...publishConfig, produce }));
-      // All the fields at once, so that they can share the encoder's batches; published in order.
-      const encoded = await Promise.all(fields.map((decoded) => normalizeAndEncode(decoded, context)));
-      for (const pair of encoded.flat()) {
-        // Not attributed: a failing bus or store is no fault of the input, and must not make a dead
-        // letter; a record the topic will never take is.
-        try {
-          for await (const topic of publish.process(pair, context)) if (topic === codec.topics.alerts) onAlert?.();
-        } catch (error) {
-          throw error instanceof RecordTooLargeError ? new StageError('publish', error) : error;
+      // The versions that encode these fields stay loaded until they are published or have failed.
+      const release = slot.hold();
+      try {
+        // All the fields at once, so that they can share the encoder's batches; published in order.
+        // Each one's encoding is over before any failure ends the hold: its batch uses the weights.
+        const encoding = await Promise.allSettled(fields.map((decoded) => normalizeAndEncode(decoded, context)));
+        const encoded = [];
+        for (const outcome of encoding) {
+          if (outcome.status === 'rejected') throw outcome.reason;
+          encoded.push(...outcome.value);
         }
-        if (shard) for await (const _kept of shard.process(pair.normalized, context));
+        for (const pair of encoded) {
+          // Not attributed: a failing bus or store is no fault of the input, and must not make a dead
+          // letter; a record the topic will never take is.
+          try {
+            for await (const topic of publish.process(pair, context)) if (topic === codec.topics.alerts) onAlert?.();
+          } catch (error) {
+            throw error instanceof RecordTooLargeError ? new StageError('publish', error) : error;
+          }
+          if (shard) for await (const _kept of shard.process(pair.normalized, context));
+        }
+      } finally {
+        await release();
       }
     },
 

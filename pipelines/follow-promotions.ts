@@ -49,7 +49,9 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
     } catch (error) {
       log.error({ err: error, models: models.url }, 'could not read which model version is promoted; still serving the current one');
     }
-    if (announced) continue;
+    // A stop that came while it looked (loading a version takes seconds) fires no abort event for
+    // the wait below: it would wait out pollMs, and the consumer's shutdown with it.
+    if (announced || signal.aborted) continue;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, pollMs);
       signal.addEventListener('abort', done, { once: true });

@@ -19,43 +19,62 @@ export class ModelSwapError extends Error {
 }
 
 export interface ModelSlotOptions {
-  /**
-   * How long a replaced version's weights stay loaded: fields it encoded may still be on their way
-   * to publication (an alert picture is drawn with the model that encoded the field). Default 10
-   * min. Its encoder thread, if it has one, ends as soon as its last batch is done.
-   */
-  retireAfterMs?: number;
   log?: StageLogger;
+}
+
+/** A served copy of a version, and the number of the replacement that put it in the slot. */
+interface ServedCopy {
+  model: RetirableModel;
+  generation: number;
 }
 
 /**
  * The model a running consumer encodes with, replaced without a restart when a new version is
  * promoted. The encoder asks for `current` as each batch starts, so a switch falls between
  * batches; each embedding names the version that made it.
+ *
+ * A replaced version stays loaded while fields it may have encoded are on their way to
+ * publication (an alert picture is drawn with the model that encoded the field): whoever encodes
+ * takes a `hold` first and ends it once those fields are done, and a replaced version is freed as
+ * soon as no hold taken while it was served is left.
  */
 export class ModelSlot {
-  private served: RetirableModel;
-  // Every replaced copy, oldest first: a version promoted again after a rollback is loaded anew, and
-  // the copy retired before may still be encoding a batch, so each copy keeps its own time.
-  private readonly retired: Array<{ model: RetirableModel; timer: NodeJS.Timeout }> = [];
-  private readonly retireAfterMs: number;
+  private served: ServedCopy;
+  // Every replaced copy still held, oldest first: a version promoted again after a rollback is
+  // loaded anew, and the copy retired before may still be encoding a batch.
+  private readonly retired: ServedCopy[] = [];
+  // The generation each open hold began in: it may use that copy and every later one.
+  private readonly holds = new Set<{ from: number }>();
 
   constructor(
     initial: ServedModel,
     private readonly options: ModelSlotOptions = {},
   ) {
-    this.served = threadEndingWhenRetired(initial);
-    this.retireAfterMs = options.retireAfterMs ?? 600_000;
+    this.served = { model: threadEndingWhenRetired(initial), generation: 0 };
   }
 
   get current(): EmbeddingModel {
-    return this.served;
+    return this.served.model;
   }
 
-  /** The current version, or one replaced lately that is still loaded. */
+  /** The current version, or a replaced one still held. */
   version(version: string): EmbeddingModel | undefined {
-    if (this.served.autoencoder.version === version) return this.served;
+    if (this.served.model.autoencoder.version === version) return this.served.model;
     return [...this.retired].reverse().find(({ model }) => model.autoencoder.version === version)?.model;
+  }
+
+  /**
+   * Keeps the current version, and every one that replaces it from now on, loaded until the
+   * returned `release` is called: take it before encoding fields, release it once they are
+   * published or have failed. Releasing frees each replaced version no other hold needs.
+   */
+  hold(): () => Promise<void> {
+    const hold = { from: this.served.generation };
+    this.holds.add(hold);
+    return () => {
+      this.holds.delete(hold);
+      return this.freeUnheld();
+    };
   }
 
   /**
@@ -63,33 +82,37 @@ export class ModelSlot {
    * input or normalization differs: fields already normalized for the running version are in flight.
    */
   async replace(next: ServedModel): Promise<void> {
-    const now = this.served.autoencoder;
+    const now = this.served.model.autoencoder;
     const difference = differingSetting(now, next.autoencoder);
     if (difference) {
       await release(next);
       throw new ModelSwapError(next.autoencoder.version, `model version ${next.autoencoder.version} has another ${difference.setting} than ${now.version} (${difference.how}): restart the consumer to use it`);
     }
     const previous = this.served;
-    this.served = threadEndingWhenRetired(next);
-    previous.retire();
+    this.served = { model: threadEndingWhenRetired(next), generation: previous.generation + 1 };
+    previous.model.retire();
     this.options.log?.info({ from: now.version, to: next.autoencoder.version, alertThreshold: next.alertThreshold }, 'model swapped: later batches use the new version');
-    const retired = { model: previous, timer: setTimeout(() => void this.dispose(retired), this.retireAfterMs) };
-    retired.timer.unref();
-    this.retired.push(retired);
+    this.retired.push(previous);
+    await this.freeUnheld();
   }
 
-  /** Frees every version, the current one included. */
+  /** Frees every version, the current one included, held or not: the consumer has stopped. */
   async close(): Promise<void> {
-    await Promise.all([...this.retired].map((retired) => this.dispose(retired)));
-    await release(this.served);
+    const all = [...this.retired.splice(0), this.served];
+    await Promise.all(all.map(({ model }) => release(model)));
   }
 
-  private async dispose(retired: { model: RetirableModel; timer: NodeJS.Timeout }): Promise<void> {
-    const at = this.retired.indexOf(retired);
-    if (at < 0) return;
-    this.retired.splice(at, 1);
-    clearTimeout(retired.timer);
-    await release(retired.model);
+  /** Frees the replaced copies that no open hold began in or before; a failure to free one is logged, not thrown at the hold's owner. */
+  private async freeUnheld(): Promise<void> {
+    const oldestHeld = Math.min(...[...this.holds].map(({ from }) => from));
+    const unheld = this.retired.filter(({ generation }) => generation < oldestHeld);
+    if (unheld.length === 0) return;
+    this.retired.splice(0, unheld.length);
+    await Promise.all(
+      unheld.map(({ model }) =>
+        release(model).catch((error: unknown) => this.options.log?.error({ err: error, version: model.autoencoder.version }, 'could not free a replaced model version')),
+      ),
+    );
   }
 }
 

@@ -60,7 +60,7 @@ describe('what a long-running consumer holds', () => {
     const state = new FolderStore(join(work, 'state'));
     const abort = new AbortController();
     const tensorsBefore = tf.memory().numTensors;
-    const slot = new ModelSlot(served('v0'), { retireAfterMs: 0 });
+    const slot = new ModelSlot(served('v0'));
     const held: Array<{ tensors: number; listeners: number; resources: string[] }> = [];
     for (let round = 0; round < 4; round++) {
       // Two usual hours, a corrupt object (a dead letter), unusual weather (an alert and its picture).
@@ -74,7 +74,6 @@ describe('what a long-running consumer holds', () => {
       const summary = await runConsumer(config, undefined, { log: silentLogger, signal: abort.signal });
       assert.deepEqual({ done: summary.done, deadLetters: summary.deadLetters }, { done: 3, deadLetters: 1 });
       await slot.replace(served(`v${round + 1}`));
-      await new Promise((resolve) => setTimeout(resolve, 10)); // the replaced version's retirement
       held.push({ tensors: tf.memory().numTensors, listeners: getEventListeners(abort.signal, 'abort').length, resources: await usualResources() });
     }
     assert.deepEqual(held.slice(2), held.slice(1, -1), 'the same after each round from the second on');
@@ -95,7 +94,7 @@ describe('what a long-running consumer holds', () => {
     const abort = new AbortController();
     const stop = new AbortController();
     const tensorsBefore = tf.memory().numTensors;
-    const slot = new ModelSlot(served('v0'), { retireAfterMs: 0 });
+    const slot = new ModelSlot(served('v0'));
     const outcomes: EventOutcome[] = [];
     const config = { source, state, bus, codec, model: slot, match: /:REFC:/, events: { topic: 'object-events', group: 'memory' }, stop: stop.signal, batching: { maxBatch: 4, maxWaitMs: 20 } };
     const running = runEventConsumer(config, (outcome) => outcomes.push(outcome), { log: silentLogger, signal: abort.signal });
@@ -110,7 +109,6 @@ describe('what a long-running consumer holds', () => {
       while (outcomes.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(outcomes.length, expected);
       await slot.replace(served(`v${round + 1}`));
-      await new Promise((resolve) => setTimeout(resolve, 10)); // the replaced version's retirement
       held.push({ tensors: tf.memory().numTensors, listeners: [abort.signal, stop.signal].map((signal) => getEventListeners(signal, 'abort').length), resources: await usualResources() });
     }
     stop.abort();

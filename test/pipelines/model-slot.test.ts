@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { createAutoencoder, withSharedModels } from '../../model/autoencoder.js';
@@ -40,13 +40,15 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe('the model slot and the promotion follower', () => {
-  it('keeps a replaced version loaded for the fields it encoded, then frees it; refuses a version of another architecture', async () => {
+  it('keeps a replaced version loaded while a hold taken before the swap is open, then frees it; refuses a version of another architecture', async () => {
     const closed: string[] = [];
-    const slot = new ModelSlot(served('v1', closed), { retireAfterMs: 50 });
+    const slot = new ModelSlot(served('v1', closed));
+    const release = slot.hold();
     await slot.replace(served('v2', closed));
     assert.equal(slot.current.autoencoder.version, 'v2');
     assert.equal(slot.version('v1')?.autoencoder.version, 'v1', 'still there for fields on their way');
-    await until(() => closed.includes('v1'));
+    await release();
+    assert.ok(closed.includes('v1'));
     assert.equal(slot.version('v1'), undefined);
 
     await assert.rejects(slot.replace(served('wide', closed, { ...SMALL_CONFIG, inputWidth: 134 })), (error: unknown) => error instanceof ModelSwapError && /another architecture than v2 \(inputWidth 134, not 70\): restart/.test(error.message));
@@ -56,18 +58,21 @@ describe('the model slot and the promotion follower', () => {
     assert.ok(closed.includes('v2'));
   });
 
-  it('keeps each retired copy of a version for its own time: promoted, rolled back and promoted again while a batch runs on the first copy, that batch still completes', async () => {
+  it('keeps each retired copy of a version while it is held: promoted, rolled back and promoted again while a batch runs on the first copy, that batch still completes', async () => {
     const closed: string[] = [];
     const before = tf.memory().numTensors;
-    const slot = new ModelSlot(served('v1', closed), { retireAfterMs: 60_000 });
+    const slot = new ModelSlot(served('v1', closed));
+    const release = slot.hold();
     const inFlight = slot.current.autoencoder; // a batch started on the first copy of v1
     await slot.replace(served('v2', closed));
     await slot.replace(served('v1', closed)); // a rollback: v1 loaded again
     await slot.replace(served('v2', closed)); // and forward again
-    assert.deepEqual(closed, [], 'no copy freed before its time');
+    assert.deepEqual(closed, [], 'no copy freed while held');
     const [height, width] = croppedShape(inFlight.config);
     const [embedded] = await embedFields(inFlight, [{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
     assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense);
+    await release();
+    assert.deepEqual(closed.sort(), ['v1', 'v1', 'v2']);
     await slot.close();
     assert.deepEqual(closed.sort(), ['v1', 'v1', 'v2', 'v2']);
     assert.equal(tf.memory().numTensors, before);
@@ -87,10 +92,10 @@ describe('the model slot and the promotion follower', () => {
   it('frees the weights of every version it retires or refuses: tensors stay flat over swaps', async () => {
     const closed: string[] = [];
     const before = tf.memory().numTensors;
-    const slot = new ModelSlot(served('v0', closed), { retireAfterMs: 0 });
+    const slot = new ModelSlot(served('v0', closed));
     for (let i = 1; i <= 4; i++) {
       await slot.replace(served(`v${i}`, closed));
-      await until(() => closed.includes(`v${i - 1}`));
+      assert.ok(closed.includes(`v${i - 1}`), 'unheld: freed at once');
       await assert.rejects(slot.replace(served(`wide${i}`, closed, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
     }
     await slot.close();
@@ -108,10 +113,10 @@ describe('the model slot and the promotion follower', () => {
     };
     const before = threads();
     try {
-      const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 0 });
+      const slot = new ModelSlot(await withThread('v0'));
       for (let i = 1; i <= 3; i++) {
         await slot.replace(await withThread(`v${i}`));
-        await until(() => slot.version(`v${i - 1}`) === undefined);
+        assert.equal(slot.version(`v${i - 1}`), undefined, 'unheld: freed at once');
         await assert.rejects(slot.replace(await withThread(`wide${i}`, { ...SMALL_CONFIG, inputWidth: 134 })), ModelSwapError);
         assert.equal(threads(), before + 1, "the current version's thread alone");
       }
@@ -130,7 +135,8 @@ describe('the model slot and the promotion follower', () => {
       return { ...model, encodeBatch, close };
     };
     const before = threads();
-    const slot = new ModelSlot(await withThread('v0'), { retireAfterMs: 60_000 });
+    const slot = new ModelSlot(await withThread('v0'));
+    const release = slot.hold();
     const [height, width] = croppedShape(slot.current.autoencoder.config);
     const inFlight = slot.current.encodeBatch!([{ height, width, values: new Float32Array(height * width).fill(0.5) }]);
     await slot.replace(await withThread('v1'));
@@ -138,6 +144,8 @@ describe('the model slot and the promotion follower', () => {
     assert.equal(embedded!.embedding.length, SMALL_CONFIG.numdense, 'the batch in flight on v0 is done by v0');
     await until(() => threads() === before + 1);
     assert.equal(slot.version('v0')?.autoencoder.version, 'v0', "v0's weights stay for its fields on their way");
+    await release();
+    assert.equal(slot.version('v0'), undefined);
     await slot.close();
     assert.equal(threads(), before);
   });
@@ -168,6 +176,35 @@ describe('the model slot and the promotion follower', () => {
 
     assert.equal(slot.current.autoencoder.version, 'v1', 'still serving what it had');
     assert.deepEqual(loads, ['v2', 'v1', 'wide']);
+    await slot.close();
+  });
+
+  it('ends as soon as it is stopped while it takes a promoted version (a SIGTERM while the weights load), not at its next look minutes later', async () => {
+    const models = new FolderStore(join(work, 'stopped-models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    await promoteVersion(models, 'v2');
+    const closed: string[] = [];
+    const slot = new ModelSlot(served('v1', closed));
+    const stop = new AbortController();
+    const load = async (version: string) => {
+      stop.abort(); // the consumer is told to stop while this version loads
+      return served(version, closed);
+    };
+    let looked!: () => void;
+    const lookedOnce = new Promise<void>((resolve) => (looked = resolve));
+    let ended = false;
+    // Its next look is a mocked timer: a follower waiting for it neither ends nor keeps this test alive.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const following = followPromotions({ models, slot, load, pollMs: 600_000, log: silentLogger, onLook: looked }, stop.signal);
+      void following.then(() => (ended = true));
+      await lookedOnce;
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(slot.current.autoencoder.version, 'v2', 'the version loaded is swapped in');
+    assert.ok(ended, 'ended once the swap was done, without waiting 10 minutes for a stop it had missed');
     await slot.close();
   });
 

@@ -70,7 +70,8 @@ describe('model versions promoted over and over while a consumer encodes in batc
         await slot.close();
       }
 
-      const slot = new ModelSlot(await load('low', thread), { retireAfterMs: 60_000 });
+      const slot = new ModelSlot(await load('low', thread));
+      const oneVersion = tf.memory().numTensors;
       // A new version promoted as each batch starts: the fields of the batch before are still on
       // their way to publication (thresholds looked up, alert pictures drawn) as it takes over.
       let promotions = 0;
@@ -80,6 +81,7 @@ describe('model versions promoted over and over while a consumer encodes in batc
       };
       // Batches of up to 4, and partial ones when the last hours leave fewer waiting.
       const { embeddings, alerts, pictures } = await consume(`swapping-${thread}`, slot, { maxBatch: 4, maxWaitMs: 5, onBatch: promote }, 4);
+      assert.equal(tf.memory().numTensors, oneVersion, 'every replaced copy freed once its fields were published: the current one alone is loaded');
       await slot.close();
 
       assert.ok(promotions >= HOURS / 4, `${promotions} promotions while it ran`);
