@@ -126,6 +126,21 @@ for (const kind of setup.kinds) {
       await next.release();
     });
 
+    it('held by a holder whose event loop was blocked past its expiry right after its timer sent a renewal (a long cpu step began while the renewal waited for the store), stays its own: the renewal, answered meanwhile, is not taken for one that never answers', async () => {
+      const store = await kind.create();
+      let renewalSent: (() => void) | undefined;
+      const watched: ObjectStore = { ...bound(store), list: (prefix, listOptions) => (renewalSent?.(), store.list(prefix, listOptions)) };
+      const holder = (await acquireLease(watched, options('holder')))!;
+      await new Promise<void>((resolve) => (renewalSent = resolve));
+      renewalSent = undefined;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await holder.confirm();
+      assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+      await sleep(leaseMs);
+      await holder.confirm();
+      await holder.release();
+    });
+
     it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
