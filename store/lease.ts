@@ -170,10 +170,13 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
       // Our own: a retried write whose first try went through.
       if ((await readLease(store, kind, next.epoch, log))?.owner !== lease.owner) return false;
     }
-    const previous = lease.epoch;
     lease = next;
     log.warn({ epoch: next.epoch, expiredAt: new Date(expiresAt).toISOString() }, `renewed the ${kind.holder} lease after it expired (this ${kind.holder} was held up, by a long training step say): no other ${kind.holder} had taken it`);
-    await store.delete(keyOf(kind, previous)).catch((error: Error) => log.warn({ epoch: previous, error: error.message }, `could not delete the ${kind.holder} lease object renewed: the next ${kind.holder} to take the lease deletes it`));
+    // The object renewed stays, as a takeover leaves the one it took over: a write of its number
+    // landing only now (a trainer that read the lease before this one took that number, its put
+    // tried again after a timeout) finds it there. The one before it goes.
+    const older = next.epoch - 2;
+    if (older > 0) await store.delete(keyOf(kind, older)).catch((error: Error) => log.warn({ epoch: older, error: error.message }, `could not delete an old ${kind.holder} lease object: the next ${kind.holder} to take the lease deletes it`));
     return true;
   };
   const renew = async () => {

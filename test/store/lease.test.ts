@@ -192,6 +192,30 @@ for (const kind of setup.kinds) {
       await holder.release();
     });
 
+    it('renewed past its expiry by taking the next number, is not taken by a trainer whose write of the number its holder had before lands only now (it read the lease before the holder took it: a put tried again after a timeout)', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      let readExpired!: () => void;
+      let write!: () => void;
+      const [othersRead, mayWrite] = [new Promise<void>((resolve) => (readExpired = resolve)), new Promise<void>((resolve) => (write = resolve))];
+      // The other trainer's takeover of number 2, held between its read of the dead lease and its write.
+      const held: ObjectStore = { ...bound(store), put: async (key, body, putOptions) => (readExpired(), await mayWrite, store.put(key, body, putOptions)) };
+      const stop = new AbortController();
+      const other = acquireLease(held, options('other', stop.signal));
+      await othersRead;
+      const holder = (await acquireLease(store, options('holder')))!;
+      assert.equal(holder.epoch, 2);
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await holder.confirm();
+      assert.equal(holder.epoch, 3, 'the holder did not renew by taking the next number');
+      write();
+      setTimeout(() => stop.abort(), 2 * leaseMs);
+      assert.equal((await other)?.epoch, undefined, 'the other trainer took a number below the holder\'s, the lease the holder had confirmed as its own');
+      assert.equal(holder.lost.aborted, false);
+      await holder.release();
+    });
+
     it('taken after its holder let it go, logs no warning that the holder stopped renewing it (a rolling update is no failure); taken after it expired, does', async () => {
       const store = await kind.create();
       const warnings: string[] = [];
