@@ -141,6 +141,19 @@ for (const kind of setup.kinds) {
       await holder.release();
     });
 
+    it('held through a run of synchronous steps each longer than the lease, with only the short turns between them a training loop gives the event loop, stays its own: each renewal goes on a store answer at a time, and a checkpoint\'s question finds it its own', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      for (let step = 1; step <= 5; step++) {
+        for (const until = Date.now() + 1.5 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+        await sleep(1); // the next batch
+        if (step % 2 === 0) await holder.confirm();
+        assert.equal(holder.lost.aborted, false, `after step ${step}: ${String((holder.lost.reason as Error | undefined)?.message)}`);
+      }
+      await holder.confirm();
+      await holder.release();
+    });
+
     it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
