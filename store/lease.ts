@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageLogger } from '../stages/stage.js';
 import { ObjectExistsError } from './errors.js';
@@ -144,8 +145,8 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
   let expiresAt = Date.parse(lease.expiresAt);
   let renewing: Promise<void> = Promise.resolve();
   let releasing = false;
-  /** A renewal has been sent and not answered: since when. */
-  let unansweredSince: number | undefined;
+  /** A renewal has been sent and not answered: the event loop's use until then (see tick). */
+  let unansweredSince: EventLoopUtilization | undefined;
   const lose = (reason: string) => {
     if (lost.signal.aborted) return;
     clearInterval(timer);
@@ -169,15 +170,18 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
       // Our own: a retried write whose first try went through.
       if ((await readLease(store, kind, next.epoch, log))?.owner !== lease.owner) return false;
     }
-    const previous = lease.epoch;
     lease = next;
     log.warn({ epoch: next.epoch, expiredAt: new Date(expiresAt).toISOString() }, `renewed the ${kind.holder} lease after it expired (this ${kind.holder} was held up, by a long training step say): no other ${kind.holder} had taken it`);
-    await store.delete(keyOf(kind, previous)).catch((error: Error) => log.warn({ epoch: previous, error: error.message }, `could not delete the ${kind.holder} lease object renewed: the next ${kind.holder} to take the lease deletes it`));
+    // The object renewed stays, as a takeover leaves the one it took over: a write of its number
+    // landing only now (a trainer that read the lease before this one took that number, its put
+    // tried again after a timeout) finds it there. The one before it goes.
+    const older = next.epoch - 2;
+    if (older > 0) await store.delete(keyOf(kind, older)).catch((error: Error) => log.warn({ epoch: older, error: error.message }, `could not delete an old ${kind.holder} lease object: the next ${kind.holder} to take the lease deletes it`));
     return true;
   };
   const renew = async () => {
     if (lost.signal.aborted) return;
-    unansweredSince = Date.now();
+    unansweredSince = performance.eventLoopUtilization();
     try {
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const until = Date.now() + leaseMs;
@@ -193,13 +197,14 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
     }
   };
   // Expiry is watched apart from the renewals: one that never answers (a store call with no
-  // bound) would hold every later one behind it, and the lease would run out unnoticed. Expired
-  // with no renewal under way, or one sent only now, the loop was held (a long synchronous
-  // training step): the renewal then asks the store whether a later trainer took it, and takes
+  // bound) would hold every later one behind it, and the lease would run out unnoticed. A renewal
+  // never answers when the loop waited idle a third of the lease for it: time the loop was held
+  // (a long synchronous training step) does not count, as an answer that came meanwhile had no
+  // turn to be heard (after the step this tick runs before it). Expired with no renewal under way,
+  // the loop was held: the renewal then asks the store whether a later trainer took it, and takes
   // the next number if none did.
   const tick = () => {
-    const now = Date.now();
-    if (!lost.signal.aborted && unansweredSince !== undefined && now >= expiresAt && now - unansweredSince >= leaseMs / 3) return lose('it expired while a renewal had not answered');
+    if (!lost.signal.aborted && unansweredSince !== undefined && Date.now() >= expiresAt && performance.eventLoopUtilization(unansweredSince).idle >= leaseMs / 3) return lose('it expired while a renewal had not answered');
     if (!releasing) renewing = renewing.then(renew);
   };
   const timer = setInterval(tick, leaseMs / 3);

@@ -126,6 +126,34 @@ for (const kind of setup.kinds) {
       await next.release();
     });
 
+    it('held by a holder whose event loop was blocked past its expiry right after its timer sent a renewal (a long cpu step began while the renewal waited for the store), stays its own: the renewal, answered meanwhile, is not taken for one that never answers', async () => {
+      const store = await kind.create();
+      let renewalSent: (() => void) | undefined;
+      const watched: ObjectStore = { ...bound(store), list: (prefix, listOptions) => (renewalSent?.(), store.list(prefix, listOptions)) };
+      const holder = (await acquireLease(watched, options('holder')))!;
+      await new Promise<void>((resolve) => (renewalSent = resolve));
+      renewalSent = undefined;
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await holder.confirm();
+      assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+      await sleep(leaseMs);
+      await holder.confirm();
+      await holder.release();
+    });
+
+    it('held through a run of synchronous steps each longer than the lease, with only the short turns between them a training loop gives the event loop, stays its own: each renewal goes on a store answer at a time, and a checkpoint\'s question finds it its own', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      for (let step = 1; step <= 5; step++) {
+        for (const until = Date.now() + 1.5 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+        await sleep(1); // the next batch
+        if (step % 2 === 0) await holder.confirm();
+        assert.equal(holder.lost.aborted, false, `after step ${step}: ${String((holder.lost.reason as Error | undefined)?.message)}`);
+      }
+      await holder.confirm();
+      await holder.release();
+    });
+
     it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
@@ -173,6 +201,30 @@ for (const kind of setup.kinds) {
       write();
       setTimeout(() => stop.abort(), 2 * leaseMs);
       assert.equal(await other!, undefined, 'the other trainer took the lease the holder had confirmed as its own');
+      assert.equal(holder.lost.aborted, false);
+      await holder.release();
+    });
+
+    it('renewed past its expiry by taking the next number, is not taken by a trainer whose write of the number its holder had before lands only now (it read the lease before the holder took it: a put tried again after a timeout)', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      let readExpired!: () => void;
+      let write!: () => void;
+      const [othersRead, mayWrite] = [new Promise<void>((resolve) => (readExpired = resolve)), new Promise<void>((resolve) => (write = resolve))];
+      // The other trainer's takeover of number 2, held between its read of the dead lease and its write.
+      const held: ObjectStore = { ...bound(store), put: async (key, body, putOptions) => (readExpired(), await mayWrite, store.put(key, body, putOptions)) };
+      const stop = new AbortController();
+      const other = acquireLease(held, options('other', stop.signal));
+      await othersRead;
+      const holder = (await acquireLease(store, options('holder')))!;
+      assert.equal(holder.epoch, 2);
+      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+      await holder.confirm();
+      assert.equal(holder.epoch, 3, 'the holder did not renew by taking the next number');
+      write();
+      setTimeout(() => stop.abort(), 2 * leaseMs);
+      assert.equal((await other)?.epoch, undefined, 'the other trainer took a number below the holder\'s, the lease the holder had confirmed as its own');
       assert.equal(holder.lost.aborted, false);
       await holder.release();
     });
