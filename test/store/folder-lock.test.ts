@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withFileLock } from '../../store/folder-lock.js';
+import { repoRoot } from '../paths.js';
 
 const folders: string[] = [];
 after(() => Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true }))));
@@ -58,5 +60,74 @@ describe('a folder store lock taken by a waiter that waited past the abandoned a
     letFirstGo();
     await Promise.all([first, second]);
     assert.equal(bothInside, false);
+  });
+});
+
+/** A process of a host whose clock is `offsetMs` off the file system's, that takes the lock of `path` and holds it until stopped. */
+function lockerWithClockOff(path: string, offsetMs: number): { held: Promise<boolean>; stop: () => Promise<void> } {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'lock-child.js'), path, String(offsetMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const held = new Promise<boolean>((resolve) => {
+    child.stdout.on('data', (data: Buffer) => data.toString().includes('held') && resolve(true));
+    void ended.then(() => resolve(false));
+  });
+  return {
+    held,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await ended;
+    },
+  };
+}
+
+describe('a folder store lock shared by hosts whose clocks are a minute off the file server\'s (NFS)', () => {
+  it('is not broken while held by a waiter whose clock is a minute ahead', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-lock-clock-'));
+    folders.push(folder);
+    const path = join(folder, 'promoted.json');
+    let letGo!: () => void;
+    const mayGo = new Promise<void>((resolve) => (letGo = resolve));
+    let inside!: () => void;
+    const isInside = new Promise<void>((resolve) => (inside = resolve));
+    const holding = withFileLock(path, async () => {
+      inside();
+      await mayGo;
+    });
+    await isInside;
+
+    const waiter = lockerWithClockOff(path, 60_000);
+    try {
+      // Once it waits (or has broken the lock), time for it to look at the lock a few times.
+      await Promise.race([waiterFile(folder), waiter.held]);
+      const tookIt = await Promise.race([waiter.held, sleep(500).then(() => false)]);
+      assert.equal(tookIt, false, 'the waiter, its clock a minute ahead, broke the lock while it was held');
+      letGo();
+      await holding;
+      assert.equal(await waiter.held, true, 'the waiter did not take the lock once it was let go');
+    } finally {
+      letGo();
+      await waiter.stop();
+    }
+  });
+
+  it('is not broken while held by a holder whose clock is a minute behind', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-lock-clock-'));
+    folders.push(folder);
+    const path = join(folder, 'promoted.json');
+    const holder = lockerWithClockOff(path, -60_000);
+    try {
+      assert.equal(await holder.held, true);
+      let tookIt = false;
+      const stopWaiting = new AbortController();
+      const waiting = withFileLock(path, async () => {
+        tookIt = true;
+      }, stopWaiting.signal);
+      await sleep(500);
+      stopWaiting.abort();
+      await waiting.catch(() => {});
+      assert.equal(tookIt, false, 'the lock of a holder whose clock is a minute behind was broken while it was held');
+    } finally {
+      await holder.stop();
+    }
   });
 });
