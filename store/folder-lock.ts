@@ -10,7 +10,7 @@
  * waiter has just written), so a host whose clock is off breaks no lock that is held.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Far longer than the few milliseconds a holder needs: one held this long was left by a killed process. */
@@ -54,8 +54,15 @@ async function breakIfAbandoned(lock: string, written: string): Promise<void> {
   const now = (await stat(written)).mtimeMs;
   let holder: string;
   try {
-    if (now - (await stat(lock)).mtimeMs < abandonedAfterMs) return;
-    holder = await readFile(lock, 'utf8');
+    // Both from one open file: the age and the holder of one lock, not the age of a killed
+    // holder's and the token of one that another waiter took after breaking it.
+    const file = await open(lock, 'r');
+    try {
+      if (now - (await file.stat()).mtimeMs < abandonedAfterMs) return;
+      holder = await file.readFile('utf8');
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // let go meanwhile
     throw error;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { promises as fs } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -128,6 +130,50 @@ describe('a folder store lock shared by hosts whose clocks are a minute off the 
       assert.equal(tookIt, false, 'the lock of a holder whose clock is a minute behind was broken while it was held');
     } finally {
       await holder.stop();
+    }
+  });
+});
+
+describe('a killed holder\'s lock that another waiter breaks and takes while this waiter looks at it', () => {
+  it('is not broken by this waiter: the age and the holder it judges are of one lock', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-lock-swap-'));
+    folders.push(folder);
+    const path = join(folder, 'promoted.json');
+    const lock = `${path}.partial-lock`;
+    await writeFile(lock, 'killed-holder');
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, longAgo, longAgo);
+
+    // Right after this waiter's first look at the lock (its age or its holder), another waiter breaks it and takes it.
+    const real = { stat: fs.stat, open: fs.open };
+    let swapped = false;
+    const swapAfter = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+      const result = await call(...args);
+      if (!swapped && args[0] === lock) {
+        swapped = true;
+        await rm(lock);
+        await writeFile(lock, 'taken-since');
+      }
+      return result;
+    };
+    fs.stat = swapAfter(real.stat) as typeof fs.stat;
+    fs.open = swapAfter(real.open) as typeof fs.open;
+    syncBuiltinESMExports();
+    try {
+      let tookIt = false;
+      const stopWaiting = new AbortController();
+      const waiting = withFileLock(path, async () => {
+        tookIt = true;
+      }, stopWaiting.signal);
+      await sleep(300);
+      stopWaiting.abort();
+      await waiting.catch(() => {});
+      assert.ok(swapped, 'the waiter never looked at the lock');
+      assert.equal(tookIt, false, 'the waiter broke the lock taken since, judging it by the killed holder\'s age');
+      assert.equal(await readFile(lock, 'utf8'), 'taken-since');
+    } finally {
+      Object.assign(fs, real);
+      syncBuiltinESMExports();
     }
   });
 });
