@@ -5,10 +5,12 @@
  * is never seen empty. A process killed holding it (SIGKILL runs no cleanup) leaves it behind: a
  * lock older than `abandonedAfterMs` is broken by the one waiter that first links it to
  * PATH.partial-lock-HASH (of its token), so that two waiters never both break it, nor one break a
- * lock taken since.
+ * lock taken since. Its age is judged on the file system's clock, never a host's: on a folder
+ * shared over NFS the file server sets both times compared (the lock's, and that of a file the
+ * waiter has just written), so a host whose clock is off breaks no lock that is held.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Far longer than the few milliseconds a holder needs: one held this long was left by a killed process. */
@@ -20,21 +22,20 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, sign
   const token = randomBytes(8).toString('hex');
   // Named as a put's temporary file: a listing removes it if this process is killed right here.
   const mine = `${path}.partial-${process.pid}-${token}`;
-  await writeFile(mine, token);
   try {
     for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 50)) {
       signal?.throwIfAborted();
-      // The lock's age is its file's, written before this wait began: made now, so that a lock
-      // taken after a long wait (out a killed holder's) is not at once old enough to break.
-      const now = new Date();
-      await utimes(mine, now, now);
+      // Written anew before each try, its time set by the file system: the lock's age is its
+      // file's, so a lock taken after a long wait (out a killed holder's) is not at once old
+      // enough to break; and it is the file system's now that a lock's age is judged against.
+      await writeFile(mine, token);
       try {
         await link(mine, lock);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      await breakIfAbandoned(lock);
+      await breakIfAbandoned(lock, mine);
       await sleep(waitMs);
     }
   } finally {
@@ -48,11 +49,20 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, sign
   }
 }
 
-async function breakIfAbandoned(lock: string): Promise<void> {
+/** `written` is the waiter's file, written just before: its time is the file system's now, or a little before (the age is never overestimated). */
+async function breakIfAbandoned(lock: string, written: string): Promise<void> {
+  const now = (await stat(written)).mtimeMs;
   let holder: string;
   try {
-    if (Date.now() - (await stat(lock)).mtimeMs < abandonedAfterMs) return;
-    holder = await readFile(lock, 'utf8');
+    // Both from one open file: the age and the holder of one lock, not the age of a killed
+    // holder's and the token of one that another waiter took after breaking it.
+    const file = await open(lock, 'r');
+    try {
+      if (now - (await file.stat()).mtimeMs < abandonedAfterMs) return;
+      holder = await file.readFile('utf8');
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // let go meanwhile
     throw error;

@@ -16,7 +16,8 @@ const maxReadBytes = 2 ** 31 - 1;
  * A local folder laid out like the bucket: the key "hrrr.20190920/conus/x.grib2" is the file
  * ROOT/hrrr.20190920/conus/x.grib2. Writes go to a temporary name, synced, and are renamed into
  * place, so a reader never sees a half-written object; the folder is synced then, so that the
- * rename survives a power loss (a put resolves once both are on disk). One a killed put left is removed by a later listing
+ * rename survives a power loss (a put resolves once both are on disk), and so is the folder
+ * holding each folder the put made. One a killed put left is removed by a later listing
  * of its folder, or the first put of this store into it (a folder no one lists: progress/), once
  * abandoned (temporary-files.ts).
  */
@@ -91,7 +92,7 @@ export class FolderStore implements ObjectStore {
     // Named as isTemporary recognizes it, for a listing to remove it if this process is killed.
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
-      await makeFolder(dirname(path));
+      const made = await makeFolder(dirname(path));
       if (!this.swept.has(dirname(path))) {
         this.swept.add(dirname(path));
         await removeAbandonedIn(dirname(path));
@@ -108,6 +109,8 @@ export class FolderStore implements ObjectStore {
       else if (options.ifHolds) await withFileLock(path, () => this.renameIfHolds(key, path, temporary, options.ifHolds!), options.signal);
       else await rename(temporary, path);
       await syncFolder(dirname(path));
+      // A folder made for it (a new day's) is on disk only once the folder holding it is synced too.
+      for (const folder of made) await syncFolder(dirname(folder));
     } catch (error) {
       // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
       await rm(temporary, { force: true }).catch(() => {});

@@ -1,14 +1,15 @@
 /**
  * A folder store's put is durable only once the folder's new entry is on disk too: the rename (or
  * link) that puts the object in place must be followed by a sync of its folder, or a power loss
- * may lose it. What cannot be seen from inside the process (no fs module is mocked) is watched as
+ * may lose it; and a folder the put made (a new day's) is there only once the folder holding it
+ * is synced. What cannot be seen from inside the process (no fs module is mocked) is watched as
  * it happens: a child process puts objects under strace, and the system calls it made are read.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +31,7 @@ interface Call {
 /** The system calls (of interest here) a child made, in order, each whole: strace -f splits a call that another thread interrupts into an unfinished and a resumed line. */
 async function traced(script: string): Promise<Call[]> {
   const log = join(work, `trace-${Math.random().toString(36).slice(2)}`);
-  const child = spawnSync('strace', ['-f', '-o', log, '-e', 'trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const child = spawnSync('strace', ['-f', '-o', log, '-e', 'trace=openat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,fsync,fdatasync', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(child.status, 0, child.stderr);
   const pending = new Map<string, string>();
   const calls: Call[] = [];
@@ -58,9 +59,20 @@ async function traced(script: string): Promise<Call[]> {
 function folderSyncedAfterNaming(calls: Call[], folder: string, object: string): boolean {
   const named = calls.findIndex(({ name, args, result }) => /^(rename|link)/.test(name) && result === 0 && args.includes(`"${object}"`));
   if (named < 0) throw new Error(`no rename or link to ${object} was traced`);
+  return folderSyncedIn(calls.slice(named + 1), folder);
+}
+
+/** Whether the folder holding `made` was opened and that descriptor synced after `made` was made. */
+function parentSyncedAfterMaking(calls: Call[], made: string): boolean {
+  const madeAt = calls.findIndex(({ name, args, result }) => /^mkdir/.test(name) && result === 0 && args.includes(`"${made}"`));
+  if (madeAt < 0) throw new Error(`no mkdir of ${made} was traced`);
+  return folderSyncedIn(calls.slice(madeAt + 1), dirname(made));
+}
+
+function folderSyncedIn(calls: Call[], folder: string): boolean {
   const opened = new Set<number>();
   const folderArgument = new RegExp(`"${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/?"`);
-  for (const { name, args, result } of calls.slice(named + 1)) {
+  for (const { name, args, result } of calls) {
     if (name === 'openat' && result >= 0 && folderArgument.test(args)) opened.add(result);
     if ((name === 'fsync' || name === 'fdatasync') && result === 0 && opened.has(Number(args))) return true;
   }
@@ -84,5 +96,21 @@ describe('a folder store put survives a power loss', { skip: traceable ? false :
     const holds = calls.filter(({ name, args }) => /^rename/.test(name) && args.includes(`"${join(root, 'holds', 'object.bin')}"`));
     assert.equal(holds.length, 2);
     assert.ok(folderSyncedAfterNaming(calls.slice(calls.indexOf(holds[1]!)), join(root, 'holds'), join(root, 'holds', 'object.bin')), 'holds: the folder was not synced after the conditional write');
+  });
+
+  it('syncs the folder holding each folder a put made (a new day\'s), and syncs nothing more when the folder was there', async () => {
+    const root = join(work, 'days');
+    const day = join(root, 'shards', 'REFC', '2026', '11');
+    const put = (key: string) => `
+      import { FolderStore } from ${JSON.stringify(folderStore)};
+      await new FolderStore(${JSON.stringify(root)}).put(${JSON.stringify(key)}, new TextEncoder().encode('rows'));
+    `;
+    const first = await traced(put('shards/REFC/2026/11/a.arrow'));
+    for (const made of [root, join(root, 'shards'), join(root, 'shards', 'REFC'), join(root, 'shards', 'REFC', '2026'), day]) {
+      assert.ok(parentSyncedAfterMaking(first, made), `${made} was made, and the folder holding it not synced after`);
+    }
+    const next = await traced(put('shards/REFC/2026/11/b.arrow'));
+    assert.ok(folderSyncedAfterNaming(next, day, join(day, 'b.arrow')));
+    assert.equal(next.filter(({ name }) => name === 'fsync' || name === 'fdatasync').length, 2, 'a put into a folder that was there synced more than its file and its folder');
   });
 });
