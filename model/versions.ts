@@ -6,6 +6,7 @@
  * the version the pipeline uses.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -95,44 +96,100 @@ const PROMOTIONS_REMEMBERED = 20;
 /**
  * promoted.json: the promoted version, those promoted before it (most recent first; absent when
  * written before it remembered them), and the versions being deleted (by `model prune`, by a run
- * removing the candidate it stopped saving), if any: no promotion names those. Each deleter adds
- * its own and removes only its own (markedAsBeingDeleted, unmarkedAsBeingDeleted), so that two at
- * once keep each other's. Written before that list, promoted.json named one, as `deleting`: read
- * into the list, and written there by the next change.
+ * removing the candidate it stopped saving), if any, with when and by whom each was marked
+ * (`beingDeletedSince`): no promotion names those, unless the mark is abandoned (abandonedMark).
+ * Each deleter adds its own and removes only its own (markedAsBeingDeleted,
+ * unmarkedAsBeingDeleted), so that two at once keep each other's. Earlier builds' marks have no
+ * time: one version as `deleting` (read into the list), or the list alone (a build that wrote it
+ * drops `beingDeletedSince` when it rewrites promoted.json); the next change dates them.
  */
 export interface Promoted {
   modelId: string;
   promotedAt?: string;
   previous?: string[];
   beingDeleted?: string[];
+  beingDeletedSince?: Record<string, DeletionMark>;
 }
 
-/** A version promoted.json names as being deleted (`beingDeleted`): promoting it is refused. */
+/** When a version was marked as being deleted (an ISO time), and by whom (the deleter's host and process). */
+export interface DeletionMark {
+  at: string;
+  by: string;
+}
+
+/**
+ * How old a mark is when it counts as abandoned: its deleter stopped (killed, or a delete refused)
+ * between marking the version and deleting its manifest, which a live one does within seconds (a
+ * conditional write, then one delete). An hour is far above that, through a store's retries and
+ * throttling and the clocks of two hosts apart; a bound too long only delays by that much the
+ * promotion of a version a stopped deleter marked and the operator keeps.
+ */
+export const MARK_ABANDONED_AFTER_MS = 3_600_000;
+
+const thisDeleter = `${hostname()} pid ${process.pid}`;
+
+/** Who made a mark an earlier build wrote without a time; its `at` is when this build first wrote it back. */
+const UNDATED_MARK_BY = 'an earlier build, undated: first seen';
+
+/** A version promoted.json names as being deleted (`beingDeleted`), by a mark not abandoned: promoting it is refused. */
 export class VersionBeingDeleted extends Error {
   override readonly name = 'VersionBeingDeleted';
 }
 
-/** `promoted` naming `modelId` among the versions being deleted too. */
+/** `promoted` naming `modelId` among the versions being deleted too, marked by this process now. */
 export function markedAsBeingDeleted(promoted: Promoted, modelId: string): Promoted {
-  return { ...promoted, beingDeleted: [...new Set([...(promoted.beingDeleted ?? []), modelId])] };
+  const ids = [...new Set([...(promoted.beingDeleted ?? []), modelId])];
+  return { ...promoted, ...marksOf(ids, { ...promoted.beingDeletedSince, [modelId]: { at: new Date().toISOString(), by: thisDeleter } }) };
 }
 
 /** `promoted` without the versions being deleted that `unmark` picks; undefined when it picks none (nothing to write). */
 export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (modelId: string) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
-  const { beingDeleted = [], ...rest } = promoted;
+  const { beingDeleted = [], beingDeletedSince = {}, ...rest } = promoted;
   const left: string[] = [];
   for (const modelId of beingDeleted) if (!(await unmark(modelId))) left.push(modelId);
   if (left.length === beingDeleted.length) return undefined;
-  return left.length > 0 ? { ...rest, beingDeleted: left } : rest;
+  return { ...rest, ...marksOf(left, beingDeletedSince) };
 }
 
-/** What a rewrite of promoted.json keeps of the versions being deleted. */
-const stillBeingDeleted = (before: Promoted | undefined) => (before?.beingDeleted !== undefined ? { beingDeleted: before.beingDeleted } : {});
+/** Whether `modelId` is marked by a mark MARK_ABANDONED_AFTER_MS old or more; an undated one is not, until a change dates it. */
+export function abandonedMark(promoted: Promoted, modelId: string, now = Date.now()): boolean {
+  const mark = markOf(promoted, modelId);
+  return promoted.beingDeleted?.includes(modelId) === true && mark !== undefined && now - Date.parse(mark.at) >= MARK_ABANDONED_AFTER_MS;
+}
 
-function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted | undefined, modelId: string): void {
-  if (now?.beingDeleted?.includes(modelId)) {
-    throw new VersionBeingDeleted(`model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted"; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it)`);
-  }
+/** Whether promoted.json holds a mark an earlier build wrote without a time: writing it back dates it. */
+export function hasUndatedMarks(promoted: Promoted): boolean {
+  return (promoted.beingDeleted ?? []).some((modelId) => markOf(promoted, modelId) === undefined);
+}
+
+function markOf({ beingDeletedSince }: Promoted, modelId: string): DeletionMark | undefined {
+  return beingDeletedSince !== undefined && Object.hasOwn(beingDeletedSince, modelId) ? beingDeletedSince[modelId] : undefined;
+}
+
+/** The marks of `ids` (those of `since` that are theirs), or none when `ids` is empty. */
+function marksOf(ids: string[], since: Record<string, DeletionMark>): Pick<Promoted, 'beingDeleted' | 'beingDeletedSince'> {
+  if (ids.length === 0) return {};
+  const dated = ids.filter((id) => Object.hasOwn(since, id));
+  return { beingDeleted: ids, ...(dated.length > 0 && { beingDeletedSince: Object.fromEntries(dated.map((id) => [id, since[id]!])) }) };
+}
+
+/** `promoted` with its undated marks dated `now`: from then they age as any other. */
+function withMarksDated(promoted: Promoted, now: Date): Promoted {
+  const { beingDeleted = [], beingDeletedSince = {}, ...rest } = promoted;
+  const dated = Object.fromEntries(beingDeleted.map((id) => [id, Object.hasOwn(beingDeletedSince, id) ? beingDeletedSince[id]! : { at: now.toISOString(), by: UNDATED_MARK_BY }]));
+  return { ...rest, ...marksOf(beingDeleted, dated) };
+}
+
+/** What a promotion of `modelId` keeps of the marks: all but that version's (abandoned, or refuseIfBeingDeleted would have refused). */
+const marksKeptPromoting = (before: Promoted | undefined, modelId: string) => marksOf((before?.beingDeleted ?? []).filter((id) => id !== modelId), before?.beingDeletedSince ?? {});
+
+function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted, modelId: string): void {
+  if (!now.beingDeleted?.includes(modelId) || abandonedMark(now, modelId)) return;
+  const mark = markOf(now, modelId);
+  const hours = MARK_ABANDONED_AFTER_MS / 3_600_000;
+  throw new VersionBeingDeleted(
+    `model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted", ${mark ? `marked by ${mark.by} at ${mark.at}` : 'marked by an earlier build, undated'}; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it; a mark ${hours} hour old counts as abandoned, and promoting the version then takes it out${mark ? '' : ', once model prune --delete has dated it'})`,
+  );
 }
 
 /**
@@ -165,7 +222,7 @@ export async function changePromoted(store: ObjectStore, change: (now: Promoted 
     }
     const next = await change(now);
     if (next === undefined) return undefined;
-    const written = { ...next, ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }) };
+    const written = withMarksDated({ ...next, ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }) }, new Date());
     try {
       await store.put(key, json(written), { contentType: 'application/json', ...(bytes ? { ifHolds: bytes } : { ifAbsent: true }) });
       return written;
@@ -190,12 +247,12 @@ export async function promoteVersion(store: ObjectStore, modelId: string, prefix
     async (now) => {
       refused = unless?.(now);
       if (refused !== undefined) return undefined;
-      if (!(now instanceof Error)) refuseIfBeingDeleted(store, prefix, now, modelId);
+      const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
+      if (before !== undefined) refuseIfBeingDeleted(store, prefix, before, modelId);
       // After promoted.json is read: a version a prune deleted since, under an earlier mark, is found gone.
       await readManifest(store, modelId, prefix);
-      const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
       const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
-      return { modelId, promotedAt: new Date().toISOString(), previous, ...stillBeingDeleted(before) };
+      return { modelId, promotedAt: new Date().toISOString(), previous, ...marksKeptPromoting(before, modelId) };
     },
     prefix,
   );
@@ -220,7 +277,7 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
       if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
       refuseIfBeingDeleted(store, prefix, now, modelId);
       await readManifest(store, modelId, prefix);
-      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...stillBeingDeleted(now) };
+      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...marksKeptPromoting(now, modelId) };
     },
     prefix,
   );
@@ -253,19 +310,23 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): P
   const where = `${store.url}/${prefix}${PROMOTED}`;
   let promoted;
   try {
-    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; deleting?: unknown } | null;
+    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; beingDeletedSince?: unknown; deleting?: unknown } | null;
   } catch (error) {
     throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
-  const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
+  const isMark = (mark: unknown): mark is DeletionMark => typeof mark === 'object' && mark !== null && typeof (mark as DeletionMark).by === 'string' && typeof (mark as DeletionMark).at === 'string' && !Number.isNaN(Date.parse((mark as DeletionMark).at));
+  const { modelId, promotedAt, previous, beingDeleted, beingDeletedSince, deleting } = promoted ?? {};
   if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
   if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
   if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isVersionId))) throw new Error(`${where}: beingDeleted is not a list of version ids`);
+  if (beingDeletedSince !== undefined && !(typeof beingDeletedSince === 'object' && beingDeletedSince !== null && !Array.isArray(beingDeletedSince) && Object.values(beingDeletedSince).every(isMark))) {
+    throw new Error(`${where}: beingDeletedSince is not an object of marks by version id ({"at": a time, "by": the deleter})`);
+  }
   if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
   // `deleting`: the one version an earlier build marked.
   const marked = [...new Set<string>([...(beingDeleted ?? []), ...(deleting !== undefined ? [deleting] : [])])];
-  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marked.length > 0 && { beingDeleted: marked }) };
+  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...marksOf(marked, (beingDeletedSince ?? {}) as Record<string, DeletionMark>) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */
