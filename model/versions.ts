@@ -96,24 +96,26 @@ const PROMOTIONS_REMEMBERED = 20;
 /**
  * promoted.json: the promoted version, those promoted before it (most recent first; absent when
  * written before it remembered them), and the versions being deleted (by `model prune`, by a run
- * removing the candidate it stopped saving), if any, with when and by whom each was marked
- * (`beingDeletedSince`): no promotion names those, unless the mark is abandoned (abandonedMark).
- * Each deleter adds its own and removes only its own (markedAsBeingDeleted,
- * unmarkedAsBeingDeleted), so that two at once keep each other's. Earlier builds' marks have no
- * time: one version as `deleting` (read into the list), or the list alone (a build that wrote it
- * drops `beingDeletedSince` when it rewrites promoted.json); the next change dates them.
+ * removing the candidate it stopped saving), if any, each with when and by whom it was marked: no
+ * promotion names those, unless the mark is abandoned (isAbandoned). Each deleter adds its own and
+ * removes only its own (markedAsBeingDeleted, unmarkedAsBeingDeleted), so that two at once keep
+ * each other's. Released builds named one version, undated, as `deleting`: read as a mark first
+ * seen now, and written as one, dated, by the next change.
  */
 export interface Promoted {
   modelId: string;
   promotedAt?: string;
   previous?: string[];
-  beingDeleted?: string[];
-  beingDeletedSince?: Record<string, DeletionMark>;
+  beingDeleted?: DeletionMark[];
 }
 
-/** When a version was marked as being deleted (an ISO time), and by whom (the deleter's host and process). */
+/**
+ * A version marked as being deleted, by whom (the deleter's host and process), and when (an ISO
+ * time): `at` is absent only until the mark is written (changePromoted dates it then).
+ */
 export interface DeletionMark {
-  at: string;
+  modelId: string;
+  at?: string;
   by: string;
 }
 
@@ -128,67 +130,48 @@ export const MARK_ABANDONED_AFTER_MS = 3_600_000;
 
 const thisDeleter = `${hostname()} pid ${process.pid}`;
 
-/** Who made a mark an earlier build wrote without a time; its `at` is when this build first wrote it back. */
-const UNDATED_MARK_BY = 'an earlier build, undated: first seen';
+/** Who made a released build's mark (`deleting`); its `at` is when this build first wrote it back. */
+const RELEASED_MARK_BY = 'a released build\'s "deleting", first seen';
 
 /** A version promoted.json names as being deleted (`beingDeleted`), by a mark not abandoned: promoting it is refused. */
 export class VersionBeingDeleted extends Error {
   override readonly name = 'VersionBeingDeleted';
 }
 
-/** `promoted` naming `modelId` among the versions being deleted too, marked by this process now. */
+/** `promoted` marking `modelId` as being deleted by this process, dated when written. */
 export function markedAsBeingDeleted(promoted: Promoted, modelId: string): Promoted {
-  const ids = [...new Set([...(promoted.beingDeleted ?? []), modelId])];
-  return { ...promoted, ...marksOf(ids, { ...promoted.beingDeletedSince, [modelId]: { at: new Date().toISOString(), by: thisDeleter } }) };
+  return { ...promoted, beingDeleted: [...marksBut(promoted, modelId), { modelId, by: thisDeleter }] };
 }
 
-/** `promoted` without the versions being deleted that `unmark` picks; undefined when it picks none (nothing to write). */
-export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (modelId: string) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
-  const { beingDeleted = [], beingDeletedSince = {}, ...rest } = promoted;
-  const left: string[] = [];
-  for (const modelId of beingDeleted) if (!(await unmark(modelId))) left.push(modelId);
+/** `promoted` without the marks that `unmark` picks; undefined when it picks none (nothing to write). */
+export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (mark: DeletionMark) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
+  const { beingDeleted = [], ...rest } = promoted;
+  const left: DeletionMark[] = [];
+  for (const mark of beingDeleted) if (!(await unmark(mark))) left.push(mark);
   if (left.length === beingDeleted.length) return undefined;
-  return { ...rest, ...marksOf(left, beingDeletedSince) };
+  return left.length > 0 ? { ...rest, beingDeleted: left } : rest;
 }
 
-/** Whether `modelId` is marked by a mark MARK_ABANDONED_AFTER_MS old or more; an undated one is not, until a change dates it. */
-export function abandonedMark(promoted: Promoted, modelId: string, now = Date.now()): boolean {
-  const mark = markOf(promoted, modelId);
-  return promoted.beingDeleted?.includes(modelId) === true && mark !== undefined && now - Date.parse(mark.at) >= MARK_ABANDONED_AFTER_MS;
+/** Whether a mark is MARK_ABANDONED_AFTER_MS old or more; one not yet dated is not. */
+export function isAbandoned({ at }: DeletionMark, now = Date.now()): boolean {
+  return at !== undefined && now - Date.parse(at) >= MARK_ABANDONED_AFTER_MS;
 }
 
-/** Whether promoted.json holds a mark an earlier build wrote without a time: writing it back dates it. */
-export function hasUndatedMarks(promoted: Promoted): boolean {
-  return (promoted.beingDeleted ?? []).some((modelId) => markOf(promoted, modelId) === undefined);
-}
-
-function markOf({ beingDeletedSince }: Promoted, modelId: string): DeletionMark | undefined {
-  return beingDeletedSince !== undefined && Object.hasOwn(beingDeletedSince, modelId) ? beingDeletedSince[modelId] : undefined;
-}
-
-/** The marks of `ids` (those of `since` that are theirs), or none when `ids` is empty. */
-function marksOf(ids: string[], since: Record<string, DeletionMark>): Pick<Promoted, 'beingDeleted' | 'beingDeletedSince'> {
-  if (ids.length === 0) return {};
-  const dated = ids.filter((id) => Object.hasOwn(since, id));
-  return { beingDeleted: ids, ...(dated.length > 0 && { beingDeletedSince: Object.fromEntries(dated.map((id) => [id, since[id]!])) }) };
-}
-
-/** `promoted` with its undated marks dated `now`: from then they age as any other. */
-function withMarksDated(promoted: Promoted, now: Date): Promoted {
-  const { beingDeleted = [], beingDeletedSince = {}, ...rest } = promoted;
-  const dated = Object.fromEntries(beingDeleted.map((id) => [id, Object.hasOwn(beingDeletedSince, id) ? beingDeletedSince[id]! : { at: now.toISOString(), by: UNDATED_MARK_BY }]));
-  return { ...rest, ...marksOf(beingDeleted, dated) };
-}
+/** The marks of `promoted` but those of `modelId`. */
+const marksBut = (promoted: Promoted | undefined, modelId: string) => (promoted?.beingDeleted ?? []).filter((mark) => mark.modelId !== modelId);
 
 /** What a promotion of `modelId` keeps of the marks: all but that version's (abandoned, or refuseIfBeingDeleted would have refused). */
-const marksKeptPromoting = (before: Promoted | undefined, modelId: string) => marksOf((before?.beingDeleted ?? []).filter((id) => id !== modelId), before?.beingDeletedSince ?? {});
+function marksKeptPromoting(before: Promoted | undefined, modelId: string): Pick<Promoted, 'beingDeleted'> {
+  const kept = marksBut(before, modelId);
+  return kept.length > 0 ? { beingDeleted: kept } : {};
+}
 
 function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted, modelId: string): void {
-  if (!now.beingDeleted?.includes(modelId) || abandonedMark(now, modelId)) return;
-  const mark = markOf(now, modelId);
+  const mark = now.beingDeleted?.find((marked) => marked.modelId === modelId);
+  if (mark === undefined || isAbandoned(mark)) return;
   const hours = MARK_ABANDONED_AFTER_MS / 3_600_000;
   throw new VersionBeingDeleted(
-    `model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted", ${mark ? `marked by ${mark.by} at ${mark.at}` : 'marked by an earlier build, undated'}; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it; a mark ${hours} hour old counts as abandoned, and promoting the version then takes it out${mark ? '' : ', once model prune --delete has dated it'})`,
+    `model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted", marked by ${mark.by} ${mark.at !== undefined ? `at ${mark.at}` : 'now (model prune --delete writes the time)'}; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it; a mark ${hours} hour old counts as abandoned, and promoting the version then takes it out)`,
   );
 }
 
@@ -222,7 +205,12 @@ export async function changePromoted(store: ObjectStore, change: (now: Promoted 
     }
     const next = await change(now);
     if (next === undefined) return undefined;
-    const written = withMarksDated({ ...next, ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }) }, new Date());
+    const writtenAt = new Date().toISOString();
+    const written: Promoted = {
+      ...next,
+      ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }),
+      ...(next.beingDeleted !== undefined && { beingDeleted: next.beingDeleted.map(({ modelId, at = writtenAt, by }) => ({ modelId, at, by })) }),
+    };
     try {
       await store.put(key, json(written), { contentType: 'application/json', ...(bytes ? { ifHolds: bytes } : { ifAbsent: true }) });
       return written;
@@ -310,23 +298,23 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): P
   const where = `${store.url}/${prefix}${PROMOTED}`;
   let promoted;
   try {
-    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; beingDeletedSince?: unknown; deleting?: unknown } | null;
+    promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; deleting?: unknown } | null;
   } catch (error) {
     throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
-  const isMark = (mark: unknown): mark is DeletionMark => typeof mark === 'object' && mark !== null && typeof (mark as DeletionMark).by === 'string' && typeof (mark as DeletionMark).at === 'string' && !Number.isNaN(Date.parse((mark as DeletionMark).at));
-  const { modelId, promotedAt, previous, beingDeleted, beingDeletedSince, deleting } = promoted ?? {};
+  const isMark = (mark: unknown): mark is Required<DeletionMark> => {
+    const { modelId: id, at, by } = (mark ?? {}) as Record<string, unknown>;
+    return isVersionId(id) && typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof by === 'string';
+  };
+  const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
   if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
   if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
-  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isVersionId))) throw new Error(`${where}: beingDeleted is not a list of version ids`);
-  if (beingDeletedSince !== undefined && !(typeof beingDeletedSince === 'object' && beingDeletedSince !== null && !Array.isArray(beingDeletedSince) && Object.values(beingDeletedSince).every(isMark))) {
-    throw new Error(`${where}: beingDeletedSince is not an object of marks by version id ({"at": a time, "by": the deleter})`);
-  }
+  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isMark))) throw new Error(`${where}: beingDeleted is not a list of marks ({"modelId": a version id, "at": a time, "by": the deleter})`);
   if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
-  // `deleting`: the one version an earlier build marked.
-  const marked = [...new Set<string>([...(beingDeleted ?? []), ...(deleting !== undefined ? [deleting] : [])])];
-  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...marksOf(marked, (beingDeletedSince ?? {}) as Record<string, DeletionMark>) };
+  // `deleting`: the one version a released build marked, without a time.
+  const marks: DeletionMark[] = [...(beingDeleted ?? []), ...(deleting !== undefined ? [{ modelId: deleting, by: RELEASED_MARK_BY }] : [])];
+  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marks.length > 0 && { beingDeleted: marks }) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { abandonedMark, changePromoted, deleteVersion, hasUndatedMarks, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
+import { changePromoted, deleteVersion, isAbandoned, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -102,8 +102,8 @@ async function versionFolders(models: ObjectStore): Promise<{ complete: string[]
  * doubt about those before it. At the end promoted.json names none of those, nor a version
  * without a manifest (what a deletion stopped part way left: no promotion takes it), nor one whose
  * mark is abandoned (its deleter stopped over an hour ago; the version deleted or kept as this
- * prune planned); the marks of other deleters at work (a run removing its candidate) stay, an
- * earlier build's undated ones dated.
+ * prune planned); the marks of other deleters at work (a run removing its candidate) stay, a
+ * released build's `deleting` dated.
  */
 export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[], done: (fate: VersionFate) => void): Promise<void> {
   const deleted = new Set<string>();
@@ -124,9 +124,9 @@ export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[]
   }
   await changePromoted(models, async (now) => {
     if (now instanceof Error || now === undefined) return undefined;
-    const unmarked = await unmarkedAsBeingDeleted(now, async (modelId) => deleted.has(modelId) || abandonedMark(now, modelId) || !(await models.head(`versions/${modelId}/manifest.json`)));
-    // Written back, an earlier build's undated mark is dated, and counts as abandoned in its turn.
-    return unmarked ?? (hasUndatedMarks(now) ? now : undefined);
+    const unmarked = await unmarkedAsBeingDeleted(now, async (mark) => deleted.has(mark.modelId) || isAbandoned(mark) || !(await models.head(`versions/${mark.modelId}/manifest.json`)));
+    // Written back, a released build's `deleting` is dated, and counts as abandoned in its turn.
+    return unmarked ?? (now.beingDeleted?.some(({ at }) => at === undefined) ? now : undefined);
   });
 }
 
@@ -155,7 +155,7 @@ export async function deleteAbandonedCandidate(models: ObjectStore, modelId: str
   });
   if (keptBecause !== undefined) return keptBecause;
   await deleteVersion(models, modelId);
-  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, (marked) => marked === modelId)));
+  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, (mark) => mark.modelId === modelId)));
   return undefined;
 }
 

@@ -20,6 +20,7 @@ import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
 
 const stores = await storeKinds();
+const markedVersions = async (models: ObjectStore) => (await readPromoted(models))?.beingDeleted?.map(({ modelId }) => modelId);
 let small: Autoencoder;
 before(async () => {
   await selectBackend('cpu', 'training', silentLogger);
@@ -142,7 +143,7 @@ for (const kind of stores.kinds) {
       await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, deleting: 'stopped' })));
       await changePromoted(models, (now) => markedAsBeingDeleted(now as Promoted, 'half-deleted'));
       await models.delete('versions/half-deleted/manifest.json');
-      assert.deepEqual((await readPromoted(models))?.beingDeleted, ['stopped', 'half-deleted']);
+      assert.deepEqual(await markedVersions(models), ['stopped', 'half-deleted']);
       await assert.rejects(promoteChecked(models, 'stopped', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version stopped is being deleted .*model prune --delete.* finishes it/.test(error.message));
       await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: [] }), () => {});
       assert.deepEqual(await listVersions(models), ['current']);
@@ -157,16 +158,15 @@ for (const kind of stores.kinds) {
       const refusing: ObjectStore = { ...models, url: models.url, list: models.list.bind(models), head: models.head.bind(models), get: models.get.bind(models), put: models.put.bind(models), delete: async () => Promise.reject(new Error('AccessDenied')) };
       await assert.rejects(deleteAbandonedCandidate(refusing, modelId), /AccessDenied/);
       assert.deepEqual(await listVersions(models).then((ids) => ids.includes(modelId)), true);
-      assert.ok((await readPromoted(models))?.beingDeleted?.includes(modelId));
+      assert.ok((await markedVersions(models))?.includes(modelId));
     }
 
     // promoted.json marking `modelId` as being deleted since `hoursAgo`, as a deleter then would have written it.
     async function markedHoursAgo(models: ObjectStore, modelId: string, hoursAgo: number): Promise<void> {
-      const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: string[]; beingDeletedSince?: object };
+      const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: Array<{ modelId: string }> };
       const at = new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
-      const beingDeleted = [...new Set([...(promoted.beingDeleted ?? []), modelId])];
-      const beingDeletedSince = { ...promoted.beingDeletedSince, [modelId]: { at, by: 'trainer-host pid 4242' } };
-      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, beingDeleted, beingDeletedSince })));
+      const beingDeleted = [...(promoted.beingDeleted ?? []).filter((mark) => mark.modelId !== modelId), { modelId, at, by: 'trainer-host pid 4242' }];
+      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, beingDeleted })));
     }
 
     it('a mark made less than an hour ago refuses model promote and stays through a prune that keeps the version: a deleter may still be at work', async () => {
@@ -177,7 +177,7 @@ for (const kind of stores.kinds) {
       await markedHoursAgo(models, 'kept', 0.5);
       await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: ['kept'] }), () => {});
       await assert.rejects(promoteChecked(models, 'kept', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version kept is being deleted .*marked by trainer-host pid 4242 at /.test(error.message));
-      assert.deepEqual((await readPromoted(models))?.beingDeleted, ['kept']);
+      assert.deepEqual(await markedVersions(models), ['kept']);
       assert.deepEqual(await listVersions(models), ['current', 'kept']);
     });
 
@@ -203,24 +203,24 @@ for (const kind of stores.kinds) {
       await markedHoursAgo(models, 'first', 2);
       const rolledBack = await rollBack(models, { force: false });
       assert.deepEqual([rolledBack.manifest.modelId, rolledBack.skipped], ['first', []]);
-      assert.deepEqual((await readPromoted(models))?.beingDeleted, ['other']);
+      assert.deepEqual(await markedVersions(models), ['other']);
       await markedHoursAgo(models, 'second', 2);
       await promoteChecked(models, 'second', { force: false });
-      assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.beingDeleted]), ['second', ['other']]);
+      assert.deepEqual([await promotedVersion(models), await markedVersions(models)], ['second', ['other']]);
       await assert.rejects(promoteChecked(models, 'other', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version other is being deleted/.test(error.message));
     });
 
-    it('a mark an earlier build wrote without a time is dated by the next prune, and refuses model promote until it is an hour old', async () => {
+    it('a mark a released build wrote without a time ("deleting") is dated by the next prune, and refuses model promote until it is an hour old', async () => {
       const models = await kind.create();
       for (const [id, days] of [['current', 59], ['kept', 60]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
       await promoteVersion(models, 'current');
       const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as object;
-      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, beingDeleted: ['kept'] })));
+      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, deleting: 'kept' })));
       const before = Date.now();
       await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: ['kept'] }), () => {});
-      const dated = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: string[]; beingDeletedSince?: Record<string, { at: string }> };
-      assert.deepEqual(dated.beingDeleted, ['kept']);
-      assert.ok(Date.parse(dated.beingDeletedSince?.kept?.at ?? '') >= before - 1000, JSON.stringify(dated));
+      const dated = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: Array<{ modelId: string; at: string }>; deleting?: string };
+      assert.deepEqual([dated.beingDeleted?.map(({ modelId }) => modelId), dated.deleting], [['kept'], undefined]);
+      assert.ok(Date.parse(dated.beingDeleted?.[0]?.at ?? '') >= before - 1000, JSON.stringify(dated));
       await assert.rejects(promoteChecked(models, 'kept', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version kept is being deleted/.test(error.message));
     });
   });
