@@ -53,7 +53,8 @@ made less than --keep-days ago; and the rest of a saving or deletion that stoppe
 manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
 first named in promoted.json's "beingDeleted", by a write that only a promoted.json unchanged
 since it was read allows (a version promoted meanwhile stays; promoting it meanwhile is refused),
-then deleted manifest first, and unnamed at the end. Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
+then deleted manifest first, and unnamed at the end, with marks over an hour old (their
+deleter stopped). Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
 version. --verbose also prints each kept version and why (keptBecause).
 
   --models LOC       the model store (a folder or s3://BUCKET)

@@ -6,6 +6,7 @@
  * the version the pipeline uses.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError } from '../store/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -95,44 +96,83 @@ const PROMOTIONS_REMEMBERED = 20;
 /**
  * promoted.json: the promoted version, those promoted before it (most recent first; absent when
  * written before it remembered them), and the versions being deleted (by `model prune`, by a run
- * removing the candidate it stopped saving), if any: no promotion names those. Each deleter adds
- * its own and removes only its own (markedAsBeingDeleted, unmarkedAsBeingDeleted), so that two at
- * once keep each other's. Written before that list, promoted.json named one, as `deleting`: read
- * into the list, and written there by the next change.
+ * removing the candidate it stopped saving), if any, each with when and by whom it was marked: no
+ * promotion names those, unless the mark is abandoned (isAbandoned). Each deleter adds its own and
+ * removes only its own (markedAsBeingDeleted, unmarkedAsBeingDeleted), so that two at once keep
+ * each other's. Released builds named one version, undated, as `deleting`: read as a mark first
+ * seen now, and written as one, dated, by the next change.
  */
 export interface Promoted {
   modelId: string;
   promotedAt?: string;
   previous?: string[];
-  beingDeleted?: string[];
+  beingDeleted?: DeletionMark[];
 }
 
-/** A version promoted.json names as being deleted (`beingDeleted`): promoting it is refused. */
+/**
+ * A version marked as being deleted, by whom (the deleter's host and process), and when (an ISO
+ * time): `at` is absent only until the mark is written (changePromoted dates it then).
+ */
+export interface DeletionMark {
+  modelId: string;
+  at?: string;
+  by: string;
+}
+
+/**
+ * How old a mark is when it counts as abandoned: its deleter stopped (killed, or a delete refused)
+ * between marking the version and deleting its manifest, which a live one does within seconds (a
+ * conditional write, then one delete). An hour is far above that, through a store's retries and
+ * throttling and the clocks of two hosts apart; a bound too long only delays by that much the
+ * promotion of a version a stopped deleter marked and the operator keeps.
+ */
+export const MARK_ABANDONED_AFTER_MS = 3_600_000;
+
+const thisDeleter = `${hostname()} pid ${process.pid}`;
+
+/** Who made a released build's mark (`deleting`); its `at` is when this build first wrote it back. */
+const RELEASED_MARK_BY = 'a released build\'s "deleting", first seen';
+
+/** A version promoted.json names as being deleted (`beingDeleted`), by a mark not abandoned: promoting it is refused. */
 export class VersionBeingDeleted extends Error {
   override readonly name = 'VersionBeingDeleted';
 }
 
-/** `promoted` naming `modelId` among the versions being deleted too. */
+/** `promoted` marking `modelId` as being deleted by this process, dated when written. */
 export function markedAsBeingDeleted(promoted: Promoted, modelId: string): Promoted {
-  return { ...promoted, beingDeleted: [...new Set([...(promoted.beingDeleted ?? []), modelId])] };
+  return { ...promoted, beingDeleted: [...marksBut(promoted, modelId), { modelId, by: thisDeleter }] };
 }
 
-/** `promoted` without the versions being deleted that `unmark` picks; undefined when it picks none (nothing to write). */
-export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (modelId: string) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
+/** `promoted` without the marks that `unmark` picks; undefined when it picks none (nothing to write). */
+export async function unmarkedAsBeingDeleted(promoted: Promoted, unmark: (mark: DeletionMark) => boolean | Promise<boolean>): Promise<Promoted | undefined> {
   const { beingDeleted = [], ...rest } = promoted;
-  const left: string[] = [];
-  for (const modelId of beingDeleted) if (!(await unmark(modelId))) left.push(modelId);
+  const left: DeletionMark[] = [];
+  for (const mark of beingDeleted) if (!(await unmark(mark))) left.push(mark);
   if (left.length === beingDeleted.length) return undefined;
   return left.length > 0 ? { ...rest, beingDeleted: left } : rest;
 }
 
-/** What a rewrite of promoted.json keeps of the versions being deleted. */
-const stillBeingDeleted = (before: Promoted | undefined) => (before?.beingDeleted !== undefined ? { beingDeleted: before.beingDeleted } : {});
+/** Whether a mark is MARK_ABANDONED_AFTER_MS old or more; one not yet dated is not. */
+export function isAbandoned({ at }: DeletionMark, now = Date.now()): boolean {
+  return at !== undefined && now - Date.parse(at) >= MARK_ABANDONED_AFTER_MS;
+}
 
-function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted | undefined, modelId: string): void {
-  if (now?.beingDeleted?.includes(modelId)) {
-    throw new VersionBeingDeleted(`model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted"; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it)`);
-  }
+/** The marks of `promoted` but those of `modelId`. */
+const marksBut = (promoted: Promoted | undefined, modelId: string) => (promoted?.beingDeleted ?? []).filter((mark) => mark.modelId !== modelId);
+
+/** What a promotion of `modelId` keeps of the marks: all but that version's (abandoned, or refuseIfBeingDeleted would have refused). */
+function marksKeptPromoting(before: Promoted | undefined, modelId: string): Pick<Promoted, 'beingDeleted'> {
+  const kept = marksBut(before, modelId);
+  return kept.length > 0 ? { beingDeleted: kept } : {};
+}
+
+function refuseIfBeingDeleted(store: ObjectStore, prefix: string, now: Promoted, modelId: string): void {
+  const mark = now.beingDeleted?.find((marked) => marked.modelId === modelId);
+  if (mark === undefined || isAbandoned(mark)) return;
+  const hours = MARK_ABANDONED_AFTER_MS / 3_600_000;
+  throw new VersionBeingDeleted(
+    `model version ${modelId} is being deleted (${store.url}/${prefix}${PROMOTED} names it in "beingDeleted", marked by ${mark.by} ${mark.at !== undefined ? `at ${mark.at}` : 'now (model prune --delete writes the time)'}; a deletion stopped part way leaves it so: model prune --delete, or the trainer run again that was removing its candidate, finishes it; a mark ${hours} hour old counts as abandoned, and promoting the version then takes it out)`,
+  );
 }
 
 /**
@@ -165,7 +205,12 @@ export async function changePromoted(store: ObjectStore, change: (now: Promoted 
     }
     const next = await change(now);
     if (next === undefined) return undefined;
-    const written = { ...next, ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }) };
+    const writtenAt = new Date().toISOString();
+    const written: Promoted = {
+      ...next,
+      ...(next.previous !== undefined && { previous: next.previous.slice(0, PROMOTIONS_REMEMBERED) }),
+      ...(next.beingDeleted !== undefined && { beingDeleted: next.beingDeleted.map(({ modelId, at = writtenAt, by }) => ({ modelId, at, by })) }),
+    };
     try {
       await store.put(key, json(written), { contentType: 'application/json', ...(bytes ? { ifHolds: bytes } : { ifAbsent: true }) });
       return written;
@@ -190,12 +235,12 @@ export async function promoteVersion(store: ObjectStore, modelId: string, prefix
     async (now) => {
       refused = unless?.(now);
       if (refused !== undefined) return undefined;
-      if (!(now instanceof Error)) refuseIfBeingDeleted(store, prefix, now, modelId);
+      const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
+      if (before !== undefined) refuseIfBeingDeleted(store, prefix, before, modelId);
       // After promoted.json is read: a version a prune deleted since, under an earlier mark, is found gone.
       await readManifest(store, modelId, prefix);
-      const before = now instanceof Error ? undefined : now; // a damaged pointer is what a promotion repairs
       const previous = before ? [...new Set([before.modelId, ...(before.previous ?? [])])].filter((id) => id !== modelId) : [];
-      return { modelId, promotedAt: new Date().toISOString(), previous, ...stillBeingDeleted(before) };
+      return { modelId, promotedAt: new Date().toISOString(), previous, ...marksKeptPromoting(before, modelId) };
     },
     prefix,
   );
@@ -220,7 +265,7 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
       if (at < 0) throw new Error(`model version ${modelId} is not among the versions promoted before in ${store.url}/${prefix}${PROMOTED}`);
       refuseIfBeingDeleted(store, prefix, now, modelId);
       await readManifest(store, modelId, prefix);
-      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...stillBeingDeleted(now) };
+      return { modelId, promotedAt: new Date().toISOString(), previous: previous.slice(at + 1), ...marksKeptPromoting(now, modelId) };
     },
     prefix,
   );
@@ -258,14 +303,18 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): P
     throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
+  const isMark = (mark: unknown): mark is Required<DeletionMark> => {
+    const { modelId: id, at, by } = (mark ?? {}) as Record<string, unknown>;
+    return isVersionId(id) && typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof by === 'string';
+  };
   const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
   if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
   if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
-  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isVersionId))) throw new Error(`${where}: beingDeleted is not a list of version ids`);
+  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isMark))) throw new Error(`${where}: beingDeleted is not a list of marks ({"modelId": a version id, "at": a time, "by": the deleter})`);
   if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
-  // `deleting`: the one version an earlier build marked.
-  const marked = [...new Set<string>([...(beingDeleted ?? []), ...(deleting !== undefined ? [deleting] : [])])];
-  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marked.length > 0 && { beingDeleted: marked }) };
+  // `deleting`: the one version a released build marked, without a time.
+  const marks: DeletionMark[] = [...(beingDeleted ?? []), ...(deleting !== undefined ? [{ modelId: deleting, by: RELEASED_MARK_BY }] : [])];
+  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marks.length > 0 && { beingDeleted: marks }) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

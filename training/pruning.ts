@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { changePromoted, deleteVersion, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
+import { changePromoted, deleteVersion, isAbandoned, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -100,8 +100,10 @@ async function versionFolders(models: ObjectStore): Promise<{ complete: string[]
  * refused for that version. A version saved meanwhile is in no plan. `done` hears what became of
  * each one planned for deletion as soon as it is decided, so that a failure part way leaves no
  * doubt about those before it. At the end promoted.json names none of those, nor a version
- * without a manifest (what a deletion stopped part way left: no promotion takes it); the marks of
- * other deleters at work (a run removing its candidate) stay.
+ * without a manifest (what a deletion stopped part way left: no promotion takes it), nor one whose
+ * mark is abandoned (its deleter stopped over an hour ago; the version deleted or kept as this
+ * prune planned); the marks of other deleters at work (a run removing its candidate) stay, a
+ * released build's `deleting` dated.
  */
 export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[], done: (fate: VersionFate) => void): Promise<void> {
   const deleted = new Set<string>();
@@ -120,7 +122,12 @@ export async function deleteUnneeded(models: ObjectStore, planned: VersionFate[]
     deleted.add(fate.modelId);
     done(fate);
   }
-  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, async (modelId) => deleted.has(modelId) || !(await models.head(`versions/${modelId}/manifest.json`)))));
+  await changePromoted(models, async (now) => {
+    if (now instanceof Error || now === undefined) return undefined;
+    const unmarked = await unmarkedAsBeingDeleted(now, async (mark) => deleted.has(mark.modelId) || isAbandoned(mark) || !(await models.head(`versions/${mark.modelId}/manifest.json`)));
+    // Written back, a released build's `deleting` is dated, and counts as abandoned in its turn.
+    return unmarked ?? (now.beingDeleted?.some(({ at }) => at === undefined) ? now : undefined);
+  });
 }
 
 /**
@@ -148,7 +155,7 @@ export async function deleteAbandonedCandidate(models: ObjectStore, modelId: str
   });
   if (keptBecause !== undefined) return keptBecause;
   await deleteVersion(models, modelId);
-  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, (marked) => marked === modelId)));
+  await changePromoted(models, (now) => (now instanceof Error || now === undefined ? undefined : unmarkedAsBeingDeleted(now, (mark) => mark.modelId === modelId)));
   return undefined;
 }
 

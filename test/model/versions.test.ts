@@ -106,6 +106,7 @@ describe('model versions in an object store', () => {
     };
     await cut('promoted.json', /promoted\.json: not JSON/);
     await cut('promoted.json', /promoted\.json: modelId is not a version id/, '{}');
+    await cut('promoted.json', /promoted\.json: beingDeleted is not a list of marks/, '{"modelId": "v1", "beingDeleted": [{"modelId": "v0", "at": "yesterday", "by": "host pid 1"}]}');
     await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: not JSON/);
     await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: hyperparameters is not an object/, '{"format": "hrrr-embed-model/1", "normalization": {}}');
     await cut('versions/v1/model.json', /versions\/v1\/model\.json: not JSON/);

@@ -20,6 +20,7 @@ import { smallFresh, smallRun } from './fixtures.js';
 import { smallShards } from './memory-shards.js';
 
 const stores = await storeKinds();
+const markedVersions = async (models: ObjectStore) => (await readPromoted(models))?.beingDeleted?.map(({ modelId }) => modelId);
 let small: Autoencoder;
 before(async () => {
   await selectBackend('cpu', 'training', silentLogger);
@@ -142,12 +143,85 @@ for (const kind of stores.kinds) {
       await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, deleting: 'stopped' })));
       await changePromoted(models, (now) => markedAsBeingDeleted(now as Promoted, 'half-deleted'));
       await models.delete('versions/half-deleted/manifest.json');
-      assert.deepEqual((await readPromoted(models))?.beingDeleted, ['stopped', 'half-deleted']);
+      assert.deepEqual(await markedVersions(models), ['stopped', 'half-deleted']);
       await assert.rejects(promoteChecked(models, 'stopped', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version stopped is being deleted .*model prune --delete.* finishes it/.test(error.message));
       await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: [] }), () => {});
       assert.deepEqual(await listVersions(models), ['current']);
       assert.equal((await readPromoted(models))?.beingDeleted, undefined);
       assert.doesNotMatch(new TextDecoder().decode(await models.get('promoted.json')), /deleting/);
+    });
+  });
+
+  describe(`a deleter stopped between its mark and its deletion: ${kind.name}`, () => {
+    // What a deleter stopped after its mark leaves (here its delete refused): the version whole, and marked.
+    async function deleterRefusedItsDelete(models: ObjectStore, modelId: string): Promise<void> {
+      const refusing: ObjectStore = { ...models, url: models.url, list: models.list.bind(models), head: models.head.bind(models), get: models.get.bind(models), put: models.put.bind(models), delete: async () => Promise.reject(new Error('AccessDenied')) };
+      await assert.rejects(deleteAbandonedCandidate(refusing, modelId), /AccessDenied/);
+      assert.deepEqual(await listVersions(models).then((ids) => ids.includes(modelId)), true);
+      assert.ok((await markedVersions(models))?.includes(modelId));
+    }
+
+    // promoted.json marking `modelId` as being deleted since `hoursAgo`, as a deleter then would have written it.
+    async function markedHoursAgo(models: ObjectStore, modelId: string, hoursAgo: number): Promise<void> {
+      const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: Array<{ modelId: string }> };
+      const at = new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+      const beingDeleted = [...(promoted.beingDeleted ?? []).filter((mark) => mark.modelId !== modelId), { modelId, at, by: 'trainer-host pid 4242' }];
+      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, beingDeleted })));
+    }
+
+    it('a mark made less than an hour ago refuses model promote and stays through a prune that keeps the version: a deleter may still be at work', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['current', 59], ['kept', 60]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      await deleterRefusedItsDelete(models, 'kept');
+      await markedHoursAgo(models, 'kept', 0.5);
+      await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: ['kept'] }), () => {});
+      await assert.rejects(promoteChecked(models, 'kept', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version kept is being deleted .*marked by trainer-host pid 4242 at /.test(error.message));
+      assert.deepEqual(await markedVersions(models), ['kept']);
+      assert.deepEqual(await listVersions(models), ['current', 'kept']);
+    });
+
+    it('a mark older than an hour is abandoned: a prune that keeps the version (--keep) takes the mark out, and model promote then takes the version', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['current', 59], ['kept', 60]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      await deleterRefusedItsDelete(models, 'kept');
+      await markedHoursAgo(models, 'kept', 2);
+      await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: ['kept'] }), () => {});
+      assert.deepEqual(await listVersions(models), ['current', 'kept']);
+      assert.equal((await readPromoted(models))?.beingDeleted, undefined);
+      await promoteChecked(models, 'kept', { force: false });
+      assert.equal(await promotedVersion(models), 'kept');
+    });
+
+    it('model promote and model rollback take a version whose only mark is abandoned, and take the mark out in the same write; other marks stay', async () => {
+      const models = await kind.create();
+      for (const id of ['first', 'second', 'other']) await saveVersion(models, small, { modelId: id });
+      await promoteVersion(models, 'first');
+      await promoteVersion(models, 'second');
+      await changePromoted(models, (now) => markedAsBeingDeleted(now as Promoted, 'other'));
+      await markedHoursAgo(models, 'first', 2);
+      const rolledBack = await rollBack(models, { force: false });
+      assert.deepEqual([rolledBack.manifest.modelId, rolledBack.skipped], ['first', []]);
+      assert.deepEqual(await markedVersions(models), ['other']);
+      await markedHoursAgo(models, 'second', 2);
+      await promoteChecked(models, 'second', { force: false });
+      assert.deepEqual([await promotedVersion(models), await markedVersions(models)], ['second', ['other']]);
+      await assert.rejects(promoteChecked(models, 'other', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version other is being deleted/.test(error.message));
+    });
+
+    it('a mark a released build wrote without a time ("deleting") is dated by the next prune, and refuses model promote until it is an hour old', async () => {
+      const models = await kind.create();
+      for (const [id, days] of [['current', 59], ['kept', 60]] as const) await saveVersion(models, small, { modelId: id, now: daysAgo(days) });
+      await promoteVersion(models, 'current');
+      const promoted = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as object;
+      await models.put('promoted.json', new TextEncoder().encode(JSON.stringify({ ...promoted, deleting: 'kept' })));
+      const before = Date.now();
+      await deleteUnneeded(models, await planPrune(models, { keepDays: 30, keep: ['kept'] }), () => {});
+      const dated = JSON.parse(new TextDecoder().decode(await models.get('promoted.json'))) as { beingDeleted?: Array<{ modelId: string; at: string }>; deleting?: string };
+      assert.deepEqual([dated.beingDeleted?.map(({ modelId }) => modelId), dated.deleting], [['kept'], undefined]);
+      assert.ok(Date.parse(dated.beingDeleted?.[0]?.at ?? '') >= before - 1000, JSON.stringify(dated));
+      await assert.rejects(promoteChecked(models, 'kept', { force: false }), (error: unknown) => error instanceof PromotionRefused && /model version kept is being deleted/.test(error.message));
     });
   });
 }
