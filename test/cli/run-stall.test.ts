@@ -132,6 +132,7 @@ describe('hrrr-embed run, /healthz as progress', () => {
       let silentFrom: number | undefined;
       let signalled = false;
       let killedAfterWaiting = false;
+      let deadline: NodeJS.Timeout | undefined;
       const result = await runCommandProcess(['run', '--data', data, '--source', join(work, 'source'), '--model', 's3://silent-models', '--device', 'cpu', '--from', '2019-09-20T00Z', '--poll-seconds', '0.1', '--model-poll-seconds', '0.2'], {
         env,
         onLine: (line, child) => {
@@ -143,10 +144,11 @@ describe('hrrr-embed run, /healthz as progress', () => {
             // Signalled once, and only once the follower is inside a read that will never be answered.
             while (pointerReads() <= silentFrom!) await sleep(20);
             signalled = child.kill('SIGTERM');
-            setTimeout(() => (killedAfterWaiting = child.kill('SIGKILL')), 30_000).unref();
+            deadline = setTimeout(() => (killedAfterWaiting = child.kill('SIGKILL')), 30_000);
           })();
         },
       });
+      clearTimeout(deadline);
       assert.ok(signalled, result.stderr);
       assert.ok(!killedAfterWaiting, `still running 30 s after SIGTERM, its shutdown waiting on the follower's read of promoted.json:\n${result.stderr.slice(-2000)}`);
       assert.equal(result.status, 0, result.stderr);
