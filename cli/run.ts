@@ -17,6 +17,7 @@ import { createShardWriter, type ShardWriter } from '../shards/writer.js';
 import type { StageLogger } from '../stages/stage.js';
 import { Progress } from '../pipelines/progress.js';
 import { floorHour, formatHour, HOUR_MS } from '../stages/sources/hrrr-archive.js';
+import { abortedBy } from '../store/aborted-by.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { acquireLease, leaseOwner, type HeldLease } from '../store/lease.js';
 import { buildInfo } from '../runtime/build-info.js';
@@ -297,8 +298,8 @@ interface FollowModelOptions {
 async function followModel(models: ObjectStore, { bus, codec, slot, log, pollMs, serve, onLook }: FollowModelOptions, signal: AbortSignal): Promise<void> {
   // A group of its own, reading only what is announced from now on: every consumer hears every promotion.
   const announcements = bus.consumer({ group: `hrrr-embed-model-watch-${randomUUID()}`, topics: [codec.topics.modelVersions] });
-  const load = async (version: string) => {
-    const { model, manifest } = await loadVersion(models, version);
+  const load = async (version: string, stopped: AbortSignal) => {
+    const { model, manifest } = await loadVersion(abortedBy(models, stopped), version);
     try {
       return await serve(model, manifest.alertThreshold);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { BusConsumer } from '../bus/bus.js';
 import { promotedVersion } from '../model/versions.js';
 import type { StageLogger } from '../stages/stage.js';
+import { abortedBy } from '../store/aborted-by.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ModelSwapError, type ModelSlot, type ServedModel } from './model-slot.js';
 
@@ -8,8 +9,8 @@ export interface PromotionFollowerConfig {
   /** The model store the running version came from: its promoted pointer names the version to serve. */
   models: ObjectStore;
   slot: ModelSlot;
-  /** Loads a version for serving (its weights, its encoder thread). */
-  load(version: string): Promise<ServedModel>;
+  /** Loads a version for serving (its weights, its encoder thread); `signal` aborts its requests: the follower was stopped. */
+  load(version: string, signal: AbortSignal): Promise<ServedModel>;
   /** A consumer of the model-versions topic: an announcement makes the follower look at once. */
   announcements?: BusConsumer;
   /** How often the pointer is read when nothing is announced (announcements can be missed). */
@@ -37,17 +38,19 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
   let announced = false;
   let wake: () => void = () => {};
   const listening = announcements && listen(announcements, () => ((announced = true), wake()), signal, log);
+  // A stop ends a look at once, even one waiting on a model store that no longer answers.
+  const pointer = abortedBy(models, signal);
 
   while (!signal.aborted) {
     announced = false;
     try {
-      const promoted = await promotedVersion(models);
+      const promoted = await promotedVersion(pointer);
       if (promoted !== undefined) {
         const reason = promoted === slot.current.autoencoder.version ? undefined : await take(promoted);
         onLook?.(slot.current.autoencoder.version, reason === undefined ? undefined : { promoted, reason });
       }
     } catch (error) {
-      log.error({ err: error, models: models.url }, 'could not read which model version is promoted; still serving the current one');
+      if (!signal.aborted) log.error({ err: error, models: models.url }, 'could not read which model version is promoted; still serving the current one');
     }
     // A stop that came while it looked (loading a version takes seconds) fires no abort event for
     // the wait below: it would wait out pollMs, and the consumer's shutdown with it.
@@ -70,9 +73,11 @@ export async function followPromotions(config: PromotionFollowerConfig, signal: 
     const refusal = refused.get(version);
     if (refusal !== undefined) return refusal;
     try {
-      await slot.replace(await load(version));
+      await slot.replace(await load(version, signal));
       return undefined;
     } catch (error) {
+      // Stopped while it loaded: no reason to give, nothing to report.
+      if (signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
       const reason = error instanceof ModelSwapError ? message : `cannot be loaded: ${message}`;
       if (error instanceof ModelSwapError) refused.set(version, reason);

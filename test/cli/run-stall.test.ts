@@ -119,6 +119,45 @@ describe('hrrr-embed run, /healthz as progress', () => {
     }
   });
 
+  it("ends on SIGTERM, exit 0, while the promotion follower's read of promoted.json gets no answer", { timeout: 120_000 }, async () => {
+    const server = await S3Server.start();
+    const proxy = await FaultProxy.start(server.endpoint);
+    try {
+      const models = await server.store('silent-models');
+      const { modelId } = await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: 'small-1', alertThreshold: 0.5 });
+      await promoteVersion(models, modelId);
+      const env = { AWS_ACCESS_KEY_ID: testCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: proxy.endpoint };
+      const data = join(work, 'follower-silent-data');
+      const pointerReads = () => proxy.requests.filter((seen) => seen.path.includes('promoted.json')).length;
+      let silentFrom: number | undefined;
+      let signalled = false;
+      let killedAfterWaiting = false;
+      let deadline: NodeJS.Timeout | undefined;
+      const result = await runCommandProcess(['run', '--data', data, '--source', join(work, 'source'), '--model', 's3://silent-models', '--device', 'cpu', '--from', '2019-09-20T00Z', '--poll-seconds', '0.1', '--model-poll-seconds', '0.2'], {
+        env,
+        onLine: (line, child) => {
+          if (silentFrom !== undefined || !line.includes('2019-09-20T04Z')) return;
+          // Hours 0 to 4 handled: from now on every read of the pointer gets silence (the S3 client gives up on one after 60 s, then tries again).
+          silentFrom = pointerReads();
+          for (let fault = 0; fault < 20; fault++) proxy.inject({ kind: 'stall', when: (seen) => seen.path.includes('promoted.json') });
+          void (async () => {
+            // Signalled once, and only once the follower is inside a read that will never be answered.
+            while (pointerReads() <= silentFrom!) await sleep(20);
+            signalled = child.kill('SIGTERM');
+            deadline = setTimeout(() => (killedAfterWaiting = child.kill('SIGKILL')), 30_000);
+          })();
+        },
+      });
+      clearTimeout(deadline);
+      assert.ok(signalled, result.stderr);
+      assert.ok(!killedAfterWaiting, `still running 30 s after SIGTERM, its shutdown waiting on the follower's read of promoted.json:\n${result.stderr.slice(-2000)}`);
+      assert.equal(result.status, 0, result.stderr);
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+
   it("answers 503 naming the fetch stage and, by its key, the S3 download inside it, when the object's server never answers that download", { timeout: 60_000 }, async () => {
     const server = await S3Server.start();
     const proxy = await FaultProxy.start(server.endpoint);

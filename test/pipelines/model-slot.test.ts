@@ -16,6 +16,7 @@ import { followPromotions } from '../../pipelines/follow-promotions.js';
 import { ModelSlot, ModelSwapError, type ServedModel } from '../../pipelines/model-slot.js';
 import { silentLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
+import type { ObjectStore, RequestOptions } from '../../store/object-store.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 
 let work: string;
@@ -205,6 +206,40 @@ describe('the model slot and the promotion follower', () => {
     }
     assert.equal(slot.current.autoencoder.version, 'v2', 'the version loaded is swapped in');
     assert.ok(ended, 'ended once the swap was done, without waiting 10 minutes for a stop it had missed');
+    await slot.close();
+  });
+
+  it('ends as soon as it is stopped while a look waits on a model store that no longer answers (its read of promoted.json, or a version loading), and says nothing of it', async () => {
+    const models = new FolderStore(join(work, 'silent-models'));
+    for (const id of ['v1', 'v2']) await saveVersion(models, createAutoencoder({ config: SMALL_CONFIG }), { modelId: id });
+    await promoteVersion(models, 'v1');
+    // From `silent` on, its requests get no answer: they end only when aborted, as an S3 request does.
+    let silent = false;
+    let unanswered = 0;
+    const answerless = (options?: RequestOptions) =>
+      new Promise<never>((_, reject) => {
+        unanswered++;
+        options?.signal?.addEventListener('abort', () => reject(options.signal!.reason), { once: true });
+      });
+    const store: ObjectStore = { url: models.url, list: (prefix, options) => models.list(prefix, options), head: (key, options) => models.head(key, options), get: (key, options) => (silent ? answerless(options) : models.get(key, options)), put: (key, body, options) => models.put(key, body, options), delete: (key, options) => models.delete(key, options) };
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_: object, message?: string) => void errors.push(message ?? '') };
+    const slot = new ModelSlot(await loadServed(models, 'v1'));
+    for (const silentIn of ['the read of promoted.json', 'the load of v2'] as const) {
+      silent = silentIn === 'the read of promoted.json';
+      unanswered = 0;
+      const stop = new AbortController();
+      const load = (version: string, signal: AbortSignal) => (silentIn === 'the load of v2' ? answerless({ signal }) : loadServed(models, version));
+      let ended = false;
+      const following = followPromotions({ models: store, slot, load, pollMs: 10, log }, stop.signal).then(() => void (ended = true));
+      await promoteVersion(models, silentIn === 'the load of v2' ? 'v2' : 'v1');
+      await until(() => unanswered > 0);
+      stop.abort();
+      await until(() => ended);
+      await following;
+    }
+    assert.deepEqual(errors, [], 'a stop is no failure to log');
+    assert.equal(slot.current.autoencoder.version, 'v1');
     await slot.close();
   });
 
