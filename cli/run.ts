@@ -130,7 +130,7 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   // Up before the wait for the lease below, which can last a minute or more: a liveness probe must find it meanwhile.
   const readiness = new Readiness();
   const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, runUsage);
-  if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_seconds_without_progress');
+  if (operations) watchdog.registerGauges(operations.registry, 'hrrr_embed');
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {
     await consume();

@@ -76,7 +76,7 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000 });
   const build = buildInfo();
   const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, trainerUsage);
-  if (operations) watchdog.registerGauge(operations.registry, 'hrrr_embed_trainer_seconds_without_progress');
+  if (operations) watchdog.registerGauges(operations.registry, 'hrrr_embed_trainer');
   try {
     await train({ values, origin, schedule, readiness, watchdog, build, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
   } finally {

@@ -134,14 +134,27 @@ export class Watchdog implements LivenessCheck {
   }
 
   /** Gauge `name` of `secondsWithoutProgress`, in `registry`. */
-  registerGauge(registry: Registry, name: string): void {
+  /**
+   * PREFIX_seconds_without_progress, and PREFIX_stalled: 1 while /healthz answers 503. An alert
+   * on the latter holds for any --stall-seconds and --poll-seconds; the seconds alone cannot say
+   * which limit applies (an idle polling consumer's is the longer).
+   */
+  registerGauges(registry: Registry, prefix: string): void {
     const watchdog = this;
     new Gauge({
-      name,
+      name: `${prefix}_seconds_without_progress`,
       help: 'Seconds the longest wait in flight (a store request, a stage, a training step) has not moved; with none, since one last did (a polling consumer) or 0: /healthz answers 503 past --stall-seconds',
       registers: [registry],
       collect() {
         this.set(watchdog.secondsWithoutProgress());
+      },
+    });
+    new Gauge({
+      name: `${prefix}_stalled`,
+      help: '1 while /healthz answers 503 (a wait has not moved within --stall-seconds, or a polling consumer has not looked for new analyses), else 0',
+      registers: [registry],
+      collect() {
+        this.set(watchdog.check().alive ? 0 : 1);
       },
     });
   }

@@ -35,8 +35,8 @@ describe('the names README mentions', () => {
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
     new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
     registerBuildInfo(registry, { version: '0.1.0', commit: 'unknown' });
-    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_seconds_without_progress');
-    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_trainer_seconds_without_progress');
+    new Watchdog({ stallMs: 1 }).registerGauges(registry, 'hrrr_embed');
+    new Watchdog({ stallMs: 1 }).registerGauges(registry, 'hrrr_embed_trainer');
     const registered = new Map((await registry.getMetricsAsJSON()).map((metric) => [metric.name, metric]));
     const rows = [...readme.matchAll(/^\| `(hrrr_embed_\w+)` \| (\w+) \|([^|]*)\|/gm)].map(([, name, type, labels]) => ({ name: name!, type: type!, labels: labels! }));
     // hrrr_embed_build_info, which both serve, is in both tables.

@@ -76,8 +76,8 @@ describe('infra/prometheus/alerts.yaml', () => {
     const registry = processRegistry(buildInfo());
     new ConsumerMetrics(registry, { model: { id: 'm', version: '1' }, from: new Date(0) });
     new TrainerMetrics(registry, { schedule: Schedule.parse('@daily') });
-    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_seconds_without_progress');
-    new Watchdog({ stallMs: 1 }).registerGauge(registry, 'hrrr_embed_trainer_seconds_without_progress');
+    new Watchdog({ stallMs: 1 }).registerGauges(registry, 'hrrr_embed');
+    new Watchdog({ stallMs: 1 }).registerGauges(registry, 'hrrr_embed_trainer');
     const exported = new Set((await registry.getMetricsAsJSON()).map((metric) => metric.name));
     const text = rules.map((rule) => `${rule.expr} ${Object.values(rule.annotations).join(' ')}`).join('\n');
     const used = [...new Set([...text.matchAll(/\b(?:hrrr_embed|process|nodejs)_\w+/g)].map((match) => match[0]))];

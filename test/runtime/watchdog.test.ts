@@ -137,11 +137,11 @@ describe('the watchdog', () => {
     assert.deepEqual(watchdog.check(), { alive: false, reason: 'stalled: stage encode has not moved for 2 s (limit 1 s)' });
   });
 
-  it('answers /healthz 503 with the reason once stalled, and serves the seconds without progress as a gauge', async () => {
+  it('answers /healthz 503 with the reason once stalled, and serves the seconds without progress and whether it is stalled as gauges', async () => {
     const { clock, pass } = handClock();
     const watchdog = new Watchdog({ stallMs: 1000, clock });
     const registry = new Registry();
-    watchdog.registerGauge(registry, 'hrrr_embed_seconds_without_progress');
+    watchdog.registerGauges(registry, 'hrrr_embed');
     const server = await startOperationsServer({ host: '127.0.0.1', port: 0, registry, readiness: { check: () => ({ ready: true }) }, liveness: watchdog });
     try {
       const healthz = async () => {
@@ -151,9 +151,12 @@ describe('the watchdog', () => {
       watchdog.begin('state store: put file:///state/progress/run.json');
       pass(500);
       assert.deepEqual(await healthz(), { status: 200, text: 'alive\n' });
+      assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^hrrr_embed_stalled 0$/m);
       pass(1500);
       assert.deepEqual(await healthz(), { status: 503, text: 'stalled: state store: put file:///state/progress/run.json has not moved for 2 s (limit 1 s)\n' });
-      assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^hrrr_embed_seconds_without_progress 2$/m);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, /^hrrr_embed_seconds_without_progress 2$/m);
+      assert.match(metrics, /^hrrr_embed_stalled 1$/m);
     } finally {
       await server.close();
     }
