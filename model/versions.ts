@@ -273,7 +273,7 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
 
 /** The promoted version's id, or undefined when none is promoted. */
 export async function promotedVersion(store: ObjectStore, prefix = ''): Promise<string | undefined> {
-  return (await readPromoted(store, prefix))?.modelId;
+  return (await readPromoted(store, prefix, { marks: false }))?.modelId;
 }
 
 /**
@@ -281,20 +281,25 @@ export async function promotedVersion(store: ObjectStore, prefix = ''): Promise<
  * promoted, or when promoted.json was written before it remembered them.
  */
 export async function previouslyPromoted(store: ObjectStore, prefix = ''): Promise<string[] | undefined> {
-  return (await readPromoted(store, prefix))?.previous;
+  return (await readPromoted(store, prefix, { marks: false }))?.previous;
 }
 
-/** promoted.json as one read: the promoted version and, unless written before it remembered them, those promoted before; undefined when none is promoted. */
-export async function readPromoted(store: ObjectStore, prefix = ''): Promise<Promoted | undefined> {
+/**
+ * promoted.json as one read: the promoted version and, unless written before it remembered them,
+ * those promoted before; undefined when none is promoted. Without `marks`, the deletion marks are
+ * not read: a consumer following promotions needs none, and is not stopped by a malformed one (a
+ * hand edit, a build of a59fa44's list of ids), which its deleters and promoters refuse.
+ */
+export async function readPromoted(store: ObjectStore, prefix = '', { marks = true } = {}): Promise<Promoted | undefined> {
   try {
-    return parsePromoted(store, prefix, await store.get(prefix + PROMOTED));
+    return parsePromoted(store, prefix, await store.get(prefix + PROMOTED), marks);
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw error;
   }
 }
 
-function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): Promoted {
+function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array, readMarks = true): Promoted {
   const where = `${store.url}/${prefix}${PROMOTED}`;
   let promoted;
   try {
@@ -310,11 +315,13 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array): P
   const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
   if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
   if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
+  const promotion = { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }) };
+  if (!readMarks) return promotion;
   if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isMark))) throw new Error(`${where}: beingDeleted is not a list of marks ({"modelId": a version id, "at": a time, "by": the deleter})`);
   if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
   // `deleting`: the one version a released build marked, without a time.
   const marks: DeletionMark[] = [...(beingDeleted ?? []), ...(deleting !== undefined ? [{ modelId: deleting, by: RELEASED_MARK_BY }] : [])];
-  return { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }), ...(marks.length > 0 && { beingDeleted: marks }) };
+  return { ...promotion, ...(marks.length > 0 && { beingDeleted: marks }) };
 }
 
 /** Complete versions (those with a manifest), oldest first. */

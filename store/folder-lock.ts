@@ -34,6 +34,9 @@ export async function withFileLock<T>(path: string, work: () => Promise<T>, sign
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        // The link made, its reply lost (NFS retransmits it, and the retry finds the name taken):
+        // the lock is this waiter's file, which its rewrites would keep young for ever.
+        if ((await stat(mine)).nlink > 1) break;
       }
       await breakIfAbandoned(lock, mine);
       await sleep(waitMs);

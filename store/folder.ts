@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectChangedError, ObjectExistsError, ObjectNotFoundError, StoreError, type StoreErrorKind } from './errors.js';
 import { withFileLock } from './folder-lock.js';
-import { makeFolder } from './make-folder.js';
+import { makeDurableFolder } from './durable-folder.js';
 import { syncFolder } from './sync-folder.js';
 import { isTemporary, removeAbandonedIn, removeIfAbandoned } from './temporary-files.js';
 import type { GetOptions, ListOptions, ObjectInfo, ObjectStore, PutOptions, RequestOptions } from './object-store.js';
@@ -92,7 +92,7 @@ export class FolderStore implements ObjectStore {
     // Named as isTemporary recognizes it, for a listing to remove it if this process is killed.
     const temporary = `${path}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
-      const made = await makeFolder(dirname(path));
+      await makeDurableFolder(dirname(path));
       if (!this.swept.has(dirname(path))) {
         this.swept.add(dirname(path));
         await removeAbandonedIn(dirname(path));
@@ -109,8 +109,6 @@ export class FolderStore implements ObjectStore {
       else if (options.ifHolds) await withFileLock(path, () => this.renameIfHolds(key, path, temporary, options.ifHolds!), options.signal);
       else await rename(temporary, path);
       await syncFolder(dirname(path));
-      // A folder made for it (a new day's) is on disk only once the folder holding it is synced too.
-      for (const folder of made) await syncFolder(dirname(folder));
     } catch (error) {
       // Fails too (ENOTDIR) when a file stands where a folder of the key should be: the error to report is the first.
       await rm(temporary, { force: true }).catch(() => {});

@@ -5,7 +5,7 @@
  */
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { modelConfig, normalizationConfig } from '../model/config.js';
-import { listVersions, loadVersion, previouslyPromoted, promotedVersion, promoteVersion, readManifest, rollBackTo, VersionBeingDeleted, type ModelManifest } from '../model/versions.js';
+import { listVersions, loadVersion, previouslyPromoted, promotedVersion, promoteVersion, readManifest, readPromoted, rollBackTo, VersionBeingDeleted, type ModelManifest } from '../model/versions.js';
 import { differingSetting } from '../pipelines/model-slot.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -92,9 +92,13 @@ export async function promoteChecked(models: ObjectStore, modelId: string, { for
  * after it (see rollBackTo); `skipped` says which were passed over, and why.
  */
 export async function rollBack(models: ObjectStore, { force }: PromotionOptions): Promise<Promotion & { skipped: Array<{ modelId: string; reason: string }> }> {
-  const current = await promotedVersion(models).catch((error: Error) => {
-    throw new PromotionRefused(`cannot roll back: ${error.message}`);
-  });
+  // Read whole, its deletion marks too (rollBackTo refuses a promoted.json it cannot read all of).
+  const current = await readPromoted(models).then(
+    (promoted) => promoted?.modelId,
+    (error: Error) => {
+      throw new PromotionRefused(`cannot roll back: ${error.message}`);
+    },
+  );
   if (current === undefined) throw new PromotionRefused(`cannot roll back: no model version is promoted in ${models.url}`);
   const previous = await previouslyPromoted(models);
   if (previous === undefined) throw new PromotionRefused(`cannot roll back: ${models.url}/promoted.json was written before it remembered the versions promoted before ${current}: promote the one to go back to with model promote ID`);
@@ -133,10 +137,10 @@ async function whyNotLoadable(models: ObjectStore, modelId: string): Promise<str
   }
 }
 
-/** The promoted version; an unreadable promoted.json refuses the promotion unless `force`, since its `previous` would be lost. */
+/** The promoted version; an unreadable promoted.json (its deletion marks too) refuses the promotion unless `force`, since its `previous` would be lost. */
 async function currentlyPromoted(models: ObjectStore, force: boolean): Promise<string | undefined> {
   try {
-    return await promotedVersion(models);
+    return (await readPromoted(models))?.modelId;
   } catch (error) {
     if (force) return undefined;
     throw new PromotionRefused(`${(error as Error).message}: promoting over it would forget the versions promoted before (its "previous"); --force promotes anyway`);

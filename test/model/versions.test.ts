@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { createAutoencoder } from '../../model/autoencoder.js';
 import { selectBackend } from '../../model/backends.js';
-import { listVersions, loadVersion, promoteVersion, promotedVersion, saveVersion, VersionExistsError } from '../../model/versions.js';
+import { listVersions, loadVersion, previouslyPromoted, promoteVersion, promotedVersion, saveVersion, VersionExistsError } from '../../model/versions.js';
+import { promoteChecked } from '../../training/promotion.js';
+import { deleteUnneeded, planPrune } from '../../training/pruning.js';
 import { silentLogger, type StageLogger } from '../../stages/stage.js';
 import { FolderStore } from '../../store/folder.js';
 import { SMALL_CONFIG } from './fixtures.js';
@@ -106,11 +108,32 @@ describe('model versions in an object store', () => {
     };
     await cut('promoted.json', /promoted\.json: not JSON/);
     await cut('promoted.json', /promoted\.json: modelId is not a version id/, '{}');
-    await cut('promoted.json', /promoted\.json: beingDeleted is not a list of marks/, '{"modelId": "v1", "beingDeleted": [{"modelId": "v0", "at": "yesterday", "by": "host pid 1"}]}');
     await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: not JSON/);
     await cut('versions/v1/manifest.json', /versions\/v1\/manifest\.json: hyperparameters is not an object/, '{"format": "hrrr-embed-model/1", "normalization": {}}');
     await cut('versions/v1/model.json', /versions\/v1\/model\.json: not JSON/);
     assert.equal((await loadVersion(store)).model.version, 'v1');
+  });
+
+  it('a consumer reads the promoted version and those before it from a promoted.json whose deletion marks it cannot read; a prune, and a promotion unless forced, refuse it, naming the field', async () => {
+    const store = new FolderStore(join(work, 'f2'));
+    for (const modelId of ['v1', 'v2']) {
+      await saveVersion(store, createAutoencoder({ config: SMALL_CONFIG }), { modelId });
+      await promoteVersion(store, modelId);
+    }
+    const malformed = [
+      ['beingDeleted is not a list of marks', '"beingDeleted": [{"modelId": "v0", "at": "yesterday", "by": "host pid 1"}]'],
+      ['beingDeleted is not a list of marks', '"beingDeleted": ["v0"]'],
+      ['deleting is not a version id', '"deleting": 3'],
+    ];
+    for (const [problem, field] of malformed) {
+      await store.put('promoted.json', new TextEncoder().encode(`{"modelId": "v2", "previous": ["v1"], ${field}}`));
+      assert.equal(await promotedVersion(store), 'v2', field);
+      assert.deepEqual(await previouslyPromoted(store), ['v1'], field);
+      assert.equal((await loadVersion(store)).model.version, 'v2', field);
+      assert.equal((await openModel(store, undefined, silentLogger, { fallBack: true })).manifest?.modelId, 'v2', field);
+      await assert.rejects(planPrune(store, { keepDays: 0, keep: [] }).then((plan) => deleteUnneeded(store, plan, () => {})), new RegExp(`promoted\\.json: ${problem}`), field);
+      await assert.rejects(promoteChecked(store, 'v1', { force: false }), new RegExp(`promoted\\.json: ${problem}.*would forget the versions promoted before`), field);
+    }
   });
 
   it('a consumer of a model store where nothing is promoted yet serves the seed model until a version is, and says so', async () => {

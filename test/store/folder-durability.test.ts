@@ -7,11 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { FolderStore } from '../../store/folder.js';
 
 const folderStore = fileURLToPath(new URL('../../store/folder.js', import.meta.url));
 const traceable = spawnSync('strace', ['-f', '-o', '/dev/null', 'true']).status === 0;
@@ -112,5 +116,39 @@ describe('a folder store put survives a power loss', { skip: traceable ? false :
     const next = await traced(put('shards/REFC/2026/11/b.arrow'));
     assert.ok(folderSyncedAfterNaming(next, day, join(day, 'b.arrow')));
     assert.equal(next.filter(({ name }) => name === 'fsync' || name === 'fdatasync').length, 2, 'a put into a folder that was there synced more than its file and its folder');
+  });
+});
+
+describe('two puts of one process into the same new folder at once (a new day\'s: backfill --concurrency puts analyses at once)', () => {
+  it('each resolves only once the folder holding the new folder is synced, whichever put made it', async () => {
+    const root = await mkdtemp(join(work, 'together-'));
+    const real = { open: fs.open };
+    const synced = new Set<string>();
+    // The sync of the store's folder (which holds the new one) made slow, as under load: a put that does not wait for it resolves before it.
+    fs.open = (async (...args: Parameters<typeof fs.open>) => {
+      const [path, flags] = args;
+      if (path === root && flags === 'r') await sleep(300);
+      const handle = await real.open(...args);
+      if (flags === 'r' && typeof path === 'string') {
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          await sync();
+          synced.add(path);
+        };
+      }
+      return handle;
+    }) as typeof fs.open;
+    syncBuiltinESMExports();
+    try {
+      const store = new FolderStore(root);
+      const unsynced: string[] = [];
+      await Promise.all(['day/a.bin', 'day/b.bin'].map((key) => store.put(key, new TextEncoder().encode(key)).then(() => {
+        if (!synced.has(root)) unsynced.push(key);
+      })));
+      assert.deepEqual(unsynced, [], 'a put resolved while the new folder day/ was not yet on disk (its parent unsynced)');
+    } finally {
+      Object.assign(fs, real);
+      syncBuiltinESMExports();
+    }
   });
 });

@@ -177,3 +177,37 @@ describe('a killed holder\'s lock that another waiter breaks and takes while thi
     }
   });
 });
+
+describe('a lock whose link succeeded but answered EEXIST (NFS: the reply lost, the retransmitted link finds the name taken)', () => {
+  it('is known by the waiter as its own and taken, not kept young by its rewrites for ever', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'hrrr-embed-folder-lock-lost-reply-'));
+    folders.push(folder);
+    const path = join(folder, 'promoted.json');
+    const lock = `${path}.partial-lock`;
+
+    const real = { link: fs.link };
+    let lostReplies = 0;
+    fs.link = (async (existing: string, made: string) => {
+      await real.link(existing, made);
+      if (made === lock && lostReplies++ === 0) throw Object.assign(new Error(`EEXIST: file already exists, link '${existing}' -> '${made}'`), { code: 'EEXIST' });
+    }) as typeof fs.link;
+    syncBuiltinESMExports();
+    try {
+      let tookIt = false;
+      const stopWaiting = new AbortController();
+      const waiting = withFileLock(path, async () => {
+        tookIt = true;
+      }, stopWaiting.signal);
+      // Far less than the 30 s after which a lock is old enough to break: a waiter that knows its own lock needs none of it.
+      const timer = setTimeout(() => stopWaiting.abort(), 2000);
+      await waiting.catch(() => {});
+      clearTimeout(timer);
+      assert.equal(lostReplies > 0, true, 'the waiter never linked the lock');
+      assert.equal(tookIt, true, 'the waiter, its link answered EEXIST, kept rewriting its own lock (so never old) and never entered');
+      assert.deepEqual((await readdir(folder)).filter((name) => name.includes('.partial-')), [], 'the lock or the token file was left behind');
+    } finally {
+      Object.assign(fs, real);
+      syncBuiltinESMExports();
+    }
+  });
+});
