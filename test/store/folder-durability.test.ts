@@ -152,3 +152,31 @@ describe('two puts of one process into the same new folder at once (a new day\'s
     }
   });
 });
+
+describe('a file system that cannot sync a folder (some FUSE and network file systems answer EINVAL)', () => {
+  it('takes puts, new folders included, and reads them back; an error other than those fails the put', async () => {
+    const root = await mkdtemp(join(work, 'no-folder-sync-'));
+    const real = { open: fs.open };
+    let code = 'EINVAL';
+    fs.open = (async (...args: Parameters<typeof fs.open>) => {
+      const handle = await real.open(...args);
+      if (args[1] === 'r') {
+        handle.sync = async () => {
+          throw Object.assign(new Error(`${code}: fsync of a folder`), { code });
+        };
+      }
+      return handle;
+    }) as typeof fs.open;
+    syncBuiltinESMExports();
+    try {
+      const store = new FolderStore(root);
+      await store.put('new/day/a.bin', new TextEncoder().encode('a'));
+      assert.equal(new TextDecoder().decode(await store.get('new/day/a.bin')), 'a');
+      code = 'EIO';
+      await assert.rejects(store.put('new/day/b.bin', new TextEncoder().encode('b')), /EIO: fsync of a folder/);
+    } finally {
+      Object.assign(fs, real);
+      syncBuiltinESMExports();
+    }
+  });
+});
