@@ -42,8 +42,9 @@ do not are skipped, and named); the version rolled back from, and any skipped, a
 a second rollback goes further back. promoted.json is rewritten only if it still holds what was
 read: a version promoted by another after the checks refuses the command (exit 1, naming it), and
 a trainer running meanwhile does not overrule them: it promotes a candidate only while the
-version it judged against is still the promoted one. Each prints one JSON line: promoted,
-replaced, previous, announced (and for rollback, skipped).
+version it judged against is still the promoted one. A version promoted.json names in
+"beingDeleted" is refused, unless it was marked over an hour ago (its deleter stopped). Each
+prints one JSON line: promoted, replaced, previous, announced (and for rollback, skipped).
 
 prune: the versions nothing needs, one JSON line each (modelId, createdAt, action "would delete",
 or "deleted" with --delete), then a count: all but the promoted version, those promoted before
@@ -53,9 +54,10 @@ made less than --keep-days ago; and the rest of a saving or deletion that stoppe
 manifest.json, "incomplete": true) once older than --keep-days, unless a run is saving it. Each is
 first named in promoted.json's "beingDeleted", by a write that only a promoted.json unchanged
 since it was read allows (a version promoted meanwhile stays; promoting it meanwhile is refused),
-then deleted manifest first, and unnamed at the end, with marks over an hour old (their
-deleter stopped). Nothing is deleted when promoted.json or a run record is unreadable, or a --keep names no
-version. --verbose also prints each kept version and why (keptBecause).
+then deleted manifest first. At the end "beingDeleted" loses the versions deleted, those left
+without a manifest and any marked over an hour ago (their deleter stopped). Nothing is deleted
+when promoted.json or a run record is unreadable, or a --keep names no version. --verbose also
+prints each kept version and why (keptBecause).
 
   --models LOC       the model store (a folder or s3://BUCKET)
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else
@@ -68,8 +70,9 @@ ${kafkaSecurityUsage}
   --keep ID          prune keeps version ID (one pinned with run --version); repeat for more
   --delete           prune deletes; without it, it only says what it would delete
   -v, --verbose      debug logs on stderr
-exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, another architecture,
-nothing to roll back to, nothing known to prune by) or failure; 2 wrong command line.`;
+exit codes: 0 done; 1 refused (unknown, incomplete or unloadable version, one being deleted,
+another architecture, nothing to roll back to, nothing known to prune by) or failure; 2 wrong
+command line.`;
 
 const SUBCOMMANDS = ['summary', 'list', 'promote', 'rollback', 'prune'] as const;
 const STORE_OPTIONS = ['models', 'endpoint', 'region', 'verbose'];
