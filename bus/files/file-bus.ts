@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { isTopicName, nextOffsets, type BusConsumer, type ConsumedRecord, type ConsumerOptions, type OutgoingRecord, type ProducedRecord, type TopicBus, type TopicOptions } from '../bus.js';
-import { makeFolder } from '../../store/make-folder.js';
+import { makeDurableFolder } from '../../store/durable-folder.js';
 import { writeDurably } from './durable.js';
 import { GroupOffsets } from './group-offsets.js';
 import { PartitionReader, PartitionWriter } from './partition-log.js';
@@ -53,7 +53,7 @@ export class FileBus implements TopicBus {
     const partitions = options.partitions ?? 1;
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`topic ${topic}: ${partitions} is not a partition count`);
     if ((await this.partitionCount(topic)) !== undefined) return;
-    await makeFolder(this.topicFolder(topic));
+    await makeDurableFolder(this.topicFolder(topic));
     for (let partition = 0; partition < partitions; partition++) await (await open(this.partitionPath(topic, partition), 'a')).close();
     await writeDurably(join(this.topicFolder(topic), 'partitions'), `${partitions}\n`);
   }

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { FolderStore } from '../../store/folder.js';
 
 const folderStore = fileURLToPath(new URL('../../store/folder.js', import.meta.url));
+const fileBus = fileURLToPath(new URL('../../bus/files/file-bus.js', import.meta.url));
 const traceable = spawnSync('strace', ['-f', '-o', '/dev/null', 'true']).status === 0;
 
 let work: string;
@@ -116,6 +117,28 @@ describe('a folder store put survives a power loss', { skip: traceable ? false :
     const next = await traced(put('shards/REFC/2026/11/b.arrow'));
     assert.ok(folderSyncedAfterNaming(next, day, join(day, 'b.arrow')));
     assert.equal(next.filter(({ name }) => name === 'fsync' || name === 'fdatasync').length, 2, 'a put into a folder that was there synced more than its file and its folder');
+  });
+});
+
+describe('the file bus survives a power loss', { skip: traceable ? false : 'strace cannot trace here' }, () => {
+  it("syncs the folder holding each folder it made for a new data folder's topic and group", async () => {
+    const data = join(work, 'bus', 'data');
+    const calls = await traced(`
+      import { FileBus } from ${JSON.stringify(fileBus)};
+      const bus = new FileBus(${JSON.stringify(data)});
+      await bus.createTopic('embeddings');
+      await bus.produce('embeddings', [{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+      const consumer = bus.consumer({ group: 'g', topics: ['embeddings'], fromBeginning: true });
+      for await (const record of consumer.records(AbortSignal.timeout(5000))) {
+        await consumer.commit(record);
+        break;
+      }
+      await consumer.close();
+      await bus.close();
+    `);
+    for (const made of [join(work, 'bus'), data, join(data, 'topics'), join(data, 'topics', 'embeddings'), join(data, 'groups')]) {
+      assert.ok(parentSyncedAfterMaking(calls, made), `${made} was made, and the folder holding it not synced after`);
+    }
   });
 });
 
