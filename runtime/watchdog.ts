@@ -143,7 +143,7 @@ export class Watchdog implements LivenessCheck {
     const watchdog = this;
     new Gauge({
       name: `${prefix}_seconds_without_progress`,
-      help: 'Seconds the longest wait in flight (a store request, a stage, a training step) has not moved; with none, since one last did (a polling consumer) or 0: /healthz answers 503 past --stall-seconds',
+      help: `Seconds the longest wait in flight (a store request, a stage, a training step) has not moved; with none but model store requests, since one last did (a polling consumer) or 0. Its limit is --stall-seconds, or for an idle polling consumer that plus --poll-seconds: ${prefix}_stalled says whether /healthz answers 503`,
       registers: [registry],
       collect() {
         this.set(watchdog.secondsWithoutProgress());
