@@ -3,11 +3,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageLogger } from '../stages/stage.js';
+import { profileSettings } from './aws-profile.js';
 import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
 import type { ObjectStore } from './object-store.js';
 import { RetryingStore, type RetryPolicy } from './retrying.js';
 import { S3Store } from './s3.js';
+import { parseS3Location, type S3Location } from './s3-location.js';
 
 /** NOAA's public HRRR archive on AWS: what `run` and `fetch` read when told nothing else. */
 export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
@@ -69,7 +71,7 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Obj
 
 function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   // A bucket name has no '@': this is a user and password, which would be taken into the bucket's name and every log line.
-  const withCredentials = /^([a-z][a-z0-9+.-]*:\/\/).*@(.*)$/i.exec(location);
+  const withCredentials = /^([a-z][a-z0-9+.-]*:\/\/)[^?]*@([^?]*)/i.exec(location);
   if (withCredentials && !location.startsWith('file://')) {
     throw new Error(`store location "${withCredentials[1]}***@${withCredentials[2]}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
   }
@@ -85,30 +87,55 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
       throw new Error(`store location ${JSON.stringify(location)} is no folder's file URL (${(error as Error).message}): a '%' there begins an escape, '%' itself is %25; or give the folder's path`, { cause: error });
     }
   }
-  const s3 = /^s3:\/\/([^/]+)\/?$/.exec(location);
-  if (s3) {
-    const [endpoint, named] = [
-      [options.endpoint, 'endpoint'],
-      [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
-      [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
-    ].find(([url]) => url !== undefined) ?? [];
-    // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
-    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
-    const home = homeFolder();
-    // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
-    if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
-      throw new Error(`${location}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
-    }
-    const signed = options.signed ?? signingAsked() ?? credentialsConfigured(home);
-    return new S3Store({
-      bucket: s3[1]!,
-      anonymous: !signed,
-      ...(options.region !== undefined && { region: options.region }),
-      ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
-    });
-  }
+  const s3 = parseS3Location(location);
+  if (s3) return openS3(s3, options);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
   // A shell expands ~ only at the start of a word: not in a settings file, a variable, or --data=~/x.
   if (location === '~' || location.startsWith('~/')) throw new Error(`store location ${JSON.stringify(location)}: no shell expanded its ~ (a settings file, an environment variable, --option=~/...): write the home folder's path`);
   return new FolderStore(location);
+}
+
+/**
+ * The S3 store of a location: what the location says of its endpoint, region and signing wins,
+ * then its profile's endpoint_url and region, then the options and the environment. It is named
+ * s3://BUCKET whatever the server, as with --endpoint: a retrain request and the trainer name one
+ * model store alike however each was told where it is.
+ */
+function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
+  const home = homeFolder();
+  // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
+  if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
+    throw new Error(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
+  }
+  const profile = location.profile === undefined ? undefined : profileOf(location, home);
+  const [endpoint, named] = [
+    [location.endpoint ?? profile?.endpoint, `store location s3://${location.bucket}: profile ${location.profile}'s endpoint_url`],
+    [options.endpoint, 'endpoint'],
+    [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
+    [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
+  ].find(([url]) => url !== undefined) ?? [];
+  // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
+  const region = location.region ?? profile?.region ?? options.region;
+  const signed = location.profile !== undefined || (location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home));
+  return new S3Store({
+    bucket: location.bucket,
+    anonymous: !signed,
+    ...(location.signed === false && { unsignedBecause: `the location says signed=false` }),
+    ...(location.profile !== undefined && { profile: location.profile }),
+    ...(region !== undefined && { region }),
+    ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
+  });
+}
+
+/** What the location's profile says, refused when the shared files have no such profile. */
+function profileOf(location: S3Location, home: string | undefined): ReturnType<typeof profileSettings> {
+  let settings: ReturnType<typeof profileSettings>;
+  try {
+    settings = profileSettings(location.profile!, home);
+  } catch (error) {
+    throw new Error(`store location s3://${location.bucket}: cannot read the AWS shared files for profile ${location.profile}: ${(error as Error).message}`, { cause: error });
+  }
+  if (settings === undefined) throw new Error(`store location s3://${location.bucket}: no profile ${JSON.stringify(location.profile)} in the AWS shared files (AWS_CONFIG_FILE or ~/.aws/config as [profile ${location.profile}], AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials as [${location.profile}])`);
+  return settings;
 }

@@ -13,6 +13,10 @@ export interface S3StoreConfig {
   forcePathStyle?: boolean;
   /** Anonymous (unsigned) requests, as NOAA's public bucket allows; otherwise the SDK's credential chain. */
   anonymous?: boolean;
+  /** Why requests go unsigned, said when one is refused; default: no credentials were found, and how to sign. */
+  unsignedBecause?: string;
+  /** Credentials from this profile of the AWS shared files, never from the environment's keys; its endpoint_url is `endpoint`'s to give. */
+  profile?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Milliseconds to connect, and without a byte of response (headers or, part way through, body), before a request fails as a timeout. */
   connectTimeoutMs?: number;
@@ -33,12 +37,14 @@ export class S3Store implements ObjectStore {
   private readonly bucket: string;
   private readonly pageSize: number | undefined;
   private readonly anonymous: boolean;
+  private readonly unsignedBecause: string;
   private readonly proxy: ProxyAgents | undefined;
 
   constructor(config: S3StoreConfig) {
     this.bucket = config.bucket;
     this.pageSize = config.pageSize;
     this.anonymous = config.anonymous ?? false;
+    this.unsignedBecause = config.unsignedBecause ?? `no AWS credentials found (${UNSIGNED_HINT})`;
     this.url = `s3://${config.bucket}`;
     const region = config.region ?? 'us-east-1';
     this.proxy = proxyAgentsFor(config.endpoint ?? `https://${config.bucket}.s3.${region}.amazonaws.com`, config.env);
@@ -55,6 +61,10 @@ export class S3Store implements ObjectStore {
       },
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
+      // The SDK warns on stderr that AWS_PROFILE and the keys are both set whenever a client's profile
+      // meets keys in the environment (another location's, here), and then takes the profile's. It
+      // reads an endpoint_url from AWS_PROFILE's or the default profile, never from the client's.
+      ...(config.profile !== undefined && { profile: config.profile, logger: quietLogger, ignoreConfiguredEndpointUrls: true }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),
       // Unsigned requests: the signer hands the request on as it is. The SDK still resolves
       // credentials before signing, and fails where none are configured: it is given empty ones.
@@ -170,7 +180,7 @@ export class S3Store implements ObjectStore {
       const kind = classify(error);
       if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
       if (kind === 'exists') throw new ObjectExistsError(this.location(key), { cause: error });
-      const unsigned = kind === 'denied' && this.anonymous ? `; sent unsigned: no AWS credentials found (${UNSIGNED_HINT})` : '';
+      const unsigned = kind === 'denied' && this.anonymous ? `; sent unsigned: ${this.unsignedBecause}` : '';
       throw new StoreError(kind, this.location(key), `${describe(error)}${unsigned}`, { cause: error });
     }
   }
@@ -202,6 +212,8 @@ function lengthOfContentRange(contentRange: string | undefined): number | undefi
   const sent = contentRange && /^bytes (\d+)-(\d+)\//.exec(contentRange);
   return sent ? Number(sent[2]) - Number(sent[1]) + 1 : undefined;
 }
+
+const quietLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {
   return options.signal ? { abortSignal: options.signal } : {};
