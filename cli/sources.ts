@@ -21,7 +21,7 @@ export const sourceOptions = {
 
 export const sourceUsage = `  --source LOC    where the analyses are: s3://BUCKET, a folder laid out like the bucket, or
                   several, comma-separated, tried in that order (default ${NOAA_HRRR_BUCKET});
-                  s3://BUCKET?endpoint=URL&region=R&signed=false&profile=NAME: settings for it alone
+                  s3://BUCKET?endpoint=URL&region=R&signed=false: settings for it alone
   --endpoint URL  an S3-compatible server for s3:// sources (default AWS_ENDPOINT_URL, else AWS);
                   requests are signed when AWS credentials are configured (variables or
                   ~/.aws/credentials; HRRR_EMBED_S3_SIGNED=true for an instance role), else anonymous

@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageLogger } from '../stages/stage.js';
-import { profileSettings } from './aws-profile.js';
 import { FallbackStore } from './fallback.js';
 import { FolderStore } from './folder.js';
 import type { ObjectStore } from './object-store.js';
@@ -96,8 +95,8 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
 }
 
 /**
- * The S3 store of a location: what the location says of its endpoint, region and signing wins,
- * then its profile's endpoint_url and region, then the options and the environment. It is named
+ * The S3 store of a location: what the location says of its endpoint, region and signing wins
+ * over the options and the environment. It is named
  * s3://BUCKET whatever the server, as with --endpoint: a retrain request and the trainer name one
  * model store alike however each was told where it is.
  */
@@ -107,35 +106,21 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
   if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
     throw new Error(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
   }
-  const profile = location.profile === undefined ? undefined : profileOf(location, home);
   const [endpoint, named] = [
-    [location.endpoint ?? profile?.endpoint, `store location s3://${location.bucket}: profile ${location.profile}'s endpoint_url`],
+    [location.endpoint, `store location s3://${location.bucket}: endpoint`],
     [options.endpoint, 'endpoint'],
     [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
     [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
   ].find(([url]) => url !== undefined) ?? [];
   // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
-  const region = location.region ?? profile?.region ?? options.region;
-  const signed = location.profile !== undefined || (location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home));
+  const region = location.region ?? options.region;
+  const signed = location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home);
   return new S3Store({
     bucket: location.bucket,
     anonymous: !signed,
     ...(location.signed === false && { unsignedBecause: `the location says signed=false` }),
-    ...(location.profile !== undefined && { profile: location.profile }),
     ...(region !== undefined && { region }),
     ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
   });
-}
-
-/** What the location's profile says, refused when the shared files have no such profile. */
-function profileOf(location: S3Location, home: string | undefined): ReturnType<typeof profileSettings> {
-  let settings: ReturnType<typeof profileSettings>;
-  try {
-    settings = profileSettings(location.profile!, home);
-  } catch (error) {
-    throw new Error(`store location s3://${location.bucket}: cannot read the AWS shared files for profile ${location.profile}: ${(error as Error).message}`, { cause: error });
-  }
-  if (settings === undefined) throw new Error(`store location s3://${location.bucket}: no profile ${JSON.stringify(location.profile)} in the AWS shared files (AWS_CONFIG_FILE or ~/.aws/config as [profile ${location.profile}], AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials as [${location.profile}])`);
-  return settings;
 }

@@ -8,11 +8,9 @@ export interface S3Location {
   region?: string;
   /** true: sign with the SDK's whole credential chain; false: never sign. */
   signed?: boolean;
-  /** A profile of the AWS shared config files: its credentials, and its endpoint_url and region. */
-  profile?: string;
 }
 
-const SETTINGS = ['endpoint', 'region', 'signed', 'profile'] as const;
+const SETTINGS = ['endpoint', 'region', 'signed'] as const;
 type Setting = (typeof SETTINGS)[number];
 
 /** The s3:// location `location` names, its settings checked; undefined for a location that is not s3://BUCKET. */
@@ -31,14 +29,13 @@ export function parseS3Location(location: string): S3Location | undefined {
     seen.add(name);
     settle(parsed, name as Setting, value, named);
   }
-  if (parsed.profile !== undefined && parsed.signed === false) throw new Error(`${named}: profile and signed=false contradict each other (a profile's credentials sign requests)`);
   return parsed;
 }
 
 function settle(parsed: S3Location, name: Setting, value: string, named: string): void {
   switch (name) {
     case 'endpoint': {
-      if (/@/.test(value)) throw new Error(`${named}: endpoint "${value.replace(/^(.*?:\/\/)?.*@/, '$1***@')}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or with profile=NAME, never in a location`);
+      if (/@/.test(value)) throw new Error(`${named}: endpoint "${value.replace(/^(.*?:\/\/)?.*@/, '$1***@')}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
       // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
       if (!/^https?:\/\/[^/]/.test(value) || !URL.canParse(value)) throw new Error(`${named}: endpoint ${JSON.stringify(value)} is not an http:// or https:// URL`);
       parsed.endpoint = value;
@@ -51,10 +48,6 @@ function settle(parsed: S3Location, name: Setting, value: string, named: string)
     case 'region':
       if (!/^[\w.-]+$/.test(value)) throw new Error(`${named}: region ${JSON.stringify(value)} is no region's name (letters, digits, '.', '_' and '-')`);
       parsed.region = value;
-      return;
-    case 'profile':
-      if (!/^[\w.@+:/-]+$/.test(value)) throw new Error(`${named}: profile ${JSON.stringify(value)} is no profile's name`);
-      parsed.profile = value;
       return;
   }
 }

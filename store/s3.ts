@@ -15,8 +15,6 @@ export interface S3StoreConfig {
   anonymous?: boolean;
   /** Why requests go unsigned, said when one is refused; default: no credentials were found, and how to sign. */
   unsignedBecause?: string;
-  /** Credentials from this profile of the AWS shared files, never from the environment's keys; its endpoint_url is `endpoint`'s to give. */
-  profile?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Milliseconds to connect, and without a byte of response (headers or, part way through, body), before a request fails as a timeout. */
   connectTimeoutMs?: number;
@@ -61,10 +59,6 @@ export class S3Store implements ObjectStore {
       },
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
       ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
-      // The SDK warns on stderr that AWS_PROFILE and the keys are both set whenever a client's profile
-      // meets keys in the environment (another location's, here), and then takes the profile's. It
-      // reads an endpoint_url from AWS_PROFILE's or the default profile, never from the client's.
-      ...(config.profile !== undefined && { profile: config.profile, logger: quietLogger, ignoreConfiguredEndpointUrls: true }),
       ...(config.credentials !== undefined && { credentials: config.credentials }),
       // Unsigned requests: the signer hands the request on as it is. The SDK still resolves
       // credentials before signing, and fails where none are configured: it is given empty ones.
@@ -212,8 +206,6 @@ function lengthOfContentRange(contentRange: string | undefined): number | undefi
   const sent = contentRange && /^bytes (\d+)-(\d+)\//.exec(contentRange);
   return sent ? Number(sent[2]) - Number(sent[1]) + 1 : undefined;
 }
-
-const quietLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 function withSignal(options: RequestOptions): { abortSignal?: AbortSignal } {
   return options.signal ? { abortSignal: options.signal } : {};

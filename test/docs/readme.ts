@@ -21,7 +21,8 @@ export function codeSpans(): string[] {
 
 /** Every line of README's code blocks, with a line that starts with spaces joined to the one before (a synopsis that goes on). */
 function codeBlockLines(): string[] {
-  return blocksAndProse().blocks.flatMap((body) => body.replace(/\n[ \t]+(?=\S)/g, ' ').split('\n'));
+  // An indented line goes on the one before, as does a line after one ending in a shell's `\`.
+  return blocksAndProse().blocks.flatMap((body) => body.replace(/[ \t]*\\?\n[ \t]+(?=\S)/g, ' ').split('\n'));
 }
 
 /** The command lines README shows that start with `program` (e.g. "hrrr-embed" or "npm run bench --"), in code blocks or as a whole inline span, from the word after it. */

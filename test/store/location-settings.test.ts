@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { UsageError } from '../../cli/usage.js';
 import { storeOption } from '../../cli/sources.js';
@@ -48,18 +45,16 @@ const NOWHERE = 'http://127.0.0.1:9';
 let minio: S3Server;
 let aws: S3Server;
 let recorder: Awaited<ReturnType<typeof recordingServer>>;
-let files: string;
 const saved = { ...process.env };
 
 before(async () => {
   [minio, aws, recorder] = await Promise.all([S3Server.start(), S3Server.start(), recordingServer()]);
   await minio.createBucket('hrrr-mirror');
   await aws.createBucket('noaa-hrrr-bdp-pds');
-  files = await mkdtemp(join(tmpdir(), 'hrrr-embed-aws-files-'));
 });
 after(async () => {
   process.env = saved;
-  await Promise.all([minio.stop(), aws.stop(), new Promise((resolve) => recorder.server.close(resolve)), rm(files, { recursive: true, force: true })]);
+  await Promise.all([minio.stop(), aws.stop(), new Promise((resolve) => recorder.server.close(resolve))]);
 });
 beforeEach(() => {
   process.env = { ...saved };
@@ -113,47 +108,6 @@ describe('settings written in an s3:// location', () => {
     await assert.rejects(refused, /s3:\/\/hrrr-mirror\/private: HTTP 403.*; sent unsigned: the location says signed=false$/);
   });
 
-  it('profile=NAME signs with that profile\'s keys, not the environment\'s, and sends to its endpoint_url (or its services section\'s) in its region, for that location alone', async () => {
-    const config = join(files, 'config');
-    const credentials = join(files, 'credentials');
-    await writeFile(config, [
-      '[default]', 'region = us-west-2', '',
-      '[profile minio]', `endpoint_url = ${recorder.url}`, 'region = eu-minio-1 ; where the site says', '',
-      '[profile sections]', 'services = site', '',
-      '[services site]', 's3 =', `  endpoint_url = ${recorder.url}`, '',
-    ].join('\n'));
-    await writeFile(credentials, ['[minio]', 'aws_access_key_id = AKIAPROFILE', 'aws_secret_access_key = profile-secret', '', '[sections]', 'aws_access_key_id = AKIASECTIONS', 'aws_secret_access_key = sections-secret'].join('\n'));
-    process.env.AWS_CONFIG_FILE = config;
-    process.env.AWS_SHARED_CREDENTIALS_FILE = credentials;
-    process.env.AWS_ENDPOINT_URL = NOWHERE;
-    for (const location of ['s3://state?profile=minio', 's3://shards?profile=sections', `s3://other?endpoint=${recorder.url}`]) {
-      assert.equal(await openStore(location, { region: 'us-east-1', ...once }).head('k'), undefined, location);
-    }
-    const authorizationOf = (bucket: string) => recorder.seen.find(({ url }) => url.startsWith(`/${bucket}/`))?.authorization ?? 'none';
-    assert.match(authorizationOf('state'), /Credential=AKIAPROFILE\/\d{8}\/eu-minio-1\/s3\//);
-    assert.match(authorizationOf('shards'), /Credential=AKIASECTIONS\/\d{8}\/us-east-1\/s3\//);
-    assert.match(authorizationOf('other'), /Credential=AKIAMINIO\/\d{8}\/us-east-1\/s3\//);
-    assert.throws(() => openStore('s3://state?profile=elsewhere'), /store location s3:\/\/state: no profile "elsewhere" in the AWS shared files/);
-  });
-
-  it('profile=NAME of a profile with no endpoint_url goes to AWS, not to the endpoint_url of the default profile', async () => {
-    const config = join(files, 'config-default');
-    await writeFile(config, ['[default]', `endpoint_url = ${recorder.url}`, '', '[profile aws]', 'region = us-east-1'].join('\n'));
-    const credentials = join(files, 'credentials-aws');
-    await writeFile(credentials, ['[aws]', 'aws_access_key_id = AKIAAWS', 'aws_secret_access_key = aws-secret'].join('\n'));
-    Object.assign(process.env, { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials });
-    const proxy = await refusingProxy();
-    try {
-      process.env.HTTPS_PROXY = proxy.url;
-      await assert.rejects(openStore('s3://noaa-hrrr-bdp-pds?profile=aws', once).head('k'), /refused the connection/);
-      assert.deepEqual(recorder.seen, []);
-      assert.deepEqual(proxy.tunnels, ['noaa-hrrr-bdp-pds.s3.us-east-1.amazonaws.com:443']);
-    } finally {
-      proxy.server.closeAllConnections();
-      await new Promise((resolve) => proxy.server.close(resolve));
-    }
-  });
-
   it('an endpoint written in the location picks the proxy, not --endpoint or the environment\'s', async () => {
     const proxy = await refusingProxy();
     try {
@@ -173,7 +127,7 @@ describe('settings written in an s3:// location', () => {
 
   it('that are wrong are refused, naming the location and the setting, never repeating a secret', () => {
     const refusals: [string, RegExp][] = [
-      ['s3://state?endpont=http://minio:9000', /^store location s3:\/\/state: unknown setting "endpont" \(known: endpoint, region, signed, profile\)$/],
+      ['s3://state?endpont=http://minio:9000', /^store location s3:\/\/state: unknown setting "endpont" \(known: endpoint, region, signed\)$/],
       ['s3://state?endpoint=http://minio:9000&endpoint=http://other:9000', /^store location s3:\/\/state: endpoint is given twice$/],
       ['s3://state?endpoint=minio:9000', /^store location s3:\/\/state: endpoint "minio:9000" is not an http:\/\/ or https:\/\/ URL$/],
       ['s3://state?endpoint=ftp://minio', /^store location s3:\/\/state: endpoint "ftp:\/\/minio" is not an http:\/\/ or https:\/\/ URL$/],
@@ -181,7 +135,6 @@ describe('settings written in an s3:// location', () => {
       ['s3://state?aws_secret_access_key=S3cretKey', /^store location s3:\/\/state: unknown setting "aws_secret_access_key"/],
       ['s3://noaa-hrrr-bdp-pds?signed=yes', /^store location s3:\/\/noaa-hrrr-bdp-pds: signed="yes" is not true or false$/],
       ['s3://state?region=us east', /^store location s3:\/\/state: region "us east" is no region's name/],
-      ['s3://state?profile=minio&signed=false', /^store location s3:\/\/state: profile and signed=false contradict each other/],
       ['file:///mirror,s3://state?signed=maybe', /^store location s3:\/\/state: signed="maybe"/],
     ];
     for (const [location, message] of refusals) {
