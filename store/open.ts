@@ -96,9 +96,9 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
 
 /**
  * The S3 store of a location: what the location says of its endpoint, region and signing wins
- * over the options and the environment. It is named
- * s3://BUCKET whatever the server, as with --endpoint: a retrain request and the trainer name one
- * model store alike however each was told where it is.
+ * over the options and the environment. It is named s3://BUCKET whatever the server, as with
+ * --endpoint: a retrain request and the trainer name one model store alike however each was told
+ * where it is.
  */
 function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
   const home = homeFolder();
@@ -121,6 +121,9 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
     anonymous: !signed,
     ...(location.signed === false && { unsignedBecause: `the location says signed=false` }),
     ...(region !== undefined && { region }),
-    ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
+    // Path-style for other servers (MinIO, moto...); AWS's own endpoints keep the bucket in the host name, which buckets made since 2020 require.
+    ...(endpoint !== undefined && { endpoint, forcePathStyle: !isAwsEndpoint(endpoint) }),
   });
 }
+
+const isAwsEndpoint = (endpoint: string) => /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);

@@ -119,6 +119,10 @@ describe('settings written in an s3:// location', () => {
       const proxied = openStore('s3://hrrr-mirror?endpoint=http://minio.example:9000', once);
       await assert.rejects(proxied.head('through/proxy'), /the proxy http:\/\/127\.0\.0\.1:\d+ refused the connection: HTTP 403/);
       assert.deepEqual(proxy.tunnels, ['minio.example:9000']);
+      // AWS named as an endpoint (the environment's being MinIO's): the bucket stays in the host name, as AWS wants.
+      process.env.HTTPS_PROXY = proxy.url;
+      await assert.rejects(openStore('s3://noaa-hrrr-bdp-pds?endpoint=https://s3.us-east-1.amazonaws.com&signed=false', once).head('k'), /refused the connection/);
+      assert.deepEqual(proxy.tunnels, ['minio.example:9000', 'noaa-hrrr-bdp-pds.s3.us-east-1.amazonaws.com:443']);
     } finally {
       proxy.server.closeAllConnections();
       await new Promise((resolve) => proxy.server.close(resolve));
