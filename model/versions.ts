@@ -126,7 +126,7 @@ export interface DeletionMark {
  * throttling and the clocks of two hosts apart; a bound too long only delays by that much the
  * promotion of a version a stopped deleter marked and the operator keeps.
  */
-export const MARK_ABANDONED_AFTER_MS = 3_600_000;
+const MARK_ABANDONED_AFTER_MS = 3_600_000;
 
 const thisDeleter = `${hostname()} pid ${process.pid}`;
 
