@@ -88,11 +88,14 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   }
   const s3 = parseS3Location(location);
   if (s3) return openS3(s3, options);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(withoutCredentials(location))}: not s3://BUCKET, a folder, or file:///PATH`);
   // A shell expands ~ only at the start of a word: not in a settings file, a variable, or --data=~/x.
   if (location === '~' || location.startsWith('~/')) throw new Error(`store location ${JSON.stringify(location)}: no shell expanded its ~ (a settings file, an environment variable, --option=~/...): write the home folder's path`);
   return new FolderStore(location);
 }
+
+/** A location as a message shows it: a user and password, even one in an endpoint written in its settings, become ***. */
+const withoutCredentials = (location: string) => location.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, '$1***@');
 
 /**
  * The S3 store of a location: what the location says of its endpoint, region and signing wins

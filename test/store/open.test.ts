@@ -60,6 +60,17 @@ describe('store locations', () => {
     assert.doesNotThrow(() => openStore('/data/~x/state'));
   });
 
+  it('refuses a location that is not s3://BUCKET without repeating a user and password written into settings after its ?', () => {
+    const secret = 'AKIAEXAMPLE:wJalrXUtnK7MDENG';
+    for (const location of [`s3://state/models?endpoint=http://${secret}@minio:9000`, `S3://state?endpoint=http://${secret}@minio:9000`, `minio://state?endpoint=http://${secret}@minio:9000`]) {
+      assert.throws(
+        () => openStore(location),
+        (error: unknown) => error instanceof Error && /not s3:\/\/BUCKET, a folder, or file:\/\/\/PATH/.test(error.message) && !error.message.includes('wJalrXUtn') && !error.message.includes('AKIAEXAMPLE'),
+        location,
+      );
+    }
+  });
+
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
     for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
       assert.throws(
