@@ -115,8 +115,8 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
     [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
     [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
   ].find(([url]) => url !== undefined) ?? [];
-  // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
-  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
+  // The SDK takes any text, and fails each request later with a retriable "Invalid URL"; isAwsEndpoint below would fail with that alone.
+  if (endpoint !== undefined && (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint))) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
   const region = location.region ?? options.region;
   const signed = location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home);
   return new S3Store({

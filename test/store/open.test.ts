@@ -35,6 +35,18 @@ describe('store locations', () => {
     }
   });
 
+  it('names the endpoint, not only "Invalid URL", when an --endpoint or AWS_ENDPOINT_URL that begins http:// is no URL', () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.AWS_ENDPOINT_URL_S3;
+      assert.throws(() => openStore('s3://state', { endpoint: 'http://minio host:9000' }), /^Error: endpoint "http:\/\/minio host:9000" is not an http:\/\/ or https:\/\/ URL$/);
+      process.env.AWS_ENDPOINT_URL = 'http://[minio:9000';
+      assert.throws(() => openStore('s3://state'), /^Error: AWS_ENDPOINT_URL "http:\/\/\[minio:9000" is not an http:\/\/ or https:\/\/ URL$/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('says to set HOME when an s3:// location is opened with no HOME by a uid the system does not know (env -i, an arbitrary uid), where the AWS SDK fails in os.homedir()', { skip: process.getuid?.() === 0 ? false : 'needs root, to run a process as a uid with no passwd entry' }, () => {
     const open = pathToFileURL(join(repoRoot, 'dist', 'store', 'open.js')).href;
     const script = `const { openStore } = await import(${JSON.stringify(open)}); console.log(openStore('s3://hrrr-embed-state', { endpoint: 'http://127.0.0.1:9' }).url);`;
