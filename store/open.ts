@@ -8,7 +8,7 @@ import { FolderStore } from './folder.js';
 import type { ObjectStore } from './object-store.js';
 import { RetryingStore, type RetryPolicy } from './retrying.js';
 import { S3Store } from './s3.js';
-import { parseS3Location, type S3Location } from './s3-location.js';
+import { LOCATION_SETTINGS, parseS3Location, type S3Location } from './s3-location.js';
 
 /** NOAA's public HRRR archive on AWS: what `run` and `fetch` read when told nothing else. */
 export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
@@ -74,6 +74,9 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   if (withCredentials && !location.startsWith('file://')) {
     throw new Error(`store location "${withCredentials[1]}***@${withCredentials[2]}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
   }
+  // Settings hold for an s3:// location alone: after a folder's path they would become part of its name, after a file URL its query.
+  const settingsAfter = new RegExp(`^((?:file://|(?![a-z][a-z0-9+.-]*://))[^?]*)\\?(?:${LOCATION_SETTINGS.join('|')})=`, 'i').exec(location);
+  if (settingsAfter) throw new Error(`store location ${JSON.stringify(settingsAfter[1])}: settings (${LOCATION_SETTINGS.map((name) => `${name}=`).join(', ')}) are for s3://BUCKET locations alone; a folder takes none`);
   if (location.startsWith('file://')) {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.

@@ -10,8 +10,9 @@ export interface S3Location {
   signed?: boolean;
 }
 
-const SETTINGS = ['endpoint', 'region', 'signed'] as const;
-type Setting = (typeof SETTINGS)[number];
+/** What an s3:// location may say of itself after its '?'. */
+export const LOCATION_SETTINGS = ['endpoint', 'region', 'signed'] as const;
+type Setting = (typeof LOCATION_SETTINGS)[number];
 
 /** The s3:// location `location` names, its settings checked; undefined for a location that is not s3://BUCKET. */
 export function parseS3Location(location: string): S3Location | undefined {
@@ -24,7 +25,7 @@ export function parseS3Location(location: string): S3Location | undefined {
   const seen = new Set<string>();
   // Values are never repeated in a message: one may be a secret written where it does not belong.
   for (const [name, value] of new URLSearchParams(parts[2])) {
-    if (!(SETTINGS as readonly string[]).includes(name)) throw new Error(`${named}: unknown setting ${/^[\w-]{1,40}$/.test(name) ? JSON.stringify(name) : '(not repeated)'} (known: ${SETTINGS.join(', ')})`);
+    if (!(LOCATION_SETTINGS as readonly string[]).includes(name)) throw new Error(`${named}: unknown setting ${/^[\w-]{1,40}$/.test(name) ? JSON.stringify(name) : '(not repeated)'} (known: ${LOCATION_SETTINGS.join(', ')})`);
     if (seen.has(name)) throw new Error(`${named}: ${name} is given twice`);
     seen.add(name);
     settle(parsed, name as Setting, value, named);

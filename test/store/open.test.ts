@@ -83,6 +83,22 @@ describe('store locations', () => {
     }
   });
 
+  it('refuses settings written after a folder or a file URL, saying they are for s3:// locations, rather than take them into the folder\'s name or advise escaping the ?', () => {
+    for (const [location, shown] of [
+      ['/mirror?signed=false', '/mirror'],
+      ['./data?endpoint=http://minio:9000&region=us-east-1', './data'],
+      ['file:///mirror?endpoint=http://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000', 'file:///mirror'],
+      ['s3://state,file:///mirror?region=us-east-1', 'file:///mirror'],
+    ]) {
+      assert.throws(
+        () => openStore(location!),
+        (error: unknown) => error instanceof Error && error.message.startsWith(`store location "${shown}": settings`) && /s3:\/\/BUCKET locations alone/.test(error.message) && !error.message.includes('wJalrXUtn'),
+        location,
+      );
+    }
+    assert.doesNotThrow(() => openStore('/data/what?now'), 'a folder whose name holds a ? and no setting');
+  });
+
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
     for (const location of ['s3://AKIAEXAMPLE:wJalrXUtn/K7MDENG@noaa-hrrr-bdp-pds', 's3://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000/state', 'file:///mirror,s3://AKIAEXAMPLE:wJalrXUtnK7MDENG@state']) {
       assert.throws(
