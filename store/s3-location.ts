@@ -23,8 +23,9 @@ export function parseS3Location(location: string): S3Location | undefined {
   const parsed: S3Location = { bucket };
   if (parts[2] === undefined) return parsed;
   const seen = new Set<string>();
-  // An unknown setting's value is never repeated in a message: it may be a secret written where it does not belong.
-  for (const [name, value] of new URLSearchParams(parts[2])) {
+  // URLSearchParams reads '+' as a space (a form's encoding); here, as in the endpoint's URL, it is itself.
+  for (const [name, value] of new URLSearchParams(parts[2].replaceAll('+', '%2B'))) {
+    // An unknown setting's value is never repeated in a message: it may be a secret written where it does not belong.
     if (!(LOCATION_SETTINGS as readonly string[]).includes(name)) throw new Error(`${named}: unknown setting ${/^[\w-]{1,40}$/.test(name) ? JSON.stringify(name) : '(not repeated)'} (known: ${LOCATION_SETTINGS.join(', ')})`);
     if (seen.has(name)) throw new Error(`${named}: ${name} is given twice`);
     seen.add(name);

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { FallbackStore } from '../../store/fallback.js';
 import { openStore } from '../../store/open.js';
+import { parseS3Location } from '../../store/s3-location.js';
 import { repoRoot } from '../paths.js';
 
 describe('store locations', () => {
@@ -97,6 +98,11 @@ describe('store locations', () => {
       );
     }
     assert.doesNotThrow(() => openStore('/data/what?now'), 'a folder whose name holds a ? and no setting');
+  });
+
+  it("reads a '+' in an s3:// location's settings as a '+', as in the URL it is part of, not as a space", () => {
+    assert.equal(parseS3Location('s3://state?endpoint=http://gateway:9000/s3+minio&region=us-east-1')?.endpoint, 'http://gateway:9000/s3+minio');
+    assert.throws(() => openStore('s3://state?region=us+east-1'), /^Error: store location s3:\/\/state: region "us\+east-1" is no region's name/);
   });
 
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
