@@ -121,11 +121,14 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
   // The SDK takes any text, and fails each request later with a retriable "Invalid URL"; isAwsEndpoint below would fail with that alone.
   if (endpoint !== undefined && (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint))) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
   const region = location.region ?? options.region;
-  const signed = location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home);
+  const fromEnvironment = location.signed === undefined && options.signed === undefined ? signingAsked() : undefined;
+  const signed = location.signed ?? options.signed ?? fromEnvironment ?? credentialsConfigured(home);
+  // Said when a bucket refuses an unsigned request; S3Store's default says no credentials were found.
+  const unsignedBecause = location.signed === false ? 'the location says signed=false' : fromEnvironment === false ? 'HRRR_EMBED_S3_SIGNED=false' : undefined;
   return new S3Store({
     bucket: location.bucket,
     anonymous: !signed,
-    ...(location.signed === false && { unsignedBecause: `the location says signed=false` }),
+    ...(unsignedBecause !== undefined && { unsignedBecause }),
     ...(region !== undefined && { region }),
     // Path-style for other servers (MinIO, moto...); AWS's own endpoints keep the bucket in the host name, which buckets made since 2020 require.
     ...(endpoint !== undefined && { endpoint, forcePathStyle: !isAwsEndpoint(endpoint) }),
