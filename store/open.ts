@@ -8,7 +8,7 @@ import { FolderStore } from './folder.js';
 import type { ObjectStore } from './object-store.js';
 import { RetryingStore, type RetryPolicy } from './retrying.js';
 import { S3Store } from './s3.js';
-import { parseS3Location, type S3Location } from './s3-location.js';
+import { LOCATION_SETTINGS, parseS3Location, type S3Location } from './s3-location.js';
 
 /** NOAA's public HRRR archive on AWS: what `run` and `fetch` read when told nothing else. */
 export const NOAA_HRRR_BUCKET = 's3://noaa-hrrr-bdp-pds';
@@ -74,6 +74,9 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   if (withCredentials && !location.startsWith('file://')) {
     throw new Error(`store location "${withCredentials[1]}***@${withCredentials[2]}" holds credentials: give them as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), never in a location`);
   }
+  // Settings hold for an s3:// location alone: after a folder's path they would become part of its name, after a file URL its query.
+  const settingsAfter = new RegExp(`^((?:file://|(?![a-z][a-z0-9+.-]*://))[^?]*)\\?(?:${LOCATION_SETTINGS.join('|')})=`, 'i').exec(location);
+  if (settingsAfter) throw new Error(`store location ${JSON.stringify(settingsAfter[1])}: settings (${LOCATION_SETTINGS.map((name) => `${name}=`).join(', ')}) are for s3://BUCKET locations alone; a folder takes none`);
   if (location.startsWith('file://')) {
     const url = new URL(location);
     // "file://data/hrrr" is the folder /hrrr on a host named "data": not what its writer meant.
@@ -88,11 +91,14 @@ function openOne(location: string, options: OpenStoreOptions): ObjectStore {
   }
   const s3 = parseS3Location(location);
   if (s3) return openS3(s3, options);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(location)}: not s3://BUCKET, a folder, or file:///PATH`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new Error(`store location ${JSON.stringify(withoutCredentials(location))}: not s3://BUCKET, a folder, or file:///PATH`);
   // A shell expands ~ only at the start of a word: not in a settings file, a variable, or --data=~/x.
   if (location === '~' || location.startsWith('~/')) throw new Error(`store location ${JSON.stringify(location)}: no shell expanded its ~ (a settings file, an environment variable, --option=~/...): write the home folder's path`);
   return new FolderStore(location);
 }
+
+/** A location as a message shows it: a user and password, even one in an endpoint written in its settings, become ***. */
+const withoutCredentials = (location: string) => location.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, '$1***@');
 
 /**
  * The S3 store of a location: what the location says of its endpoint, region and signing wins
@@ -112,14 +118,17 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
     [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
     [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
   ].find(([url]) => url !== undefined) ?? [];
-  // The SDK takes any text, and fails each request later with a retriable "Invalid URL".
-  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
+  // The SDK takes any text, and fails each request later with a retriable "Invalid URL"; isAwsEndpoint below would fail with that alone.
+  if (endpoint !== undefined && (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint))) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
   const region = location.region ?? options.region;
-  const signed = location.signed ?? options.signed ?? signingAsked() ?? credentialsConfigured(home);
+  const fromEnvironment = location.signed === undefined && options.signed === undefined ? signingAsked() : undefined;
+  const signed = location.signed ?? options.signed ?? fromEnvironment ?? credentialsConfigured(home);
+  // Said when a bucket refuses an unsigned request; S3Store's default says no credentials were found.
+  const unsignedBecause = location.signed === false ? 'the location says signed=false' : fromEnvironment === false ? 'HRRR_EMBED_S3_SIGNED=false' : undefined;
   return new S3Store({
     bucket: location.bucket,
     anonymous: !signed,
-    ...(location.signed === false && { unsignedBecause: `the location says signed=false` }),
+    ...(unsignedBecause !== undefined && { unsignedBecause }),
     ...(region !== undefined && { region }),
     // Path-style for other servers (MinIO, moto...); AWS's own endpoints keep the bucket in the host name, which buckets made since 2020 require.
     ...(endpoint !== undefined && { endpoint, forcePathStyle: !isAwsEndpoint(endpoint) }),

@@ -10,8 +10,9 @@ export interface S3Location {
   signed?: boolean;
 }
 
-const SETTINGS = ['endpoint', 'region', 'signed'] as const;
-type Setting = (typeof SETTINGS)[number];
+/** What an s3:// location may say of itself after its '?'. */
+export const LOCATION_SETTINGS = ['endpoint', 'region', 'signed'] as const;
+type Setting = (typeof LOCATION_SETTINGS)[number];
 
 /** The s3:// location `location` names, its settings checked; undefined for a location that is not s3://BUCKET. */
 export function parseS3Location(location: string): S3Location | undefined {
@@ -22,9 +23,10 @@ export function parseS3Location(location: string): S3Location | undefined {
   const parsed: S3Location = { bucket };
   if (parts[2] === undefined) return parsed;
   const seen = new Set<string>();
-  // Values are never repeated in a message: one may be a secret written where it does not belong.
-  for (const [name, value] of new URLSearchParams(parts[2])) {
-    if (!(SETTINGS as readonly string[]).includes(name)) throw new Error(`${named}: unknown setting ${/^[\w-]{1,40}$/.test(name) ? JSON.stringify(name) : '(not repeated)'} (known: ${SETTINGS.join(', ')})`);
+  // URLSearchParams reads '+' as a space (a form's encoding); here, as in the endpoint's URL, it is itself.
+  for (const [name, value] of new URLSearchParams(parts[2].replaceAll('+', '%2B'))) {
+    // An unknown setting's value is never repeated in a message: it may be a secret written where it does not belong.
+    if (!(LOCATION_SETTINGS as readonly string[]).includes(name)) throw new Error(`${named}: unknown setting ${/^[\w-]{1,40}$/.test(name) ? JSON.stringify(name) : '(not repeated)'} (known: ${LOCATION_SETTINGS.join(', ')})`);
     if (seen.has(name)) throw new Error(`${named}: ${name} is given twice`);
     seen.add(name);
     settle(parsed, name as Setting, value, named);

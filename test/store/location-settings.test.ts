@@ -108,6 +108,13 @@ describe('settings written in an s3:// location', () => {
     await assert.rejects(refused, /s3:\/\/hrrr-mirror\/private: HTTP 403.*; sent unsigned: the location says signed=false$/);
   });
 
+  it('a refusal of a request sent unsigned because HRRR_EMBED_S3_SIGNED=false says so, not that no credentials were found (the environment has keys)', async () => {
+    await openStore(`s3://hrrr-mirror?endpoint=${minio.endpoint}`, once).put('private-too', bytes('mine'));
+    process.env.HRRR_EMBED_S3_SIGNED = 'false';
+    const refused = openStore(`s3://hrrr-mirror?endpoint=${minio.endpoint}`, once).get('private-too');
+    await assert.rejects(refused, /s3:\/\/hrrr-mirror\/private-too: HTTP 403.*; sent unsigned: HRRR_EMBED_S3_SIGNED=false$/);
+  });
+
   it('an endpoint written in the location picks the proxy, not --endpoint or the environment\'s', async () => {
     const proxy = await refusingProxy();
     try {

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { FallbackStore } from '../../store/fallback.js';
 import { openStore } from '../../store/open.js';
+import { parseS3Location } from '../../store/s3-location.js';
 import { repoRoot } from '../paths.js';
 
 describe('store locations', () => {
@@ -35,6 +36,18 @@ describe('store locations', () => {
     }
   });
 
+  it('names the endpoint, not only "Invalid URL", when an --endpoint or AWS_ENDPOINT_URL that begins http:// is no URL', () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.AWS_ENDPOINT_URL_S3;
+      assert.throws(() => openStore('s3://state', { endpoint: 'http://minio host:9000' }), /^Error: endpoint "http:\/\/minio host:9000" is not an http:\/\/ or https:\/\/ URL$/);
+      process.env.AWS_ENDPOINT_URL = 'http://[minio:9000';
+      assert.throws(() => openStore('s3://state'), /^Error: AWS_ENDPOINT_URL "http:\/\/\[minio:9000" is not an http:\/\/ or https:\/\/ URL$/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('says to set HOME when an s3:// location is opened with no HOME by a uid the system does not know (env -i, an arbitrary uid), where the AWS SDK fails in os.homedir()', { skip: process.getuid?.() === 0 ? false : 'needs root, to run a process as a uid with no passwd entry' }, () => {
     const open = pathToFileURL(join(repoRoot, 'dist', 'store', 'open.js')).href;
     const script = `const { openStore } = await import(${JSON.stringify(open)}); console.log(openStore('s3://hrrr-embed-state', { endpoint: 'http://127.0.0.1:9' }).url);`;
@@ -58,6 +71,38 @@ describe('store locations', () => {
       assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes('"~') && /home folder's path/.test(error.message), location);
     }
     assert.doesNotThrow(() => openStore('/data/~x/state'));
+  });
+
+  it('refuses a location that is not s3://BUCKET without repeating a user and password written into settings after its ?', () => {
+    const secret = 'AKIAEXAMPLE:wJalrXUtnK7MDENG';
+    for (const location of [`s3://state/models?endpoint=http://${secret}@minio:9000`, `S3://state?endpoint=http://${secret}@minio:9000`, `minio://state?endpoint=http://${secret}@minio:9000`]) {
+      assert.throws(
+        () => openStore(location),
+        (error: unknown) => error instanceof Error && /not s3:\/\/BUCKET, a folder, or file:\/\/\/PATH/.test(error.message) && !error.message.includes('wJalrXUtn') && !error.message.includes('AKIAEXAMPLE'),
+        location,
+      );
+    }
+  });
+
+  it('refuses settings written after a folder or a file URL, saying they are for s3:// locations, rather than take them into the folder\'s name or advise escaping the ?', () => {
+    for (const [location, shown] of [
+      ['/mirror?signed=false', '/mirror'],
+      ['./data?endpoint=http://minio:9000&region=us-east-1', './data'],
+      ['file:///mirror?endpoint=http://AKIAEXAMPLE:wJalrXUtnK7MDENG@minio:9000', 'file:///mirror'],
+      ['s3://state,file:///mirror?region=us-east-1', 'file:///mirror'],
+    ]) {
+      assert.throws(
+        () => openStore(location!),
+        (error: unknown) => error instanceof Error && error.message.startsWith(`store location "${shown}": settings`) && /s3:\/\/BUCKET locations alone/.test(error.message) && !error.message.includes('wJalrXUtn'),
+        location,
+      );
+    }
+    assert.doesNotThrow(() => openStore('/data/what?now'), 'a folder whose name holds a ? and no setting');
+  });
+
+  it("reads a '+' in an s3:// location's settings as a '+', as in the URL it is part of, not as a space", () => {
+    assert.equal(parseS3Location('s3://state?endpoint=http://gateway:9000/s3+minio&region=us-east-1')?.endpoint, 'http://gateway:9000/s3+minio');
+    assert.throws(() => openStore('s3://state?region=us+east-1'), /^Error: store location s3:\/\/state: region "us\+east-1" is no region's name/);
   });
 
   it('refuses credentials written into an s3:// location, without repeating them: they were taken as part of the bucket name, and every log line printed them', () => {
