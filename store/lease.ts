@@ -153,8 +153,19 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
     log.error({ epoch: lease.epoch, owner: lease.owner }, `lost the ${kind.holder} lease: ${reason}`);
     lost.abort(new Error(`lost the ${kind.holder} lease: ${reason}`));
   };
-  /** `work`, or until the lease is lost, whichever ends first (a store call with no bound never does). */
-  const untilLost = (work: Promise<unknown>) => (lost.signal.aborted ? Promise.resolve() : Promise.race([work, new Promise((resolve) => lost.signal.addEventListener('abort', resolve, { once: true }))]));
+  /**
+   * `work`, or until the lease is lost, whichever ends first (a store call with no bound never
+   * does). Its listener goes with it: a cpu trainer asks at every checkpoint, for weeks.
+   */
+  const untilLost = async (work: Promise<unknown>) => {
+    if (lost.signal.aborted) return;
+    let onLost!: () => void;
+    try {
+      await Promise.race([work, new Promise<void>((resolve) => lost.signal.addEventListener('abort', (onLost = () => resolve()), { once: true }))]);
+    } finally {
+      lost.signal.removeEventListener('abort', onLost);
+    }
+  };
   const TAKEN = `a later ${kind.holder} took it (this one stalled past its expiry)`;
   /**
    * Renews a lease that expired (or nearly: another may have read it expired before a rewrite

@@ -154,6 +154,25 @@ for (const kind of setup.kinds) {
       await holder.release();
     });
 
+    it('asked after each of many synchronous steps longer than the lease (a cpu trainer\'s checkpoints), keeps nothing waiting on its signal: no listener-leak warning', async () => {
+      const store = await kind.create();
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+      process.on('warning', onWarning);
+      try {
+        const holder = (await acquireLease(store, options('holder')))!;
+        for (let step = 1; step <= 12; step++) {
+          for (const until = Date.now() + 1.1 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
+          await holder.confirm();
+        }
+        await holder.release();
+        await sleep(10); // a warning is emitted on the next turn
+      } finally {
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning')), []);
+    });
+
     it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
