@@ -66,6 +66,15 @@ describe('a folder store lock taken by a waiter that waited past the abandoned a
 });
 
 /** A process of a host whose clock is `offsetMs` off the file system's, that takes the lock of `path` and holds it until stopped. */
+/** Whether a waiter in this process takes the lock at `path` within `withinMs` (it gives up then). */
+async function takenWithin(path: string, withinMs: number): Promise<boolean> {
+  let took = false;
+  await withFileLock(path, async () => {
+    took = true;
+  }, AbortSignal.timeout(withinMs)).catch(() => {});
+  return took;
+}
+
 function lockerWithClockOff(path: string, offsetMs: number): { held: Promise<boolean>; stop: () => Promise<void> } {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'test', 'store', 'lock-child.js'), path, String(offsetMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ended = new Promise<void>((resolve) => child.on('close', () => resolve()));
@@ -119,15 +128,7 @@ describe('a folder store lock shared by hosts whose clocks are a minute off the 
     const holder = lockerWithClockOff(path, -60_000);
     try {
       assert.equal(await holder.held, true);
-      let tookIt = false;
-      const stopWaiting = new AbortController();
-      const waiting = withFileLock(path, async () => {
-        tookIt = true;
-      }, stopWaiting.signal);
-      await sleep(500);
-      stopWaiting.abort();
-      await waiting.catch(() => {});
-      assert.equal(tookIt, false, 'the lock of a holder whose clock is a minute behind was broken while it was held');
+      assert.equal(await takenWithin(path, 500), false, 'the lock of a holder whose clock is a minute behind was broken while it was held');
     } finally {
       await holder.stop();
     }
@@ -160,14 +161,7 @@ describe('a killed holder\'s lock that another waiter breaks and takes while thi
     fs.open = swapAfter(real.open) as typeof fs.open;
     syncBuiltinESMExports();
     try {
-      let tookIt = false;
-      const stopWaiting = new AbortController();
-      const waiting = withFileLock(path, async () => {
-        tookIt = true;
-      }, stopWaiting.signal);
-      await sleep(300);
-      stopWaiting.abort();
-      await waiting.catch(() => {});
+      const tookIt = await takenWithin(path, 300);
       assert.ok(swapped, 'the waiter never looked at the lock');
       assert.equal(tookIt, false, 'the waiter broke the lock taken since, judging it by the killed holder\'s age');
       assert.equal(await readFile(lock, 'utf8'), 'taken-since');
@@ -193,15 +187,8 @@ describe('a lock whose link succeeded but answered EEXIST (NFS: the reply lost, 
     }) as typeof fs.link;
     syncBuiltinESMExports();
     try {
-      let tookIt = false;
-      const stopWaiting = new AbortController();
-      const waiting = withFileLock(path, async () => {
-        tookIt = true;
-      }, stopWaiting.signal);
       // Far less than the 30 s after which a lock is old enough to break: a waiter that knows its own lock needs none of it.
-      const timer = setTimeout(() => stopWaiting.abort(), 2000);
-      await waiting.catch(() => {});
-      clearTimeout(timer);
+      const tookIt = await takenWithin(path, 2000);
       assert.equal(lostReplies > 0, true, 'the waiter never linked the lock');
       assert.equal(tookIt, true, 'the waiter, its link answered EEXIST, kept rewriting its own lock (so never old) and never entered');
       assert.deepEqual((await readdir(folder)).filter((name) => name.includes('.partial-')), [], 'the lock or the token file was left behind');
