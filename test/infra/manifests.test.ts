@@ -274,6 +274,13 @@ describe('infra/container/Dockerfile', () => {
     assert.match(dockerfile, /@tensorflow\/tfjs-node-gpu@4\.22\.0/);
   });
 
+  it('leaves the folders it writes to group 0, writable by it, in both targets: OpenShift runs an image as an arbitrary uid of group 0', () => {
+    const dockerfile = readFileSync(join(infra, 'container', 'Dockerfile'), 'utf8');
+    const stage = (name: string) => dockerfile.split(/^FROM /m).find((text) => new RegExp(` AS ${name}\\b`).test(text.split('\n')[0]!))!;
+    assert.match(stage('runtime'), /chown node:0 \/samples \/app\/\.work && chmod g=u \/samples \/app\/\.work/);
+    assert.match(stage('cuda'), /chown -R hrrr:0 \/app \/samples && chmod -R g=u \/app \/samples/);
+  });
+
   it('runs node under tini in both targets: as PID 1, node ignores a SIGTERM it has no handler for (while run starts, in every other command)', () => {
     const dockerfile = readFileSync(join(infra, 'container', 'Dockerfile'), 'utf8');
     const stage = (name: string) => dockerfile.split(/^FROM /m).find((text) => new RegExp(` AS ${name}\\b`).test(text.split('\n')[0]!))!;
