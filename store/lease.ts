@@ -1,13 +1,20 @@
 /**
  * One trainer per model store (and one polling consumer per progress record: the same lease in
  * another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
- * and up: the owner of the highest number holds it while its expiresAt is to come. A trainer takes
+ * and up: the owner of the highest number holds it while it renews it. A trainer takes
  * the lease by writing the next number with a write that only a new key allows (`ifAbsent`), so of
  * two trainers at once one wins. The holder renews its own object every third of the lease's time,
  * and learns it has lost the lease when a higher number appears (it stalled past its expiry and
  * another took over) or it could not renew in time. A holder held up past the expiry (a training
  * step on the cpu backend blocks the event loop for minutes) renews by taking the next number
  * itself, with the same write a takeover makes: it keeps the lease only if no other took it.
+ *
+ * No two hosts' clocks are compared: each process times the lease on its own monotonic clock
+ * (performance.now, which no step of the wall clock moves). A waiter takes the lease once it has
+ * seen the same object, unchanged, for a whole lease; the holder, which renewed before that object
+ * was written, counts its lease from the renewal, so it has expired by then. A released lease is
+ * taken at once. The wall-clock times in the objects are for readers (and for builds before this
+ * rule, whose waiters judge by them).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -40,7 +47,10 @@ export interface LeaseRecord {
   owner: string;
   epoch: number;
   acquiredAt: string;
+  /** On its writer's wall clock: for readers, and the waiters of builds that judged by it. */
   expiresAt: string;
+  /** How long it lasts unless renewed: a waiter takes it once it has seen it unchanged that long (its own, when absent: builds before). */
+  leaseMs?: number;
   /** Set when its holder let it go (a stop), rather than stopped renewing it (a death, a stall). */
   released?: true;
 }
@@ -105,19 +115,35 @@ export const leaseOwner = () => `${hostname()} pid ${process.pid} ${randomBytes(
 
 const encode = (lease: LeaseRecord) => new TextEncoder().encode(`${JSON.stringify(lease)}\n`);
 
+/** How long a waiter sees `holder` unchanged before it takes the lease: the holder's lease, as it wrote it. */
+const lastsMs = (holder: LeaseRecord, leaseMs: number) => (typeof holder.leaseMs === 'number' && holder.leaseMs > 0 && Number.isFinite(holder.leaseMs) ? holder.leaseMs : leaseMs);
+
 /** Waits until this trainer holds the store's lease; undefined when `signal` aborts first. */
 export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = DEFAULT_LEASE_MS, signal, kind = TRAINER_LEASE, onWait }: LeaseOptions): Promise<HeldLease | undefined> {
   let waitingFor: string | undefined;
+  /** The holder's object as this waiter last saw it, and since when it has seen it unchanged (its monotonic clock). */
+  let watched: { object: string; since: number } | undefined;
+  /** When this waiter's last write of a lease object was sent (its monotonic clock). */
+  let triedAt: number | undefined;
   while (!signal?.aborted) {
     const epochs = await epochsIn(store, kind);
     const epoch = Math.max(0, ...epochs);
     const holder = epoch > 0 ? await readLease(store, kind, epoch, log) : undefined;
+    // Counted from after the read, so from after the holder's write of what it read.
+    const seenAt = performance.now();
     // Our own: a retried write whose first try went through.
-    if (holder?.owner === owner) return hold(store, kind, holder, leaseMs, log);
-    const expiresIn = holder ? Date.parse(holder.expiresAt) - Date.now() : 0;
-    if (expiresIn <= 0) {
+    if (holder?.owner === owner) return hold(store, kind, holder, triedAt ?? -Infinity, leaseMs, log);
+    /** How long until this waiter may take it over: at once when there is none, it is let go, or it is unreadable. */
+    let takenIn = 0;
+    if (holder && !holder.released) {
+      const object = `${epoch} ${JSON.stringify(holder)}`;
+      if (watched?.object !== object) watched = { object, since: seenAt };
+      takenIn = lastsMs(holder, leaseMs) - (seenAt - watched.since);
+    }
+    if (takenIn <= 0) {
+      triedAt = performance.now();
       const now = Date.now();
-      const lease = { owner, epoch: epoch + 1, acquiredAt: new Date(now).toISOString(), expiresAt: new Date(now + leaseMs).toISOString() };
+      const lease = { owner, epoch: epoch + 1, acquiredAt: new Date(now).toISOString(), expiresAt: new Date(now + leaseMs).toISOString(), leaseMs };
       try {
         await store.put(keyOf(kind, lease.epoch), encode(lease), { ifAbsent: true, contentType: 'application/json' });
       } catch (error) {
@@ -127,22 +153,24 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
       if (holder && !holder.released) log.warn({ previous: holder.owner, expiredAt: holder.expiresAt, epoch: lease.epoch }, `took over the ${kind.holder} lease of a ${kind.holder} that stopped renewing it`);
       // Those there are: every number below would be a request each, as many as holders ever were.
       for (const older of epochs) if (older < epoch) await store.delete(keyOf(kind, older));
-      return hold(store, kind, lease, leaseMs, log);
+      return hold(store, kind, lease, triedAt, leaseMs, log);
     }
     if (waitingFor !== holder!.owner) {
       log.info({ holder: holder!.owner, until: holder!.expiresAt }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
       onWait?.(holder!);
     }
     waitingFor = holder!.owner;
-    await sleep(Math.min(expiresIn + 10, leaseMs / 4), undefined, { signal }).catch(() => {});
+    await sleep(Math.min(takenIn + 10, leaseMs / 4), undefined, { signal }).catch(() => {});
   }
   return undefined;
 }
 
-function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: number, log: StageLogger): HeldLease {
+/** Holds `taken`, whose write was sent at `takenAt` (the monotonic clock: -Infinity when unknown, as if expired). */
+function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: number, leaseMs: number, log: StageLogger): HeldLease {
   const lost = new AbortController();
   let lease = taken;
-  let expiresAt = Date.parse(lease.expiresAt);
+  /** When it expires on this process's monotonic clock: a step of the wall clock neither loses it nor stretches it. */
+  let expiresAt = takenAt + leaseMs;
   let renewing: Promise<void> = Promise.resolve();
   let releasing = false;
   /** A renewal has been sent and not answered: the event loop's use until then (see tick). */
@@ -172,8 +200,8 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
    * lands) by taking the next number, as a takeover does, with a write only a new key allows: of
    * this holder and another taking it over, one wins. False when another did.
    */
-  const renewByNextNumber = async (until: number): Promise<boolean> => {
-    const next = { ...lease, epoch: lease.epoch + 1, expiresAt: new Date(until).toISOString() };
+  const renewByNextNumber = async (expiresAtWall: string): Promise<boolean> => {
+    const next = { ...lease, epoch: lease.epoch + 1, expiresAt: expiresAtWall, leaseMs };
     try {
       await store.put(keyOf(kind, next.epoch), encode(next), { ifAbsent: true, contentType: 'application/json' });
     } catch (error) {
@@ -181,8 +209,9 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
       // Our own: a retried write whose first try went through.
       if ((await readLease(store, kind, next.epoch, log))?.owner !== lease.owner) return false;
     }
+    const expiredAt = lease.expiresAt;
     lease = next;
-    log.warn({ epoch: next.epoch, expiredAt: new Date(expiresAt).toISOString() }, `renewed the ${kind.holder} lease after it expired (this ${kind.holder} was held up, by a long training step say): no other ${kind.holder} had taken it`);
+    log.warn({ epoch: next.epoch, expiredAt }, `renewed the ${kind.holder} lease after it expired (this ${kind.holder} was held up, by a long training step say): no other ${kind.holder} had taken it`);
     // The object renewed stays, as a takeover leaves the one it took over: a write of its number
     // landing only now (a trainer that read the lease before this one took that number, its put
     // tried again after a timeout) finds it there. The one before it goes.
@@ -195,13 +224,19 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
     unansweredSince = performance.eventLoopUtilization();
     try {
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
-      const until = Date.now() + leaseMs;
-      // Rewritten in place only well before it expires: a rewrite landing after another read it expired would give it to both.
-      if (expiresAt - Date.now() > leaseMs / 3) await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: new Date(until).toISOString() }), { contentType: 'application/json' });
-      else if (!(await renewByNextNumber(until))) return lose(TAKEN);
-      expiresAt = until;
+      const renewedAt = performance.now();
+      const expiresAtWall = new Date(Date.now() + leaseMs).toISOString();
+      // Rewritten in place only well before it expires. A waiter takes the lease once it has seen
+      // one object unchanged for a lease, counted from after it read it: from after the write this
+      // holder's expiry counts from, so not before that expiry. A rewrite sent with more than a
+      // third of the lease left lands before then unless the store takes that third to answer;
+      // one landing after a waiter's last look would give the lease to both. Nearer the expiry,
+      // the next number: a write only one of this holder and a waiter taking over can make.
+      if (expiresAt - renewedAt > leaseMs / 3) await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: expiresAtWall, leaseMs }), { contentType: 'application/json' });
+      else if (!(await renewByNextNumber(expiresAtWall))) return lose(TAKEN);
+      expiresAt = renewedAt + leaseMs;
     } catch (error) {
-      if (Date.now() >= expiresAt) return lose(`it could not be renewed before it expired (${(error as Error).message})`);
+      if (performance.now() >= expiresAt) return lose(`it could not be renewed before it expired (${(error as Error).message})`);
       log.warn({ epoch: lease.epoch, error: (error as Error).message }, `renewing the ${kind.holder} lease failed: tried again`);
     } finally {
       unansweredSince = undefined;
@@ -215,7 +250,7 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
   // the loop was held: the renewal then asks the store whether a later trainer took it, and takes
   // the next number if none did.
   const tick = () => {
-    if (!lost.signal.aborted && unansweredSince !== undefined && Date.now() >= expiresAt && performance.eventLoopUtilization(unansweredSince).idle >= leaseMs / 3) return lose('it expired while a renewal had not answered');
+    if (!lost.signal.aborted && unansweredSince !== undefined && performance.now() >= expiresAt && performance.eventLoopUtilization(unansweredSince).idle >= leaseMs / 3) return lose('it expired while a renewal had not answered');
     if (!releasing) renewing = renewing.then(renew);
   };
   const timer = setInterval(tick, leaseMs / 3);
@@ -227,7 +262,7 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, leaseMs: 
     lost: lost.signal,
     async confirm() {
       // Expired here, perhaps only because this process was held up: a renewal decides, as the timer's would.
-      if (!lost.signal.aborted && Date.now() >= expiresAt) await untilLost((renewing = renewing.then(renew)));
+      if (!lost.signal.aborted && performance.now() >= expiresAt) await untilLost((renewing = renewing.then(renew)));
       if (!lost.signal.aborted && (await latestEpoch(store, kind)) > lease.epoch) lose(TAKEN);
       if (lost.signal.aborted) throw lost.signal.reason as Error;
     },

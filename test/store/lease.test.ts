@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -11,13 +12,14 @@ import { acquireLease, type LeaseRecord } from '../../store/lease.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
-import type { LeaseTaker } from './lease-taker.js';
+import type { LeaseTaker, TakerOutcome } from './lease-taker.js';
 
 const setup = await storeKinds();
 after(() => setup.stop());
 
 /** Short enough for a test, long enough for moto to answer several times within it. */
 const leaseMs = 600;
+const HOUR_MS = 3_600_000;
 const options = (owner: string, signal?: AbortSignal) => ({ owner, log: silentLogger, leaseMs, ...(signal && { signal }) });
 
 /** A store's calls, as a separate object that can replace some. */
@@ -29,6 +31,35 @@ const bound = (store: ObjectStore): ObjectStore => ({
   put: (key, body, putOptions) => store.put(key, body, putOptions),
   delete: (key, requestOptions) => store.delete(key, requestOptions),
 });
+
+/**
+ * Another trainer in a thread of its own (lease-taker.ts), with a lease of `takerLeaseMs`, a wall
+ * clock `shiftMs` ahead of this thread's, and (`gated`) its writes held until `letWrite`.
+ */
+function startTaker(store: ObjectStore, { leaseMs: takerLeaseMs = leaseMs, shiftMs = 0, gated = false } = {}) {
+  const flag = () => new Int32Array(new SharedArrayBuffer(4));
+  const gate = gated ? { writing: flag(), mayWrite: flag() } : undefined;
+  const workerData: LeaseTaker = { url: store.url, endpoint: setup.server.endpoint, leaseMs: takerLeaseMs, taken: flag(), shiftMs, stop: flag(), ...(gate && { gate }) };
+  const worker = new Worker(new URL('./lease-taker.js', import.meta.url), { workerData });
+  const outcome = new Promise<TakerOutcome>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the other trainer's thread exited (${code}) with no outcome`)));
+  });
+  outcome.catch(() => {}); // a thread ended before it answered fails the test that awaits its outcome, not the run
+  const set = (shared: Int32Array) => (Atomics.store(shared, 0, 1), Atomics.notify(shared, 0));
+  return {
+    outcome,
+    /** Blocks this thread (as a tfjs cpu step blocks it) until the other trainer holds the lease. */
+    blockUntilTaken: () => Atomics.wait(workerData.taken, 0, 0, 60_000),
+    /** Blocks this thread until the other trainer is about to write a lease object (`gated`). */
+    blockUntilWriting: () => Atomics.wait(gate!.writing, 0, 0, 60_000),
+    letWrite: () => set(gate!.mayWrite),
+    /** Stops its wait for the lease. */
+    stop: () => set(workerData.stop!),
+    end: () => worker.terminate(),
+  };
+}
 
 /** `inner`, except that once `arm` is called, the next listing runs `compete` after it is read and before handing it back. */
 function competingAfterListing(inner: ObjectStore): { store: ObjectStore; arm: (compete: () => Promise<unknown>) => void } {
@@ -47,6 +78,30 @@ function competingAfterListing(inner: ObjectStore): { store: ObjectStore; arm: (
     }),
   };
   return { store, arm: (compete) => void (competing = compete) };
+}
+
+/** `work` with this thread's wall clock (Date.now) stepped by `stepMs`, as NTP or an operator steps a host's. */
+async function withWallClockStepped<T>(stepMs: number, work: () => Promise<T>): Promise<T> {
+  const wallClock = Date.now;
+  Date.now = () => wallClock() + stepMs;
+  try {
+    return await work();
+  } finally {
+    Date.now = wallClock;
+  }
+}
+
+/** `inner`, whose puts (and listings, `listsToo`) fail while `failing.now` is set; `failed` resolves at the first such failure. */
+function failingWhile(inner: ObjectStore, { listsToo }: { listsToo: boolean }): { store: ObjectStore; failing: { now: boolean }; failed: Promise<void> } {
+  const failing = { now: false };
+  let failed!: () => void;
+  const fail = () => (failed(), new Error('the store is unreachable'));
+  const store: ObjectStore = {
+    ...bound(inner),
+    list: (prefix, listOptions) => (listsToo && failing.now ? { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(fail()) }) } : inner.list(prefix, listOptions)),
+    put: (key, body, putOptions) => (failing.now ? Promise.reject(fail()) : inner.put(key, body, putOptions)),
+  };
+  return { store, failing, failed: new Promise<void>((resolve) => (failed = resolve)) };
 }
 
 for (const kind of setup.kinds) {
@@ -176,15 +231,14 @@ for (const kind of setup.kinds) {
     it('held by a holder whose event loop was blocked past its expiry while another trainer took it, is lost when the holder asks after the block', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
-      const taken = new Int32Array(new SharedArrayBuffer(4));
-      const taker = new Worker(new URL('./lease-taker.js', import.meta.url), { workerData: { url: store.url, endpoint: setup.server.endpoint, leaseMs: 60_000, taken } satisfies LeaseTaker });
+      const other = startTaker(store, { leaseMs: 60_000 });
       try {
-        // Blocked (as by a tfjs cpu step) until the other trainer holds the lease.
-        assert.equal(Atomics.wait(taken, 0, 0, 60_000), 'ok', 'the other trainer never took the lease');
+        // Blocked (as by a tfjs cpu step) until the other trainer, having seen the lease go unrenewed for a lease, holds it.
+        assert.equal(other.blockUntilTaken(), 'ok', 'the other trainer never took the lease');
         await assert.rejects(holder.confirm(), /^Error: lost the trainer lease: a later trainer took it/);
         assert.equal(holder.lost.aborted, true);
       } finally {
-        await taker.terminate();
+        await other.end();
       }
       await holder.release();
     });
@@ -193,34 +247,34 @@ for (const kind of setup.kinds) {
       const store = await kind.create();
       const racing = competingAfterListing(store);
       const holder = (await acquireLease(racing.store, options('holder')))!;
-      let other: Awaited<ReturnType<typeof acquireLease>>;
-      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
-      racing.arm(async () => (other = await acquireLease(store, { ...options('other'), leaseMs: 60_000 })));
-      await assert.rejects(holder.confirm(), /^Error: lost the trainer lease: a later trainer took it/);
-      assert.equal(other!.epoch, 2);
-      await other!.confirm();
-      await other!.release();
+      const other = startTaker(store, { leaseMs: 60_000, gated: true });
+      try {
+        // Blocked (as by a tfjs cpu step) until the other trainer, having seen the lease go unrenewed for a lease, is about to take it.
+        assert.equal(other.blockUntilWriting(), 'ok', 'the other trainer never went to take the lease');
+        racing.arm(async () => (other.letWrite(), await other.outcome));
+        await assert.rejects(holder.confirm(), /^Error: lost the trainer lease: a later trainer took it/);
+        assert.equal((await other.outcome).epoch, 2);
+      } finally {
+        await other.end();
+      }
       await holder.release();
     });
 
-    it('held by a holder whose event loop was blocked past its expiry, is not also taken by another trainer that read it expired before the holder renewed it and writes after: the renewal is a write only one of them can make', async () => {
+    it('held by a holder whose event loop was blocked past its expiry, is not also taken by another trainer that judged it dead before the holder renewed it and writes after: the renewal is a write only one of them can make', async () => {
       const store = await kind.create();
-      const racing = competingAfterListing(store);
-      const holder = (await acquireLease(racing.store, options('holder')))!;
-      let readExpired!: () => void;
-      let write!: () => void;
-      const [othersRead, mayWrite] = [new Promise<void>((resolve) => (readExpired = resolve)), new Promise<void>((resolve) => (write = resolve))];
-      // The other trainer's takeover, held between its read of the expired lease and its write.
-      const held: ObjectStore = { ...bound(store), put: async (key, body, putOptions) => (readExpired(), await mayWrite, store.put(key, body, putOptions)) };
-      const stop = new AbortController();
-      let other: ReturnType<typeof acquireLease>;
-      for (const until = Date.now() + 3 * leaseMs; Date.now() < until; ); // synchronous, as a tfjs cpu step is
-      racing.arm(async () => ((other = acquireLease(held, options('other', stop.signal))), await othersRead));
-      await holder.confirm(); // what follows acts as the lease's holder
-      write();
-      setTimeout(() => stop.abort(), 2 * leaseMs);
-      assert.equal(await other!, undefined, 'the other trainer took the lease the holder had confirmed as its own');
-      assert.equal(holder.lost.aborted, false);
+      const holder = (await acquireLease(store, options('holder')))!;
+      const other = startTaker(store, { gated: true });
+      try {
+        // Blocked (as by a tfjs cpu step) until the other trainer, having seen the lease go unrenewed for a lease, is about to take it.
+        assert.equal(other.blockUntilWriting(), 'ok', 'the other trainer never went to take the lease');
+        await holder.confirm(); // what follows acts as the lease's holder
+        other.letWrite();
+        setTimeout(other.stop, 2 * leaseMs);
+        assert.equal((await other.outcome).epoch, undefined, 'the other trainer took the lease the holder had confirmed as its own');
+        assert.equal(holder.lost.aborted, false);
+      } finally {
+        await other.end();
+      }
       await holder.release();
     });
 
@@ -297,6 +351,91 @@ for (const kind of setup.kinds) {
       await sleep(leaseMs);
       stop.abort();
       assert.equal(await waiting, undefined);
+      await holder.release();
+    });
+  });
+
+  describe(`the trainer lease, on hosts whose clocks disagree: ${kind.name}`, () => {
+    it('is not taken from a holder that keeps renewing it by a trainer whose wall clock runs an hour ahead', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      const other = startTaker(store, { shiftMs: HOUR_MS });
+      try {
+        setTimeout(other.stop, 4 * leaseMs);
+        assert.equal((await other.outcome).epoch, undefined, 'the other trainer took a lease its holder kept renewing: two holders at once');
+      } finally {
+        await other.end();
+      }
+      assert.equal(holder.lost.aborted, false);
+      await holder.confirm();
+      await holder.release();
+    });
+
+    for (const [shiftMs, apart] of [[HOUR_MS, 'ahead'], [-HOUR_MS, 'behind']] as const) {
+      it(`whose holder stopped renewing it (it died), is taken by a trainer whose wall clock runs an hour ${apart} once it has seen it unchanged for a lease by its own clock, not before`, async () => {
+        const store = await kind.create();
+        const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(Date.now() - 2 * leaseMs).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
+        await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+        const other = startTaker(store, { shiftMs });
+        try {
+          setTimeout(other.stop, 20 * leaseMs);
+          const { epoch, waitedMs } = await other.outcome;
+          assert.equal(epoch, 2, 'the other trainer never took the lease of a holder that had died');
+          assert.ok(waitedMs >= leaseMs, `taken after ${Math.round(waitedMs)} ms: less than a lease of seeing it unchanged`);
+        } finally {
+          await other.end();
+        }
+      });
+    }
+
+    it('keeps in its objects what the waiters of earlier builds judge it by: its owner, and when it expires unless renewed, on its holder\'s wall clock', async () => {
+      const store = await kind.create();
+      const written = async () => JSON.parse(new TextDecoder().decode(await store.get('trainer-lease/000000000001.json'))) as LeaseRecord;
+      const before = Date.now();
+      const holder = (await acquireLease(store, options('holder')))!;
+      const taken = await written();
+      assert.equal(taken.owner, 'holder');
+      assert.ok(Date.parse(taken.expiresAt) >= before + leaseMs && Date.parse(taken.expiresAt) <= Date.now() + leaseMs, `expiresAt ${taken.expiresAt}`);
+      let renewed = taken;
+      for (const deadline = performance.now() + 10 * leaseMs; renewed.expiresAt === taken.expiresAt && performance.now() < deadline; ) (await sleep(50), (renewed = await written()));
+      assert.ok(Date.parse(renewed.expiresAt) > Date.now(), `renewed to expire at ${renewed.expiresAt}, by now past`);
+      await holder.release();
+    });
+
+    it('let go by its holder, is taken at a trainer\'s first look at the store, however long its lease', async () => {
+      const store = await kind.create();
+      await (await acquireLease(store, options('holder')))!.release();
+      let listings = 0;
+      const counting: ObjectStore = { ...bound(store), list: (prefix, listOptions) => (listings++, store.list(prefix, listOptions)) };
+      const next = (await acquireLease(counting, { ...options('next'), leaseMs: 60_000 }))!;
+      assert.deepEqual([next.epoch, listings], [2, 1]);
+      await next.release();
+    });
+
+    it('held by a holder whose wall clock steps an hour ahead, stays its own through a renewal that fails once (a passing store error): its expiry is timed on a clock no step moves', async () => {
+      const store = await kind.create();
+      const { store: flaky, failing, failed } = failingWhile(store, { listsToo: false });
+      const holder = (await acquireLease(flaky, options('holder')))!;
+      await withWallClockStepped(HOUR_MS, async () => {
+        failing.now = true;
+        await failed;
+        failing.now = false;
+        await sleep(2 * leaseMs);
+        assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+        await holder.confirm();
+      });
+      await holder.release();
+    });
+
+    it('held by a holder whose wall clock steps an hour back, and whose renewals fail from then on, is lost once it has gone a lease unrenewed: the step does not stretch it', async () => {
+      const store = await kind.create();
+      const { store: down, failing } = failingWhile(store, { listsToo: true });
+      const holder = (await acquireLease(down, options('holder')))!;
+      await withWallClockStepped(-HOUR_MS, async () => {
+        failing.now = true;
+        for (const deadline = performance.now() + 10 * leaseMs; !holder.lost.aborted && performance.now() < deadline; ) await sleep(50);
+      });
+      assert.match(String((holder.lost.reason as Error | undefined)?.message), /^lost the trainer lease: it could not be renewed before it expired \(the store is unreachable\)$/);
       await holder.release();
     });
   });
