@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,10 @@ export interface OpenStoreOptions {
 export function openStore(location: string, options: OpenStoreOptions = {}): ObjectStore {
   const locations = location.split(',').map((part) => part.trim()).filter(Boolean);
   if (locations.length === 0) throw new Error(`no store location in ${JSON.stringify(location)}`);
+  if (locations.length > 1 && isFolder(location)) {
+    const url = new FolderStore(location).url;
+    throw new Error(`store location ${JSON.stringify(location)}: a comma separates store locations, so this would be ${locations.length} stores, not the folder of that name: write the folder as ${url}`);
+  }
   const stores = locations.map((part) => new RetryingStore(openOne(part, options), { ...(options.retry && { policy: options.retry }), ...(options.log && { log: options.log }) }));
   return stores.length === 1 ? stores[0]! : new FallbackStore(stores, options.log);
 }
@@ -136,3 +140,12 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
 }
 
 const isAwsEndpoint = (endpoint: string) => /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
+
+/** Whether a path names a folder that exists (a location that is no path names none). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
