@@ -56,6 +56,11 @@ export interface OpenStoreOptions {
   log?: StageLogger;
 }
 
+/** The process has no home folder for the AWS SDK to read: its environment is wrong, not the location. */
+export class NoHomeFolderError extends Error {
+  override readonly name = 'NoHomeFolderError';
+}
+
 /**
  * The store a location names: "s3://BUCKET", a folder path, "file:///path", or several of them
  * separated by commas, read in that order of priority (see FallbackStore). Every store retries
@@ -114,7 +119,7 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
   const home = homeFolder();
   // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
   if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
-    throw new Error(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
+    throw new NoHomeFolderError(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
   }
   const [endpoint, named] = [
     [location.endpoint, `store location s3://${location.bucket}: endpoint`],

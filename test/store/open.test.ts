@@ -62,6 +62,14 @@ describe('store locations', () => {
     assert.equal(withHome.stdout.trim(), 's3://hrrr-embed-state');
   });
 
+  it('a command without a home folder for the AWS SDK fails with exit status 1 and the remedy, not as a wrong command line (exit 2) buried above the usage text', () => {
+    const main = join(repoRoot, 'dist', 'cli', 'main.js');
+    const homeless = spawnSync(process.execPath, [main, 'model', 'list', '--models', 's3://hrrr-embed-state', '--endpoint', 'http://127.0.0.1:9'], { uid: 54321, gid: 54321, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    assert.equal(homeless.status, 1, homeless.stderr);
+    assert.match(homeless.stderr, /^hrrr-embed model: --models: s3:\/\/hrrr-embed-state: .*HOME is not set.*set HOME/);
+    assert.doesNotMatch(homeless.stderr, /usage:/);
+  });
+
   it('reopens a folder store from its URL, as reconstruct does from a record\'s modelId, when the folder\'s path holds a comma (which separates locations)', () => {
     const store = openStore('file:///data/Smith%2C%20J/models');
     assert.equal(store.url, openStore(store.url).url);
