@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createAutoencoder, disposeAutoencoder } from '../model/autoencoder.js';
+import { ConfigError, modelConfig, normalizationConfig } from '../model/config.js';
 import { selectBackend } from '../model/backends.js';
 import { modelFlops } from '../model/flops.js';
 import { summarizeLayers } from '../model/summary.js';
@@ -192,5 +193,17 @@ export async function readModelSettings(path: string): Promise<{ config?: unknow
   const { model, normalization, ...rest } = parsed as Record<string, unknown>;
   const unknownKey = Object.keys(rest)[0];
   if (unknownKey !== undefined) throw new Error(`${path}: unknown key ${JSON.stringify(unknownKey)} (known: model, normalization)`);
+  if (model !== undefined && (model === null || typeof model !== 'object' || Array.isArray(model))) throw new Error(`${path}: "model" must be an object, not ${JSON.stringify(model)}`);
+  // Checked here, so that a wrong setting is named with the file and its place in it, wherever the file was given.
+  const named = (check: () => unknown, place: string) => {
+    try {
+      check();
+    } catch (error) {
+      if (error instanceof ConfigError) throw new Error(`${path}: ${place}${error.message}`, { cause: error });
+      throw error;
+    }
+  };
+  named(() => modelConfig(model ?? {}), 'model.');
+  named(() => normalizationConfig(normalization ?? {}), '');
   return { config: model ?? {}, normalization: normalization ?? {} };
 }

@@ -11,9 +11,10 @@ export const requestRetrainUsage = `usage: hrrr-embed request-retrain --models L
 Asks the trainer of model store LOC to retrain now: a RetrainRequest (requestedAt now, reason,
 force) on the retrain-requests topic, keyed by the store's URL as the trainer names it (a folder
 and its file:// URL are one store), so that only that store's trainer acts on it. A trainer that
-is running hears it at once; one that is stopped, when it starts again, unless its consumer group
-has never read the topic (it then starts at the topic's end). Prints one JSON line: the request,
-its key, and the topic, partition and offset it was written at.
+is running hears it at once; one that is stopped, when it starts again (a group that has never
+read the topic, or whose offsets Kafka dropped, starts with the requests of the last 24 hours).
+Prints one JSON line: the request, its key, the bus, and the topic, partition and offset it was
+written at.
 
   --models LOC       the model store the trainer trains (a folder or s3://BUCKET)
   --endpoint URL     an S3-compatible server for s3:// stores (default AWS_ENDPOINT_URL, else

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import { openStore } from '../store/open.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { holdingTrainerLease } from './retrain.js';
-import { commandLogger, hourOption } from './sources.js';
+import { commandLogger, hourOption, storeOpenFailure } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const shardsUsage = `usage: hrrr-embed shards list [--store LOC] [--field F] [--from T] [--to T] [--prefix P]
@@ -56,7 +56,7 @@ export async function shardsCommand(args: string[], out: (line: string) => void)
     try {
       return openStore(location, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }) });
     } catch (error) {
-      throw new UsageError(`--${option}: ${(error as Error).message}`, shardsUsage);
+      throw storeOpenFailure(`--${option}`, error, shardsUsage);
     }
   };
   if (subcommand === 'list') {

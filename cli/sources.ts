@@ -2,7 +2,7 @@ import pino from 'pino';
 import { DEVICES, type Device } from '../model/backends.js';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
-import { NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
+import { NOAA_HRRR_BUCKET, NoHomeFolderError, openStore, type OpenStoreOptions } from '../store/open.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { SettingError } from '../runtime/settings.js';
 import { UsageError } from './usage.js';
@@ -77,8 +77,14 @@ export function storeOption(label: string, location: string, usage: string, opti
   try {
     return openStore(location, options);
   } catch (error) {
-    throw new UsageError(`${label}: ${(error as Error).message}`, usage);
+    throw storeOpenFailure(label, error, usage);
   }
+}
+
+/** Why a store could not be opened: a usage error when the location is wrong, a failure (exit 1) when the process's environment is. */
+export function storeOpenFailure(label: string, error: unknown, usage: string): Error {
+  const message = `${label}: ${(error as Error).message}`;
+  return error instanceof NoHomeFolderError ? new Error(message, { cause: error }) : new UsageError(message, usage);
 }
 
 /** The hour a setting gives; `label` names the setting in the error (e.g. "--from"). */

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,11 @@ export interface OpenStoreOptions {
   log?: StageLogger;
 }
 
+/** The process has no home folder for the AWS SDK to read: its environment is wrong, not the location. */
+export class NoHomeFolderError extends Error {
+  override readonly name = 'NoHomeFolderError';
+}
+
 /**
  * The store a location names: "s3://BUCKET", a folder path, "file:///path", or several of them
  * separated by commas, read in that order of priority (see FallbackStore). Every store retries
@@ -64,6 +69,10 @@ export interface OpenStoreOptions {
 export function openStore(location: string, options: OpenStoreOptions = {}): ObjectStore {
   const locations = location.split(',').map((part) => part.trim()).filter(Boolean);
   if (locations.length === 0) throw new Error(`no store location in ${JSON.stringify(location)}`);
+  if (locations.length > 1 && isFolder(location)) {
+    const url = new FolderStore(location).url;
+    throw new Error(`store location ${JSON.stringify(location)}: a comma separates store locations, so this would be ${locations.length} stores, not the folder of that name: write the folder as ${url}`);
+  }
   const stores = locations.map((part) => new RetryingStore(openOne(part, options), { ...(options.retry && { policy: options.retry }), ...(options.log && { log: options.log }) }));
   return stores.length === 1 ? stores[0]! : new FallbackStore(stores, options.log);
 }
@@ -110,7 +119,7 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
   const home = homeFolder();
   // The SDK reads ~/.aws/config for every request, and each would fail in os.homedir().
   if (home === undefined && !(process.env.AWS_CONFIG_FILE && process.env.AWS_SHARED_CREDENTIALS_FILE)) {
-    throw new Error(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
+    throw new NoHomeFolderError(`s3://${location.bucket}: the AWS SDK reads its settings in the home folder, and this process has none (HOME is not set, and uid ${process.getuid?.()} has no entry in the system's users): set HOME (HOME=/ will do), or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE`);
   }
   const [endpoint, named] = [
     [location.endpoint, `store location s3://${location.bucket}: endpoint`],
@@ -136,3 +145,12 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
 }
 
 const isAwsEndpoint = (endpoint: string) => /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
+
+/** Whether a path names a folder that exists (a location that is no path names none). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

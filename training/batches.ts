@@ -76,7 +76,7 @@ export async function* shuffledRows(catalog: ShardCatalog, shards: readonly Shar
       if (pass === start.pass && row <= start.row) continue;
       yield { row: shardRow, after: { pass, row } };
     }
-    if (row === 0) throw new Error(`the training shards hold no rows (${shards.map((shard) => shard.id).join(', ')})`);
+    if (row === 0) throw new Error(`no training shard could be read (${shards.map((shard) => shard.id).join(', ')}): each was left out (logged "shard left out") or holds no rows`);
   }
 }
 

@@ -167,7 +167,7 @@ async function promotion(models: ObjectStore): Promise<Promoted> {
 function required(models: ObjectStore, promoted: Promoted | undefined | Error): Promoted {
   if (promoted instanceof Error) {
     const message = promoted.message;
-    throw new PruneRefused(`${message.includes('promoted.json') ? message : `${models.url}/promoted.json: ${message}`}: which versions consumers may fall back to is unknown, so nothing is deleted (model promote ID rewrites it)`);
+    throw new PruneRefused(`${message.includes('promoted.json') ? message : `${models.url}/promoted.json: ${message}`}: which versions consumers may fall back to is unknown, so nothing is deleted (model promote ID --force rewrites it)`);
   }
   if (promoted === undefined) throw new PruneRefused(`no version is promoted in ${models.url} (no promoted.json): which versions consumers need is unknown, so nothing is deleted`);
   return promoted;

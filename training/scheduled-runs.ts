@@ -27,15 +27,22 @@ export function runIdAt(at: Date): string {
 }
 
 export async function readDoneThrough(models: ObjectStore): Promise<Date | undefined> {
-  let record: ScheduleRecord;
+  let bytes: Uint8Array;
   try {
-    record = JSON.parse(new TextDecoder().decode(await models.get(SCHEDULE_RECORD_KEY))) as ScheduleRecord;
+    bytes = await models.get(SCHEDULE_RECORD_KEY);
   } catch (error) {
     if (error instanceof ObjectNotFoundError) return undefined;
     throw new Error(`${models.url}/${SCHEDULE_RECORD_KEY}: ${(error as Error).message}`, { cause: error });
   }
+  const unreadable = (why: string) => new Error(`${models.url}/${SCHEDULE_RECORD_KEY}: ${why} (delete the file to start the record again from now)`);
+  let record: ScheduleRecord;
+  try {
+    record = JSON.parse(new TextDecoder().decode(bytes)) as ScheduleRecord;
+  } catch (error) {
+    throw unreadable(`not JSON (${(error as Error).message})`);
+  }
   const through = new Date(record?.doneThrough);
-  if (Number.isNaN(through.getTime())) throw new Error(`${models.url}/${SCHEDULE_RECORD_KEY}: doneThrough ${JSON.stringify(record?.doneThrough)} is not a time (delete the file to start the record again from now)`);
+  if (Number.isNaN(through.getTime())) throw unreadable(`doneThrough ${JSON.stringify(record?.doneThrough)} is not a time`);
   return through;
 }
 

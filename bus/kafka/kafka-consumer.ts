@@ -22,8 +22,13 @@ export class KafkaConsumer implements BusConsumer {
   private readonly heartbeatIntervalMs: number;
   /** With commitStart: the start of the partitions given at the last join, committed where the group had nothing. */
   private startCommitted: Promise<void> = Promise.resolve();
-  /** The offsets commitStart committed, by partition, until the partition's first record from there is handed out. */
-  private readonly committedStarts = new Map<string, bigint>();
+  /**
+   * For the partitions commitStart sent to their start at the last join: the first offset not yet
+   * handed out. kafkajs, subscribed from the beginning, may hand a record to eachMessage before the
+   * seek, then fetch it again from the start: a record below this is passed over, lest the reader
+   * hear it twice.
+   */
+  private readonly handOutFrom = new Map<string, bigint>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -40,6 +45,7 @@ export class KafkaConsumer implements BusConsumer {
       // Which member reads which partitions, after each rebalance (a replica added or gone).
       log?.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, `joined consumer group ${options.group}`);
       if (options.commitStart) {
+        this.handOutFrom.clear();
         this.startCommitted = this.commitStart(payload.memberAssignment, options.commitStart).catch((error: unknown) => {
           this.failure = new Error(`${url}: consumer group ${JSON.stringify(options.group)}: committing where it starts failed: ${(error as Error).message}`, { cause: error });
           this.handoff.close();
@@ -112,7 +118,7 @@ export class KafkaConsumer implements BusConsumer {
         const beating = setInterval(() => void heartbeat().catch(() => {}), this.heartbeatIntervalMs);
         try {
           await this.startCommitted;
-          if (this.beforeStart(topic, partition, message.offset)) return;
+          if (this.handedOutAlready(topic, partition, message.offset)) return;
           await this.handoff.put(consumedRecord(topic, partition, message));
         } finally {
           clearInterval(beating);
@@ -144,7 +150,7 @@ export class KafkaConsumer implements BusConsumer {
       }
       if (starts.length > 0) await this.consumer.commitOffsets(starts);
       for (const start of starts) {
-        this.committedStarts.set(`${start.topic}/${start.partition}`, BigInt(start.offset));
+        this.handOutFrom.set(`${start.topic}/${start.partition}`, BigInt(start.offset));
         this.consumer.seek(start);
       }
     } finally {
@@ -153,16 +159,16 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   /**
-   * Whether a record comes before the start commitStart committed for its partition: kafkajs read
-   * it before it was sent to the start, and it is passed over. The start is forgotten at the first
-   * record from it on.
+   * Whether a record of a partition commitStart sent to its start is to be passed over: one before
+   * that start (kafkajs read it before the seek), or one handed out already (read before the seek,
+   * then read again from the start).
    */
-  private beforeStart(topic: string, partition: number, offset: string): boolean {
+  private handedOutAlready(topic: string, partition: number, offset: string): boolean {
     const key = `${topic}/${partition}`;
-    const start = this.committedStarts.get(key);
-    if (start === undefined) return false;
-    if (BigInt(offset) < start) return true;
-    this.committedStarts.delete(key);
+    const from = this.handOutFrom.get(key);
+    if (from === undefined) return false;
+    if (BigInt(offset) < from) return true;
+    this.handOutFrom.set(key, BigInt(offset) + 1n);
     return false;
   }
 }

@@ -122,6 +122,20 @@ describe('hrrr-embed model prune refuses what it cannot know, deleting nothing',
     }
   });
 
+  it('names a way out of an unreadable promoted.json that works: the command its refusal gives rewrites it, and the prune then runs', async () => {
+    const store = new FolderStore(join(work, 'way-out'));
+    await storeOfEveryKind(store);
+    await store.put('promoted.json', new TextEncoder().encode('{"modelId": "old3", "prev'));
+    const refused = await prune(store, '--delete');
+    assert.equal(refused.status, 1, refused.stderr);
+    const named = /\((model promote ID[^)]*) rewrites it\)/.exec(refused.stderr);
+    assert.ok(named, `the refusal names a command: ${refused.stderr}`);
+    const remedy = named[1]!.split(' ').map((word) => (word === 'ID' ? 'old3' : word));
+    const rewritten = await runCommandProcess([...remedy, ...location(store)]);
+    assert.equal(rewritten.status, 0, `${named[1]}: ${rewritten.stderr}`);
+    assert.equal((await prune(store)).status, 0);
+  });
+
   it('on a store with no version yet (before the first training), deletes nothing and says so, exit status 0', async () => {
     const result = await prune(new FolderStore(join(work, 'empty')), '--delete');
     assert.equal(result.status, 0, result.stderr);

@@ -52,7 +52,7 @@ describe('hrrr-embed model summary', () => {
     writeFileSync(bad, JSON.stringify({ model: { numfilter: 4 } }));
     const result = run('model', 'summary', '--config', bad);
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /^hrrr-embed model: numfilter: unknown setting/);
+    assert.match(result.stderr, /^hrrr-embed model: .*bad\.json: model\.numfilter: unknown setting/);
   });
 });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AvroCodec } from '../../bus/avro/codec.js';
+import { requestRetrainUsage } from '../../cli/request-retrain.js';
 import { FileBus } from '../../bus/files/file-bus.js';
 import { SEED_NORMALIZATION } from '../../model/config.js';
 import { promotedVersion } from '../../model/versions.js';
@@ -83,6 +84,14 @@ describe('hrrr-embed request-retrain', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal((result.lines[0] as Sent).key, openStore('s3://prod-models', { endpoint: 'http://127.0.0.1:9', region: 'eu-west-1' }).url);
     assert.equal((result.lines[0] as Sent).key, 's3://prod-models');
+  });
+
+  it('its usage says what a trainer of a new group hears (the requests of the last 24 hours, test/training/requests-positions.test.ts) and every key of the printed line', async () => {
+    const text = requestRetrainUsage.replace(/\s+/g, ' ');
+    assert.doesNotMatch(text, /starts at the topic's end/);
+    assert.match(text, /the requests of the last 24 hours/);
+    const sent = await requestRetrain(['--models', join(work, 'help-keys'), '--reason', 'r', '--data', join(work, 'help-bus')]);
+    for (const key of Object.keys(sent.lines[0] as object)) assert.match(text, new RegExp(`Prints one JSON line: .*\\b${key}\\b`), key);
   });
 
   it('a missing or blank --reason, no bus, two buses and a stray argument are usage errors (exit 2) naming what is wrong', async () => {

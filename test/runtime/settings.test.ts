@@ -124,6 +124,17 @@ describe('run settings', () => {
     assert.deepEqual((await readModelSettings(modelFile)).config, { numdense: 16 });
   });
 
+  it('name the model settings file and the setting\'s place in it when a setting is wrong, as for a wrong top-level key', async () => {
+    const cases: Array<[string, object, RegExp]> = [
+      ['misspelt-model.json', { model: { nlayer: 2 } }, /misspelt-model\.json: model\.nlayer: unknown setting \(known: .*nlayers/],
+      ['wrong-model.json', { model: { numdense: 0 } }, /wrong-model\.json: model\.numdense: /],
+      ['model-not-object.json', { model: 3 }, /model-not-object\.json: "model" must be an object/],
+      ['misspelt-normalization.json', { normalization: { clipmax: 70 } }, /misspelt-normalization\.json: normalization\.clipmax: unknown setting/],
+      ['misspelt-top.json', { modle: {} }, /misspelt-top\.json: unknown key "modle"/],
+    ];
+    for (const [name, contents, message] of cases) await assert.rejects(readModelSettings(await configFile(name, contents)), message, name);
+  });
+
   it('say when the file cannot be read or is not a JSON object', async () => {
     assert.throws(() => loadRunSettings(['--config', join(work, 'missing.json')], {}), /--config: cannot read .*missing\.json/);
     assert.throws(() => loadRunSettings([], { HRRR_EMBED_CONFIG: join(work, 'unmounted.json') }), /^SettingError: HRRR_EMBED_CONFIG: cannot read .*unmounted\.json/);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
@@ -60,10 +62,30 @@ describe('store locations', () => {
     assert.equal(withHome.stdout.trim(), 's3://hrrr-embed-state');
   });
 
+  it('a command without a home folder for the AWS SDK fails with exit status 1 and the remedy, not as a wrong command line (exit 2) buried above the usage text', () => {
+    const main = join(repoRoot, 'dist', 'cli', 'main.js');
+    const homeless = spawnSync(process.execPath, [main, 'model', 'list', '--models', 's3://hrrr-embed-state', '--endpoint', 'http://127.0.0.1:9'], { uid: 54321, gid: 54321, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    assert.equal(homeless.status, 1, homeless.stderr);
+    assert.match(homeless.stderr, /^hrrr-embed model: --models: s3:\/\/hrrr-embed-state: .*HOME is not set.*set HOME/);
+    assert.doesNotMatch(homeless.stderr, /usage:/);
+  });
+
   it('reopens a folder store from its URL, as reconstruct does from a record\'s modelId, when the folder\'s path holds a comma (which separates locations)', () => {
     const store = openStore('file:///data/Smith%2C%20J/models');
     assert.equal(store.url, openStore(store.url).url);
     assert.ok(!(openStore(store.url) instanceof FallbackStore), 'one store, not two');
+  });
+
+  it('refuses the path of a folder that exists and holds a comma, rather than split it into two stores (writing to the part before the comma), and names the URL that opens it', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-Smith, J-'));
+    try {
+      const escaped = pathToFileURL(folder).href.replaceAll(',', '%2C');
+      assert.throws(() => openStore(folder), (error: unknown) => error instanceof Error && error.message.includes(JSON.stringify(folder)) && error.message.includes(escaped));
+      assert.equal(openStore(escaped).url, escaped);
+      assert.ok(openStore(`${folder}-none,/data/mirror`) instanceof FallbackStore, 'a comma between locations still separates them');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('refuses a folder beginning with a ~ that no shell expanded (a settings file, an environment variable, --data=~/x), rather than make a folder named ~ in the working directory', () => {

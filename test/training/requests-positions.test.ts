@@ -55,7 +55,38 @@ async function heard(bus: TopicBus, codec: AvroCodec, group: string, count: numb
   return reasons;
 }
 
+/** The reasons a trainer of `group` hears: once it has heard `count`, it listens 5 s more for any heard twice. */
+async function heardOnly(bus: TopicBus, codec: AvroCodec, group: string, count: number): Promise<string[]> {
+  const reasons: string[] = [];
+  const stop = new AbortController();
+  let timeout = setTimeout(() => stop.abort(), 20_000);
+  await retrainRequests(bus, codec, 'models', group, silentLogger)(stop.signal, (trigger) => {
+    reasons.push(trigger.reason);
+    void trigger.handled?.();
+    if (reasons.length === count) {
+      clearTimeout(timeout);
+      timeout = setTimeout(() => stop.abort(), 5_000);
+    }
+  });
+  clearTimeout(timeout);
+  return reasons;
+}
+
 describe("the trainer's place on retrain-requests where its group has none, or the log no longer has it", () => {
+  it("a new group hears each request of the last day once, when they are the topic's first records and when older ones come before them", async () => {
+    const codec = await AvroCodec.create({ topics: topicNames('once.') });
+    await ask(bus, codec, 'first', hoursAgo(2));
+    await ask(bus, codec, 'second', hoursAgo(1));
+    assert.deepEqual(await heardOnly(bus, codec, 'trainer-once', 2), ['first', 'second']);
+    await ask(bus, codec, 'later');
+    assert.deepEqual(await heardOnly(bus, codec, 'trainer-once-later', 3), ['first', 'second', 'later'], 'another new group, the topic now longer');
+    const after = await AvroCodec.create({ topics: topicNames('once-after-stale.') });
+    await ask(bus, after, 'stale', hoursAgo(25));
+    await ask(bus, after, 'recent', hoursAgo(1));
+    await ask(bus, after, 'newest');
+    assert.deepEqual(await heardOnly(bus, after, 'trainer-once-after-stale', 2), ['recent', 'newest']);
+  });
+
   it("requests still retained are heard when retention deleted the group's place (its offset fell below the log start)", async () => {
     const codec = await AvroCodec.create({ topics: topicNames('retained.') });
     const topic = codec.topics.retrainRequests;

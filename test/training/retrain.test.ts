@@ -177,7 +177,21 @@ describe('retraining on shards', () => {
     assert.ok(Number.isFinite(result.candidateLoss));
     for (const id of bad) assert.match(errors.join('\n'), new RegExp(`shard left out: shard ${id}: memory/${id}.arrow has SHA-256`));
     const all = await retrain(smallRun(new FolderStore(join(work, 'corrupt-models-2')), { ...catalog, read: (manifest) => failing(new CorruptShardError(`shard ${manifest.id} is bad`)) }, { runId: 'all-corrupt', fresh: smallFresh(), steps: 20, log })).catch((error: Error) => error);
-    assert.match(String(all), /the training shards hold no rows|no held-out shard could be read/);
+    assert.match(String(all), /no training shard could be read|no held-out shard could be read/);
+  });
+
+  it('says that no training shard could be read, naming them, when every one was left out (not that they hold no rows)', async () => {
+    const many = smallShards(16, 6);
+    const held = splitShards(await many.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
+    const bad = new Set(held.train.map((shard) => shard.id));
+    const catalog: ShardCatalog = {
+      list: (query) => many.list(query),
+      read: (manifest) => (bad.has(manifest.id) ? failing(new CorruptShardError(`shard ${manifest.id} is bad`)) : many.read(manifest)),
+    };
+    const failed = await retrain(smallRun(new FolderStore(join(work, 'train-all-corrupt')), catalog, { runId: 'train-all-corrupt', fresh: smallFresh(), steps: 4 })).catch((error: Error) => error);
+    assert.ok(failed instanceof Error, 'the run fails');
+    assert.match(failed.message, /^no training shard could be read \(.*\): each was left out \(logged "shard left out"\) or holds no rows$/);
+    for (const id of bad) assert.ok(failed.message.includes(id), id);
   });
 
   it("refuses, naming what is wrong: no shards in the range, shards of another shape (a first training with nothing promoted takes the seed's configuration)", async () => {

@@ -69,4 +69,10 @@ describe('the triggers a trainer starts with', () => {
     await models.put(SCHEDULE_RECORD_KEY, new TextEncoder().encode('{"doneThrough":"yesterday"}'));
     await assert.rejects(start(models, '2026-11-25T10:00Z'), /training\/schedule\.json: doneThrough "yesterday" is not a time/);
   });
+
+  it('a record that is not JSON (cut short, edited by hand) is refused as one, with the way out: delete it', async () => {
+    const models = new FolderStore(join(work, 'not-json'));
+    await models.put(SCHEDULE_RECORD_KEY, new TextEncoder().encode('{"doneThrough":"2026-11-25T03:00:00.000Z"'));
+    await assert.rejects(start(models, '2026-11-25T10:00Z'), /training\/schedule\.json: not JSON \(.*\) \(delete the file to start the record again from now\)/);
+  });
 });
