@@ -220,7 +220,7 @@ function warnOfIgnoredSettings(options: RetrainOptions, plan: RunPlan): void {
   for (const [key, option] of Object.entries(PLANNED_SETTINGS) as Array<[keyof typeof PLANNED_SETTINGS, string]>) {
     if (options[key] === plan[key]) continue;
     ignored[key] = { checkpoint: plan[key], given: options[key] };
-    said.push(`${option} ${plan[key]} (${options[key]} given, ignored)`);
+    said.push(`${option} ${plan[key]} (this command's ${options[key]} ignored)`);
   }
   if (said.length === 0) return;
   options.log.warn({ runId: plan.runId, ignored }, `resuming run ${plan.runId} with the settings of its checkpoint: ${said.join(', ')}`);

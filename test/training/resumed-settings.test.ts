@@ -43,7 +43,7 @@ describe('a resumed run given other settings than its checkpoint', () => {
     const [{ fields, message }] = warnings as [(typeof warnings)[0]];
     assert.deepEqual(fields.ignored, { steps: { checkpoint: 6, given: 10 }, batchSize: { checkpoint: 4, given: 2 }, learningRate: { checkpoint: 0.005, given: 0.01 } });
     assert.equal(fields.runId, 'resumed');
-    for (const part of ['--steps 6 (10 given, ignored)', '--batch-size 4 (2 given, ignored)', '--learning-rate 0.005 (0.01 given, ignored)']) assert.ok(message.includes(part), `${message} does not say ${part}`);
+    for (const part of ["--steps 6 (this command's 10 ignored)", "--batch-size 4 (this command's 2 ignored)", "--learning-rate 0.005 (this command's 0.01 ignored)"]) assert.ok(message.includes(part), `${message} does not say ${part}`);
   });
 
   it('warns of nothing when resumed with the settings it started with, and finishes with them', async () => {
