@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { DEVICES, type Device } from '../model/backends.js';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
@@ -69,7 +71,18 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
 }
 
 export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
-  return storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  const store = storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  // Read as an empty mirror, a mistyped folder would make every hour a gap, recorded as done.
+  const missing = missingFolders(values.source);
+  if (missing.length > 0) throw new UsageError(`${label('source')}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
+  return store;
+}
+
+/** The folders among a location's parts (a path, or file:///PATH) that are not there; s3:// parts aside. */
+function missingFolders(location: string): string[] {
+  const parts = location.split(',').map((part) => part.trim()).filter(Boolean);
+  const folders = parts.filter((part) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(part) || /^file:/i.test(part));
+  return folders.map((part) => (/^file:/i.test(part) ? fileURLToPath(part) : part)).filter((path) => !existsSync(path));
 }
 
 /** The store a setting names; `label` names the setting (e.g. "--state") when the location is none. */

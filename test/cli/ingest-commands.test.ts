@@ -68,6 +68,26 @@ describe('hrrr-embed fetch', () => {
   });
 });
 
+describe('a --source folder that does not exist', () => {
+  // Read as an empty mirror, it made every hour a gap recorded as done: the corrected source then skipped them all.
+  it('is refused by fetch, backfill and run with exit 2 naming the option and the folder, before any progress is written', async () => {
+    const missing = join(work, 'no-such-mirror');
+    const hours = ['--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z'];
+    for (const args of [
+      ['fetch', '--time', '2019-09-20T00Z', '--source', missing, '--out', join(work, 'never.grib2')],
+      ['backfill', '--source', missing, ...hours, '--out', join(work, 'missing-out'), '--quiet'],
+      ['run', '--source', `${missing},s3://hrrr`, ...hours, '--once', '--data', join(work, 'missing-run'), '--shards', 'off'],
+    ]) {
+      const result = await cli(...args);
+      assert.equal(result.status, 2, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`--source: the folder ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`), args[0]);
+      assert.equal(result.stdout, '', args[0]);
+    }
+    await assert.rejects(readFile(join(work, 'missing-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
+    await assert.rejects(readFile(join(work, 'missing-run', 'progress', 'run.json')), { code: 'ENOENT' });
+  });
+});
+
 describe('hrrr-embed backfill', () => {
   it('mirrors the REFC messages of a range, reports the missing hour as a gap, and a second run skips what is done', async () => {
     const mirror = join(work, 'mirror');
