@@ -9,6 +9,7 @@ import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { checkEndpoint } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { compactTrainerShards } from '../training/compaction.js';
@@ -103,6 +104,8 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
+  // A wrong --endpoint is its own mistake, not that of the first store it was meant for.
+  if (values.endpoint !== undefined) optionOrUsage(origin('endpoint'), usage, () => checkEndpoint(values.endpoint!));
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = watchModels(storeOption(origin('models'), values.models!, usage, location));
   const shardStore = storeOption(origin('shards'), values.shards!, usage, location);

@@ -4,10 +4,10 @@ import pino from 'pino';
 import { DEVICES, type Device } from '../model/backends.js';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
-import { NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
+import { checkEndpoint, NOAA_HRRR_BUCKET, openStore, type OpenStoreOptions } from '../store/open.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { SettingError } from '../runtime/settings.js';
-import { UsageError } from './usage.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 /** The options every command that reads analyses takes, for parseArgs. */
 export const sourceOptions = {
@@ -47,7 +47,7 @@ export interface SourceValues {
 
 /** The .idx lines to take: --match as given, or one alternative per --field, REFC by default. */
 /** How a command names its settings in messages: the flag, or where a setting file or variable gave it. */
-export type SettingLabel = (key: 'field' | 'match' | 'source') => string;
+export type SettingLabel = (key: 'endpoint' | 'field' | 'match' | 'source') => string;
 const flagLabel: SettingLabel = (key) => `--${key}`;
 
 export function fieldMatcher({ field, match }: SourceValues, usage: string, label: SettingLabel = flagLabel): RegExp {
@@ -71,11 +71,18 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
 }
 
 export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
-  const store = storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  // A wrong --endpoint is its own mistake, not the source's it was meant for.
+  if (values.endpoint !== undefined) optionOrUsage(label('endpoint'), usage, () => checkEndpoint(values.endpoint!));
+  const store = storeOption(sourceLabel(values, label), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
   // Read as an empty mirror, a mistyped folder would make every hour a gap, recorded as done.
   const missing = missingFolders(values.source);
-  if (missing.length > 0) throw new UsageError(`${label('source')}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
+  if (missing.length > 0) throw new UsageError(`${sourceLabel(values, label)}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
   return store;
+}
+
+/** Where --source came from; its default shown as what it is, for a mistake the environment makes in it (AWS_ENDPOINT_URL). */
+function sourceLabel(values: SourceValues, label: SettingLabel): string {
+  return label('source') === 'default' ? `--source ${values.source} (the default)` : label('source');
 }
 
 /** The folders among a location's parts (a path, or file:///PATH) that are not there; s3:// parts aside. */

@@ -8,6 +8,7 @@ import { FolderStore } from '../../store/folder.js';
 import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
 import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import { repoRoot } from '../paths.js';
+import { runCommandProcess } from '../support/cli-process.js';
 
 let server: S3Server;
 let work: string;
@@ -59,9 +60,26 @@ describe('hrrr-embed fetch', () => {
       [['--time', '2019-09-20T05Z'], /--out is required/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--field', 'REFC', '--match', 'x'], /--match and --field/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 'ftp://x'], /--source: store location "ftp:\/\/x"/],
-      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 's3://hrrr', '--endpoint', '127.0.0.1:9000'], /--source: endpoint "127.0.0.1:9000" is not an http:\/\/ or https:\/\/ URL/],
+      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 's3://hrrr', '--endpoint', '127.0.0.1:9000'], /: --endpoint: "127.0.0.1:9000" is not an http:\/\/ or https:\/\/ URL/],
     ] as const) {
       const result = await cli('fetch', ...args);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
+describe('an endpoint that is not an http(s) URL', () => {
+  // run named the source's origin instead: "default: endpoint ..." with --source left to its default.
+  it('is refused naming the setting that gave it, not the source it was meant for', async () => {
+    for (const [args, env, message] of [
+      [['run', '--endpoint', 'ftp://x'], {}, /^hrrr-embed run: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run', '--source', 's3://hrrr', '--endpoint', 'ftp://x'], {}, /^hrrr-embed run: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run'], { HRRR_EMBED_ENDPOINT: 'ftp://x' }, /^hrrr-embed run: HRRR_EMBED_ENDPOINT: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['retrain', '--models', 's3://models', '--shards', 's3://shards', '--endpoint', 'ftp://x'], {}, /^hrrr-embed retrain: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run'], { AWS_ENDPOINT_URL: 'ftp://y' }, /^hrrr-embed run: --source s3:\/\/noaa-hrrr-bdp-pds \(the default\): AWS_ENDPOINT_URL "ftp:\/\/y" is not an http:\/\/ or https:\/\/ URL$/m],
+    ] as const) {
+      const result = await runCommandProcess([...args, '--data', join(work, 'endpoint-data')], { env });
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, message);
     }
