@@ -48,6 +48,21 @@ describe('hrrr-embed fetch', () => {
     assert.deepEqual(lines(result.stdout)[0].ranges, [{ start: 0, end: refcLength - 1 }]);
   });
 
+  it('writes only the chosen field\'s message of an object that has no .idx, read whole', async () => {
+    const source = join(work, 'no-idx-source');
+    await new FolderStore(source).put(analysisOfHour(1).key, analysisOfHour(1).grib2);
+    const out = join(work, 'no-idx-refc.grib2');
+    const result = await cli('fetch', '--time', '2019-09-20T01Z', '--source', source, '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    const refcLength = Number(analysisOfHour(1).idx.split('\n')[1]!.split(':')[1]);
+    assert.ok(refcLength < analysisOfHour(1).grib2.length, 'the object holds more than REFC');
+    assert.deepEqual(new Uint8Array(await readFile(out)), analysisOfHour(1).grib2.subarray(0, refcLength));
+    assert.deepEqual(lines(result.stdout)[0].ranges, [{ start: 0, end: refcLength - 1 }]);
+    const none = await cli('fetch', '--time', '2019-09-20T01Z', '--source', source, '--out', join(work, 'none.grib2'), '--field', 'UGRD');
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, /no-idx-source\/hrrr\.20190920\/conus\/hrrr\.t01z\.wrfsfcf00\.grib2: no field of its messages matches/);
+  });
+
   it('fails with exit 1 naming the hour and the store when the analysis is not there', async () => {
     const result = await cli('fetch', '--time', '2019-09-20T02Z', '--source', 's3://hrrr', '--out', join(work, 'none.grib2'));
     assert.equal(result.status, 1);
