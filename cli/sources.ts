@@ -73,16 +73,11 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
 export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
   // A wrong --endpoint is its own mistake, not the source's it was meant for.
   if (values.endpoint !== undefined) optionOrUsage(label('endpoint'), usage, () => checkEndpoint(values.endpoint!));
-  const store = storeOption(sourceLabel(values, label), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  const store = storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
   // Read as an empty mirror, a mistyped folder would make every hour a gap, recorded as done.
   const missing = missingFolders(values.source);
-  if (missing.length > 0) throw new UsageError(`${sourceLabel(values, label)}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
+  if (missing.length > 0) throw new UsageError(`${label('source')}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
   return store;
-}
-
-/** Where --source came from; its default shown as what it is, for a mistake the environment makes in it (AWS_ENDPOINT_URL). */
-function sourceLabel(values: SourceValues, label: SettingLabel): string {
-  return label('source') === 'default' ? `--source ${values.source} (the default)` : label('source');
 }
 
 /** The folders among a location's parts (a path, or file:///PATH) that are not there; s3:// parts aside. */
