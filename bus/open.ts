@@ -30,6 +30,9 @@ export function openBus({ data, kafka, kafkaClientId, kafkaSecurity, kafkaRetrie
     }
     const brokers = kafka.split(',').map((broker) => broker.trim()).filter(Boolean);
     if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d+$/.test(broker))) throw new Error(`${JSON.stringify(kafka)} is not HOST:PORT[,HOST:PORT...]`);
+    // kafkajs would try such a port as long as any broker that does not answer.
+    const badPort = brokers.map((broker) => Number(broker.slice(broker.lastIndexOf(':') + 1))).find((port) => port < 1 || port > 65535);
+    if (badPort !== undefined) throw new Error(`${JSON.stringify(kafka)}: port ${badPort} is not one from 1 to 65535`);
     return new KafkaBus({ brokers, ...(kafkaClientId !== undefined && { clientId: kafkaClientId }), ...(kafkaSecurity && { security: kafkaSecurity }), ...(kafkaRetries !== undefined && { retries: kafkaRetries }), ...(log ? { log } : {}) });
   }
   return new FileBus(data ?? defaultDataFolder);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { inventoryLine, readFields, type Grib2Field } from '../grib2/index.js';
 import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour } from '../stages/sources/hrrr-archive.js';
@@ -16,6 +17,31 @@ and writes them to FILE exactly as stored. Prints one JSON line: key, byte range
   --out FILE      where the GRIB2 bytes go
 ${sourceUsage}`;
 
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+interface Piece {
+  bytes: Uint8Array;
+  range?: ByteRange | undefined;
+}
+
+/** The messages of whole pieces that hold a field whose inventory line (as an .idx would list it) matches, each as a piece of its own. */
+function matchingMessages(pieces: { bytes: Uint8Array; source: { range?: ByteRange } }[], match: RegExp, object: string): Piece[] {
+  const selected: Piece[] = [];
+  for (const { bytes, source } of pieces) {
+    const messages = new Map<number, Grib2Field['message']>();
+    for (const field of readFields(bytes)) if (match.test(inventoryLine(field))) messages.set(field.message.offset, field.message);
+    const start = source.range?.start ?? 0;
+    for (const { offset, length } of messages.values()) {
+      selected.push({ bytes: bytes.subarray(offset, offset + length), range: { start: start + offset, end: start + offset + length - 1 } });
+    }
+  }
+  if (selected.length === 0) throw new Error(`${object}: no field of its messages matches ${match} (it has no .idx: read whole)`);
+  return selected;
+}
+
 export async function fetchCommand(args: string[], out: (line: string) => void): Promise<void> {
   const { values } = parseArgs({ args, options: { ...sourceOptions, time: { type: 'string' }, out: { type: 'string' } } });
   if (values.time === undefined) throw new UsageError('--time is required', fetchUsage);
@@ -29,15 +55,17 @@ export async function fetchCommand(args: string[], out: (line: string) => void):
 
   const discovery = createDiscoverySource({ store, product, from: time, to: time, once: true, idxWaitMs: 0 });
   for await (const analysis of discovery.run(context)) {
-    const pieces = [];
-    for await (const piece of createFetchStage({ store, match }).process(analysis, context)) pieces.push(piece);
+    const fetched = [];
+    for await (const piece of createFetchStage({ store, match }).process(analysis, context)) fetched.push(piece);
+    // With no .idx to select by, the object came whole: its messages are selected here instead.
+    const pieces = analysis.idx ? fetched.map(({ bytes, source }) => ({ bytes, range: source.range })) : matchingMessages(fetched, match, `${analysis.store}/${analysis.key}`);
     await writeOutputFile(values.out, Buffer.concat(pieces.map((piece) => piece.bytes)));
     out(JSON.stringify({
       time: analysis.time.toISOString(),
       store: analysis.store,
       key: analysis.key,
       objectSize: analysis.size,
-      ranges: pieces.map((piece) => piece.source.range),
+      ranges: pieces.map((piece) => piece.range),
       bytes: pieces.reduce((sum, piece) => sum + piece.bytes.length, 0),
       out: values.out,
     }));

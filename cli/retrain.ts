@@ -9,6 +9,7 @@ import type { StageLogger } from '../stages/stage.js';
 import { loadRetrainSettings, RETRAIN_SETTINGS } from '../runtime/config.js';
 import type { LoadedSettings, Settings } from '../runtime/settings.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { checkEndpoint } from '../store/open.js';
 import { announcePromotion } from '../training/announce.js';
 import { unfinishedRuns } from '../training/checkpoints.js';
 import { compactTrainerShards } from '../training/compaction.js';
@@ -88,14 +89,14 @@ export interface RetrainingSetup {
 }
 
 /** `watchModels`: the model store as the runs and everything between them use it (the trainer's watchdog). */
-export async function prepareRetraining(values: RetrainValues, origin: LoadedSettings<typeof RETRAIN_SETTINGS>['origin'], usage: string, watchModels: (models: ObjectStore) => ObjectStore = (models) => models): Promise<RetrainingSetup> {
+export async function prepareRetraining(values: RetrainValues, { origin, given }: Pick<LoadedSettings<typeof RETRAIN_SETTINGS>, 'origin' | 'given'>, usage: string, watchModels: (models: ObjectStore) => ObjectStore = (models) => models): Promise<RetrainingSetup> {
   for (const required of ['models', 'shards'] as const) if (values[required] === undefined) throw new UsageError(`--${required} is required`, usage);
   if (values.data !== undefined && values.kafka !== undefined) throw new UsageError(`${origin('data')} and ${origin('kafka')} name two buses: give one`, usage);
   if (values.modelConfig !== undefined && !values.fresh) throw new UsageError(`${origin('modelConfig')} needs --fresh: a warm start keeps the promoted version's configuration`, usage);
   const from = values.from === undefined ? undefined : hourOption(origin('from'), values.from, usage);
   const to = values.to === undefined ? undefined : hourOption(origin('to'), values.to, usage);
   if (from && to && to < from) throw new UsageError(`${origin('to')} ${values.to} comes before ${origin('from')} ${values.from}`, usage);
-  if (from && origin('days') !== 'default') throw new UsageError(`${origin('days')} and ${origin('from')}: give one (${origin('days')} counts back from --to, or from now)`, usage);
+  if (from && given('days')) throw new UsageError(`${origin('days')} and ${origin('from')}: give one (${origin('days')} counts back from --to, or from now)`, usage);
   const device = deviceOption(origin('device'), values.device, usage);
   const fresh = values.fresh ? await freshModel(values.modelConfig, origin('modelConfig')) : undefined;
   const topics = optionOrUsage(origin('topicPrefix'), usage, () => topicNames(values.topicPrefix));
@@ -103,6 +104,8 @@ export async function prepareRetraining(values: RetrainValues, origin: LoadedSet
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), usage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, usage);
   const log = commandLogger(values.verbose, 'info');
+  // A wrong --endpoint is its own mistake, not that of the first store it was meant for.
+  if (values.endpoint !== undefined) optionOrUsage(origin('endpoint'), usage, () => checkEndpoint(values.endpoint!));
   const location = { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) };
   const models = watchModels(storeOption(origin('models'), values.models!, usage, location));
   const shardStore = storeOption(origin('shards'), values.shards!, usage, location);
@@ -233,8 +236,8 @@ export async function holdingTrainerLease(models: ObjectStore, log: StageLogger,
 }
 
 export async function retrainCommand(args: string[], out: (line: string) => void): Promise<void> {
-  const { values, origin } = settingsOrUsage(() => loadRetrainSettings(args, process.env), retrainUsage);
-  const setup = await prepareRetraining(values, origin, retrainUsage);
+  const { values, origin, given } = settingsOrUsage(() => loadRetrainSettings(args, process.env), retrainUsage);
+  const setup = await prepareRetraining(values, { origin, given }, retrainUsage);
   const now = new Date();
   const stop = new AbortController();
   const unhandleSignals = handleStopSignals(setup.log, stop, 'checkpointing the run');

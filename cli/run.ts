@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
-import { topicNames, type TopicBus } from '../bus/bus.js';
+import { requireTopic, topicNames, type TopicBus } from '../bus/bus.js';
 import { defaultDataFolder, openBus } from '../bus/open.js';
 import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
@@ -152,6 +152,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
       } catch (error) {
         throw new UsageError(`${origin('kafka')}: ${(error as Error).message}`, runUsage);
       }
+      // A file-bus consumer waits for a topic that is not there, without a word; Kafka's refuses it (naming the DESCRIBE right).
+      if (values.events !== undefined && values.kafka === undefined) await requireTopic(bus, values.events);
       const codec = await AvroCodec.create({ topics, ...(registry && { registry, lookupOnly: values.registryLookupOnly }) });
       await codec.registerSchemas(['embeddings', 'alerts', 'deadLetters']);
       const { backend } = await selectBackend(device, 'inference', log);

@@ -1,11 +1,13 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { DEVICES, type Device } from '../model/backends.js';
 import { parseHour } from '../stages/sources/hrrr-archive.js';
 import type { StageLogger } from '../stages/stage.js';
-import { NOAA_HRRR_BUCKET, NoHomeFolderError, openStore, type OpenStoreOptions } from '../store/open.js';
+import { checkEndpoint, NOAA_HRRR_BUCKET, NoHomeFolderError, openStore, type OpenStoreOptions } from '../store/open.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { SettingError } from '../runtime/settings.js';
-import { UsageError } from './usage.js';
+import { optionOrUsage, UsageError } from './usage.js';
 
 /** The options every command that reads analyses takes, for parseArgs. */
 export const sourceOptions = {
@@ -45,7 +47,7 @@ export interface SourceValues {
 
 /** The .idx lines to take: --match as given, or one alternative per --field, REFC by default. */
 /** How a command names its settings in messages: the flag, or where a setting file or variable gave it. */
-export type SettingLabel = (key: 'field' | 'match' | 'source') => string;
+export type SettingLabel = (key: 'endpoint' | 'field' | 'match' | 'source') => string;
 const flagLabel: SettingLabel = (key) => `--${key}`;
 
 export function fieldMatcher({ field, match }: SourceValues, usage: string, label: SettingLabel = flagLabel): RegExp {
@@ -69,7 +71,20 @@ export function fieldMatcher({ field, match }: SourceValues, usage: string, labe
 }
 
 export function openSource(values: SourceValues, log: StageLogger, usage: string, label: SettingLabel = flagLabel): ObjectStore {
-  return storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  // A wrong --endpoint is its own mistake, not the source's it was meant for.
+  if (values.endpoint !== undefined) optionOrUsage(label('endpoint'), usage, () => checkEndpoint(values.endpoint!));
+  const store = storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
+  // Read as an empty mirror, a mistyped folder would make every hour a gap, recorded as done.
+  const missing = missingFolders(values.source);
+  if (missing.length > 0) throw new UsageError(`${label('source')}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
+  return store;
+}
+
+/** The folders among a location's parts (a path, or file:///PATH) that are not there; s3:// parts aside. */
+function missingFolders(location: string): string[] {
+  const parts = location.split(',').map((part) => part.trim()).filter(Boolean);
+  const folders = parts.filter((part) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(part) || /^file:/i.test(part));
+  return folders.map((part) => (/^file:/i.test(part) ? fileURLToPath(part) : part)).filter((path) => !existsSync(path));
 }
 
 /** The store a setting names; `label` names the setting (e.g. "--state") when the location is none. */

@@ -46,6 +46,7 @@ ${retrainOptionsUsage}`;
 interface TrainerParts {
   values: LoadedSettings<typeof TRAINER_SETTINGS>['values'];
   origin: LoadedSettings<typeof TRAINER_SETTINGS>['origin'];
+  given: LoadedSettings<typeof TRAINER_SETTINGS>['given'];
   schedule: Schedule;
   readiness: TrainerReadiness;
   /** /healthz: a run's steps and each model store request must move within --stall-seconds. */
@@ -57,7 +58,7 @@ interface TrainerParts {
 }
 
 export async function trainerCommand(args: string[], out: (line: string) => void): Promise<void> {
-  const { values, origin } = settingsOrUsage(() => loadTrainerSettings(args, process.env), trainerUsage);
+  const { values, origin, given } = settingsOrUsage(() => loadTrainerSettings(args, process.env), trainerUsage);
   if (values.schedule === undefined) throw new UsageError('--schedule is required', trainerUsage);
   let schedule;
   try {
@@ -78,16 +79,16 @@ export async function trainerCommand(args: string[], out: (line: string) => void
   const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, trainerUsage);
   if (operations) watchdog.registerGauges(operations.registry, 'hrrr_embed_trainer');
   try {
-    await train({ values, origin, schedule, readiness, watchdog, build, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
+    await train({ values, origin, given, schedule, readiness, watchdog, build, ...(operations && { metrics: new TrainerMetrics(operations.registry, { schedule }), operationsUrl: operations.url }) }, out);
   } finally {
     await operations?.close();
   }
 }
 
 /** Everything after the operations server: the setup, the lease, the runs. */
-async function train({ values, origin, schedule, readiness, watchdog, build, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
+async function train({ values, origin, given, schedule, readiness, watchdog, build, metrics, operationsUrl }: TrainerParts, out: (line: string) => void): Promise<void> {
   // Between runs too (the lease, the schedule record, the run records), a model store request that never answers is a stall.
-  const setup = await prepareRetraining(values, origin, trainerUsage, (models) => watchdog.store(models, 'model'));
+  const setup = await prepareRetraining(values, { origin, given }, trainerUsage, (models) => watchdog.store(models, 'model'));
   const { bus, codec, log } = setup;
   log.info({ build }, `trainer starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   if (operationsUrl) log.info({ url: operationsUrl }, `metrics on ${operationsUrl}/metrics, liveness on /healthz, readiness on /readyz`);

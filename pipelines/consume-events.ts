@@ -106,8 +106,11 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       }
       let analysis;
       // The event says the object is written whole: one whose .idx lists more than it holds is
-      // passed on at once (gapAfterMs 0), for the fetch to say how it falls short.
-      for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: 0 }).run(context)) analysis = found;
+      // passed on at once (gapAfterMs 0), for the fetch to say how it falls short. One not there
+      // is this event's dead letter, not an hour that never appeared (discovery's gap warning).
+      if (await source.head(object.key, { signal: context.signal })) {
+        for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: 0 }).run(context)) analysis = found;
+      }
       if (!analysis) {
         const where = `${source.url}/${object.key}`;
         const error = new StageError('discover', new ObjectNotFoundError(where));

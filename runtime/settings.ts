@@ -18,8 +18,14 @@ export type Settings<T extends SettingsSchema> = { [K in keyof T]: T[K] extends 
 
 export interface LoadedSettings<T extends SettingsSchema> {
   values: Settings<T>;
-  /** Where a setting's value came from, as a person would look for it: `--topic-prefix`, `HRRR_EMBED_TOPIC_PREFIX`, `run.json: "topicPrefix"` or `default`. */
+  /**
+   * Where a setting's value came from, as a person would look for it: `--topic-prefix`,
+   * `HRRR_EMBED_TOPIC_PREFIX`, `run.json: "topicPrefix"`; for one left to its default or not set,
+   * the option that would change it (`--topic-prefix`).
+   */
   origin(key: keyof T & string): string;
+  /** Whether a setting was given (command line, environment or file), not left to its default. */
+  given(key: keyof T & string): boolean;
 }
 
 /** A setting that is not one, or has a value of the wrong type; the message names the key and where it came from. */
@@ -60,7 +66,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
     values[key] = value;
     origins[key] = origin;
   };
-  for (const key of keys) if (schema[key]!.default !== undefined) set(key, copy(schema[key]!.default), 'default');
+  for (const key of keys) if (schema[key]!.default !== undefined) values[key] = copy(schema[key]!.default);
 
   const file = given.config ?? env[`${envPrefix}CONFIG`];
   if (typeof file === 'string') {
@@ -93,7 +99,7 @@ export function loadSettings<T extends SettingsSchema>(schema: T, { args, env, e
     if ('secret' in spec && spec.secret) throw new SettingError(`--${flag(key)}: a command line is read by every user of the machine (ps): give it in ${envName(key)} (from a secret store) or the --config file`);
     set(key, spec.kind === 'boolean' ? value : fromText(spec, typeof value === 'string' ? [value] : (value as string[]), `--${flag(key)}`), `--${flag(key)}`);
   }
-  return { values: values as Settings<T>, origin: (key) => origins[key] ?? '(not set)' };
+  return { values: values as Settings<T>, origin: (key) => origins[key] ?? `--${flag(key)}`, given: (key) => origins[key] !== undefined };
 }
 
 /** The settings of `file`, which the setting `label` (--config, or a variable) named. */

@@ -25,8 +25,9 @@ export class StoreError extends Error {
 
 export class ObjectNotFoundError extends StoreError {
   override readonly name = 'ObjectNotFoundError';
-  constructor(location: string, options?: { cause?: unknown }) {
-    super('not-found', location, 'no such object', options);
+  /** `missing`: what is not there, when it is not the object (a bucket). */
+  constructor(location: string, options?: { cause?: unknown; missing?: string }) {
+    super('not-found', location, options?.missing ?? 'no such object', options);
   }
 }
 

@@ -127,8 +127,7 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
     [process.env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'],
     [process.env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'],
   ].find(([url]) => url !== undefined) ?? [];
-  // The SDK takes any text, and fails each request later with a retriable "Invalid URL"; isAwsEndpoint below would fail with that alone.
-  if (endpoint !== undefined && (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint))) throw new Error(`${named} ${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
+  if (endpoint !== undefined) checkEndpoint(endpoint, `${named} `);
   const region = location.region ?? options.region;
   const fromEnvironment = location.signed === undefined && options.signed === undefined ? signingAsked() : undefined;
   const signed = location.signed ?? options.signed ?? fromEnvironment ?? credentialsConfigured(home);
@@ -142,6 +141,14 @@ function openS3(location: S3Location, options: OpenStoreOptions): ObjectStore {
     // Path-style for other servers (MinIO, moto...); AWS's own endpoints keep the bucket in the host name, which buckets made since 2020 require.
     ...(endpoint !== undefined && { endpoint, forcePathStyle: !isAwsEndpoint(endpoint) }),
   });
+}
+
+/**
+ * Throws unless `endpoint` is an http:// or https:// URL; the message begins with `named`. The SDK
+ * takes any text, and fails each request later with a retriable "Invalid URL".
+ */
+export function checkEndpoint(endpoint: string, named = ''): void {
+  if (!/^https?:\/\/[^/]/.test(endpoint) || !URL.canParse(endpoint)) throw new Error(`${named}${JSON.stringify(endpoint.replace(/^(.*?:\/\/)?.*@/, '$1***@'))} is not an http:// or https:// URL`);
 }
 
 const isAwsEndpoint = (endpoint: string) => /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);

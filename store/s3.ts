@@ -172,7 +172,9 @@ export class S3Store implements ObjectStore {
         throw new StoreError(kind, this.location(key), `the proxy ${this.proxy.shown} refused the connection: HTTP ${status}${status === 407 ? ' (it wants credentials: write them into the proxy variable, http://USER:PASSWORD@HOST:PORT)' : ''}`, { cause: error });
       }
       const kind = classify(error);
-      if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error });
+      // The bucket, not an object in it: say so, or a mistyped bucket reads as a missing analysis.
+      const missing = (error as SdkError).name === 'NoSuchBucket' ? `no such bucket "${this.bucket}" (NoSuchBucket)` : undefined;
+      if (kind === 'not-found') throw new ObjectNotFoundError(this.location(key), { cause: error, ...(missing && { missing }) });
       if (kind === 'exists') throw new ObjectExistsError(this.location(key), { cause: error });
       const unsigned = kind === 'denied' && this.anonymous ? `; sent unsigned: ${this.unsignedBecause}` : '';
       throw new StoreError(kind, this.location(key), `${describe(error)}${unsigned}`, { cause: error });

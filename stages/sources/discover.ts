@@ -39,7 +39,8 @@ const INDICATOR_BYTES = 16;
 /** HRRR's longest .idx (wrfnat) is well under 1 MB; one past this limit, held and parsed whole, is not read: the object is read without it. */
 const MAX_IDX_BYTES = 4 * 2 ** 20;
 
-type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'incomplete'; why: string; analysis?: Analysis };
+/** `waiting`: the GRIB2 object is there, its .idx not yet, and it is younger than the wait for one: no gap, whenever its hour. */
+type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'waiting' } | { state: 'incomplete'; why: string; analysis?: Analysis };
 
 /**
  * Finds each analysis of the product in the store as it becomes complete: the GRIB2 object is
@@ -76,7 +77,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     const idxInfo = found.get(idxKey(time, product));
     const idx = idxInfo ? await readIdx(idxInfo, context) : undefined;
     if (!idx) {
-      if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'incomplete', why: 'waiting for its .idx' };
+      if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'waiting' };
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
     const last = idx.entries.at(-1)!;
@@ -157,7 +158,7 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             yield result.analysis;
             if (stop?.aborted) return;
           } else {
-            if (result.state === 'incomplete') context.log.debug({ hour: formatHour(new Date(hour)), why: result.why }, 'analysis not complete yet');
+            if (result.state !== 'absent') context.log.debug({ hour: formatHour(new Date(hour)), why: result.state === 'waiting' ? 'waiting for its .idx' : result.why }, 'analysis not complete yet');
             missing.push(hour);
           }
         }
@@ -166,6 +167,8 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
           if (now - hour < gapAfterMs || !(hour < newest || rangeEnded)) continue;
           // Its look may have come before a later hour's, and the hour with it since: looked at again, after.
           const again = await look(hour, context);
+          // There, just written (a mirror being copied): looked at again once the wait for its .idx is over.
+          if (again.state === 'waiting') continue;
           resolved.add(hour);
           progressed = true;
           if (again.state === 'complete') {

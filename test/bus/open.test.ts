@@ -12,4 +12,11 @@ describe('bus locations', () => {
       );
     }
   });
+
+  it('refuses a broker port that is not one (0, or past 65535) at once, naming it: it was tried for 6 tries, or 2 minutes in run', () => {
+    for (const [kafka, port] of [['127.0.0.1:99999', '99999'], ['broker-1:9092,broker-2:0', '0']] as const) {
+      assert.throws(() => openBus({ kafka }), new Error(`${JSON.stringify(kafka)}: port ${port} is not one from 1 to 65535`), kafka);
+    }
+    assert.doesNotThrow(() => openBus({ kafka: 'broker-1:9092,broker-2:65535' }));
+  });
 });

@@ -8,6 +8,7 @@ import { FolderStore } from '../../store/folder.js';
 import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
 import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import { repoRoot } from '../paths.js';
+import { runCommandProcess } from '../support/cli-process.js';
 
 let server: S3Server;
 let work: string;
@@ -47,6 +48,21 @@ describe('hrrr-embed fetch', () => {
     assert.deepEqual(lines(result.stdout)[0].ranges, [{ start: 0, end: refcLength - 1 }]);
   });
 
+  it('writes only the chosen field\'s message of an object that has no .idx, read whole', async () => {
+    const source = join(work, 'no-idx-source');
+    await new FolderStore(source).put(analysisOfHour(1).key, analysisOfHour(1).grib2);
+    const out = join(work, 'no-idx-refc.grib2');
+    const result = await cli('fetch', '--time', '2019-09-20T01Z', '--source', source, '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    const refcLength = Number(analysisOfHour(1).idx.split('\n')[1]!.split(':')[1]);
+    assert.ok(refcLength < analysisOfHour(1).grib2.length, 'the object holds more than REFC');
+    assert.deepEqual(new Uint8Array(await readFile(out)), analysisOfHour(1).grib2.subarray(0, refcLength));
+    assert.deepEqual(lines(result.stdout)[0].ranges, [{ start: 0, end: refcLength - 1 }]);
+    const none = await cli('fetch', '--time', '2019-09-20T01Z', '--source', source, '--out', join(work, 'none.grib2'), '--field', 'UGRD');
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, /no-idx-source\/hrrr\.20190920\/conus\/hrrr\.t01z\.wrfsfcf00\.grib2: no field of its messages matches/);
+  });
+
   it('fails with exit 1 naming the hour and the store when the analysis is not there', async () => {
     const result = await cli('fetch', '--time', '2019-09-20T02Z', '--source', 's3://hrrr', '--out', join(work, 'none.grib2'));
     assert.equal(result.status, 1);
@@ -59,12 +75,49 @@ describe('hrrr-embed fetch', () => {
       [['--time', '2019-09-20T05Z'], /--out is required/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--field', 'REFC', '--match', 'x'], /--match and --field/],
       [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 'ftp://x'], /--source: store location "ftp:\/\/x"/],
-      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 's3://hrrr', '--endpoint', '127.0.0.1:9000'], /--source: endpoint "127.0.0.1:9000" is not an http:\/\/ or https:\/\/ URL/],
+      [['--time', '2019-09-20T05Z', '--out', 'x', '--source', 's3://hrrr', '--endpoint', '127.0.0.1:9000'], /: --endpoint: "127.0.0.1:9000" is not an http:\/\/ or https:\/\/ URL/],
     ] as const) {
       const result = await cli('fetch', ...args);
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, message);
     }
+  });
+});
+
+describe('an endpoint that is not an http(s) URL', () => {
+  // run named the source's origin instead: "default: endpoint ..." with --source left to its default.
+  it('is refused naming the setting that gave it, not the source it was meant for', async () => {
+    for (const [args, env, message] of [
+      [['run', '--endpoint', 'ftp://x'], {}, /^hrrr-embed run: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run', '--source', 's3://hrrr', '--endpoint', 'ftp://x'], {}, /^hrrr-embed run: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run'], { HRRR_EMBED_ENDPOINT: 'ftp://x' }, /^hrrr-embed run: HRRR_EMBED_ENDPOINT: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['retrain', '--models', 's3://models', '--shards', 's3://shards', '--endpoint', 'ftp://x'], {}, /^hrrr-embed retrain: --endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL$/m],
+      [['run'], { AWS_ENDPOINT_URL: 'ftp://y' }, /^hrrr-embed run: --source: AWS_ENDPOINT_URL "ftp:\/\/y" is not an http:\/\/ or https:\/\/ URL$/m],
+    ] as const) {
+      const result = await runCommandProcess([...args, '--data', join(work, 'endpoint-data')], { env });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
+describe('a --source folder that does not exist', () => {
+  // Read as an empty mirror, it made every hour a gap recorded as done: the corrected source then skipped them all.
+  it('is refused by fetch, backfill and run with exit 2 naming the option and the folder, before any progress is written', async () => {
+    const missing = join(work, 'no-such-mirror');
+    const hours = ['--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z'];
+    for (const args of [
+      ['fetch', '--time', '2019-09-20T00Z', '--source', missing, '--out', join(work, 'never.grib2')],
+      ['backfill', '--source', missing, ...hours, '--out', join(work, 'missing-out'), '--quiet'],
+      ['run', '--source', `${missing},s3://hrrr`, ...hours, '--once', '--data', join(work, 'missing-run'), '--shards', 'off'],
+    ]) {
+      const result = await cli(...args);
+      assert.equal(result.status, 2, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`--source: the folder ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`), args[0]);
+      assert.equal(result.stdout, '', args[0]);
+    }
+    await assert.rejects(readFile(join(work, 'missing-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
+    await assert.rejects(readFile(join(work, 'missing-run', 'progress', 'run.json')), { code: 'ENOENT' });
   });
 });
 

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommandProcess } from '../support/cli-process.js';
 
 let work: string;
-before(async () => (work = await mkdtemp(join(tmpdir(), 'hrrr-embed-log-level-'))));
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-log-level-'));
+  await mkdir(join(work, 'source')); // an empty source: a missing one is refused
+});
 after(() => rm(work, { recursive: true, force: true }));
 
 describe('LOG_LEVEL', () => {

@@ -41,3 +41,19 @@ describe('hrrr-embed run --events, its log', () => {
     ]);
   });
 });
+
+describe('hrrr-embed run --events on the file bus, an events topic that is not there', () => {
+  // It waited without a word for a misspelt topic; on Kafka the same mistake ends the run at its start.
+  it('ends the run at its start, exit 1, naming the topic and the topics there are', { timeout: 60_000 }, async () => {
+    const data = join(work, 'misspelt-data');
+    const bus = new FileBus(data);
+    await bus.createTopic('hrrr-objects');
+    await bus.close();
+    const result = await runCommandProcess(['run', '--events', 'hrrr-objetcs', '--source', join(work, 'source'), '--data', data, '--device', 'cpu'], {
+      onLine: (_line, child) => child.kill('SIGTERM'),
+      onStderr: (text, child) => void (/"msg":"encoder"/.test(text) && setTimeout(() => child.kill('SIGTERM'), 5_000)),
+    });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /^hrrr-embed run: file:\/\/\/.*misspelt-data: no topic "hrrr-objetcs" \(its topics: [^)]*hrrr-objects/m);
+  });
+});

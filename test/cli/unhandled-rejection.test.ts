@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +9,10 @@ import { repoRoot } from '../paths.js';
 import { runCommandProcess } from '../support/cli-process.js';
 
 let work: string;
-before(async () => (work = await mkdtemp(join(tmpdir(), 'hrrr-embed-rejection-'))));
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'hrrr-embed-rejection-'));
+  await mkdir(join(work, 'source')); // an empty source: a missing one is refused
+});
 after(() => rm(work, { recursive: true, force: true }));
 
 const preload = pathToFileURL(join(repoRoot, 'dist', 'test', 'support', 'reject-on-signal.js')).href;

@@ -44,11 +44,11 @@ async function validHours(codec: AvroCodec, records: ConsumedRecord[]): Promise<
 }
 
 /** Runs one event consumer until `until` holds of its outcomes, then stops it; rejects if it ends first. */
-async function consumeUntil(config: Omit<Parameters<typeof runEventConsumer>[0], 'bus' | 'stop'>, until: (outcomes: EventOutcome[]) => boolean): Promise<EventOutcome[]> {
+async function consumeUntil(config: Omit<Parameters<typeof runEventConsumer>[0], 'bus' | 'stop'>, until: (outcomes: EventOutcome[]) => boolean, log = silentLogger): Promise<EventOutcome[]> {
   const bus = kafka();
   const stop = new AbortController();
   const outcomes: EventOutcome[] = [];
-  const running = runEventConsumer({ ...config, bus, stop: stop.signal }, (outcome) => outcomes.push(outcome), { log: silentLogger, signal: AbortSignal.timeout(60_000) });
+  const running = runEventConsumer({ ...config, bus, stop: stop.signal }, (outcome) => outcomes.push(outcome), { log, signal: AbortSignal.timeout(60_000) });
   let ended = false;
   running.then(() => (ended = true), () => (ended = true));
   try {
@@ -148,10 +148,14 @@ describe('the event consumer on Kafka, given bad input', () => {
     const admin = kafka();
     await admin.createTopic('absent-objects');
     await admin.produce('absent-objects', [1, 2, 0].map((n) => objectCreatedRecord(keyOf(n))));
+    const warnings: string[] = [];
     const outcomes = await consumeUntil(
       { source, state: new FolderStore(join(work, 'absent-state')), codec, model: smallModel(null), events: { topic: 'absent-objects', group: 'absent' }, match: /:REFC:/ },
       (seen) => seen.some((outcome) => outcome.key === keyOf(0)),
+      { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') },
     );
+    // An event says its object was written: a missing one is a dead letter, not an hour that 'never appeared: a gap'.
+    assert.deepEqual(warnings.filter((message) => /gap/.test(message)), []);
     assert.deepEqual(outcomes.map((outcome) => [outcome.kind, outcome.key, outcome.kind === 'dead-letter' && outcome.stage]), [
       ['dead-letter', keyOf(1), 'discover'],
       ['dead-letter', keyOf(2), 'fetch'],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +19,7 @@ let broker: TestBroker;
 let work: string;
 before(async () => {
   [broker, work] = await Promise.all([startBroker(), mkdtemp(join(tmpdir(), 'hrrr-embed-events-ready-'))]);
+  await mkdir(join(work, 'source')); // an empty source: a missing one is refused
   await selectBackend('cpu', 'inference', silentLogger);
 });
 after(async () => {

@@ -27,9 +27,17 @@ describe('run settings', () => {
     assert.deepEqual(values.field, ['REFC', 'TMP:2 m above ground']);
     assert.equal(values.once, true);
     assert.equal(values.pollSeconds, 30, 'default');
-    assert.equal(origin('pollSeconds'), 'default');
     assert.equal(values.metricsPort, undefined, 'no default: absent');
     assert.equal(values.metricsHost, '127.0.0.1');
+  });
+
+  it('name a setting left to its default, or not set, by the option that would change it, never "default" or "(not set)"', () => {
+    // A message about such a setting read 'default "127.0.0.1", --metrics-port 9464: cannot serve there'.
+    const { origin, given } = loadRunSettings(['--partitions', '2'], {});
+    assert.equal(origin('pollSeconds'), '--poll-seconds');
+    assert.equal(origin('metricsHost'), '--metrics-host');
+    assert.equal(origin('metricsPort'), '--metrics-port');
+    assert.deepEqual([given('pollSeconds'), given('metricsPort'), given('partitions')], [false, false, true]);
   });
 
   it('take the encoder batch size and wait from --batch-size and HRRR_EMBED_BATCH_WAIT_MS, leaving the batch size and concurrency to the backend and the encoder thread when absent', () => {

@@ -92,6 +92,18 @@ for (const kind of setup.kinds) {
       assert.equal(analyses[0]!.idx, undefined);
     });
 
+    it('does not report a GRIB2 object that waits for its .idx as a gap when its hour is long due and the range has ended: it takes it once the wait is over', async () => {
+      // A mirror just copied without its .idx files: each hour was a gap, recorded as done, and never read.
+      const store = await kind.create();
+      await store.put(analysisOfHour(0).key, analysisOfHour(0).grib2);
+      const now = Date.now();
+      assert.deepEqual(await discover({ store, from: hour(0), to: hour(0), once: true, clock: () => now, idxWaitMs: 600_000 }), { found: [], gaps: [], analyses: [] });
+      let clock = now;
+      const later = await discover({ store, from: hour(0), to: hour(0), clock: () => (clock += 100_000), idxWaitMs: 600_000 });
+      assert.deepEqual({ found: later.found, gaps: later.gaps }, { found: ['2019-09-20T00Z'], gaps: [] });
+      assert.equal(later.analyses[0]!.idx, undefined, 'read whole');
+    });
+
     it('skips hours already done and does not hold later hours back for a missing one', async () => {
       const store = await kind.create();
       await seedAnalyses(store, [0, 1, 3]);

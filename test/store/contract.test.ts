@@ -226,6 +226,14 @@ describe('folder store compare-and-swap', () => {
 });
 
 describe('S3 store specifics (moto server)', () => {
+  it('says a bucket that does not exist is missing, not an object in it: a mistyped --source or --state bucket', async () => {
+    const absent = new S3Store({ bucket: 'no-such-bucket-here', endpoint: setup.server.endpoint, forcePathStyle: true, credentials: testCredentials });
+    await assert.rejects(absent.get('hrrr.20190920/conus/hrrr.t00z.wrfsfcf00.grib2'), (error: unknown) => error instanceof ObjectNotFoundError && /^s3:\/\/no-such-bucket-here\/hrrr\.20190920\/conus\/hrrr\.t00z\.wrfsfcf00\.grib2: no such bucket "no-such-bucket-here"/.test((error as Error).message));
+    await assert.rejects(async () => {
+      for await (const _ of absent.list('hrrr.20190920/')) void _;
+    }, /no such bucket "no-such-bucket-here"/);
+  });
+
   it('the server refuses a write whose If-Match names an ETag the object no longer has (412), or an object no longer there (404): what ifHolds relies on between its read and its write', async () => {
     const bucket = await setup.kinds[1]!.create();
     const client = setup.server.client();
