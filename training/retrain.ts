@@ -13,6 +13,7 @@ import { croppedShape, type ModelConfig, type NormalizationConfig } from '../mod
 import { reconstruct, sideBySide } from '../model/picture.js';
 import { compileForTraining, trainStep } from '../model/train.js';
 import { loadVersion, newVersionId, promotedVersion, promoteVersion, readManifest, saveVersion } from '../model/versions.js';
+import { differingSetting } from '../pipelines/model-slot.js';
 import type { ShardCatalog, ShardManifest, ShardRow } from '../shards/types.js';
 import type { StageLogger } from '../stages/stage.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -299,12 +300,15 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const alertThreshold = quantile(errors[0]!, options.thresholdQuantile);
     // A diverged run (NaN or Infinity) is never promoted, not even forced: no consumer could use it.
     const finite = Number.isFinite(candidateLoss);
+    // Running consumers keep serving what they have rather than swap in another architecture: promoted only when forced, as by `model promote --force`.
+    const unswappable = current === undefined ? undefined : differingSetting(current, candidate);
     const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
-    const promote = better || (finite && force);
+    const promote = (better && unswappable === undefined) || (finite && force);
     const reason =
       !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
       : current === undefined ? 'no version was promoted'
       : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${force ? ', promoted because forced' : ''}`
+      : unswappable !== undefined ? `the candidate has another ${unswappable.setting} than the promoted ${promoted} (${unswappable.how}), which running consumers do not swap in${force ? ': promoted because forced (restart the consumers)' : `: saved, not promoted (held-out loss ${candidateLoss.toPrecision(4)} against ${currentLoss.toPrecision(4)}; model promote --force, then restart the consumers)`}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
       : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);

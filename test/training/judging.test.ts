@@ -34,6 +34,35 @@ describe('judging against a promoted version of another normalization', () => {
   });
 });
 
+describe('judging against a promoted version of another architecture', () => {
+  const shards = smallShards(4, 4);
+  /** A store whose promoted version is an untrained model of 8 dense units (the candidate has 16), and a run that beats it. */
+  async function againstOtherArchitecture(name: string, force: boolean) {
+    const models = new FolderStore(join(work, name));
+    const other = createAutoencoder({ ...smallFresh(), config: { ...smallFresh().config, numdense: 8 } });
+    const { modelId } = await saveVersion(models, other);
+    disposeAutoencoder(other);
+    await promoteVersion(models, modelId);
+    const result = await retrain(smallRun(models, shards, { fresh: smallFresh(), runId: name, steps: 20, stepsPerCheckpoint: 20, force }));
+    assert.ok(result.currentLoss !== null && result.candidateLoss < result.currentLoss, `the candidate was meant to be better: ${result.reason}`);
+    return { models, promotedBefore: modelId, result };
+  }
+
+  it('does not promote a better candidate that running consumers would refuse to swap in: saved, the reason names the setting', async () => {
+    const { models, promotedBefore, result } = await againstOtherArchitecture('other-architecture', false);
+    assert.equal(result.promoted, false);
+    assert.match(result.reason, /another architecture than the promoted .*\(numdense 16, not 8\).*saved, not promoted/);
+    assert.equal(await promotedVersion(models), promotedBefore);
+  });
+
+  it('promotes it when forced, as model promote --force does', async () => {
+    const { models, result } = await againstOtherArchitecture('other-architecture-forced', true);
+    assert.equal(result.promoted, true, result.reason);
+    assert.match(result.reason, /promoted because forced/);
+    assert.equal(await promotedVersion(models), result.modelId);
+  });
+});
+
 describe('a forced run stopped and resumed', () => {
   const shards = smallShards(4, 4);
 
