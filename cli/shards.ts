@@ -3,10 +3,9 @@ import { defaultDataFolder } from '../bus/open.js';
 import { openShardCatalog } from '../shards/catalog.js';
 import { DEFAULT_SHARD_PREFIX } from '../shards/layout.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { openStore } from '../store/open.js';
 import { compactTrainerShards } from '../training/compaction.js';
 import { holdingTrainerLease } from './retrain.js';
-import { commandLogger, hourOption, storeOpenFailure } from './sources.js';
+import { commandLogger, hourOption, storeOption } from './sources.js';
 import { UsageError } from './usage.js';
 
 export const shardsUsage = `usage: hrrr-embed shards list [--store LOC] [--field F] [--from T] [--to T] [--prefix P]
@@ -52,13 +51,7 @@ export async function shardsCommand(args: string[], out: (line: string) => void)
     for (const name of names) if (options[name] !== undefined) throw new UsageError(`--${name} is for shards ${where}`, shardsUsage);
   };
   const log = commandLogger(options.verbose);
-  const open = (option: string, location: string): ObjectStore => {
-    try {
-      return openStore(location, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }) });
-    } catch (error) {
-      throw storeOpenFailure(`--${option}`, error, shardsUsage);
-    }
-  };
+  const open = (option: string, location: string): ObjectStore => storeOption(`--${option}`, location, shardsUsage, { log, ...(options.endpoint !== undefined && { endpoint: options.endpoint }) });
   if (subcommand === 'list') {
     only(['models', 'before'], 'compact');
     const from = options.from === undefined ? undefined : hourOption('--from', options.from, shardsUsage);

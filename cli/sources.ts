@@ -92,14 +92,10 @@ export function storeOption(label: string, location: string, usage: string, opti
   try {
     return openStore(location, options);
   } catch (error) {
-    throw storeOpenFailure(label, error, usage);
+    // A wrong location is a wrong command line; no home folder is the process's environment (exit 1).
+    const message = `${label}: ${(error as Error).message}`;
+    throw error instanceof NoHomeFolderError ? new Error(message, { cause: error }) : new UsageError(message, usage);
   }
-}
-
-/** Why a store could not be opened: a usage error when the location is wrong, a failure (exit 1) when the process's environment is. */
-export function storeOpenFailure(label: string, error: unknown, usage: string): Error {
-  const message = `${label}: ${(error as Error).message}`;
-  return error instanceof NoHomeFolderError ? new Error(message, { cause: error }) : new UsageError(message, usage);
 }
 
 /** The hour a setting gives; `label` names the setting in the error (e.g. "--from"). */

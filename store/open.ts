@@ -69,8 +69,9 @@ export class NoHomeFolderError extends Error {
 export function openStore(location: string, options: OpenStoreOptions = {}): ObjectStore {
   const locations = location.split(',').map((part) => part.trim()).filter(Boolean);
   if (locations.length === 0) throw new Error(`no store location in ${JSON.stringify(location)}`);
-  if (locations.length > 1 && isFolder(location)) {
-    const url = new FolderStore(location).url;
+  const folder = locations.length > 1 ? existingFolder(location) : undefined;
+  if (folder !== undefined) {
+    const url = new FolderStore(folder).url;
     throw new Error(`store location ${JSON.stringify(location)}: a comma separates store locations, so this would be ${locations.length} stores, not the folder of that name: write the folder as ${url}`);
   }
   const stores = locations.map((part) => new RetryingStore(openOne(part, options), { ...(options.retry && { policy: options.retry }), ...(options.log && { log: options.log }) }));
@@ -153,11 +154,12 @@ export function checkEndpoint(endpoint: string, named = ''): void {
 
 const isAwsEndpoint = (endpoint: string) => /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
 
-/** Whether a path names a folder that exists (a location that is no path names none). */
-function isFolder(path: string): boolean {
+/** The folder that exists at a path or file URL (a location that is neither names none). */
+function existingFolder(location: string): string | undefined {
   try {
-    return statSync(path).isDirectory();
+    const path = location.startsWith('file://') ? fileURLToPath(location) : location;
+    return statSync(path).isDirectory() ? path : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -88,6 +88,19 @@ describe('store locations', () => {
     }
   });
 
+  it("refuses a folder's file URL whose comma is left raw (as Node's pathToFileURL writes it), when the folder exists, and names the URL that opens it", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-Smith, J-'));
+    try {
+      const raw = pathToFileURL(folder).href;
+      assert.ok(raw.includes(','), raw);
+      const escaped = raw.replaceAll(',', '%2C');
+      assert.throws(() => openStore(raw), (error: unknown) => error instanceof Error && error.message.includes(JSON.stringify(raw)) && error.message.includes(escaped));
+      assert.ok(openStore(`${raw}-none,/data/mirror`) instanceof FallbackStore, 'a comma between locations still separates them');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a folder beginning with a ~ that no shell expanded (a settings file, an environment variable, --data=~/x), rather than make a folder named ~ in the working directory', () => {
     for (const location of ['~/hrrr/state', '~', 'file:///mirror,~/state']) {
       assert.throws(() => openStore(location), (error: unknown) => error instanceof Error && error.message.includes('"~') && /home folder's path/.test(error.message), location);
