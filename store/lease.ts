@@ -160,7 +160,8 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
       return hold(store, kind, lease, triedAt, leaseMs, log);
     }
     if (waitingFor !== holder!.owner) {
-      log.info({ holder: holder!.owner, until: holder!.expiresAt }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
+      // Its expiresAt is on the holder's clock, for people: this waiter takes over once it has seen the object unrenewed that long.
+      log.info({ holder: holder!.owner, expiresAt: holder!.expiresAt, takenOverUnrenewedForMs: lastsMs(holder!, leaseMs) }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
       onWait?.(holder!);
     }
     waitingFor = holder!.owner;

@@ -430,6 +430,16 @@ for (const kind of setup.kinds) {
       await holder.release();
     });
 
+    it('whose holder died an hour ago, is waited for with a log that says what the wait is: a lease unrenewed by the waiter\'s clock, not "until" a time on the holder\'s clock, long past', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(Date.now() - HOUR_MS - leaseMs).toISOString(), expiresAt: new Date(Date.now() - HOUR_MS).toISOString(), leaseMs };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      const waits: object[] = [];
+      const log = { ...silentLogger, info: (fields: object, message?: string) => void (message?.endsWith('waiting for it') && waits.push(fields)) };
+      await (await acquireLease(store, { ...options('next'), log }))!.release();
+      assert.deepEqual(waits, [{ holder: 'dead', expiresAt: dead.expiresAt, takenOverUnrenewedForMs: leaseMs }]);
+    });
+
     it('let go by its holder, is taken at a trainer\'s first look at the store, however long its lease', async () => {
       const store = await kind.create();
       await (await acquireLease(store, options('holder')))!.release();
