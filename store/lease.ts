@@ -11,7 +11,8 @@
  *
  * No two hosts' clocks are compared: each process times the lease on its own monotonic clock
  * (performance.now, which no step of the wall clock moves). A waiter takes the lease once it has
- * seen the same object, unchanged, for a whole lease; the holder, which renewed before that object
+ * seen the same object, unchanged, for a whole lease (from the answer of the read that first found
+ * it to the asking of a read that finds it still); the holder, which renewed before that object
  * was written, counts its lease from the renewal, so it has expired by then. A released lease is
  * taken at once. The wall-clock times in the objects are for readers (and for builds before this
  * rule, whose waiters judge by them).
@@ -126,10 +127,13 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
   /** When this waiter's last write of a lease object was sent (its monotonic clock). */
   let triedAt: number | undefined;
   while (!signal?.aborted) {
+    // What the reads find was so when they were asked, not necessarily when their answers are
+    // heard (this process may have been stopped meanwhile): a later look counts from here.
+    const lookedAt = performance.now();
     const epochs = await epochsIn(store, kind);
     const epoch = Math.max(0, ...epochs);
     const holder = epoch > 0 ? await readLease(store, kind, epoch, log) : undefined;
-    // Counted from after the read, so from after the holder's write of what it read.
+    // A first sight counts from after the read, so from after the holder's write of what it read.
     const seenAt = performance.now();
     // Our own: a retried write whose first try went through.
     if (holder?.owner === owner) return hold(store, kind, holder, triedAt ?? -Infinity, leaseMs, log);
@@ -138,7 +142,7 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
     if (holder && !holder.released) {
       const object = `${epoch} ${JSON.stringify(holder)}`;
       if (watched?.object !== object) watched = { object, since: seenAt };
-      takenIn = lastsMs(holder, leaseMs) - (seenAt - watched.since);
+      takenIn = lastsMs(holder, leaseMs) - (lookedAt - watched.since);
     }
     if (takenIn <= 0) {
       triedAt = performance.now();
@@ -156,7 +160,8 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
       return hold(store, kind, lease, triedAt, leaseMs, log);
     }
     if (waitingFor !== holder!.owner) {
-      log.info({ holder: holder!.owner, until: holder!.expiresAt }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
+      // Its expiresAt is on the holder's clock, for people: this waiter takes over once it has seen the object unrenewed that long.
+      log.info({ holder: holder!.owner, expiresAt: holder!.expiresAt, takenOverUnrenewedForMs: lastsMs(holder!, leaseMs) }, `another ${kind.holder} holds the lease of ${kind.of}: waiting for it`);
       onWait?.(holder!);
     }
     waitingFor = holder!.owner;

@@ -120,6 +120,34 @@ for (const kind of setup.kinds) {
       await second!.release();
     });
 
+    it('is not taken from a holder that keeps renewing it by a waiter that gets an answer late (its process stopped after the store served the read): what a read finds counts as seen when it was asked, not when it came back', async () => {
+      const store = await kind.create();
+      const holder = (await acquireLease(store, options('holder')))!;
+      let previous: string | undefined;
+      let stalled = false;
+      // The waiter's first read that finds the object as its read before did is handed back only
+      // after more than a lease, as to a process stopped meanwhile: the holder renewed it since.
+      const late: ObjectStore = {
+        ...bound(store),
+        get: async (key, getOptions) => {
+          const body = await store.get(key, getOptions);
+          const served = new TextDecoder().decode(body);
+          if (!stalled && served === previous) (stalled = true, await sleep(1.5 * leaseMs));
+          previous = served;
+          return body;
+        },
+      };
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 6 * leaseMs);
+      // A lease of its own short enough that it looks every 50 ms: two looks between two renewals.
+      const other = await acquireLease(late, { ...options('other', stop.signal), leaseMs: leaseMs / 3 });
+      assert.ok(stalled, 'no read was answered late');
+      assert.equal(other?.epoch, undefined, 'the waiter took a lease its holder kept renewing: two holders at once');
+      assert.equal(holder.lost.aborted, false, String((holder.lost.reason as Error | undefined)?.message));
+      await holder.confirm();
+      await holder.release();
+    });
+
     it('is taken over once its holder stops renewing it (a trainer that died), and a stalled holder learns it lost it, at once when it asks', async () => {
       const store = await kind.create();
       const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(0).toISOString(), expiresAt: new Date(Date.now() - 1).toISOString() };
@@ -400,6 +428,16 @@ for (const kind of setup.kinds) {
       for (const deadline = performance.now() + 10 * leaseMs; renewed.expiresAt === taken.expiresAt && performance.now() < deadline; ) (await sleep(50), (renewed = await written()));
       assert.ok(Date.parse(renewed.expiresAt) > Date.now(), `renewed to expire at ${renewed.expiresAt}, by now past`);
       await holder.release();
+    });
+
+    it('whose holder died an hour ago, is waited for with a log that says what the wait is: a lease unrenewed by the waiter\'s clock, not "until" a time on the holder\'s clock, long past', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date(Date.now() - HOUR_MS - leaseMs).toISOString(), expiresAt: new Date(Date.now() - HOUR_MS).toISOString(), leaseMs };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      const waits: object[] = [];
+      const log = { ...silentLogger, info: (fields: object, message?: string) => void (message?.endsWith('waiting for it') && waits.push(fields)) };
+      await (await acquireLease(store, { ...options('next'), log }))!.release();
+      assert.deepEqual(waits, [{ holder: 'dead', expiresAt: dead.expiresAt, takenOverUnrenewedForMs: leaseMs }]);
     });
 
     it('let go by its holder, is taken at a trainer\'s first look at the store, however long its lease', async () => {
