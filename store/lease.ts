@@ -52,6 +52,8 @@ export interface LeaseRecord {
   expiresAt: string;
   /** How long it lasts unless renewed: a waiter takes it once it has seen it unchanged that long (its own, when absent: builds before). */
   leaseMs?: number;
+  /** How many times its holder rewrote it in place: each rewrite changes it, whatever its holder's clock says of expiresAt. */
+  renewals?: number;
   /** Set when its holder let it go (a stop), rather than stopped renewing it (a death, a stall). */
   released?: true;
 }
@@ -99,10 +101,12 @@ async function latestEpoch(store: ObjectStore, kind: LeaseKind): Promise<number>
   return Math.max(0, ...(await epochsIn(store, kind)));
 }
 
+/** The lease object of `epoch`; undefined when its content is no lease. A store that fails to answer throws: that says nothing of its holder. */
 async function readLease(store: ObjectStore, kind: LeaseKind, epoch: number, log: StageLogger): Promise<LeaseRecord | undefined> {
   const key = keyOf(kind, epoch);
+  const bytes = await store.get(key);
   try {
-    const lease = JSON.parse(new TextDecoder().decode(await store.get(key))) as LeaseRecord;
+    const lease = JSON.parse(new TextDecoder().decode(bytes)) as LeaseRecord;
     if (typeof lease.owner === 'string' && !Number.isNaN(Date.parse(lease.expiresAt))) return lease;
   } catch {
     // Read as expired below: the next number fences whoever wrote it.
@@ -237,8 +241,10 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: 
       // third of the lease left lands before then unless the store takes that third to answer;
       // one landing after a waiter's last look would give the lease to both. Nearer the expiry,
       // the next number: a write only one of this holder and a waiter taking over can make.
-      if (expiresAt - renewedAt > leaseMs / 3) await store.put(keyOf(kind, lease.epoch), encode({ ...lease, expiresAt: expiresAtWall, leaseMs }), { contentType: 'application/json' });
-      else if (!(await renewByNextNumber(expiresAtWall))) return lose(TAKEN);
+      if (expiresAt - renewedAt > leaseMs / 3) {
+        lease = { ...lease, expiresAt: expiresAtWall, leaseMs, renewals: (lease.renewals ?? 0) + 1 };
+        await store.put(keyOf(kind, lease.epoch), encode(lease), { contentType: 'application/json' });
+      } else if (!(await renewByNextNumber(expiresAtWall))) return lose(TAKEN);
       expiresAt = renewedAt + leaseMs;
     } catch (error) {
       if (performance.now() >= expiresAt) return lose(`it could not be renewed before it expired (${(error as Error).message})`);

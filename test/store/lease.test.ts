@@ -416,6 +416,60 @@ for (const kind of setup.kinds) {
       });
     }
 
+    it('whose holder died holding a longer lease than a waiter\'s own, is waited for the holder\'s lease, as the holder wrote it, not the waiter\'s', async () => {
+      const store = await kind.create();
+      const dead: LeaseRecord = { owner: 'dead', epoch: 1, acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 4 * leaseMs).toISOString(), leaseMs: 4 * leaseMs };
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode(JSON.stringify(dead)));
+      const asked = performance.now();
+      const next = (await acquireLease(store, options('next')))!;
+      const waitedMs = performance.now() - asked;
+      assert.ok(waitedMs >= 4 * leaseMs, `taken after ${Math.round(waitedMs)} ms: less than the holder's lease of ${4 * leaseMs} ms`);
+      await next.release();
+    });
+
+    it('is not taken from a holder that keeps renewing it with a wall clock that stands still (each renewal the same expiresAt): a renewal changes its object whatever the clock says', async () => {
+      const store = await kind.create();
+      const wallClock = Date.now;
+      const frozen = wallClock();
+      Date.now = () => frozen;
+      try {
+        const holder = (await acquireLease(store, options('holder')))!;
+        const other = startTaker(store);
+        try {
+          setTimeout(other.stop, 4 * leaseMs);
+          assert.equal((await other.outcome).epoch, undefined, 'the other trainer took a lease its holder kept renewing: two holders at once');
+        } finally {
+          await other.end();
+        }
+        assert.equal(holder.lost.aborted, false);
+        await holder.release();
+      } finally {
+        Date.now = wallClock;
+      }
+    });
+
+    it('whose object holds no lease (not JSON, a torn write by hand), is taken at a waiter\'s first look: the next number fences whoever wrote it', async () => {
+      const store = await kind.create();
+      await store.put('trainer-lease/000000000001.json', new TextEncoder().encode('{"owner": "torn'));
+      const asked = performance.now();
+      const next = (await acquireLease(store, { ...options('next'), leaseMs: 60_000 }))!;
+      assert.equal(next.epoch, 2);
+      assert.ok(performance.now() - asked < 30_000, 'waited for a lease that no object holds');
+      await next.release();
+    });
+
+    it('is not taken as unreadable when reading its object fails (a store error, not its content): the wait ends with the store\'s error', async () => {
+      const inner = await kind.create();
+      const holder = (await acquireLease(inner, options('holder')))!;
+      let failures = 1;
+      const store: ObjectStore = { ...bound(inner), get: (key, getOptions) => (key.startsWith('trainer-lease/') && failures-- > 0 ? Promise.reject(new Error('the store is unreachable')) : inner.get(key, getOptions)) };
+      const taken = await acquireLease(store, options('next')).catch((error: Error) => error);
+      assert.ok(taken instanceof Error, 'the waiter took a lease its holder kept renewing, on a failed read: two holders at once');
+      assert.match(taken.message, /the store is unreachable/);
+      assert.equal(holder.lost.aborted, false);
+      await holder.release();
+    });
+
     it('keeps in its objects what the waiters of earlier builds judge it by: its owner, and when it expires unless renewed, on its holder\'s wall clock', async () => {
       const store = await kind.create();
       const written = async () => JSON.parse(new TextDecoder().decode(await store.get('trainer-lease/000000000001.json'))) as LeaseRecord;
