@@ -66,7 +66,8 @@ prints each kept version and why (keptBecause).
   --data DIR         announce on the embedded bus in DIR
   --kafka HOST:PORT  or on Kafka; --registry URL, --registry-lookup-only, --topic-prefix P as for run
 ${kafkaSecurityUsage}
-  --force            promote what running consumers cannot swap in, or over an unreadable promoted.json
+  --force            promote what running consumers cannot swap in, or over a malformed promoted.json
+                     (not over one the store failed to read: that refuses; try again)
   --keep-days N      prune keeps the versions made less than N days ago (default ${DEFAULT_KEEP_DAYS})
   --keep ID          prune keeps version ID (one pinned with run --version); repeat for more
   --delete           prune deletes; without it, it only says what it would delete

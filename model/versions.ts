@@ -133,6 +133,26 @@ const thisDeleter = `${hostname()} pid ${process.pid}`;
 /** Who made a released build's mark (`deleting`); its `at` is when this build first wrote it back. */
 const RELEASED_MARK_BY = 'a released build\'s "deleting", first seen';
 
+/**
+ * A promoted.json that was read but is none: not JSON, or a field wrong (a hand edit, a build's
+ * other format). A promotion rewrites it (`model promote ID --force`). A read that failed (a
+ * StoreError: refused, timed out, the store down) is not this: the object may be sound, and
+ * rewriting it would lose its `previous` and its deletion marks.
+ */
+export class MalformedPromoted extends Error {
+  override readonly name = 'MalformedPromoted';
+}
+
+/**
+ * What a read of promoted.json that failed (any error but MalformedPromoted) says: its error, naming
+ * the object, and that the store failed, not the file; `outcome` says what the caller did not do.
+ */
+export function failedReadOfPromoted(store: ObjectStore, error: unknown, outcome: string, prefix = ''): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const where = `${store.url}/${prefix}${PROMOTED}`;
+  return `${message.includes(PROMOTED) ? message : `${where}: ${message}`}: ${PROMOTED} could not be read (the store failed, which says nothing of the file), so ${outcome}; try again once the store answers`;
+}
+
 /** A version promoted.json names as being deleted (`beingDeleted`), by a mark not abandoned: promoting it is refused. */
 export class VersionBeingDeleted extends Error {
   override readonly name = 'VersionBeingDeleted';
@@ -183,9 +203,10 @@ const CHANGE_TRIES = 10;
 
 /**
  * Rewrites promoted.json as `change` decides from what it holds now (undefined: none; an Error:
- * unreadable): the promoted.json to write, or undefined to leave it. The write is conditional on
- * promoted.json still holding what was read: when another writer came between (a trainer, an
- * operator, a prune), `change` is asked again with what that writer left, so no update is lost.
+ * malformed, a MalformedPromoted; a read that fails throws): the promoted.json to write, or
+ * undefined to leave it. The write is conditional on promoted.json still holding what was read:
+ * when another writer came between (a trainer, an operator, a prune), `change` is asked again with
+ * what that writer left, so no update is lost.
  * Returns what was written, or undefined.
  */
 export async function changePromoted(store: ObjectStore, change: (now: Promoted | undefined | Error) => Promise<Promoted | undefined> | Promoted | undefined, prefix = ''): Promise<Promoted | undefined> {
@@ -305,7 +326,7 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array, re
   try {
     promoted = JSON.parse(new TextDecoder().decode(bytes)) as { modelId?: unknown; promotedAt?: unknown; previous?: unknown; beingDeleted?: unknown; deleting?: unknown } | null;
   } catch (error) {
-    throw new Error(`${where}: not JSON (${(error as Error).message})`, { cause: error });
+    throw new MalformedPromoted(`${where}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const isVersionId = (id: unknown): id is string => typeof id === 'string' && VERSION_ID.test(id);
   const isMark = (mark: unknown): mark is Required<DeletionMark> => {
@@ -313,12 +334,12 @@ function parsePromoted(store: ObjectStore, prefix: string, bytes: Uint8Array, re
     return isVersionId(id) && typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof by === 'string';
   };
   const { modelId, promotedAt, previous, beingDeleted, deleting } = promoted ?? {};
-  if (!isVersionId(modelId)) throw new Error(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
-  if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new Error(`${where}: previous is not a list of version ids`);
+  if (!isVersionId(modelId)) throw new MalformedPromoted(`${where}: modelId is not a version id (${JSON.stringify(modelId)})`);
+  if (previous !== undefined && (!Array.isArray(previous) || !previous.every(isVersionId))) throw new MalformedPromoted(`${where}: previous is not a list of version ids`);
   const promotion = { modelId, ...(typeof promotedAt === 'string' && { promotedAt }), ...(previous !== undefined && { previous }) };
   if (!readMarks) return promotion;
-  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isMark))) throw new Error(`${where}: beingDeleted is not a list of marks ({"modelId": a version id, "at": a time, "by": the deleter})`);
-  if (deleting !== undefined && !isVersionId(deleting)) throw new Error(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
+  if (beingDeleted !== undefined && !(Array.isArray(beingDeleted) && beingDeleted.every(isMark))) throw new MalformedPromoted(`${where}: beingDeleted is not a list of marks ({"modelId": a version id, "at": a time, "by": the deleter})`);
+  if (deleting !== undefined && !isVersionId(deleting)) throw new MalformedPromoted(`${where}: deleting is not a version id (${JSON.stringify(deleting)})`);
   // `deleting`: the one version a released build marked, without a time.
   const marks: DeletionMark[] = [...(beingDeleted ?? []), ...(deleting !== undefined ? [{ modelId: deleting, by: RELEASED_MARK_BY }] : [])];
   return { ...promotion, ...(marks.length > 0 && { beingDeleted: marks }) };

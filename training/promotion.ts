@@ -5,7 +5,7 @@
  */
 import { disposeAutoencoder } from '../model/autoencoder.js';
 import { modelConfig, normalizationConfig } from '../model/config.js';
-import { listVersions, loadVersion, previouslyPromoted, promotedVersion, promoteVersion, readManifest, readPromoted, rollBackTo, VersionBeingDeleted, type ModelManifest } from '../model/versions.js';
+import { failedReadOfPromoted, listVersions, loadVersion, MalformedPromoted, previouslyPromoted, promotedVersion, promoteVersion, readManifest, readPromoted, rollBackTo, VersionBeingDeleted, type ModelManifest } from '../model/versions.js';
 import { differingSetting } from '../pipelines/model-slot.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -55,7 +55,7 @@ export class PromotionRefused extends Error {
 }
 
 export interface PromotionOptions {
-  /** Promote even what running consumers cannot swap in, or over an unreadable promoted.json. */
+  /** Promote even what running consumers cannot swap in, or over a malformed promoted.json (not over one the store failed to read). */
   force: boolean;
 }
 
@@ -96,7 +96,7 @@ export async function rollBack(models: ObjectStore, { force }: PromotionOptions)
   const current = await readPromoted(models).then(
     (promoted) => promoted?.modelId,
     (error: Error) => {
-      throw new PromotionRefused(`cannot roll back: ${error.message}`);
+      throw new PromotionRefused(`cannot roll back: ${error instanceof MalformedPromoted ? error.message : failedReadOfPromoted(models, error, 'nothing is rolled back')}`);
     },
   );
   if (current === undefined) throw new PromotionRefused(`cannot roll back: no model version is promoted in ${models.url}`);
@@ -137,11 +137,16 @@ async function whyNotLoadable(models: ObjectStore, modelId: string): Promise<str
   }
 }
 
-/** The promoted version; an unreadable promoted.json (its deletion marks too) refuses the promotion unless `force`, since its `previous` would be lost. */
+/**
+ * The promoted version. A malformed promoted.json (its deletion marks too) refuses the promotion
+ * unless `force`, since its `previous` would be lost; a read that failed refuses it even so: the
+ * file may be sound, and only the store at fault.
+ */
 async function currentlyPromoted(models: ObjectStore, force: boolean): Promise<string | undefined> {
   try {
     return (await readPromoted(models))?.modelId;
   } catch (error) {
+    if (!(error instanceof MalformedPromoted)) throw new PromotionRefused(failedReadOfPromoted(models, error, 'nothing is promoted'), { cause: error });
     if (force) return undefined;
     throw new PromotionRefused(`${(error as Error).message}: promoting over it would forget the versions promoted before (its "previous"); --force promotes anyway`);
   }

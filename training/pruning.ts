@@ -7,7 +7,7 @@
  * read, nothing is deleted.
  */
 import { versionsMadeBefore } from '../model/open.js';
-import { changePromoted, deleteVersion, isAbandoned, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
+import { changePromoted, deleteVersion, failedReadOfPromoted, isAbandoned, MalformedPromoted, markedAsBeingDeleted, readManifest, readPromoted, unmarkedAsBeingDeleted, type Promoted } from '../model/versions.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { readPointer, type RunPointer } from './checkpoints.js';
 
@@ -159,12 +159,13 @@ export async function deleteAbandonedCandidate(models: ObjectStore, modelId: str
   return undefined;
 }
 
-/** promoted.json, refusing when it is missing or unreadable: it alone says which versions consumers may fall back to. */
+/** promoted.json, refusing when it is missing, malformed or cannot be read: it alone says which versions consumers may fall back to. */
 async function promotion(models: ObjectStore): Promise<Promoted> {
   return required(models, await readPromoted(models).catch((error: Error) => error));
 }
 
 function required(models: ObjectStore, promoted: Promoted | undefined | Error): Promoted {
+  if (promoted instanceof Error && !(promoted instanceof MalformedPromoted)) throw new PruneRefused(failedReadOfPromoted(models, promoted, 'which versions consumers may fall back to is unknown, and nothing is deleted'), { cause: promoted });
   if (promoted instanceof Error) {
     const message = promoted.message;
     throw new PruneRefused(`${message.includes('promoted.json') ? message : `${models.url}/promoted.json: ${message}`}: which versions consumers may fall back to is unknown, so nothing is deleted (model promote ID --force rewrites it)`);

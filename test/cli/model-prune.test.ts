@@ -16,6 +16,7 @@ import { writePointer } from '../../training/checkpoints.js';
 import { deleteUnneeded, planPrune, type VersionFate } from '../../training/pruning.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { FaultProxy, type SeenRequest } from '../support/fault-proxy.js';
 import { storeKinds } from '../support/stores.js';
 
 const stores = await storeKinds();
@@ -134,6 +135,22 @@ describe('hrrr-embed model prune refuses what it cannot know, deleting nothing',
     const rewritten = await runCommandProcess([...remedy, ...location(store)]);
     assert.equal(rewritten.status, 0, `${named[1]}: ${rewritten.stderr}`);
     assert.equal((await prune(store)).status, 0);
+  });
+
+  it('on S3 whose read of promoted.json fails (a fault-injecting proxy before moto), refuses naming the failed read and saying to try again, not advising model promote --force', async () => {
+    const proxy = await FaultProxy.start(stores.server.endpoint);
+    try {
+      const store = await stores.server.store(`prune-failing-read-${process.pid}`);
+      await storeOfEveryKind(store);
+      proxy.inject({ kind: 'status', status: 403, code: 'AccessDenied', when: (seen: SeenRequest) => seen.method === 'GET' && seen.path.split('?')[0]!.endsWith('/promoted.json') });
+      const result = await runCommandProcess(['model', 'prune', '--models', store.url, '--endpoint', proxy.endpoint, '--delete'], { env: s3env });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /promoted\.json: HTTP 403: AccessDenied.*could not be read.*nothing is deleted.*try again/);
+      assert.doesNotMatch(result.stderr, /--force/);
+      assert.deepEqual(await versionFolders(store), ALL);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('on a store with no version yet (before the first training), deletes nothing and says so, exit status 0', async () => {

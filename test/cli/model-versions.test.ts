@@ -21,6 +21,7 @@ import { S3Store } from '../../store/s3.js';
 import { SMALL_CONFIG } from '../model/fixtures.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { runCommandProcess } from '../support/cli-process.js';
+import { FaultProxy, type SeenRequest } from '../support/fault-proxy.js';
 import { storeKinds } from '../support/stores.js';
 
 const stores = await storeKinds();
@@ -199,6 +200,33 @@ describe('hrrr-embed model promote and rollback refuse what consumers could not 
     } finally {
       await bus.close();
       await broker.stop();
+    }
+  });
+});
+
+describe('hrrr-embed model promote and rollback on S3 whose read of promoted.json fails (a fault-injecting proxy before moto)', () => {
+  it('refuse, --force or not, naming the failed read and saying to try again, never advising --force; promoted.json and its previous are left as they were', async () => {
+    const proxy = await FaultProxy.start(stores.server.endpoint);
+    try {
+      const store = await stores.server.store(`failing-read-${process.pid}`);
+      for (const [id, hour] of [['v1', 1], ['v2', 2], ['v3', 3]] as const) await saveSmall(store, id, hour);
+      await promoteVersion(store, 'v1');
+      await promoteVersion(store, 'v2');
+      const before = new TextDecoder().decode(await store.get('promoted.json'));
+      const readOfPromoted = (seen: SeenRequest) => seen.method === 'GET' && seen.path.split('?')[0]!.endsWith('/promoted.json');
+      const through = ['--models', store.url, '--endpoint', proxy.endpoint];
+      for (const command of [['promote', 'v3'], ['promote', 'v3', '--force'], ['rollback'], ['rollback', '--force']]) {
+        // A permission refused is not retried: one fault fails the command's first read, and its later reads would succeed.
+        proxy.inject({ kind: 'status', status: 403, code: 'AccessDenied', when: readOfPromoted });
+        const result = await model([...command, ...through]);
+        assert.equal(result.status, 1, `${command.join(' ')}: ${result.stderr}`);
+        assert.match(result.stderr, /promoted\.json: HTTP 403: AccessDenied.*could not be read.*try again/, command.join(' '));
+        assert.doesNotMatch(result.stderr, /--force/, command.join(' '));
+        assert.equal(new TextDecoder().decode(await store.get('promoted.json')), before, command.join(' '));
+      }
+      assert.deepEqual([await promotedVersion(store), await previouslyPromoted(store)], ['v2', ['v1']]);
+    } finally {
+      await proxy.stop();
     }
   });
 });
