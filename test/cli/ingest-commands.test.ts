@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FolderStore } from '../../store/folder.js';
 import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
@@ -118,6 +119,17 @@ describe('a --source folder that does not exist', () => {
     }
     await assert.rejects(readFile(join(work, 'missing-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
     await assert.rejects(readFile(join(work, 'missing-run', 'progress', 'run.json')), { code: 'ENOENT' });
+  });
+
+  it('nor is a file in its place: backfill refuses it (as a path or a file URL) naming it, where it recorded every hour a gap', async () => {
+    const file = join(work, 'mirror-is-a-file');
+    await writeFile(file, 'not a folder');
+    for (const source of [file, pathToFileURL(file).href]) {
+      const result = await cli('backfill', '--source', source, '--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z', '--out', join(work, 'file-out'), '--quiet');
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`--source: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a file, not a folder`), source);
+    }
+    await assert.rejects(readFile(join(work, 'file-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
   });
 });
 
