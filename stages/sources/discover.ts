@@ -77,7 +77,9 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     const idxInfo = found.get(idxKey(time, product));
     const idx = idxInfo ? await readIdx(idxInfo, context) : undefined;
     if (!idx) {
-      if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'waiting' };
+      // Its age by a clock that may not agree with the store's: one dated further ahead than the wait is a clock apart,
+      // not an object being written, and waiting on it would hold its hour, and every range through it, until the clock catches up.
+      if (Math.abs(clock() - grib.lastModified.getTime()) < idxWaitMs) return { state: 'waiting' };
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
     const last = idx.entries.at(-1)!;
