@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { inventoryLine, readFields, type Grib2Field } from '../grib2/index.js';
+import { eachMessage, inventoryLine } from '../grib2/index.js';
+import type { StageLogger } from '../stages/stage.js';
 import { createDiscoverySource } from '../stages/sources/discover.js';
 import { createFetchStage } from '../stages/sources/fetch.js';
 import { formatHour } from '../stages/sources/hrrr-archive.js';
@@ -27,18 +28,28 @@ interface Piece {
   range?: ByteRange | undefined;
 }
 
-/** The messages of whole pieces that hold a field whose inventory line (as an .idx would list it) matches, each as a piece of its own. */
-function matchingMessages(pieces: { bytes: Uint8Array; source: { range?: ByteRange } }[], match: RegExp, object: string): Piece[] {
+/**
+ * The messages of whole pieces that hold a field whose inventory line (as an .idx would list it)
+ * matches, each as a piece of its own. A message that cannot be read is skipped with a warning when
+ * others match, as the decode stage does: it may not have been wanted.
+ */
+function matchingMessages(pieces: { bytes: Uint8Array; source: { range?: ByteRange } }[], match: RegExp, object: string, log: StageLogger): Piece[] {
   const selected: Piece[] = [];
+  const unreadable: { message: number; error: unknown }[] = [];
   for (const { bytes, source } of pieces) {
-    const messages = new Map<number, Grib2Field['message']>();
-    for (const field of readFields(bytes)) if (match.test(inventoryLine(field))) messages.set(field.message.offset, field.message);
     const start = source.range?.start ?? 0;
-    for (const { offset, length } of messages.values()) {
+    for (const message of eachMessage(bytes)) {
+      if ('error' in message) {
+        unreadable.push({ message: message.index + 1, error: message.error });
+        continue;
+      }
+      if (!message.fields.some((field) => match.test(inventoryLine(field)))) continue;
+      const { offset, length } = message.fields[0]!.message;
       selected.push({ bytes: bytes.subarray(offset, offset + length), range: { start: start + offset, end: start + offset + length - 1 } });
     }
   }
-  if (selected.length === 0) throw new Error(`${object}: no field of its messages matches ${match} (it has no .idx: read whole)`);
+  if (selected.length === 0) throw unreadable[0]?.error ?? new Error(`${object}: no field of its messages matches ${match} (it has no .idx: read whole)`);
+  for (const { message, error } of unreadable) log.warn({ key: object, message, err: (error as Error).message }, 'message skipped: it cannot be read, and other messages hold the fields that match');
   return selected;
 }
 
@@ -58,7 +69,7 @@ export async function fetchCommand(args: string[], out: (line: string) => void):
     const fetched = [];
     for await (const piece of createFetchStage({ store, match }).process(analysis, context)) fetched.push(piece);
     // With no .idx to select by, the object came whole: its messages are selected here instead.
-    const pieces = analysis.idx ? fetched.map(({ bytes, source }) => ({ bytes, range: source.range })) : matchingMessages(fetched, match, `${analysis.store}/${analysis.key}`);
+    const pieces = analysis.idx ? fetched.map(({ bytes, source }) => ({ bytes, range: source.range })) : matchingMessages(fetched, match, `${analysis.store}/${analysis.key}`, log);
     await writeOutputFile(values.out, Buffer.concat(pieces.map((piece) => piece.bytes)));
     out(JSON.stringify({
       time: analysis.time.toISOString(),

@@ -11,6 +11,7 @@ export const kafkaSecurityUsage = `  --kafka-client-id ID  how it names itself t
 
 export interface KafkaSecurityValues {
   kafka?: string | undefined;
+  kafkaClientId?: string | undefined;
   kafkaTls: boolean;
   kafkaCa?: string | undefined;
   kafkaSaslMechanism?: string | undefined;
@@ -18,10 +19,12 @@ export interface KafkaSecurityValues {
   kafkaPassword?: string | undefined;
 }
 
-type SecurityKey = 'kafka' | 'kafkaTls' | 'kafkaCa' | 'kafkaSaslMechanism' | 'kafkaUsername' | 'kafkaPassword';
+type SecurityKey = 'kafka' | 'kafkaClientId' | 'kafkaTls' | 'kafkaCa' | 'kafkaSaslMechanism' | 'kafkaUsername' | 'kafkaPassword';
 
-/** TLS and SASL for the Kafka client, checked: each setting names what is wrong by where it came from (`origin`). */
+/** TLS and SASL for the Kafka client, checked with its client id: each setting names what is wrong by where it came from (`origin`). */
 export function kafkaSecurityOption(values: KafkaSecurityValues, origin: (key: SecurityKey) => string, usage: string): KafkaSecurity | undefined {
+  // The brokers would take a client with no name, and quotas, ACLs and their logs go by it.
+  if (values.kafkaClientId?.trim() === '') throw new UsageError(`${origin('kafkaClientId')}: an empty client id names no client: give one, or leave it out for hrrr-embed`, usage);
   const given = (['kafkaTls', 'kafkaCa', 'kafkaSaslMechanism', 'kafkaUsername', 'kafkaPassword'] as const).filter((key) => (key === 'kafkaTls' ? values.kafkaTls : values[key] !== undefined));
   if (given.length === 0) return undefined;
   if (values.kafka === undefined) throw new UsageError(`${given.map((key) => origin(key)).join(', ')}: only for --kafka`, usage);
@@ -64,10 +67,11 @@ export interface KafkaSecurityFlagValues {
   'kafka-username'?: string | undefined;
 }
 
-/** TLS and SASL from kafkaSecurityFlags, the password from HRRR_EMBED_KAFKA_PASSWORD in `env`. */
+/** TLS and SASL from kafkaSecurityFlags (the client id checked), the password from HRRR_EMBED_KAFKA_PASSWORD in `env`. */
 export function kafkaSecurityFromFlags(flags: KafkaSecurityFlagValues, env: NodeJS.ProcessEnv, usage: string): KafkaSecurity | undefined {
   const values = {
     kafka: flags.kafka,
+    kafkaClientId: flags['kafka-client-id'],
     kafkaTls: flags['kafka-tls'] ?? false,
     kafkaCa: flags['kafka-ca'],
     kafkaSaslMechanism: flags['kafka-sasl-mechanism'],

@@ -154,6 +154,8 @@ async function listCommand(models: ObjectStore, log: StageLogger, out: (line: st
   const { versions, promotedError } = await describeVersions(models);
   if (promotedError !== undefined) log.warn({ models: models.url }, `which version is promoted is unknown: ${promotedError}`);
   for (const version of versions) out(JSON.stringify(version));
+  // Else a mistyped --models looks like an empty store: nothing on stdout, exit 0.
+  if (versions.length === 0) log.warn({ models: models.url }, `no model versions in ${models.url} (retrain and trainer save them to their --models store; the demo's are in .work/demo/models)`);
 }
 
 async function pruneCommand(models: ObjectStore, options: PruneOptions, { delete: deleting, verbose }: { delete: boolean; verbose: boolean }, out: (line: string) => void): Promise<void> {

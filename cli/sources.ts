@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { DEVICES, type Device } from '../model/backends.js';
@@ -74,17 +74,22 @@ export function openSource(values: SourceValues, log: StageLogger, usage: string
   // A wrong --endpoint is its own mistake, not the source's it was meant for.
   if (values.endpoint !== undefined) optionOrUsage(label('endpoint'), usage, () => checkEndpoint(values.endpoint!));
   const store = storeOption(label('source'), values.source, usage, { log, ...(values.endpoint !== undefined && { endpoint: values.endpoint }), ...(values.region !== undefined && { region: values.region }) });
-  // Read as an empty mirror, a mistyped folder would make every hour a gap, recorded as done.
-  const missing = missingFolders(values.source);
-  if (missing.length > 0) throw new UsageError(`${label('source')}: ${missing.map((folder) => `the folder ${folder} does not exist`).join('; ')}`, usage);
+  // Read as an empty mirror, a mistyped folder (or a file in its place) would make every hour a gap, recorded as done.
+  const wrong = notFolders(values.source);
+  if (wrong.length > 0) throw new UsageError(`${label('source')}: ${wrong.join('; ')}`, usage);
   return store;
 }
 
-/** The folders among a location's parts (a path, or file:///PATH) that are not there; s3:// parts aside. */
-function missingFolders(location: string): string[] {
+/** What is wrong with each folder among a location's parts (a path, or file:///PATH) that is none; s3:// parts aside. */
+function notFolders(location: string): string[] {
   const parts = location.split(',').map((part) => part.trim()).filter(Boolean);
   const folders = parts.filter((part) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(part) || /^file:/i.test(part));
-  return folders.map((part) => (/^file:/i.test(part) ? fileURLToPath(part) : part)).filter((path) => !existsSync(path));
+  return folders.flatMap((part) => {
+    const path = /^file:/i.test(part) ? fileURLToPath(part) : part;
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats === undefined) return [`the folder ${path} does not exist`];
+    return stats.isDirectory() ? [] : [`${path} is a file, not a folder`];
+  });
 }
 
 /** The store a setting names; `label` names the setting (e.g. "--state") when the location is none. */

@@ -181,6 +181,24 @@ function checkValueCount(section7: SectionOctets, grid: GridDefinition, represen
   }
 }
 
+/**
+ * Each message of `bytes` (whole messages back to back) in turn: its fields, or the error that
+ * keeps them from being read; the next one is still found, by the length its section 0 declares.
+ */
+export function* eachMessage(bytes: Uint8Array): Generator<{ index: number; fields: Grib2Field[] } | { index: number; error: unknown }> {
+  for (let offset = 0, index = 0; offset < bytes.length; index++) {
+    const { length } = readIndicator(bytes, offset);
+    let message;
+    try {
+      message = { index, fields: readMessage(bytes, offset, index) };
+    } catch (error) {
+      message = { index, error };
+    }
+    yield message;
+    offset += length;
+  }
+}
+
 /** Every field of every message in `bytes`, which must hold whole messages back to back. */
 export function readFields(bytes: Uint8Array): Grib2Field[] {
   const fields: Grib2Field[] = [];

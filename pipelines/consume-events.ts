@@ -108,7 +108,7 @@ export async function runEventConsumer(config: EventConsumerConfig, onOutcome: (
       // The event says the object is written whole: one whose .idx lists more than it holds is
       // passed on at once (gapAfterMs 0), for the fetch to say how it falls short. One not there
       // is this event's dead letter, not an hour that never appeared (discovery's gap warning).
-      if (await source.head(object.key, { signal: context.signal })) {
+      if (await isListed(source, object.key, context.signal)) {
         for await (const found of createDiscoverySource({ store: source, product, from: time, to: time, once: true, idxWaitMs: 0, gapAfterMs: 0 }).run(context)) analysis = found;
       }
       if (!analysis) {
@@ -247,4 +247,13 @@ function isTransactional(bus: TopicBus): bus is TransactionalBus {
 /** The name of what made a stage reject its input (InvalidObjectError), as the dead letter records it. */
 function causeClass(error: StageError): string {
   return error.cause instanceof Error ? error.cause.name : 'Error';
+}
+
+/**
+ * Whether the store lists `key`. Not a HEAD: S3 answers one for a bucket that does not exist with a
+ * bare 404, a missing object, which would make every event a dead letter; a listing names the bucket.
+ */
+async function isListed(store: ObjectStore, key: string, signal: AbortSignal): Promise<boolean> {
+  for await (const info of store.list(key, { signal })) if (info.key === key) return true;
+  return false;
 }

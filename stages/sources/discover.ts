@@ -75,11 +75,16 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     const grib = found.get(key);
     if (!grib) return { state: 'absent' };
     const idxInfo = found.get(idxKey(time, product));
-    const idx = idxInfo ? await readIdx(idxInfo, context) : undefined;
-    if (!idx) {
-      if (clock() - grib.lastModified.getTime() < idxWaitMs) return { state: 'waiting' };
+    const read = idxInfo ? await readIdx(idxInfo, context) : undefined;
+    if (!read || 'unreadable' in read) {
+      // Its age by a clock that may not agree with the store's: one dated further ahead than the wait is a clock apart,
+      // not an object being written, and waiting on it would hold its hour, and every range through it, until the clock catches up.
+      if (Math.abs(clock() - grib.lastModified.getTime()) < idxWaitMs) return { state: 'waiting' };
+      // Said once, as the object is taken whole: not at each look while it waits for an .idx that may yet be rewritten.
+      if (read) context.log.warn(read.unreadable.details, read.unreadable.message);
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
+    const idx = read;
     const last = idx.entries.at(-1)!;
     const analysis = { time, store: store.url, key, size: grib.size, idx };
     if (last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes`, analysis };
@@ -107,20 +112,17 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     return offset + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(8));
   }
 
-  async function readIdx({ key, size }: ObjectInfo, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | undefined> {
+  /** The .idx's lines; what makes it unreadable (for a warning once the object is taken whole without it); nothing when it is gone. */
+  async function readIdx({ key, size }: ObjectInfo, context: StageContext): Promise<{ key: string; entries: IdxEntry[] } | { unreadable: { details: object; message: string } } | undefined> {
     if (size > MAX_IDX_BYTES) {
-      context.log.warn({ key, bytes: size, limit: MAX_IDX_BYTES }, `unreadable .idx: ${size} bytes, more than any .idx of HRRR holds; the whole object will be read`);
-      return undefined;
+      return { unreadable: { details: { key, bytes: size, limit: MAX_IDX_BYTES }, message: `unreadable .idx: ${size} bytes, more than any .idx of HRRR holds; the whole object will be read` } };
     }
     try {
       const bytes = await store.get(key, { signal: context.signal });
       return { key, entries: parseIdx(new TextDecoder().decode(bytes)) };
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return undefined;
-      if (error instanceof IdxFormatError) {
-        context.log.warn({ key, err: error.message }, 'unreadable .idx: the whole object will be read');
-        return undefined;
-      }
+      if (error instanceof IdxFormatError) return { unreadable: { details: { key, err: error.message }, message: 'unreadable .idx: the whole object will be read' } };
       throw error;
     }
   }

@@ -47,7 +47,7 @@ export function createFetchStage({ store, match }: FetchConfig): Stage<Analysis,
         return { piece: { source: { store: analysis.store, key: analysis.key, range }, bytes }, where };
       };
       if (!analysis.idx) {
-        log.warn({ key: analysis.key }, 'no .idx: reading the whole object');
+        log.warn({ key: analysis.key }, 'no readable .idx: reading the whole object');
         const { piece, where } = await read(whole);
         checkWholeMessages(piece.bytes, where);
         yield piece;

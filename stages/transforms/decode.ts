@@ -1,4 +1,4 @@
-import { decodeValues, inventoryLine, readIndicator, readMessage, type Grib2Field } from '../../grib2/index.js';
+import { decodeValues, eachMessage, inventoryLine } from '../../grib2/index.js';
 import type { Stage } from '../stage.js';
 import type { DecodedField, GribBytes } from '../types.js';
 
@@ -24,18 +24,13 @@ export function createDecodeStage({ match, grid }: DecodeConfig = {}): Stage<Gri
     async *process({ source, bytes }, { log }) {
       const unreadable: { message: number; error: unknown }[] = [];
       let matched = 0;
-      for (let offset = 0, index = 0; offset < bytes.length; index++) {
-        const { length } = readIndicator(bytes, offset);
-        let fields: Grib2Field[];
-        try {
-          fields = readMessage(bytes, offset, index);
-        } catch (error) {
-          if (!match) throw error;
-          unreadable.push({ message: index + 1, error });
-          fields = [];
+      for (const message of eachMessage(bytes)) {
+        if ('error' in message) {
+          if (!match) throw message.error;
+          unreadable.push({ message: message.index + 1, error: message.error });
+          continue;
         }
-        offset += length;
-        for (const field of fields) {
+        for (const field of message.fields) {
           const line = inventoryLine(field);
           if (match && !match.test(line)) continue;
           matched++;

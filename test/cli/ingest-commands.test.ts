@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FolderStore } from '../../store/folder.js';
 import { analysisOfHour, seedAnalyses } from '../support/analyses.js';
@@ -63,6 +64,24 @@ describe('hrrr-embed fetch', () => {
     assert.match(none.stderr, /no-idx-source\/hrrr\.20190920\/conus\/hrrr\.t01z\.wrfsfcf00\.grib2: no field of its messages matches/);
   });
 
+  it('writes the chosen field of an object with no .idx whose other message it cannot read, as backfill and an .idx allow', async () => {
+    // The TMP message's product template (section 4, octets 8-9) changed to 4.32, which the decoder does not read.
+    const { key, grib2, idx } = analysisOfHour(1);
+    const refcLength = Number(idx.split('\n')[1]!.split(':')[1]);
+    const object = Uint8Array.from(grib2);
+    const view = new DataView(object.buffer);
+    let at = refcLength + 16;
+    while (object[at + 4] !== 4) at += view.getUint32(at);
+    view.setUint16(at + 7, 32);
+    const source = join(work, 'no-idx-unreadable-tmp');
+    await new FolderStore(source).put(key, object);
+    const out = join(work, 'no-idx-unreadable-tmp.grib2');
+    const result = await cli('fetch', '--time', '2019-09-20T01Z', '--source', source, '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(new Uint8Array(await readFile(out)), grib2.subarray(0, refcLength));
+    assert.match(result.stderr, /"message":2,.*template 4\.32.*"msg":"message skipped: it cannot be read/);
+  });
+
   it('fails with exit 1 naming the hour and the store when the analysis is not there', async () => {
     const result = await cli('fetch', '--time', '2019-09-20T02Z', '--source', 's3://hrrr', '--out', join(work, 'none.grib2'));
     assert.equal(result.status, 1);
@@ -118,6 +137,17 @@ describe('a --source folder that does not exist', () => {
     }
     await assert.rejects(readFile(join(work, 'missing-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
     await assert.rejects(readFile(join(work, 'missing-run', 'progress', 'run.json')), { code: 'ENOENT' });
+  });
+
+  it('nor is a file in its place: backfill refuses it (as a path or a file URL) naming it, where it recorded every hour a gap', async () => {
+    const file = join(work, 'mirror-is-a-file');
+    await writeFile(file, 'not a folder');
+    for (const source of [file, pathToFileURL(file).href]) {
+      const result = await cli('backfill', '--source', source, '--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z', '--out', join(work, 'file-out'), '--quiet');
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`--source: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a file, not a folder`), source);
+    }
+    await assert.rejects(readFile(join(work, 'file-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AvroCodec } from '../../bus/avro/codec.js';
 import type { TopicBus } from '../../bus/bus.js';
@@ -253,5 +253,16 @@ describe('a running consumer after hrrr-embed model promote', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal((await promoting!).status, 0);
     assert.match(result.stderr, /"from":"small-1","to":"small-2".*model swapped/);
+  });
+});
+
+describe('hrrr-embed model list of a store with no versions', () => {
+  // A mistyped --models printed nothing and exited 0, as an empty store does: nothing told the user it looked in the wrong place.
+  it('warns on stderr naming the store it looked in, and exits 0 with nothing on stdout', async () => {
+    const missing = join(work, 'no-such-models');
+    const listed = await model(['list', '--models', missing]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual(listed.lines, []);
+    assert.ok(listed.stderr.includes(`no model versions in ${pathToFileURL(missing).href}`), listed.stderr);
   });
 });

@@ -125,12 +125,18 @@ describe('hrrr-embed run on a Kafka cluster that wants TLS and SASL', () => {
       [['--kafka-sasl-mechanism', 'gssapi', '--kafka-username', 'alice'], { HRRR_EMBED_KAFKA_PASSWORD: password }, /--kafka-sasl-mechanism: "gssapi" is not one of plain, scram-sha-256, scram-sha-512/],
       [['--kafka-sasl-mechanism', 'plain', '--kafka-username', 'alice'], {}, /--kafka-sasl-mechanism needs --kafka-username and a password \(HRRR_EMBED_KAFKA_PASSWORD\)/],
       [['--kafka-ca', join(work, 'san.cnf')], {}, /--kafka-ca: .*san\.cnf holds no PEM certificate/],
+      // Else the brokers saw a client with no name (quotas, ACLs and their logs go by it): an unset variable in a compose file gives ''.
+      [['--kafka-client-id', ''], {}, /--kafka-client-id: an empty client id names no client/],
+      [[], { HRRR_EMBED_KAFKA_CLIENT_ID: ' ' }, /HRRR_EMBED_KAFKA_CLIENT_ID: an empty client id names no client/],
     ];
     for (const [extra, env, expected] of cases) {
       const result = await runCommandProcess(runArgs(extra), { env });
       assert.equal(result.status, 2, result.stderr);
       assert.match(result.stderr, expected);
     }
+    const tail = await runCommandProcess(['tail', 'embeddings', '--kafka', broker.securedAddress!, '--kafka-client-id', '']);
+    assert.equal(tail.status, 2, tail.stderr);
+    assert.match(tail.stderr, /--kafka-client-id: an empty client id names no client/);
     const noKafka = await runCommandProcess(['run', '--source', join(work, 'source'), '--data', join(work, 'data'), '--once', '--kafka-tls']);
     assert.equal(noKafka.status, 2, noKafka.stderr);
     assert.match(noKafka.stderr, /--kafka-tls: only for --kafka/);

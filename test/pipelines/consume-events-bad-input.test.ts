@@ -16,6 +16,8 @@ import type { StageInstrument } from '../../pipelines/ingest.js';
 import { silentLogger } from '../../stages/stage.js';
 import { StoreError } from '../../store/errors.js';
 import { FolderStore } from '../../store/folder.js';
+import { S3Store } from '../../store/s3.js';
+import { S3Server, testCredentials } from '../../infra/s3-server.js';
 import type { PutOptions } from '../../store/object-store.js';
 import { putAnalysis, smallAnalysisOfHour } from '../support/analyses.js';
 import { objectCreatedRecord, s3ObjectCreated } from '../support/object-events.js';
@@ -171,6 +173,25 @@ describe('the event consumer on Kafka, given bad input', () => {
     assert.match(letters[0]!.message, /no such object/);
     assert.match(letters[1]!.message, /shorter than its \.idx says/);
     await admin.close();
+  });
+
+  it('a --source bucket that does not exist ends the consumer naming the bucket, instead of making each event a dead letter', async () => {
+    // A HEAD of a missing bucket's key gets a bare 404: taken for a missing object, every event was set aside and committed.
+    const server = await S3Server.start();
+    try {
+      const codec = await AvroCodec.create({ topics: topicNames('nobucket.') });
+      const source = new S3Store({ bucket: 'no-such-source-bucket', endpoint: server.endpoint, forcePathStyle: true, credentials: testCredentials });
+      const admin = kafka();
+      await admin.createTopic('nobucket-objects');
+      await admin.produce('nobucket-objects', [objectCreatedRecord(keyOf(0))]);
+      await admin.close();
+      await assert.rejects(
+        consumeUntil({ source, state: new FolderStore(join(work, 'nobucket-state')), codec, model: smallModel(null), events: { topic: 'nobucket-objects', group: 'nobucket' }, match: /:REFC:/ }, (seen) => seen.length > 0),
+        /no such bucket "no-such-source-bucket"/,
+      );
+    } finally {
+      await server.stop();
+    }
   });
 
   it('the alert picture store failing ends the run with nothing published or committed; the next run publishes the embedding and the alert once', async () => {

@@ -104,6 +104,38 @@ for (const kind of setup.kinds) {
       assert.equal(later.analyses[0]!.idx, undefined, 'read whole');
     });
 
+    it('takes whole a GRIB2 object with no .idx whose write time is ahead of its clock by more than the wait, instead of waiting on it for ever', async () => {
+      // A clock a day behind the store's (or a file dated ahead): the range through its hour never ended, and a polling consumer stuck there stopped finding hours 48 hours later.
+      const store = await kind.create();
+      await store.put(analysisOfHour(0).key, analysisOfHour(0).grib2);
+      const dayBehind = Date.now() - 24 * 3_600_000;
+      const stop = new AbortController();
+      let looks = 0;
+      const clock = () => {
+        if (++looks > 50) stop.abort();
+        return dayBehind;
+      };
+      const { found, gaps, analyses } = await discover({ store, from: hour(0), to: hour(0), clock, stop: stop.signal });
+      assert.deepEqual({ found, gaps }, { found: ['2019-09-20T00Z'], gaps: [] });
+      assert.equal(analyses[0]!.idx, undefined, 'read whole');
+    });
+
+    it('warns of an unreadable .idx once, when it takes the object whole, not at each look while the object waits for it', async () => {
+      // A follower looking every few seconds logged 'unreadable .idx' 11 times in the 2 minutes of the wait.
+      const store = await kind.create();
+      const { key, grib2 } = analysisOfHour(0);
+      await store.put(key, grib2);
+      await store.put(`${key}.idx`, new TextEncoder().encode('this is no .idx\n'));
+      const warnings: string[] = [];
+      const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
+      let clock = Date.now();
+      const found: Analysis[] = [];
+      const source = createDiscoverySource({ store, from: hour(0), to: hour(0), pollIntervalMs: 1, idxWaitMs: 120_000, clock: () => (clock += 10_000) });
+      for await (const analysis of source.run({ log, signal: AbortSignal.timeout(30_000) })) found.push(analysis);
+      assert.deepEqual(found.map((analysis) => [formatHour(analysis.time), analysis.idx]), [['2019-09-20T00Z', undefined]]);
+      assert.deepEqual(warnings, ['unreadable .idx: the whole object will be read']);
+    });
+
     it('skips hours already done and does not hold later hours back for a missing one', async () => {
       const store = await kind.create();
       await seedAnalyses(store, [0, 1, 3]);

@@ -57,7 +57,7 @@ for (const kind of setup.kinds) {
       const log = { ...silentLogger, warn: (_: object, message?: string) => void warnings.push(message ?? '') };
       const pieces = await fetchAll(store, { time: analysis.time, store: analysis.store, key: analysis.key, size: analysis.size }, REFC, log);
       assert.deepEqual(pieces[0]!.bytes, analysisOfHour(0).grib2);
-      assert.deepEqual(warnings, ['no .idx: reading the whole object']);
+      assert.deepEqual(warnings, ['no readable .idx: reading the whole object']);
     });
 
     it('rejects a truncated object with an error naming the object, the range and what is missing', async () => {
