@@ -33,6 +33,21 @@ function readHour(text: string): number {
   }
 }
 
+/**
+ * Refuses a record, typically edited by hand, whose keys are missing or of the wrong kind, naming
+ * the record and the key (a missing "done" once failed with "record.done is not iterable").
+ */
+function checkShape(record: ProgressRecord, where: string): void {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new Error(`${where} is not a JSON object`);
+  if (record.version === undefined) throw new Error(`${where} has no "version", this build reads versions 1 and 2`);
+  if (record.version !== 1 && record.version !== 2) throw new Error(`${where} has version ${JSON.stringify(record.version)}, this build reads versions 1 and 2`);
+  if (record.through === undefined) throw new Error(`${where}: "through" is missing (null when no hour is done)`);
+  for (const list of ['done', 'gaps'] as const) {
+    const entries: unknown = record[list];
+    if (!Array.isArray(entries) || !entries.every((entry) => typeof entry === 'string')) throw new Error(`${where}: "${list}" is missing or not a list of hours`);
+  }
+}
+
 /** Gaps kept in the record (the most recent ones); older ones stay in the logs. */
 const GAPS_KEPT = 1000;
 
@@ -67,8 +82,8 @@ export class Progress {
       if (error instanceof ObjectNotFoundError) return progress;
       throw new Error(`progress record ${store.url}/${key} is unreadable: ${(error as Error).message}`, { cause: error });
     }
-    if (record.version !== 1 && record.version !== 2) throw new Error(`progress record ${store.url}/${key} has version ${record.version}, this build reads versions 1 and 2`);
     const where = `progress record ${store.url}/${key}`;
+    checkShape(record, where);
     const hourOf = (what: string, text: string): number => {
       const hour = readHour(text);
       if (Number.isNaN(hour)) throw new Error(`${where}: ${what}: ${JSON.stringify(text)} is not an hour`);

@@ -80,6 +80,22 @@ describe('durable progress over hours', () => {
     await assert.rejects(Progress.load(store, 'bad.json'), /progress record file:\/\/.*bad\.json is unreadable/);
   });
 
+  it('refuses a record edited by hand that lacks a key or holds the wrong kind of value, naming the record and the key', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"version": 1, "through": "2019-09-20T05Z"}', /bad-shape\.json: "done" is missing or not a list of hours/],
+      ['{"version": 1, "through": "2019-09-20T05Z", "done": []}', /bad-shape\.json: "gaps" is missing or not a list of hours/],
+      ['{"version": 1, "through": "2019-09-20T05Z", "done": [5], "gaps": []}', /bad-shape\.json: "done" is missing or not a list of hours/],
+      ['{"version": 1, "done": [], "gaps": []}', /bad-shape\.json: "through" is missing \(null when no hour is done\)/],
+      ['{"through": "2019-09-20T05Z", "done": [], "gaps": []}', /bad-shape\.json has no "version", this build reads versions 1 and 2/],
+      ['null', /bad-shape\.json is not a JSON object/],
+      ['[1]', /bad-shape\.json is not a JSON object/],
+    ];
+    for (const [text, error] of cases) {
+      await store.put('bad-shape.json', new TextEncoder().encode(text));
+      await assert.rejects(Progress.load(store, 'bad-shape.json'), error, text);
+    }
+  });
+
   it('keeps its record small when one hour stays undone while a year of later hours is done', async () => {
     const store = new MemoryStore();
     const progress = await Progress.load(store, 'year.json');
