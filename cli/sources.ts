@@ -86,8 +86,14 @@ function notFolders(location: string): string[] {
   const folders = parts.filter((part) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(part) || /^file:/i.test(part));
   return folders.flatMap((part) => {
     const path = /^file:/i.test(part) ? fileURLToPath(part) : part;
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (stats === undefined) return [`the folder ${path} does not exist`];
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch (error) {
+      // ENOTDIR: the path goes through a file (a folder inside an archive file), so this folder is not there either.
+      const code = (error as NodeJS.ErrnoException).code;
+      return [code === 'ENOENT' || code === 'ENOTDIR' ? `the folder ${path} does not exist` : `the folder ${path} cannot be looked at: ${(error as Error).message}`];
+    }
     return stats.isDirectory() ? [] : [`${path} is a file, not a folder`];
   });
 }

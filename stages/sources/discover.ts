@@ -67,6 +67,25 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
   const from = floorHour(config.from.getTime());
   if (from !== config.from.getTime()) throw new RangeError(`discovery starts on the hour, not at ${config.from.toISOString()}`);
 
+  /** Objects dated ahead of the clock: their size and write time when first seen so, and when. */
+  const datedAhead = new Map<string, { size: number; written: number; since: number }>();
+
+  /**
+   * How long the object has been as it is: by its write time; for one dated ahead of the clock (a
+   * store whose clock is ahead, a file dated ahead), since it was first seen with this size and
+   * write time. Its write time cannot tell its age, and one still being copied onto a server whose
+   * clock is ahead is dated ahead at each write: taken at once, part of it was read.
+   */
+  function unchangedFor(grib: ObjectInfo): number {
+    const now = clock();
+    const written = grib.lastModified.getTime();
+    if (written <= now) return datedAhead.delete(grib.key), now - written;
+    const seen = datedAhead.get(grib.key);
+    if (seen?.size === grib.size && seen.written === written) return now - seen.since;
+    datedAhead.set(grib.key, { size: grib.size, written, since: now });
+    return 0;
+  }
+
   async function look(hour: number, context: StageContext): Promise<Look> {
     const time = new Date(hour);
     const key = gribKey(time, product);
@@ -77,13 +96,13 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     const idxInfo = found.get(idxKey(time, product));
     const read = idxInfo ? await readIdx(idxInfo, context) : undefined;
     if (!read || 'unreadable' in read) {
-      // Its age by a clock that may not agree with the store's: one dated further ahead than the wait is a clock apart,
-      // not an object being written, and waiting on it would hold its hour, and every range through it, until the clock catches up.
-      if (Math.abs(clock() - grib.lastModified.getTime()) < idxWaitMs) return { state: 'waiting' };
+      if (unchangedFor(grib) < idxWaitMs) return { state: 'waiting' };
+      datedAhead.delete(key);
       // Said once, as the object is taken whole: not at each look while it waits for an .idx that may yet be rewritten.
       if (read) context.log.warn(read.unreadable.details, read.unreadable.message);
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
+    datedAhead.delete(key);
     const idx = read;
     const last = idx.entries.at(-1)!;
     const analysis = { time, store: store.url, key, size: grib.size, idx };

@@ -149,6 +149,15 @@ describe('a --source folder that does not exist', () => {
     }
     await assert.rejects(readFile(join(work, 'file-out', 'progress', 'backfill.json')), { code: 'ENOENT' });
   });
+
+  it('nor is a path that goes through a file: backfill refuses it as a folder that does not exist, exit 2, not a bare ENOTDIR', async () => {
+    const file = join(work, 'mirror-archive');
+    await writeFile(file, 'not a folder');
+    const under = join(file, 'hrrr');
+    const result = await cli('backfill', '--source', under, '--from', '2019-09-20T00Z', '--to', '2019-09-20T01Z', '--out', join(work, 'under-file-out'), '--quiet');
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`--source: the folder ${under.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`));
+  });
 });
 
 describe('hrrr-embed backfill', () => {

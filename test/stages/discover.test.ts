@@ -113,7 +113,7 @@ for (const kind of setup.kinds) {
       let looks = 0;
       const clock = () => {
         if (++looks > 50) stop.abort();
-        return dayBehind;
+        return dayBehind + looks * 10_000;
       };
       const { found, gaps, analyses } = await discover({ store, from: hour(0), to: hour(0), clock, stop: stop.signal });
       assert.deepEqual({ found, gaps }, { found: ['2019-09-20T00Z'], gaps: [] });
@@ -134,6 +134,34 @@ for (const kind of setup.kinds) {
       for await (const analysis of source.run({ log, signal: AbortSignal.timeout(30_000) })) found.push(analysis);
       assert.deepEqual(found.map((analysis) => [formatHour(analysis.time), analysis.idx]), [['2019-09-20T00Z', undefined]]);
       assert.deepEqual(warnings, ['unreadable .idx: the whole object will be read']);
+    });
+
+    it('waits on a GRIB2 object with no .idx dated ahead of its clock while it is still being written, taking it whole once it has stayed the same for the wait', async () => {
+      // A folder on a server whose clock is ahead: a file being copied is dated ahead at every write. Taken at once, its first half was fetched.
+      const store = await kind.create();
+      const { key, grib2 } = analysisOfHour(0);
+      await store.put(key, grib2.subarray(0, grib2.length >> 1));
+      let lists = 0;
+      const growing = new Proxy(store, {
+        get: (target, name) =>
+          name === 'list'
+            ? (prefix: string, options?: object) =>
+                (async function* () {
+                  if (++lists === 3) await target.put(key, grib2);
+                  yield* target.list(prefix, options);
+                })()
+            : Reflect.get(target, name),
+      });
+      const stop = new AbortController();
+      let looks = 0;
+      const dayBehind = Date.now() - 24 * 3_600_000;
+      const clock = () => {
+        if (++looks > 200) stop.abort();
+        return dayBehind + looks * 10_000;
+      };
+      const { found, analyses } = await discover({ store: growing, from: hour(0), to: hour(0), clock, stop: stop.signal });
+      assert.deepEqual(found, ['2019-09-20T00Z']);
+      assert.equal(analyses[0]!.size, grib2.length, 'the whole object, not the part written at the first look');
     });
 
     it('skips hours already done and does not hold later hours back for a missing one', async () => {
