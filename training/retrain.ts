@@ -353,15 +353,15 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
   if (outcome.promoted) {
     await options.confirmLease?.();
     let reads = 0;
-    const promotedMeanwhile = await promoteVersion(models, outcome.modelId, '', (now) => {
+    const promotion = await promoteVersion(models, outcome.modelId, '', (now) => {
       if (now instanceof Error) throw now;
       const promotedNow = now?.modelId ?? null;
       if (++reads > 1) log.warn({ runId, modelId: outcome.modelId, promoted: promotedNow }, 'promoted.json was written by another between this run\'s read of it and its write: decided again on what it holds now');
       return promotedNow === against || promotedNow === outcome.modelId ? undefined : `${promotedNow} was promoted meanwhile`;
     });
-    if (promotedMeanwhile !== undefined) {
+    if ('refused' in promotion) {
       outcome.promoted = false;
-      outcome.reason = `${outcome.reason}; but ${promotedMeanwhile}: saved, not promoted`;
+      outcome.reason = `${outcome.reason}; but ${promotion.refused}: saved, not promoted`;
     } else await options.announce?.(promotionAnnouncement(models, await readManifest(models, outcome.modelId)));
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);
