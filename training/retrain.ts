@@ -302,13 +302,15 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finite = Number.isFinite(candidateLoss);
     // Running consumers keep serving what they have rather than swap in another architecture: promoted only when forced, as by `model promote --force`.
     const unswappable = current === undefined ? undefined : differingSetting(current, candidate);
+    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
+    const modelId = newVersionId();
     const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
     const promote = (better && unswappable === undefined) || (finite && force);
     const reason =
       !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
       : current === undefined ? 'no version was promoted'
       : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${force ? ', promoted because forced' : ''}`
-      : unswappable !== undefined ? `the candidate has another ${unswappable.setting} than the promoted ${promoted} (${unswappable.how}), which running consumers do not swap in${force ? ': promoted because forced (restart the consumers)' : `: saved, not promoted (held-out loss ${candidateLoss.toPrecision(4)} against ${currentLoss.toPrecision(4)}; model promote --force, then restart the consumers)`}`
+      : unswappable !== undefined ? `the candidate has another ${unswappable.setting} than the promoted ${promoted} (${unswappable.how}), which running consumers do not swap in${force ? ': promoted because forced (restart the consumers)' : `: saved, not promoted (held-out loss ${candidateLoss.toPrecision(4)} against ${currentLoss.toPrecision(4)}; model promote ${modelId} --force, then restart the consumers)`}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
       : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);
@@ -317,8 +319,6 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
     // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
     await options.confirmLease?.();
-    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
-    const modelId = newVersionId();
     await writePointer(models, plan.runId, { step: run.step, checkpoint: run.checkpoint, saving: modelId });
     const manifest = await saveVersion(models, candidate, {
       modelId,
