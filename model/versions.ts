@@ -247,11 +247,11 @@ export async function changePromoted(store: ObjectStore, change: (now: Promoted 
  * Points "promoted" at a complete version, remembering the versions promoted before it (most
  * recent first): what a consumer falls back to when the promoted one cannot be loaded. `unless`
  * is asked what promoted.json holds at each try (see changePromoted): a reason not to promote
- * after all, or undefined. Returns that reason, or undefined once promoted.
+ * after all, or undefined. Returns that reason, or what was written once promoted.
  */
-export async function promoteVersion(store: ObjectStore, modelId: string, prefix = '', unless?: (now: Promoted | undefined | Error) => string | undefined): Promise<string | undefined> {
+export async function promoteVersion(store: ObjectStore, modelId: string, prefix = '', unless?: (now: Promoted | undefined | Error) => string | undefined): Promise<{ refused: string } | { written: Promoted }> {
   let refused: string | undefined;
-  await changePromoted(
+  const written = await changePromoted(
     store,
     async (now) => {
       refused = unless?.(now);
@@ -265,21 +265,26 @@ export async function promoteVersion(store: ObjectStore, modelId: string, prefix
     },
     prefix,
   );
-  return refused;
+  return written ? { written } : { refused: refused! };
 }
 
 /**
  * Undoes promotions: promotes `modelId`, one of the versions promoted before, and forgets those
  * promoted after it (the current one too), so that they are no fallback and a second rollback
  * goes further back rather than forward again. `from` is the version rolled back from: when
- * another was promoted meanwhile, the rollback is refused rather than undo that one.
+ * another was promoted meanwhile, the rollback is refused rather than undo that one. Returns
+ * promoted.json as it is afterwards.
  */
-export async function rollBackTo(store: ObjectStore, modelId: string, from: string, prefix = ''): Promise<void> {
-  await changePromoted(
+export async function rollBackTo(store: ObjectStore, modelId: string, from: string, prefix = ''): Promise<Promoted> {
+  let done: Promoted | undefined;
+  const written = await changePromoted(
     store,
     async (now) => {
       if (now instanceof Error) throw now;
-      if (now?.modelId === modelId) return undefined; // done: by a try of this write whose answer was lost, or by another rollback
+      if (now?.modelId === modelId) { // done: by a try of this write whose answer was lost, or by another rollback
+        done = now;
+        return undefined;
+      }
       if (now?.modelId !== from) throw new Error(`${store.url}/${prefix}${PROMOTED} changed while rolling back from ${from}: ${now === undefined ? 'it is gone' : `${now.modelId} is promoted now`}; nothing rolled back`);
       const previous = now.previous ?? [];
       const at = previous.indexOf(modelId);
@@ -290,6 +295,7 @@ export async function rollBackTo(store: ObjectStore, modelId: string, from: stri
     },
     prefix,
   );
+  return written ?? done!;
 }
 
 /** The promoted version's id, or undefined when none is promoted. */

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StageLogger } from '../stages/stage.js';
-import { ObjectExistsError } from './errors.js';
+import { ObjectExistsError, ObjectNotFoundError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
 
 /** What a lease is of, and who holds it: the folder of its numbered objects and the words of its logs. */
@@ -101,10 +101,20 @@ async function latestEpoch(store: ObjectStore, kind: LeaseKind): Promise<number>
   return Math.max(0, ...(await epochsIn(store, kind)));
 }
 
-/** The lease object of `epoch`; undefined when its content is no lease. A store that fails to answer throws: that says nothing of its holder. */
-async function readLease(store: ObjectStore, kind: LeaseKind, epoch: number, log: StageLogger): Promise<LeaseRecord | undefined> {
+/**
+ * The lease object of `epoch`; undefined when its content is no lease; null when it is gone (since
+ * listed: a later number took its place, as a renewal or takeover deletes those before it). A
+ * store that fails to answer throws: that says nothing of its holder.
+ */
+async function readLease(store: ObjectStore, kind: LeaseKind, epoch: number, log: StageLogger): Promise<LeaseRecord | undefined | null> {
   const key = keyOf(kind, epoch);
-  const bytes = await store.get(key);
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(key);
+  } catch (error) {
+    if (error instanceof ObjectNotFoundError) return null;
+    throw error;
+  }
   try {
     const lease = JSON.parse(new TextDecoder().decode(bytes)) as LeaseRecord;
     if (typeof lease.owner === 'string' && !Number.isNaN(Date.parse(lease.expiresAt))) return lease;
@@ -137,6 +147,7 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
     const epochs = await epochsIn(store, kind);
     const epoch = Math.max(0, ...epochs);
     const holder = epoch > 0 ? await readLease(store, kind, epoch, log) : undefined;
+    if (holder === null) continue; // look again: at the numbers there are now
     // A first sight counts from after the read, so from after the holder's write of what it read.
     const seenAt = performance.now();
     // Our own: a retried write whose first try went through.

@@ -76,15 +76,15 @@ export async function promoteChecked(models: ObjectStore, modelId: string, { for
   const manifest = await readManifest(models, modelId);
   await requireSwappable(models, manifest, replaced, force);
   // The checks hold against `replaced`: a version promoted since (a trainer concluding its run, another operator) is not overruled unchecked.
-  const changed = await promoteVersion(models, modelId, '', (now) => {
+  const promotion = await promoteVersion(models, modelId, '', (now) => {
     const promotedNow = now instanceof Error ? undefined : now?.modelId;
     if (promotedNow === replaced || promotedNow === modelId) return undefined;
     return `${models.url}/promoted.json changed while ${modelId} was checked: ${promotedNow ?? 'no version'} is promoted now, not ${replaced ?? 'none'}; nothing promoted (model promote ${modelId} again checks it against ${promotedNow ?? 'none'})`;
   }).catch((error: Error) => {
     throw error instanceof VersionBeingDeleted ? new PromotionRefused(error.message) : error;
   });
-  if (changed !== undefined) throw new PromotionRefused(changed);
-  return { manifest, replaced: replaced ?? null, previous: (await previouslyPromoted(models)) ?? [] };
+  if ('refused' in promotion) throw new PromotionRefused(promotion.refused);
+  return { manifest, replaced: replaced ?? null, previous: promotion.written.previous ?? [] };
 }
 
 /**
@@ -93,14 +93,11 @@ export async function promoteChecked(models: ObjectStore, modelId: string, { for
  */
 export async function rollBack(models: ObjectStore, { force }: PromotionOptions): Promise<Promotion & { skipped: Array<{ modelId: string; reason: string }> }> {
   // Read whole, its deletion marks too (rollBackTo refuses a promoted.json it cannot read all of).
-  const current = await readPromoted(models).then(
-    (promoted) => promoted?.modelId,
-    (error: Error) => {
-      throw new PromotionRefused(`cannot roll back: ${error instanceof MalformedPromoted ? error.message : failedReadOfPromoted(models, error, 'nothing is rolled back')}`);
-    },
-  );
-  if (current === undefined) throw new PromotionRefused(`cannot roll back: no model version is promoted in ${models.url}`);
-  const previous = await previouslyPromoted(models);
+  const promoted = await readPromoted(models).catch((error: Error) => {
+    throw new PromotionRefused(`cannot roll back: ${error instanceof MalformedPromoted ? error.message : failedReadOfPromoted(models, error, 'nothing is rolled back')}`);
+  });
+  if (promoted === undefined) throw new PromotionRefused(`cannot roll back: no model version is promoted in ${models.url}`);
+  const { modelId: current, previous } = promoted;
   if (previous === undefined) throw new PromotionRefused(`cannot roll back: ${models.url}/promoted.json was written before it remembered the versions promoted before ${current}: promote the one to go back to with model promote ID`);
   if (previous.length === 0) throw new PromotionRefused(`cannot roll back: no version was promoted in ${models.url} before ${current}`);
   const skipped: Array<{ modelId: string; reason: string }> = [];
@@ -109,10 +106,10 @@ export async function rollBack(models: ObjectStore, { force }: PromotionOptions)
     if (reason === undefined) {
       const manifest = await readManifest(models, modelId);
       await requireSwappable(models, manifest, current, force);
-      await rollBackTo(models, modelId, current).catch((error: Error) => {
+      const after = await rollBackTo(models, modelId, current).catch((error: Error) => {
         throw new PromotionRefused(`cannot roll back: ${error.message}`);
       });
-      return { manifest, replaced: current, previous: (await previouslyPromoted(models)) ?? [], skipped };
+      return { manifest, replaced: current, previous: after.previous ?? [], skipped };
     }
     skipped.push({ modelId, reason });
   }

@@ -302,13 +302,15 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finite = Number.isFinite(candidateLoss);
     // Running consumers keep serving what they have rather than swap in another architecture: promoted only when forced, as by `model promote --force`.
     const unswappable = current === undefined ? undefined : differingSetting(current, candidate);
+    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
+    const modelId = newVersionId();
     const better = finite && (current === undefined || (currentLoss !== null && candidateLoss < currentLoss));
     const promote = (better && unswappable === undefined) || (finite && force);
     const reason =
       !finite ? `held-out loss ${candidateLoss} is not finite (the run diverged): saved, not promoted`
       : current === undefined ? 'no version was promoted'
       : currentLoss === null ? `the promoted version ${promoted} takes fields of another shape or normalization: not comparable${force ? ', promoted because forced' : ''}`
-      : unswappable !== undefined ? `the candidate has another ${unswappable.setting} than the promoted ${promoted} (${unswappable.how}), which running consumers do not swap in${force ? ': promoted because forced (restart the consumers)' : `: saved, not promoted (held-out loss ${candidateLoss.toPrecision(4)} against ${currentLoss.toPrecision(4)}; model promote --force, then restart the consumers)`}`
+      : unswappable !== undefined ? `the candidate has another ${unswappable.setting} than the promoted ${promoted} (${unswappable.how}), which running consumers do not swap in${force ? ': promoted because forced (restart the consumers)' : `: saved, not promoted (held-out loss ${candidateLoss.toPrecision(4)} against ${currentLoss.toPrecision(4)}; model promote ${modelId} --force, then restart the consumers)`}`
       : better ? `held-out loss ${candidateLoss.toPrecision(4)} is below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}`
       : `held-out loss ${candidateLoss.toPrecision(4)} is not below the promoted ${promoted}'s ${currentLoss.toPrecision(4)}${force ? ': promoted because forced' : ': saved, not promoted'}`;
     const trainShards = await trainingRange(options.shards, plan);
@@ -317,8 +319,6 @@ async function judge(options: RetrainOptions, run: Run): Promise<RunOutcome & { 
     const finalTrainLoss = run.trainLoss.at(-1) ?? NaN;
     // A trainer that lost the lease while judging would leave a version that no run records: the one that took over trains its own.
     await options.confirmLease?.();
-    // Named before it is saved: a run stopped while saving it removes it, whole or not, when run again.
-    const modelId = newVersionId();
     await writePointer(models, plan.runId, { step: run.step, checkpoint: run.checkpoint, saving: modelId });
     const manifest = await saveVersion(models, candidate, {
       modelId,
@@ -353,15 +353,15 @@ async function conclude(options: RetrainOptions, pointer: RunPointer, judged: Ru
   if (outcome.promoted) {
     await options.confirmLease?.();
     let reads = 0;
-    const promotedMeanwhile = await promoteVersion(models, outcome.modelId, '', (now) => {
+    const promotion = await promoteVersion(models, outcome.modelId, '', (now) => {
       if (now instanceof Error) throw now;
       const promotedNow = now?.modelId ?? null;
       if (++reads > 1) log.warn({ runId, modelId: outcome.modelId, promoted: promotedNow }, 'promoted.json was written by another between this run\'s read of it and its write: decided again on what it holds now');
       return promotedNow === against || promotedNow === outcome.modelId ? undefined : `${promotedNow} was promoted meanwhile`;
     });
-    if (promotedMeanwhile !== undefined) {
+    if ('refused' in promotion) {
       outcome.promoted = false;
-      outcome.reason = `${outcome.reason}; but ${promotedMeanwhile}: saved, not promoted`;
+      outcome.reason = `${outcome.reason}; but ${promotion.refused}: saved, not promoted`;
     } else await options.announce?.(promotionAnnouncement(models, await readManifest(models, outcome.modelId)));
   }
   log.info({ runId, modelId: outcome.modelId, promoted: outcome.promoted, candidateLoss: outcome.candidateLoss, currentLoss: outcome.currentLoss, alertThreshold: outcome.alertThreshold }, outcome.promoted ? `version promoted: ${outcome.reason}` : `version not promoted: ${outcome.reason}`);

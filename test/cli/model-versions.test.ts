@@ -231,6 +231,34 @@ describe('hrrr-embed model promote and rollback on S3 whose read of promoted.jso
   });
 });
 
+describe('hrrr-embed model promote and rollback on S3 whose read of promoted.json fails once it was written', () => {
+  it('report the promotion, exit 0 with the previous list written: the command succeeded', async () => {
+    const proxy = await FaultProxy.start(stores.server.endpoint);
+    try {
+      const store = await stores.server.store(`failing-later-read-${process.pid}`);
+      for (const [id, hour] of [['v1', 1], ['v2', 2], ['v3', 3]] as const) await saveSmall(store, id, hour);
+      await promoteVersion(store, 'v1');
+      await promoteVersion(store, 'v2');
+      const ofPromoted = (seen: SeenRequest) => seen.path.split('?')[0]!.endsWith('/promoted.json');
+      /** A 403 for any read of promoted.json after the command wrote it. */
+      const failReadsAfterTheWrite = () => proxy.inject(...[1, 2, 3].map(() => ({ kind: 'status' as const, status: 403, code: 'AccessDenied', when: (seen: SeenRequest) => seen.method === 'GET' && ofPromoted(seen) && proxy.requests.some((earlier) => earlier.method === 'PUT' && ofPromoted(earlier)) })));
+      const through = ['--models', store.url, '--endpoint', proxy.endpoint];
+      failReadsAfterTheWrite();
+      const promoted = await model(['promote', 'v3', ...through]);
+      assert.equal(promoted.status, 0, promoted.stderr);
+      assert.deepEqual(promoted.lines, [{ promoted: 'v3', replaced: 'v2', previous: ['v2', 'v1'], announced: null }]);
+      proxy.reset();
+      failReadsAfterTheWrite();
+      const rolledBack = await model(['rollback', ...through]);
+      assert.equal(rolledBack.status, 0, rolledBack.stderr);
+      assert.deepEqual(rolledBack.lines, [{ promoted: 'v2', replaced: 'v3', previous: ['v1'], skipped: [], announced: null }]);
+      assert.deepEqual([await promotedVersion(store), await previouslyPromoted(store)], ['v2', ['v1']]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe('a running consumer after hrrr-embed model promote', () => {
   it('swaps to the promoted version announced on the embedded bus, without waiting for its own poll of promoted.json (10 minutes away)', { timeout: 60_000 }, async () => {
     const models = join(work, 'swap-models');

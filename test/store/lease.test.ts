@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { silentLogger } from '../../stages/stage.js';
 import { acquireLease, type LeaseRecord } from '../../store/lease.js';
+import { ObjectNotFoundError } from '../../store/errors.js';
 import type { ObjectStore } from '../../store/object-store.js';
 import { runCommandProcess, type CommandResult } from '../support/cli-process.js';
 import { storeKinds } from '../support/stores.js';
@@ -468,6 +469,22 @@ for (const kind of setup.kinds) {
       assert.match(taken.message, /the store is unreachable/);
       assert.equal(holder.lost.aborted, false);
       await holder.release();
+    });
+
+    it('is not taken, and its waiter keeps waiting, when the object it listed is gone by the time it reads it (its holder renewed by the next number twice meanwhile): it looks again', async () => {
+      const inner = await kind.create();
+      const holder = (await acquireLease(inner, options('holder')))!;
+      let gone = 1;
+      const store: ObjectStore = { ...bound(inner), get: (key, getOptions) => (key.startsWith('trainer-lease/') && gone-- > 0 ? Promise.reject(new ObjectNotFoundError(`${inner.url}/${key}`)) : inner.get(key, getOptions)) };
+      const waiting = acquireLease(store, options('next')).catch((error: Error) => error);
+      const early = await Promise.race([waiting, sleep(3 * leaseMs).then(() => 'still waiting' as const)]);
+      assert.equal(early, 'still waiting', `the waiter stopped waiting while its holder kept renewing: ${early instanceof Error ? early.message : 'it took the lease'}`);
+      assert.equal(holder.lost.aborted, false);
+      await holder.release();
+      const taken = await waiting;
+      assert.ok(taken !== undefined && !(taken instanceof Error), `not taken once let go: ${String(taken)}`);
+      assert.equal(taken.epoch, 2);
+      await taken.release();
     });
 
     it('keeps in its objects what the waiters of earlier builds judge it by: its owner, and when it expires unless renewed, on its holder\'s wall clock', async () => {

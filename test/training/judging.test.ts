@@ -52,6 +52,8 @@ describe('judging against a promoted version of another architecture', () => {
     const { models, promotedBefore, result } = await againstOtherArchitecture('other-architecture', false);
     assert.equal(result.promoted, false);
     assert.match(result.reason, /another architecture than the promoted .*\(numdense 16, not 8\).*saved, not promoted/);
+    // The advice is a command that runs as given: it names the version saved.
+    assert.ok(result.reason.includes(`model promote ${result.modelId} --force`), result.reason);
     assert.equal(await promotedVersion(models), promotedBefore);
   });
 

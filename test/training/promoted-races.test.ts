@@ -75,8 +75,8 @@ for (const kind of stores.kinds) {
       await promoteVersion(models, 'second');
       const { store, arm, raced } = racingStore(models);
       let reads = 0;
-      // It reads the promoted version, then those before it; the third read is the one its write is conditional on.
-      const counting: ObjectStore = { ...store, get: (key, options) => (key === 'promoted.json' && ++reads === 3 && arm(() => promoteVersion(models, 'trained')), store.get(key, options)) };
+      // It reads the promoted version (and those before it), then again for the write, conditional on that second read.
+      const counting: ObjectStore = { ...store, get: (key, options) => (key === 'promoted.json' && ++reads === 2 && arm(() => promoteVersion(models, 'trained')), store.get(key, options)) };
       await assert.rejects(rollBack(counting, { force: false }), (error: unknown) => error instanceof PromotionRefused && /changed while rolling back from second: trained is promoted now; nothing rolled back/.test(error.message));
       assert.ok(raced(), 'the competing promotion never ran');
       assert.deepEqual(await readPromoted(models).then((promoted) => [promoted?.modelId, promoted?.previous]), ['trained', ['second', 'first']]);
