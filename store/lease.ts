@@ -150,8 +150,9 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
     if (holder === null) continue; // look again: at the numbers there are now
     // A first sight counts from after the read, so from after the holder's write of what it read.
     const seenAt = performance.now();
-    // Our own: a retried write whose first try went through.
-    if (holder?.owner === owner) return hold(store, kind, holder, triedAt ?? -Infinity, leaseMs, log);
+    // Our own write: a retried one whose first try went through. (Not an object of an earlier ask
+    // under this owner: one let go says so to every waiter, and one still held is another's hold.)
+    if (holder?.owner === owner && triedAt !== undefined) return hold(store, kind, holder, triedAt, leaseMs, log);
     /** How long until this waiter may take it over: at once when there is none, it is let go, or it is unreadable. */
     let takenIn = 0;
     if (holder && !holder.released) {
@@ -185,7 +186,7 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
   return undefined;
 }
 
-/** Holds `taken`, whose write was sent at `takenAt` (the monotonic clock: -Infinity when unknown, as if expired). */
+/** Holds `taken`, whose write was sent at `takenAt` (the monotonic clock). */
 function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: number, leaseMs: number, log: StageLogger): HeldLease {
   const lost = new AbortController();
   let lease = taken;
