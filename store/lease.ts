@@ -1,13 +1,13 @@
 /**
- * One trainer per model store (and one polling consumer per progress record: the same lease in
- * another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
+ * One trainer per model store (and one polling consumer per progress record, one backfill per
+ * output: the same lease in another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
  * and up: the owner of the highest number holds it while it renews it. A trainer takes
  * the lease by writing the next number with a write that only a new key allows (`ifAbsent`), so of
  * two trainers at once one wins. The holder renews its own object every third of the lease's time,
  * and learns it has lost the lease when a higher number appears (it stalled past its expiry and
- * another took over) or it could not renew in time. A holder held up past the expiry (a training
- * step on the cpu backend blocks the event loop for minutes) renews by taking the next number
- * itself, with the same write a takeover makes: it keeps the lease only if no other took it.
+ * another took over) or it could not renew in time. A holder held up near or past the expiry (a
+ * training step on the cpu backend blocks the event loop for minutes) renews by taking the next
+ * number itself, with the same write a takeover makes: it keeps the lease only if no other took it.
  *
  * No two hosts' clocks are compared: each process times the lease on its own monotonic clock
  * (performance.now, which no step of the wall clock moves). A waiter takes the lease once it has
@@ -52,7 +52,7 @@ export interface LeaseRecord {
   expiresAt: string;
   /** How long it lasts unless renewed: a waiter takes it once it has seen it unchanged that long (its own, when absent: builds before). */
   leaseMs?: number;
-  /** How many times its holder rewrote it in place: each rewrite changes it, whatever its holder's clock says of expiresAt. */
+  /** How many times its holder rewrote its lease in place (carried on to the next number): each rewrite changes the object, whatever its holder's clock says of expiresAt. */
   renewals?: number;
   /** Set when its holder let it go (a stop), rather than stopped renewing it (a death, a stall). */
   released?: true;
@@ -247,12 +247,11 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: 
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const renewedAt = performance.now();
       const expiresAtWall = new Date(Date.now() + leaseMs).toISOString();
-      // Rewritten in place only well before it expires. A waiter takes the lease once it has seen
-      // one object unchanged for a lease, counted from after it read it: from after the write this
-      // holder's expiry counts from, so not before that expiry. A rewrite sent with more than a
-      // third of the lease left lands before then unless the store takes that third to answer;
-      // one landing after a waiter's last look would give the lease to both. Nearer the expiry,
-      // the next number: a write only one of this holder and a waiter taking over can make.
+      // Rewritten in place only well before it expires (no waiter takes it before then: see the
+      // header). A rewrite sent with more than a third of the lease left lands before then unless
+      // the store takes that third to answer; one landing after a waiter's last look would give
+      // the lease to both. Nearer the expiry, the next number: a write only one of this holder and
+      // a waiter taking over can make.
       if (expiresAt - renewedAt > leaseMs / 3) {
         lease = { ...lease, expiresAt: expiresAtWall, leaseMs, renewals: (lease.renewals ?? 0) + 1 };
         await store.put(keyOf(kind, lease.epoch), encode(lease), { contentType: 'application/json' });
