@@ -1,13 +1,13 @@
 /**
- * One trainer per model store (and one polling consumer per progress record: the same lease in
- * another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
+ * One trainer per model store (and one polling consumer per progress record, one backfill per
+ * output: the same lease in another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
  * and up: the owner of the highest number holds it while it renews it. A trainer takes
  * the lease by writing the next number with a write that only a new key allows (`ifAbsent`), so of
  * two trainers at once one wins. The holder renews its own object every third of the lease's time,
  * and learns it has lost the lease when a higher number appears (it stalled past its expiry and
- * another took over) or it could not renew in time. A holder held up past the expiry (a training
- * step on the cpu backend blocks the event loop for minutes) renews by taking the next number
- * itself, with the same write a takeover makes: it keeps the lease only if no other took it.
+ * another took over) or it could not renew in time. A holder held up near or past the expiry (a
+ * training step on the cpu backend blocks the event loop for minutes) renews by taking the next
+ * number itself, with the same write a takeover makes: it keeps the lease only if no other took it.
  *
  * No two hosts' clocks are compared: each process times the lease on its own monotonic clock
  * (performance.now, which no step of the wall clock moves). A waiter takes the lease once it has
@@ -52,7 +52,7 @@ export interface LeaseRecord {
   expiresAt: string;
   /** How long it lasts unless renewed: a waiter takes it once it has seen it unchanged that long (its own, when absent: builds before). */
   leaseMs?: number;
-  /** How many times its holder rewrote it in place: each rewrite changes it, whatever its holder's clock says of expiresAt. */
+  /** How many times its holder rewrote its lease in place (carried on to the next number): each rewrite changes the object, whatever its holder's clock says of expiresAt. */
   renewals?: number;
   /** Set when its holder let it go (a stop), rather than stopped renewing it (a death, a stall). */
   released?: true;
@@ -150,8 +150,9 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
     if (holder === null) continue; // look again: at the numbers there are now
     // A first sight counts from after the read, so from after the holder's write of what it read.
     const seenAt = performance.now();
-    // Our own: a retried write whose first try went through.
-    if (holder?.owner === owner) return hold(store, kind, holder, triedAt ?? -Infinity, leaseMs, log);
+    // Our own write: a retried one whose first try went through. (Not an object of an earlier ask
+    // under this owner: one let go says so to every waiter, and one still held is another's hold.)
+    if (holder?.owner === owner && triedAt !== undefined) return hold(store, kind, holder, triedAt, leaseMs, log);
     /** How long until this waiter may take it over: at once when there is none, it is let go, or it is unreadable. */
     let takenIn = 0;
     if (holder && !holder.released) {
@@ -185,7 +186,7 @@ export async function acquireLease(store: ObjectStore, { owner, log, leaseMs = D
   return undefined;
 }
 
-/** Holds `taken`, whose write was sent at `takenAt` (the monotonic clock: -Infinity when unknown, as if expired). */
+/** Holds `taken`, whose write was sent at `takenAt` (the monotonic clock). */
 function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: number, leaseMs: number, log: StageLogger): HeldLease {
   const lost = new AbortController();
   let lease = taken;
@@ -246,12 +247,11 @@ function hold(store: ObjectStore, kind: LeaseKind, taken: LeaseRecord, takenAt: 
       if ((await latestEpoch(store, kind)) > lease.epoch) return lose(TAKEN);
       const renewedAt = performance.now();
       const expiresAtWall = new Date(Date.now() + leaseMs).toISOString();
-      // Rewritten in place only well before it expires. A waiter takes the lease once it has seen
-      // one object unchanged for a lease, counted from after it read it: from after the write this
-      // holder's expiry counts from, so not before that expiry. A rewrite sent with more than a
-      // third of the lease left lands before then unless the store takes that third to answer;
-      // one landing after a waiter's last look would give the lease to both. Nearer the expiry,
-      // the next number: a write only one of this holder and a waiter taking over can make.
+      // Rewritten in place only well before it expires (no waiter takes it before then: see the
+      // header). A rewrite sent with more than a third of the lease left lands before then unless
+      // the store takes that third to answer; one landing after a waiter's last look would give
+      // the lease to both. Nearer the expiry, the next number: a write only one of this holder and
+      // a waiter taking over can make.
       if (expiresAt - renewedAt > leaseMs / 3) {
         lease = { ...lease, expiresAt: expiresAtWall, leaseMs, renewals: (lease.renewals ?? 0) + 1 };
         await store.put(keyOf(kind, lease.epoch), encode(lease), { contentType: 'application/json' });

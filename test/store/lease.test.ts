@@ -372,6 +372,15 @@ for (const kind of setup.kinds) {
       await next.release();
     });
 
+    it('let go by its holder, is not taken for its own by a later ask under the same owner (a caller that reuses its owner): that ask takes the next number, whose object is not let go', async () => {
+      const store = await kind.create();
+      await (await acquireLease(store, options('holder')))!.release();
+      const again = (await acquireLease(store, options('holder')))!;
+      const written = JSON.parse(new TextDecoder().decode(await store.get(`trainer-lease/${String(again.epoch).padStart(12, '0')}.json`))) as LeaseRecord;
+      assert.deepEqual([again.epoch, written.released], [2, undefined], 'held a lease whose object says it was let go: any waiter takes it at once');
+      await again.release();
+    });
+
     it('stops waiting when its signal aborts', async () => {
       const store = await kind.create();
       const holder = (await acquireLease(store, options('holder')))!;
