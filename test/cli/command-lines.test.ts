@@ -167,4 +167,16 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it("a value that begins with a dash, given after a space (--steps -5), is one line naming the option and the value, then the usage, as --steps=-5's own refusal", () => {
+    for (const [command, option, value] of [['retrain', '--steps', '-5'], ['run', '--poll-seconds', '-1'], ['similar', '-k', '-3']] as const) {
+      const result = hrrrEmbed([command, option, value]);
+      assert.equal(result.status, 2, result.stderr);
+      const [first, blank, usage] = result.stderr.split('\n');
+      assert.match(first!, new RegExp(`^hrrr-embed ${command}: ${option} ${value}: `), result.stderr);
+      assert.ok(first!.includes(`=${value}`), `${first} says how to give it`);
+      assert.equal(blank, '', result.stderr);
+      assert.match(usage!, new RegExp(`^usage: hrrr-embed ${command} `), result.stderr);
+    }
+  });
 });
