@@ -179,4 +179,22 @@ describe('command lines', () => {
       assert.match(usage!, new RegExp(`^usage: hrrr-embed ${command} `), result.stderr);
     }
   });
+
+  it('run refuses a wrong command line (--source, --endpoint, --kafka) before it logs anything, "run starting" first of all', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      for (const [args, refusal] of [
+        [['--data', join(folder, 'data'), '--source', join(folder, 'no-such-folder')], /^hrrr-embed run: --source: the folder .* does not exist$/],
+        [['--data', join(folder, 'data'), '--model', 's3://models', '--endpoint', 'not-a-url'], /^hrrr-embed run: --endpoint: /],
+        [['--state', join(folder, 'state'), '--kafka', 'not-brokers'], /^hrrr-embed run: --kafka: "not-brokers" is not HOST:PORT/],
+      ] as const) {
+        const result = hrrrEmbed(['run', ...args, '--once']);
+        assert.equal(result.status, 2, result.stderr);
+        assert.match(result.stderr.split('\n')[0]!, refusal, result.stderr);
+        assert.doesNotMatch(result.stderr, /run starting/, `${args.join(' ')}: nothing says the run started`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
