@@ -25,6 +25,7 @@ const CONFIGS: Record<string, Partial<ModelConfig>> = {
 
 /** Shards of synthetic fields made when read: `count` shards of `rows` fields of height x width. */
 class GeneratedShards implements ShardCatalog {
+  readonly url = 'generated://shards/';
   constructor(
     private readonly height: number,
     private readonly width: number,

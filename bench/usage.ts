@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDevice, type Device } from '../model/backends.js';
 import { ConfigError } from '../model/config.js';
+import { parseArgsRefusal } from '../runtime/parse-args-refusal.js';
 
 /** A mistake in a benchmark's command line: bench/main.ts prints it with the usage, exit code 2. */
 export class UsageError extends Error {
@@ -13,7 +14,7 @@ export function parseBenchArgs<T extends ParseArgsConfig>(config: T): ReturnType
   try {
     return parseArgs(config);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(parseArgsRefusal(error as Error, config.args ?? process.argv.slice(2)));
   }
 }
 

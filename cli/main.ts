@@ -17,6 +17,7 @@ import { shardsCommand, shardsUsage } from './shards.js';
 import { retrainCommand, retrainUsage } from './retrain.js';
 import { trainerCommand, trainerUsage } from './trainer.js';
 import { requestRetrainCommand, requestRetrainUsage } from './request-retrain.js';
+import { parseArgsRefusal } from '../runtime/parse-args-refusal.js';
 import { printable } from './printable.js';
 import { commandLogger } from './sources.js';
 import { UsageError } from './usage.js';
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`hrrr-embed ${name}: ${printable(error.message)}\n\n${command.usage}`);
+      console.error(`hrrr-embed ${name}: ${printable(parseArgsRefusal(error, args))}\n\n${command.usage}`);
       return 2;
     }
     const cause = error instanceof Error && error.cause instanceof Grib2Error ? error.cause : error;

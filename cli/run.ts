@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AvroCodec } from '../bus/avro/codec.js';
 import { SchemaRegistryClient } from '../bus/avro/schema-registry.js';
 import { requireTopic, topicNames, type TopicBus } from '../bus/bus.js';
-import { defaultDataFolder, openBus } from '../bus/open.js';
+import { defaultDataFolder, kafkaBrokers, openBus } from '../bus/open.js';
 import { disposeAutoencoder, type Autoencoder } from '../model/autoencoder.js';
 import { selectBackend } from '../model/backends.js';
 import { computesOnCallingThread, startEncoderThread } from '../model/encoder-thread.js';
@@ -117,9 +117,10 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   if (values.registryLookupOnly && values.registry === undefined) throw new UsageError(`${origin('registryLookupOnly')} needs --registry`, runUsage);
   const registry = values.registry === undefined ? undefined : optionOrUsage(origin('registry'), runUsage, () => new SchemaRegistryClient(values.registry!));
   const kafkaSecurity = kafkaSecurityOption(values, origin, runUsage);
+  // The bus opens after the lease is held: its address is checked now, with the rest of the command line.
+  if (values.kafka !== undefined) optionOrUsage(origin('kafka'), runUsage, () => kafkaBrokers(values.kafka!));
   const log = commandLogger(values.verbose, 'info');
   const build = buildInfo();
-  log.info({ build }, `run starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   // /healthz: every store request (the model store's too) and stage must move within --stall-seconds; a polling consumer must also look for new analyses.
   const watchdog = new Watchdog({ stallMs: values.stallSeconds * 1000, ...(values.events === undefined && { idleMs: values.stallSeconds * 1000 + pollIntervalMs }) });
   const source = watchdog.store(openSource(values, log, runUsage, origin), 'source');
@@ -131,6 +132,8 @@ export async function runCommand(args: string[], out: (line: string) => void): P
   const readiness = new Readiness();
   const operations = await serveOperations(values, origin, { readiness, liveness: watchdog, build }, runUsage);
   if (operations) watchdog.registerGauges(operations.registry, 'hrrr_embed');
+  // Only now, every refusal of the command line (--source, the stores, --kafka, the metrics address) behind it.
+  log.info({ build }, `run starting: hrrr-embed ${build.version}, commit ${build.commit}`);
   if (operations) log.info({ url: operations.url }, `metrics on ${operations.url}/metrics, liveness on /healthz, readiness on /readyz`);
   try {
     await consume();

@@ -18,6 +18,7 @@ export interface ShardCatalogOptions {
  */
 export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREFIX, { onUnreadableManifest }: ShardCatalogOptions = {}): ShardCatalog {
   return {
+    url: `${store.url.replace(/\/$/, '')}/${prefix}`,
     async list({ field, from, to }) {
       const folder = fieldFolder(prefix, field);
       // Shards lie in the month folder of their first row and never span months: list from

@@ -57,6 +57,8 @@ export interface ShardQuery {
 
 /** Reads shards from a store: what the trainer is given. */
 export interface ShardCatalog {
+  /** Where the shards lie, for messages: the store's URL and the shards' prefix ("s3://bucket/shards/"). */
+  readonly url: string;
   /** Complete shards that overlap the query, oldest first. */
   list(query: ShardQuery): Promise<ShardManifest[]>;
   /** A shard's rows in order; rejects when the object's size or checksum differs from the manifest. */

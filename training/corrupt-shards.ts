@@ -10,6 +10,7 @@ import type { StageLogger } from '../stages/stage.js';
  */
 export function leavingOutCorruptShards(catalog: ShardCatalog, log: StageLogger): ShardCatalog {
   return {
+    url: catalog.url,
     list: (query) => catalog.list(query),
     async *read(manifest) {
       try {

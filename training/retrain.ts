@@ -134,7 +134,7 @@ interface Run {
 async function begin(options: RetrainOptions): Promise<Run> {
   const { models, shards, field, from, to, log } = options;
   const listed = await shards.list({ field, from, to });
-  if (listed.length === 0) throw new Error(`no shards of ${field} from ${from.toISOString()} to ${to.toISOString()}`);
+  if (listed.length === 0) throw new Error(`no shards of ${field} from ${from.toISOString()} to ${to.toISOString()} in ${shards.url}`);
   const split = splitShards(listed, options.heldOutFraction);
   if (split.heldOut.length === 0) throw new Error(`only one shard of ${field} in that range (${listed[0]!.id}): at least two are needed, one to hold out`);
   let model: Autoencoder;

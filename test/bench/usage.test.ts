@@ -36,6 +36,8 @@ describe('npm run bench', () => {
     for (const name of ['consumer', 'train']) assertUsageError(name, ['--device', 'tpu'], /"tpu".*known: auto/);
   });
 
+  it('compaction --days -1: a value that begins with a dash, after a space, is a one-line usage error naming the option and the value', () => assertUsageError('compaction', ['--days', '-1'], /^bench compaction: --days -1: .*--days=-1/));
+
   it('folder-put: a size that is no whole number of bytes is a usage error', () => assertUsageError('folder-put', ['--sizes', '1024,7MB'], /--sizes/));
 
   it('shards: a --match that is no regular expression is a usage error', () => assertUsageError('shards', ['--match', '('], /--match/));

@@ -167,4 +167,34 @@ describe('command lines', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it("a value that begins with a dash, given after a space (--steps -5), is one line naming the option and the value, then the usage, as --steps=-5's own refusal", () => {
+    for (const [command, option, value] of [['retrain', '--steps', '-5'], ['run', '--poll-seconds', '-1'], ['similar', '-k', '-3']] as const) {
+      const result = hrrrEmbed([command, option, value]);
+      assert.equal(result.status, 2, result.stderr);
+      const [first, blank, usage] = result.stderr.split('\n');
+      assert.match(first!, new RegExp(`^hrrr-embed ${command}: ${option} ${value}: `), result.stderr);
+      assert.ok(first!.includes(`=${value}`), `${first} says how to give it`);
+      assert.equal(blank, '', result.stderr);
+      assert.match(usage!, new RegExp(`^usage: hrrr-embed ${command} `), result.stderr);
+    }
+  });
+
+  it('run refuses a wrong command line (--source, --endpoint, --kafka) before it logs anything, "run starting" first of all', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'hrrr-embed-command-lines-'));
+    try {
+      for (const [args, refusal] of [
+        [['--data', join(folder, 'data'), '--source', join(folder, 'no-such-folder')], /^hrrr-embed run: --source: the folder .* does not exist$/],
+        [['--data', join(folder, 'data'), '--model', 's3://models', '--endpoint', 'not-a-url'], /^hrrr-embed run: --endpoint: /],
+        [['--state', join(folder, 'state'), '--kafka', 'not-brokers'], /^hrrr-embed run: --kafka: "not-brokers" is not HOST:PORT/],
+      ] as const) {
+        const result = hrrrEmbed(['run', ...args, '--once']);
+        assert.equal(result.status, 2, result.stderr);
+        assert.match(result.stderr.split('\n')[0]!, refusal, result.stderr);
+        assert.doesNotMatch(result.stderr, /run starting/, `${args.join(' ')}: nothing says the run started`);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });

@@ -53,6 +53,7 @@ describe('training batches streamed from shards', () => {
     let most = 0;
     const inner = smallShards(8, 4);
     const counting = {
+      url: inner.url,
       list: inner.list.bind(inner),
       async *read(manifest: ShardManifest): AsyncIterable<ShardRow> {
         most = Math.max(most, ++open);

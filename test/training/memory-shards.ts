@@ -28,6 +28,7 @@ export function smallFieldOfHour(n: number): Float32Array {
 
 /** Shards held in memory, with what the contract promises: manifests oldest first, rows in order. */
 export class MemoryShardCatalog implements ShardCatalog {
+  readonly url = 'memory://shards/';
   constructor(private readonly shards: Array<{ manifest: ShardManifest; rows: ShardRow[] }>) {}
 
   async list({ field, from, to }: ShardQuery): Promise<ShardManifest[]> {

@@ -168,6 +168,7 @@ describe('retraining on shards', () => {
     assert.ok(held.heldOut.length >= 2, `${held.heldOut.length} held-out shards`);
     const bad = new Set([held.train[0]!.id, held.heldOut[0]!.id]);
     const catalog: ShardCatalog = {
+      url: many.url,
       list: (query) => many.list(query),
       read: (manifest) => (bad.has(manifest.id) ? failing(new CorruptShardError(`shard ${manifest.id}: memory/${manifest.id}.arrow has SHA-256 0, its manifest says 1`)) : many.read(manifest)),
     };
@@ -185,6 +186,7 @@ describe('retraining on shards', () => {
     const held = splitShards(await many.list({ field: 'REFC:entire atmosphere:anl' }), 0.2);
     const bad = new Set(held.train.map((shard) => shard.id));
     const catalog: ShardCatalog = {
+      url: many.url,
       list: (query) => many.list(query),
       read: (manifest) => (bad.has(manifest.id) ? failing(new CorruptShardError(`shard ${manifest.id} is bad`)) : many.read(manifest)),
     };
@@ -196,7 +198,7 @@ describe('retraining on shards', () => {
 
   it("refuses, naming what is wrong: no shards in the range, shards of another shape (a first training with nothing promoted takes the seed's configuration)", async () => {
     const empty = new FolderStore(join(work, 'empty-models'));
-    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'none', fresh: smallFresh(), from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') })), /no shards of REFC:entire atmosphere:anl from 2030-01-01/);
+    await assert.rejects(retrain(smallRun(empty, shards, { runId: 'none', fresh: smallFresh(), from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') })), /no shards of REFC:entire atmosphere:anl from 2030-01-01T00:00:00.000Z to 2030-02-01T00:00:00.000Z in memory:\/\/shards\/$/);
     await assert.rejects(retrain(smallRun(empty, shards, { runId: 'cold' })), /holds 32 x 64 fields, the model takes 1024 x 1792/);
     const wide = { ...smallFresh(), config: { ...smallFresh().config, inputWidth: 134 } };
     await assert.rejects(retrain(smallRun(empty, shards, { runId: 'wide', fresh: wide })), /shard part-\d holds 32 x 64 fields, the model takes 32 x 128/);
