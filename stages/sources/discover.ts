@@ -23,7 +23,7 @@ export interface DiscoveryConfig {
   pollIntervalMs?: number;
   /** An hour still missing this long after its cycle time, with a later hour there (or the range ended), is a gap. Default 3 h. */
   gapAfterMs?: number;
-  /** A GRIB2 object with no .idx is taken as it is once it is this old (NOAA writes the .idx first). Default 2 min. */
+  /** A GRIB2 object with no readable .idx is taken whole once it has stayed the same this long (NOAA writes the .idx first). Default 2 min. */
   idxWaitMs?: number;
   /** Hours looked at in one pass: bounds the requests of a pass. Default 48. */
   lookaheadHours?: number;
@@ -39,14 +39,15 @@ const INDICATOR_BYTES = 16;
 /** HRRR's longest .idx (wrfnat) is well under 1 MB; one past this limit, held and parsed whole, is not read: the object is read without it. */
 const MAX_IDX_BYTES = 4 * 2 ** 20;
 
-/** `waiting`: the GRIB2 object is there, its .idx not yet, and it is younger than the wait for one: no gap, whenever its hour. */
-type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'waiting' } | { state: 'incomplete'; why: string; analysis?: Analysis };
+/** `waiting`: the GRIB2 object is there without a readable .idx and has not stayed the same for the wait for one: no gap, whenever its hour. */
+type Look = { state: 'complete'; analysis: Analysis } | { state: 'absent' } | { state: 'waiting' } | { state: 'incomplete'; why: string; analysis: Analysis };
 
 /**
  * Finds each analysis of the product in the store as it becomes complete: the GRIB2 object is
- * there and holds every message its .idx lists. Hours come in time order; an hour that shows up
- * late comes when it does. An hour that never shows up is reported as a gap, never waited on
- * forever: later hours are not held back by it.
+ * there and holds every message its .idx lists, or, with no readable .idx, has stayed the same for
+ * the wait for one (it is then read whole). Hours come in time order; an hour that shows up late,
+ * or waits for its .idx, comes when it does. An hour that never shows up is reported as a gap,
+ * never waited on forever: later hours are not held back by it.
  */
 export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis> {
   const {
@@ -67,19 +68,22 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
   const from = floorHour(config.from.getTime());
   if (from !== config.from.getTime()) throw new RangeError(`discovery starts on the hour, not at ${config.from.toISOString()}`);
 
-  /** Objects dated ahead of the clock: their size and write time when first seen so, and when. */
+  /**
+   * Waiting objects dated ahead of the clock (a store whose clock is ahead, a file dated ahead): the
+   * size and write time they were first seen with, and when. An entry goes with its object's next
+   * look that is not `waiting`: there are never more than lookaheadHours.
+   */
   const datedAhead = new Map<string, { size: number; written: number; since: number }>();
 
   /**
-   * How long the object has been as it is: by its write time; for one dated ahead of the clock (a
-   * store whose clock is ahead, a file dated ahead), since it was first seen with this size and
-   * write time. Its write time cannot tell its age, and one still being copied onto a server whose
-   * clock is ahead is dated ahead at each write: taken at once, part of it was read.
+   * How long the object has been as it is: by its write time, or, dated ahead, since it was first
+   * seen with this size and write time. One still being copied onto a server whose clock is ahead
+   * is dated ahead at each write: taken at once, part of it was read.
    */
   function unchangedFor(grib: ObjectInfo): number {
     const now = clock();
     const written = grib.lastModified.getTime();
-    if (written <= now) return datedAhead.delete(grib.key), now - written;
+    if (written <= now) return now - written;
     const seen = datedAhead.get(grib.key);
     if (seen?.size === grib.size && seen.written === written) return now - seen.since;
     datedAhead.set(grib.key, { size: grib.size, written, since: now });
@@ -92,20 +96,19 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
     const found = new Map<string, ObjectInfo>();
     for await (const info of store.list(key, { signal: context.signal })) found.set(info.key, info);
     const grib = found.get(key);
-    if (!grib) return { state: 'absent' };
     const idxInfo = found.get(idxKey(time, product));
-    const read = idxInfo ? await readIdx(idxInfo, context) : undefined;
-    if (!read || 'unreadable' in read) {
-      if (unchangedFor(grib) < idxWaitMs) return { state: 'waiting' };
-      datedAhead.delete(key);
+    const read = grib && idxInfo ? await readIdx(idxInfo, context) : undefined;
+    const withoutIdx = !read || 'unreadable' in read;
+    if (grib && withoutIdx && unchangedFor(grib) < idxWaitMs) return { state: 'waiting' };
+    datedAhead.delete(key);
+    if (!grib) return { state: 'absent' };
+    if (withoutIdx) {
       // Said once, as the object is taken whole: not at each look while it waits for an .idx that may yet be rewritten.
       if (read) context.log.warn(read.unreadable.details, read.unreadable.message);
       return { state: 'complete', analysis: { time, store: store.url, key, size: grib.size } };
     }
-    datedAhead.delete(key);
-    const idx = read;
-    const last = idx.entries.at(-1)!;
-    const analysis = { time, store: store.url, key, size: grib.size, idx };
+    const last = read.entries.at(-1)!;
+    const analysis = { time, store: store.url, key, size: grib.size, idx: read };
     if (last.offset >= grib.size) return { state: 'incomplete', why: `its .idx lists a message at byte ${last.offset}, the object has ${grib.size} bytes`, analysis };
     // A file still being copied into a folder holds the start of its last message but not all of it.
     const lastEnd = await messageEnd(key, last.offset, grib.size, context);
@@ -197,11 +200,10 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             if (stop?.aborted) return;
             continue;
           }
-          const incomplete = again.state === 'incomplete' ? again.analysis : undefined;
-          if (incomplete) {
+          if (again.state === 'incomplete') {
             // Still short long after it was due: not being written, but broken. Fetch will say how.
-            context.log.warn({ hour: formatHour(new Date(hour)), key: incomplete.key }, 'analysis still incomplete when due: passed on to be checked');
-            yield incomplete;
+            context.log.warn({ hour: formatHour(new Date(hour)), key: again.analysis.key }, 'analysis still incomplete when due: passed on to be checked');
+            yield again.analysis;
           } else {
             context.log.warn({ hour: formatHour(new Date(hour)), store: store.url }, 'analysis never appeared: a gap');
             await onGap(new Date(hour));
