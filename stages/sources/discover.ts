@@ -162,7 +162,9 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
         if (stop?.aborted) return;
         advanceLow();
         const now = clock();
-        const high = Math.min(to?.getTime() ?? Infinity, floorHour(now), low + (lookaheadHours - 1) * HOUR_MS);
+        /** The newest hour there may be now: the range's last, or this hour. */
+        const upper = Math.min(to?.getTime() ?? Infinity, floorHour(now));
+        const high = Math.min(upper, low + (lookaheadHours - 1) * HOUR_MS);
         let newest = -Infinity;
         let progressed = false;
         const missing: number[] = [];
@@ -186,7 +188,18 @@ export function createDiscoverySource(config: DiscoveryConfig): Source<Analysis>
             missing.push(hour);
           }
         }
-        const rangeEnded = to !== undefined && high >= to.getTime();
+        // Once the range's last hour has come, an hour missing long after its time will not come, however far the window is from that last hour.
+        const rangeEnded = to !== undefined && to.getTime() <= floorHour(now);
+        // A window of hours all missing and due says nothing of the hours after it (an outage longer
+        // than the lookahead): the newest hour there may be, or the one before, says whether they came again.
+        if (newest === -Infinity && high < upper && missing.length > 0 && missing.every((hour) => now - hour >= gapAfterMs)) {
+          for (const later of [upper, upper - HOUR_MS]) {
+            if ((await look(later, context)).state !== 'absent') {
+              newest = later;
+              break;
+            }
+          }
+        }
         for (const hour of missing) {
           if (now - hour < gapAfterMs || !(hour < newest || rangeEnded)) continue;
           // Its look may have come before a later hour's, and the hour with it since: looked at again, after.

@@ -23,6 +23,15 @@ async function discover(config: Omit<DiscoveryConfig, 'onGap'>, take = Infinity)
   return { found: analyses.map((analysis) => formatHour(analysis.time)), gaps, analyses };
 }
 
+/** A clock standing at `at` that throws after `looks` reads: a discovery that would poll for ever ends the test instead of hanging it. */
+function stopAfterLooks(looks: number, at: Date): () => number {
+  let read = 0;
+  return () => {
+    if (++read > looks) throw new Error(`discovery still polling after ${looks} looks at the clock: stuck`);
+    return at.getTime();
+  };
+}
+
 for (const kind of setup.kinds) {
   describe(`discovery of new analyses: ${kind.name}`, () => {
     it('finds every analysis of a range in time order, with its .idx, and reports the missing hour as a gap', async () => {
@@ -33,6 +42,22 @@ for (const kind of setup.kinds) {
       assert.deepEqual(gaps, ['2019-09-20T02Z']);
       assert.equal(analyses[0]!.size, analysisOfHour(0).grib2.length);
       assert.equal(analyses[0]!.idx?.entries[0]?.variable, 'REFC');
+    });
+
+    it('gets past a run of missing hours as long as its lookahead, in a range that has ended: the hours after it are found, those missing are gaps', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [2, 3]);
+      const { found, gaps } = await discover({ store, from: hour(0), to: hour(3), lookaheadHours: 2, clock: stopAfterLooks(200, hour(10)) });
+      assert.deepEqual(found, ['2019-09-20T02Z', '2019-09-20T03Z']);
+      assert.deepEqual(gaps, ['2019-09-20T00Z', '2019-09-20T01Z']);
+    });
+
+    it('following the store with no end hour, gets past an outage as long as its lookahead once analyses come again', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [9]);
+      const { found, gaps } = await discover({ store, from: hour(0), lookaheadHours: 2, clock: stopAfterLooks(200, hour(10)) }, 1);
+      assert.deepEqual(found, ['2019-09-20T09Z']);
+      assert.deepEqual(gaps, ['2019-09-20T00Z', '2019-09-20T01Z', '2019-09-20T02Z', '2019-09-20T03Z', '2019-09-20T04Z', '2019-09-20T05Z', '2019-09-20T06Z', '2019-09-20T07Z'], 'hour 8 is not due yet at hour 10');
     });
 
     it('follows the store: analyses written while it runs are found, in order', async () => {
