@@ -1,5 +1,5 @@
 export { Grib2Error, type Grib2ErrorKind } from './errors.js';
-export { eachMessage, readFields, readIndicator, readMessage, type Grib2Field, type Parameter } from './message.js';
+export { eachMessage, readFields, readIndicator, type Grib2Field, type Parameter } from './message.js';
 export { decodeValues } from './values.js';
 export { IdxFormatError, parseIdx, selectRanges, type IdxEntry, type ByteRange } from './idx.js';
 export type { GridDefinition, GridTemplate } from './section3/index.js';
