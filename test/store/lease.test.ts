@@ -92,6 +92,21 @@ async function withWallClockStepped<T>(stepMs: number, work: () => Promise<T>): 
   }
 }
 
+/** A holder renews its lease while another trainer (in a thread: startTaker's options) waits 4 leases for it: the other must not take it. */
+async function notTakenWhileRenewed(store: ObjectStore, taker: Parameters<typeof startTaker>[1] = {}): Promise<void> {
+  const holder = (await acquireLease(store, options('holder')))!;
+  const other = startTaker(store, taker);
+  try {
+    setTimeout(other.stop, 4 * leaseMs);
+    assert.equal((await other.outcome).epoch, undefined, 'the other trainer took a lease its holder kept renewing: two holders at once');
+  } finally {
+    await other.end();
+  }
+  assert.equal(holder.lost.aborted, false);
+  await holder.confirm();
+  await holder.release();
+}
+
 /** `inner`, whose puts (and listings, `listsToo`) fail while `failing.now` is set; `failed` resolves at the first such failure. */
 function failingWhile(inner: ObjectStore, { listsToo }: { listsToo: boolean }): { store: ObjectStore; failing: { now: boolean }; failed: Promise<void> } {
   const failing = { now: false };
@@ -395,18 +410,7 @@ for (const kind of setup.kinds) {
 
   describe(`the trainer lease, on hosts whose clocks disagree: ${kind.name}`, () => {
     it('is not taken from a holder that keeps renewing it by a trainer whose wall clock runs an hour ahead', async () => {
-      const store = await kind.create();
-      const holder = (await acquireLease(store, options('holder')))!;
-      const other = startTaker(store, { shiftMs: HOUR_MS });
-      try {
-        setTimeout(other.stop, 4 * leaseMs);
-        assert.equal((await other.outcome).epoch, undefined, 'the other trainer took a lease its holder kept renewing: two holders at once');
-      } finally {
-        await other.end();
-      }
-      assert.equal(holder.lost.aborted, false);
-      await holder.confirm();
-      await holder.release();
+      await notTakenWhileRenewed(await kind.create(), { shiftMs: HOUR_MS });
     });
 
     for (const [shiftMs, apart] of [[HOUR_MS, 'ahead'], [-HOUR_MS, 'behind']] as const) {
@@ -443,16 +447,7 @@ for (const kind of setup.kinds) {
       const frozen = wallClock();
       Date.now = () => frozen;
       try {
-        const holder = (await acquireLease(store, options('holder')))!;
-        const other = startTaker(store);
-        try {
-          setTimeout(other.stop, 4 * leaseMs);
-          assert.equal((await other.outcome).epoch, undefined, 'the other trainer took a lease its holder kept renewing: two holders at once');
-        } finally {
-          await other.end();
-        }
-        assert.equal(holder.lost.aborted, false);
-        await holder.release();
+        await notTakenWhileRenewed(store);
       } finally {
         Date.now = wallClock;
       }
