@@ -52,6 +52,15 @@ for (const kind of setup.kinds) {
       assert.deepEqual(gaps, ['2019-09-20T00Z', '2019-09-20T01Z']);
     });
 
+    it('in a range that has ended, a run of missing hours as long as its lookahead is gaps even when the range ends missing too', async () => {
+      const store = await kind.create();
+      await seedAnalyses(store, [2]);
+      // Hours 3 and 4, the range's last two, are missing: only the range having ended says hours 0 and 1 will not come.
+      const { found, gaps } = await discover({ store, from: hour(0), to: hour(4), lookaheadHours: 2, clock: stopAfterLooks(200, hour(10)) });
+      assert.deepEqual(found, ['2019-09-20T02Z']);
+      assert.deepEqual(gaps, ['2019-09-20T00Z', '2019-09-20T01Z', '2019-09-20T03Z', '2019-09-20T04Z']);
+    });
+
     it('following the store with no end hour, gets past an outage as long as its lookahead once analyses come again', async () => {
       const store = await kind.create();
       await seedAnalyses(store, [9]);
