@@ -1,9 +1,9 @@
 /**
  * One trainer per model store (and one polling consumer per progress record, one backfill per
- * output: the same lease in another folder). The lease is a numbered object in the store, trainer-lease/000000000001.json
- * and up: the owner of the highest number holds it while it renews it. A trainer takes
- * the lease by writing the next number with a write that only a new key allows (`ifAbsent`), so of
- * two trainers at once one wins. The holder renews its own object every third of the lease's time,
+ * output: the same lease in another folder). The lease is a numbered object in the store,
+ * trainer-lease/000000000001.json and up: the owner of the highest number holds it while it renews
+ * it. A trainer takes the lease by writing the next number with a write that only a new key allows
+ * (`ifAbsent`), so of two trainers at once one wins. The holder renews its own object every third of the lease's time,
  * and learns it has lost the lease when a higher number appears (it stalled past its expiry and
  * another took over) or it could not renew in time. A holder held up near or past the expiry (a
  * training step on the cpu backend blocks the event loop for minutes) renews by taking the next
