@@ -18,7 +18,8 @@ export interface ShardCatalogOptions {
  */
 export function openShardCatalog(store: ObjectStore, prefix = DEFAULT_SHARD_PREFIX, { onUnreadableManifest }: ShardCatalogOptions = {}): ShardCatalog {
   return {
-    url: `${store.url.replace(/\/$/, '')}/${prefix}`,
+    // A fallback chain's URL is its stores' URLs joined by commas (a folder's own commas are escaped): the prefix follows each.
+    url: store.url.split(',').map((url) => `${url.replace(/\/$/, '')}/${prefix}`).join(','),
     async list({ field, from, to }) {
       const folder = fieldFolder(prefix, field);
       // Shards lie in the month folder of their first row and never span months: list from
